@@ -1,0 +1,87 @@
+"""Progress kept in the workspace's SQLite file: the last result of each step and hints shown."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.workspace import state_db
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS step_results (
+    step INTEGER PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error')),
+    score REAL NOT NULL,
+    max_score REAL NOT NULL,
+    checked_at REAL NOT NULL,
+    ever_passed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS hints_shown (
+    step INTEGER PRIMARY KEY,
+    shown INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    status: str
+    score: float
+    max_score: float
+    checked_at: float
+    ever_passed: bool
+
+
+def _connect(workspace: Path) -> sqlite3.Connection:
+    path = state_db(workspace)
+    path.parent.mkdir(exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def record_result(workspace: Path, step: int, status: str, score: float, max_score: float) -> None:
+    with closing(_connect(workspace)) as conn, conn:
+        conn.execute(
+            """INSERT INTO step_results (step, status, score, max_score, checked_at, ever_passed)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT(step) DO UPDATE SET status = excluded.status, score = excluded.score,
+                   max_score = excluded.max_score, checked_at = excluded.checked_at,
+                   ever_passed = MAX(ever_passed, excluded.ever_passed)""",
+            (step, status, score, max_score, time.time(), int(status == "pass")),
+        )
+
+
+def load_progress(workspace: Path) -> dict[int, StepResult]:
+    """The last recorded result of every step that was checked, by step number."""
+    if not state_db(workspace).exists():
+        return {}
+    with closing(_connect(workspace)) as conn:
+        rows = conn.execute(
+            "SELECT step, status, score, max_score, checked_at, ever_passed FROM step_results"
+        ).fetchall()
+    return {row[0]: StepResult(*row[:5], ever_passed=bool(row[5])) for row in rows}
+
+
+def next_hint(workspace: Path, step: int, available: int) -> int:
+    """Count one more hint shown for `step` and return its 1-based number (capped)."""
+    with closing(_connect(workspace)) as conn, conn:
+        row = conn.execute("SELECT shown FROM hints_shown WHERE step = ?", (step,)).fetchone()
+        shown = min((row[0] if row else 0) + 1, available)
+        conn.execute(
+            "INSERT INTO hints_shown (step, shown) VALUES (?, ?) "
+            "ON CONFLICT(step) DO UPDATE SET shown = excluded.shown",
+            (step, shown),
+        )
+    return shown
+
+
+def forget_step(workspace: Path, step: int) -> None:
+    """Clear a step's result and hints (used by reset)."""
+    with closing(_connect(workspace)) as conn, conn:
+        conn.execute("DELETE FROM step_results WHERE step = ?", (step,))
+        conn.execute("DELETE FROM hints_shown WHERE step = ?", (step,))

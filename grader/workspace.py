@@ -1,0 +1,69 @@
+"""A student's workspace: the step folders copied by `persistlab init`, and its state file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from grader.course import Course, Step
+
+MARKER = ".persistlab"
+STATE_FILE = "state.db"
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-journal", "*.db-wal")
+
+
+class WorkspaceError(Exception):
+    """The folder is not a workspace, or a step folder is missing or unreadable."""
+
+
+def find_workspace(start: Path | None = None) -> Path | None:
+    """The workspace holding `start` (default: the working directory), walking up like git."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_dir():
+            return folder
+    return None
+
+
+def require_workspace(start: Path | None = None) -> Path:
+    workspace = find_workspace(start)
+    if workspace is None:
+        where = start or Path.cwd()
+        raise WorkspaceError(
+            f"{where} is not inside a persistlab workspace. "
+            "Run `persistlab init` to make one, or pass --dir."
+        )
+    return workspace
+
+
+def state_db(workspace: Path) -> Path:
+    """The workspace's SQLite file: step progress, hints shown, quiz attempts."""
+    return workspace / MARKER / STATE_FILE
+
+
+def step_dir(workspace: Path, step: Step) -> Path:
+    return workspace / step.folder
+
+
+def create_workspace(course: Course, target: Path) -> list[Path]:
+    """Copy every starter into `target`. Refuses to touch existing step folders."""
+    clashes = [target / s.folder for s in course.steps if (target / s.folder).exists()]
+    if clashes:
+        names = ", ".join(p.name for p in clashes)
+        raise WorkspaceError(f"{target} already has {names}; nothing was changed.")
+    target.mkdir(parents=True, exist_ok=True)
+    (target / MARKER).mkdir(exist_ok=True)
+    created = []
+    for step in course.steps:
+        shutil.copytree(step.exercise_dir, target / step.folder, ignore=IGNORED)
+        created.append(target / step.folder)
+    return created
+
+
+def reset_step(step: Step, workspace: Path) -> Path:
+    """Put the starter files of `step` back, replacing the student's folder."""
+    folder = step_dir(workspace, step)
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED)
+    return folder

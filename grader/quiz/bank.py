@@ -1,0 +1,277 @@
+"""The question bank: quizzes/<topic>.toml loaded, validated and linted in one place."""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from grader.course import Course
+
+QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
+LEVELS = ("easy", "medium", "hard")
+OPTION_KEYS = ("a", "b", "c", "d")
+# A key that is the longest option and this many times the distractors' mean length gives itself away.
+GIVEAWAY_RATIO = 1.5
+_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+class BankError(Exception):
+    """A quiz file is unreadable or a question in it is malformed."""
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    text: str
+    correct: bool
+    misconception: str | None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    topic: str
+    difficulty: str
+    stem: str
+    code: str | None
+    options: tuple[Option, ...]
+    solution: tuple[str, ...]
+    final_answer: str
+    quick_check: str
+    hint: str
+    steps: tuple[str, ...]
+
+    @property
+    def answer(self) -> Option:
+        """The first correct option; lint_bank reports a question without exactly one."""
+        for option in self.options:
+            if option.correct:
+                return option
+        raise ValueError(f"Question {self.id!r} has no correct option.")
+
+    def option(self, key: str) -> Option:
+        for option in self.options:
+            if option.key == key:
+                return option
+        raise KeyError(f"Question {self.id!r} has no option {key!r}.")
+
+
+@dataclass(frozen=True)
+class Bank:
+    questions: tuple[Question, ...]
+
+    def get(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(f"There is no question {question_id!r} in the bank.")
+
+    def topics(self) -> list[str]:
+        return sorted({q.topic for q in self.questions})
+
+    def select(
+        self,
+        *,
+        topic: str | None = None,
+        level: str | None = None,
+        count: int | None = None,
+        rng: random.Random | None = None,
+    ) -> list[Question]:
+        """Questions of a topic and level; in bank order, or shuffled when an rng is given."""
+        if topic is not None and topic not in self.topics():
+            raise ValueError(f"There is no topic {topic!r}: choose from {', '.join(self.topics())}.")
+        if level is not None and level not in LEVELS:
+            raise ValueError(f"There is no level {level!r}: choose from {', '.join(LEVELS)}.")
+        chosen = [
+            q
+            for q in self.questions
+            if (topic is None or q.topic == topic) and (level is None or q.difficulty == level)
+        ]
+        if rng is not None:
+            rng.shuffle(chosen)
+        return chosen if count is None else chosen[:count]
+
+    def self_check(self, count: int = 10, rng: random.Random | None = None) -> list[Question]:
+        """A random quiz of `count` questions, spread evenly over the levels, easiest first."""
+        rng = rng or random.Random()
+        pools = {level: self.select(level=level, rng=rng) for level in LEVELS}
+        wanted = {level: count // len(LEVELS) for level in LEVELS}
+        for level in LEVELS[: count % len(LEVELS)]:
+            wanted[level] += 1
+        picked = {level: pools[level][: wanted[level]] for level in LEVELS}
+        spare = [q for level in LEVELS for q in pools[level][wanted[level] :]]
+        rng.shuffle(spare)
+        for question in spare[: count - sum(len(p) for p in picked.values())]:
+            picked[question.difficulty].append(question)
+        return [q for level in LEVELS for q in picked[level]]
+
+
+def _field(raw: dict[str, Any], name: str, kind: type, where: str, optional: bool = False) -> Any:
+    value = raw.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind):
+        got = "nothing" if value is None else type(value).__name__
+        raise BankError(f"{where}: {name!r} must be a {kind.__name__}, got {got}.")
+    return value
+
+
+def _strings(raw: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    value = _field(raw, name, list, where)
+    if not all(isinstance(item, str) for item in value):
+        raise BankError(f"{where}: {name!r} must be a list of strings.")
+    return tuple(value)
+
+
+def _option(raw: Any, where: str) -> Option:
+    if not isinstance(raw, dict):
+        raise BankError(f"{where}: each option must be a [[questions.options]] table.")
+    key = _field(raw, "key", str, where)
+    if key not in OPTION_KEYS:
+        raise BankError(f"{where}: option key {key!r} must be one of {', '.join(OPTION_KEYS)}.")
+    where = f"{where}, option {key}"
+    return Option(
+        key=key,
+        text=_field(raw, "text", str, where),
+        correct=_field(raw, "correct", bool, where),
+        misconception=_field(raw, "misconception", str, where, optional=True),
+    )
+
+
+_KEYS = {"id", "topic", "difficulty", "stem", "code", "options", "solution",
+         "final_answer", "quick_check", "hint", "steps"}  # fmt: skip
+
+
+def parse_question(raw: Any, where: str) -> Question:
+    if not isinstance(raw, dict):
+        raise BankError(f"{where}: each question must be a [[questions]] table.")
+    qid = _field(raw, "id", str, where)
+    where = f"{where}, question {qid!r}"
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise BankError(f"{where}: unknown field(s) {', '.join(unknown)}.")
+    difficulty = _field(raw, "difficulty", str, where)
+    if difficulty not in LEVELS:
+        raise BankError(f"{where}: difficulty {difficulty!r} must be one of {', '.join(LEVELS)}.")
+    options = _field(raw, "options", list, where)
+    return Question(
+        id=qid,
+        topic=_field(raw, "topic", str, where),
+        difficulty=difficulty,
+        stem=_field(raw, "stem", str, where),
+        code=_field(raw, "code", str, where, optional=True),
+        options=tuple(_option(option, where) for option in options),
+        solution=_strings(raw, "solution", where),
+        final_answer=_field(raw, "final_answer", str, where),
+        quick_check=_field(raw, "quick_check", str, where),
+        hint=_field(raw, "hint", str, where),
+        steps=_strings(raw, "steps", where),
+    )
+
+
+def load_file(path: Path) -> list[Question]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BankError(f"Cannot read {path}: {exc}") from exc
+    raw_questions = data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise BankError(f"{path}: expected one or more [[questions]] tables.")
+    return [parse_question(raw, str(path)) for raw in raw_questions]
+
+
+def load_bank(path: Path = QUIZ_DIR) -> Bank:
+    """Every question of every quizzes/*.toml file (or of one file), in file order."""
+    files = [path] if path.is_file() else sorted(path.glob("*.toml"))
+    if not files:
+        raise BankError(f"No quiz files (*.toml) in {path}.")
+    return Bank(questions=tuple(q for file in files for q in load_file(file)))
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def gives_itself_away(question: Question) -> bool:
+    """The key is longer than every distractor and GIVEAWAY_RATIO times their mean length."""
+    keys = [o for o in question.options if o.correct]
+    wrong = [len(o.text) for o in question.options if not o.correct]
+    if len(keys) != 1 or not wrong:
+        return False
+    key = len(keys[0].text)
+    return key > max(wrong) and key > GIVEAWAY_RATIO * sum(wrong) / len(wrong)
+
+
+def _question_problems(question: Question, slugs: set[str]) -> list[str]:
+    problems = []
+    if not _ID.fullmatch(question.id):
+        problems.append("id is not kebab-case (lowercase words joined by '-')")
+    for name in ("stem", "final_answer", "quick_check", "hint"):
+        if not getattr(question, name).strip():
+            problems.append(f"{name} is empty")
+    if len(question.options) != len(OPTION_KEYS):
+        problems.append(f"has {len(question.options)} options, needs {len(OPTION_KEYS)}")
+    keys = [o.key for o in question.options]
+    if len(set(keys)) != len(keys):
+        problems.append("two options share a key")
+    correct = sum(o.correct for o in question.options)
+    if correct != 1:
+        problems.append(f"has {correct} correct options, needs exactly 1")
+    for option in question.options:
+        if not option.text.strip():
+            problems.append(f"option {option.key} has no text")
+        if not option.correct and not (option.misconception or "").strip():
+            problems.append(f"wrong option {option.key} has no misconception")
+        if option.correct and option.misconception is not None:
+            problems.append(f"correct option {option.key} should have no misconception")
+    texts = [_normal(o.text) for o in question.options]
+    if len(set(texts)) != len(texts):
+        problems.append("two options have the same text")
+    if gives_itself_away(question):
+        problems.append("the correct option gives itself away by its length")
+    if not question.solution or not all(step.strip() for step in question.solution):
+        problems.append("solution needs one or more non-empty steps")
+    if not question.steps:
+        problems.append("links to no course step")
+    for slug in question.steps:
+        if slug not in slugs:
+            problems.append(f"links to step {slug!r}, which the course does not have")
+    return problems
+
+
+def lint_bank(bank: Bank, course: Course) -> list[str]:
+    """Every problem in the bank and in its links with course.toml; empty if there are none."""
+    problems = []
+    slugs = {step.slug for step in course.steps}
+    seen: set[str] = set()
+    for question in bank.questions:
+        if question.id in seen:
+            problems.append(f"question {question.id!r}: id is used more than once")
+        seen.add(question.id)
+        problems += [f"question {question.id!r}: {p}" for p in _question_problems(question, slugs)]
+    for step in course.steps:
+        linked = {q.id for q in bank.questions if step.slug in q.steps}
+        listed = set(step.quiz)
+        for qid in sorted(listed - seen):
+            problems.append(f"course.toml {step.label}: quiz lists {qid!r}, which the bank lacks")
+        for qid in sorted((listed & seen) - linked):
+            problems.append(
+                f"course.toml {step.label}: quiz lists {qid!r}, but that question does not link "
+                f"to {step.slug!r}"
+            )
+        for qid in sorted(linked - listed):
+            problems.append(
+                f"question {qid!r}: links to {step.slug!r}, but course.toml {step.label} "
+                f"does not list it in quiz"
+            )
+    return problems

@@ -1,0 +1,127 @@
+"""The restart test: add notes, kill the server, start it again on the same folder, read them back."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
+from grader.feedback import CheckFailure
+from grader.server import StudentServer
+
+DB_FILE = "notes.db"
+
+
+class RestartRun:
+    """The scenario, run once and lazily, phase by phase; each phase keeps its outcome or failure.
+
+    first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
+    after_crash: started again, the two notes are back; a third is added; SIGTERM.
+    after_graceful: started again, all three notes are back.
+    """
+
+    def __init__(self, spawn: Callable[[Path], StudentServer], folder: Path) -> None:
+        self.spawn = spawn
+        self.folder = folder
+        self.first_notes: dict[int, str] = {}
+        self.third: tuple[int, str] | None = None
+        self._outcomes: dict[str, Any] = {}
+
+    def phase(self, name: str) -> Any:
+        if name not in self._outcomes:
+            try:
+                self._outcomes[name] = getattr(self, f"_{name}")()
+            except CheckFailure as failure:
+                self._outcomes[name] = failure
+        outcome = self._outcomes[name]
+        if isinstance(outcome, CheckFailure):
+            raise outcome
+        return outcome
+
+    def _needs(self, name: str, what: str) -> None:
+        try:
+            self.phase(name)
+        except CheckFailure as failure:
+            raise CheckFailure(f"Cannot check {what} yet: {failure.message}", failure.hint) from None
+
+    def _first(self) -> dict[int, str]:
+        server = self.spawn(self.folder)
+        expect_listing(list_notes(server), {}, "On a fresh folder with no notes.db")
+        for _ in range(2):
+            text = random_text()
+            self.first_notes[add_note(server, text)] = text
+        expect_listing(list_notes(server), self.first_notes, "After adding two notes")
+        server.crash()
+        return self.first_notes
+
+    def _after_crash(self) -> dict[str, str]:
+        self._needs("first", "the restart")
+        server = self.spawn(self.folder)
+        listing = list_notes(server)
+        try:
+            text = random_text()
+            self.third = (add_note(server, text), text)
+        finally:
+            server.shutdown()
+        return listing
+
+    def _after_graceful(self) -> dict[str, str]:
+        self._needs("after_crash", "a graceful restart")
+        server = self.spawn(self.folder)
+        listing = list_notes(server)
+        server.shutdown()
+        return listing
+
+    def lost(self, listing: dict[str, str], notes: dict[int, str], how: str) -> CheckFailure:
+        """Why notes that were acknowledged are missing after a restart."""
+        count = f"{len(notes)} note{'s' if len(notes) > 1 else ''}"
+        db = self.folder / DB_FILE
+        rows = stored_texts(db)
+        if rows is None:
+            return CheckFailure(
+                f"After the server was {how} and started again, GET /notes answered "
+                f"{_brief(listing)}: the {count} added before were gone. They lived in a Python "
+                "dict, in the memory of the server process, and that memory is given back when "
+                "the process ends. No notes.db file was ever written.",
+                "Keep the notes in a database file instead: open notes.db with sqlite3, INSERT "
+                "each note and SELECT them back. `persistlab demo restart` shows the difference.",
+            )
+        return CheckFailure(
+            f"After the server was {how} and started again, the {count} added before were "
+            f"missing. notes.db exists but does not hold them ({len(rows)} rows), so the INSERTs "
+            "were never committed: SQLite threw the unfinished transaction away.",
+            "Call `conn.commit()` after every INSERT (or write `with conn:` around it); a "
+            "change is only on disk once it is committed.",
+        )
+
+
+def stored_texts(db: Path) -> list[str] | None:
+    """Every text column value in notes.db, read read-only; None if there is no such file."""
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        texts: list[str] = []
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            for row in conn.execute(f"SELECT * FROM {quoted}"):
+                texts.extend(value for value in row if isinstance(value, str))
+        return texts
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
+def _brief(listing: dict[str, str]) -> str:
+    text = repr(listing)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+__all__ = ["RestartRun", "expect_listing", "stored_texts"]

@@ -1,0 +1,174 @@
+"""What runs inside a student process: import main.py, then report module facts or serve `app`.
+
+The parent forks into `run_child` (or, where fork is missing, starts `python -m grader.child`).
+Nothing here decides a verdict: it only reports what happened on the status pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PROBED_NAMES = ("notes_db", "next_id", "app")
+
+
+@dataclass
+class ChildSpec:
+    folder: str
+    mode: str  # "probe" or "serve"
+    status_fd: int
+    output_fd: int
+    socket_fd: int = -1
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 << 30
+    file_bytes: int = 64 << 20
+
+
+def _report(spec: ChildSpec, **message: Any) -> None:
+    data = (json.dumps(message, default=str) + "\n").encode()
+    try:
+        os.write(spec.status_fd, data)
+    except OSError:
+        pass
+
+
+def _limit(spec: ChildSpec) -> None:
+    for name, value in (
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_CPU", spec.cpu_seconds),
+        ("RLIMIT_AS", spec.memory_bytes),
+        ("RLIMIT_FSIZE", spec.file_bytes),
+    ):
+        limit = getattr(resource, name, None)
+        if limit is None:
+            continue
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _student_frame(exc: BaseException, folder: str) -> tuple[str | None, int | None]:
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return Path(exc.filename).name, exc.lineno
+    found: tuple[str | None, int | None] = (None, None)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(folder):
+            found = (Path(frame.filename).name, frame.lineno)
+    return found
+
+
+def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
+    file, line = _student_frame(exc, spec.folder)
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    _report(
+        spec,
+        stage=stage,
+        error=type(exc).__name__,
+        message=detail,
+        file=file,
+        line=line,
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+    )
+
+
+def _describe(value: Any) -> dict[str, Any]:
+    from fastapi import FastAPI
+
+    facts: dict[str, Any] = {"type": f"{type(value).__module__}.{type(value).__qualname__}"}
+    if isinstance(value, dict):
+        facts["dict_len"] = len(value)
+    if type(value) is int:
+        facts["int_value"] = value
+    facts["is_fastapi"] = isinstance(value, FastAPI)
+    return facts
+
+
+def _serve(spec: ChildSpec, app: Any) -> None:
+    import uvicorn
+
+    class ReportingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                _report(spec, stage="ready")
+
+    sock = socket.socket(fileno=spec.socket_fd)
+    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
+    server = ReportingServer(config)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except BaseException as exc:  # the student's startup code crashed the server
+        _error(spec, "startup", exc)
+        raise
+    if not server.started:
+        _report(spec, stage="startup", error="StartupFailed", message="the app did not start")
+
+
+def run_child(spec: ChildSpec) -> int:
+    """Import the student's main.py in `spec.folder`; report facts or serve its app."""
+    os.setsid()
+    _die_with_parent()
+    os.dup2(spec.output_fd, 1)
+    os.dup2(spec.output_fd, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    _limit(spec)
+    os.chdir(spec.folder)
+    sys.path.insert(0, spec.folder)
+    sys.argv = [str(Path(spec.folder) / "main.py")]
+    for name in ("main", "db", "database", "models", "schemas"):
+        sys.modules.pop(name, None)
+    try:
+        module = importlib.import_module("main")
+    except BaseException as exc:
+        _error(spec, "import", exc)
+        return 3
+    if spec.mode == "probe":
+        names = {n: _describe(getattr(module, n)) for n in PROBED_NAMES if hasattr(module, n)}
+        _report(spec, stage="facts", names=names)
+        return 0
+    app = getattr(module, "app", None)
+    if app is None:
+        _report(spec, stage="import", error="NoApp", message="main.py defines no `app`")
+        return 4
+    try:
+        _serve(spec, app)
+    except BaseException:
+        return 5
+    return 0
+
+
+def main() -> None:
+    spec = ChildSpec(**json.loads(sys.argv[1]))
+    code = run_child(spec)
+    sys.stdout.flush()
+    os._exit(code)
+
+
+def spec_arg(spec: ChildSpec) -> str:
+    return json.dumps(asdict(spec))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Turning what a student's process did into a message and a hint a student can act on."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from grader.runner import ChildReport
+
+
+class CheckFailure(AssertionError):
+    """A check failed because of the student's code: `message` says what, `hint` what to try."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def _where(report: ChildReport) -> str:
+    if report.file and report.line:
+        return f"{report.file} line {report.line}"
+    return report.file or "main.py"
+
+
+def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFailure:
+    """Explain why main.py could not be imported or its server did not come up."""
+    where = _where(report)
+    if report.error in ("SyntaxError", "IndentationError", "TabError"):
+        return CheckFailure(
+            f"Python cannot read {where}: {report.error}: {report.message}.",
+            "Look at that line and the one above it: an unclosed bracket or quote, a missing "
+            "colon after `def ...` or a mixed-up indent is the usual cause.",
+        )
+    if report.error in ("ModuleNotFoundError", "ImportError"):
+        return CheckFailure(
+            f"An import failed at {where}: {report.error}: {report.message}.",
+            "Check the spelling of the module and name. `fastapi` is installed; a module of "
+            "your own, such as db.py, must sit in the same folder as main.py.",
+        )
+    if report.error == "NoApp":
+        return CheckFailure(
+            "main.py imports fine, but it defines no `app`, so there is no server to start.",
+            "Create the application at module level: `from fastapi import FastAPI`, then "
+            "`app = FastAPI()`. The grader serves it as `main:app`.",
+        )
+    if report.error == "Timeout":
+        return CheckFailure(
+            f"The server did not start within {timeout:g} s: importing main.py never finished.",
+            "Something in main.py runs forever or waits when the file is imported: a loop, "
+            "input(), or `uvicorn.run(...)` outside `if __name__ == \"__main__\":`.",
+        )
+    if report.error == "Exited":
+        return CheckFailure(
+            f"The server process ended before it answered ({report.message}).",
+            "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
+        )
+    if report.stage == "startup":
+        last = _last_line(report.traceback) or f"{report.error}: {report.message}"
+        return CheckFailure(
+            f"The app crashed while starting up, at {where}: {last}",
+            "Code that runs at startup (a lifespan function, or table creation in db.py) "
+            "raised an error. Run `uvicorn main:app` in the step folder to see the traceback.",
+        )
+    return CheckFailure(
+        f"main.py raised {report.error} at {where} when it was imported: {report.message}",
+        "Run `python main.py` in the step folder to see the full traceback; the line named "
+        "above is where it went wrong.",
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _reads_query(response: httpx.Response) -> bool:
+    body = _json(response)
+    details = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(details, list):
+        return False
+    return any(isinstance(d, dict) and (d.get("loc") or [None])[0] == "query" for d in details)
+
+
+def status_failure(
+    response: httpx.Response, expected: str, action: str, output: str, sent_text: str = ""
+) -> CheckFailure:
+    """Explain an unexpected status code for `action` (such as "POST /add_note")."""
+    method, path = action.split(" ", 1)
+    got = f"{action} answered {response.status_code} {response.reason_phrase}"
+    code = response.status_code
+    if code == 404:
+        return CheckFailure(
+            f"{got}, but {expected} was expected: there is no route at {path}.",
+            f"Check the path in the decorator: it must be exactly \"{path}\" "
+            "(leading slash, underscore, no trailing slash).",
+        )
+    if code == 405:
+        return CheckFailure(
+            f"{got}: the path exists, but not for {method}.",
+            f"Use `@app.{method.lower()}(\"{path}\")`; the method in the decorator decides "
+            "which requests the function answers.",
+        )
+    if code == 422 and _reads_query(response):
+        return CheckFailure(
+            f"{got}: your function looks for the note text in the URL's query string, "
+            "but the grader sends it in a JSON body.",
+            "A parameter written `text: str` is read from the query string. Declare a Pydantic "
+            "model (`class NoteIn(BaseModel): text: str`) and take `note: NoteIn` instead.",
+        )
+    if code == 422:
+        return CheckFailure(
+            f"{got}: FastAPI rejected a body of the right shape ({_detail(response)}).",
+            "The grader sends `{\"text\": \"...\"}`. The field of your model must be called "
+            "`text` and typed `str`, and the function must take that model as its parameter.",
+        )
+    if code >= 500:
+        return server_error(got, output, sent_text)
+    return CheckFailure(f"{got}, but {expected} was expected.")
+
+
+def _detail(response: httpx.Response) -> str:
+    body = _json(response)
+    details = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        first = details[0]
+        loc = ".".join(str(part) for part in first.get("loc", []))
+        return f"{loc}: {first.get('msg', '')}"
+    return "no detail"
+
+
+def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
+    """Explain a 500 from the traceback the server printed."""
+    if "UnboundLocalError" in output and "next_id" in output:
+        return CheckFailure(
+            f"{got}: the function reads `next_id` before Python knows it is the global one "
+            "(UnboundLocalError).",
+            "Assigning to a name inside a function makes it local to that function. Put "
+            "`global next_id` on the first line of the function that changes it.",
+        )
+    if "sqlite3" in output and ("OperationalError" in output or "syntax error" in output) and (
+        "'" in sent_text or '"' in sent_text
+    ):
+        return CheckFailure(
+            f"{got} for a note containing a quote ({sent_text!r}): the quote ended the SQL "
+            "string early, so SQLite saw broken SQL.",
+            "Never put values into SQL with an f-string or +. Write `?` where the value goes and "
+            "pass it separately: `execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))`. "
+            "The same mistake lets an attacker run their own SQL (SQL injection).",
+        )
+    if "database is locked" in output:
+        return CheckFailure(
+            f"{got}: SQLite said \"database is locked\".",
+            "A connection kept a write open. Commit (or close the connection) after each write.",
+        )
+    last = _error_line(output)
+    return CheckFailure(
+        f"{got}: the server raised an error while answering" + (f": {last}" if last else "."),
+        "Run the app with `uvicorn main:app` and send the same request: the traceback in the "
+        "terminal names the line.",
+    )
+
+
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_.]*(?:Error|Exception)[A-Za-z]*:?.*)$")
+
+
+def _error_line(output: str) -> str:
+    for line in reversed(output.splitlines()):
+        match = _ERROR_LINE.match(line)
+        if match:
+            return match.group(1).strip()[:300]
+    return ""
+
+
+def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
+    if exited is not None:
+        return CheckFailure(
+            f"{action}: the server process died while answering (exit status {exited}).",
+            "Something in the handler ended the process: sys.exit(), os._exit(), or a crash.",
+        )
+    return CheckFailure(
+        f"{action} got no answer within {timeout:g} s.",
+        "The handler never returns: look for a loop that does not end, or a call that waits "
+        "forever (input(), a lock, time.sleep).",
+    )

@@ -1,0 +1,143 @@
+"""The pytest plugin that runs step checks: fixtures for a student's code, and result collection."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.feedback import CheckFailure
+from grader.results import ERROR, FAIL, PASS, TestResult
+from grader.runner import Limits, Scratch
+from grader.server import StudentServer, module_facts
+
+
+@dataclass(frozen=True)
+class Target:
+    folder: Path
+    limits: Limits
+
+
+TARGET = pytest.StashKey[Target]()
+
+
+def check(points: int, task: int) -> pytest.MarkDecorator:
+    """Mark a check with the points it is worth and the README task it tests."""
+    return pytest.mark.persistlab(points=points, task=task)
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    return request.config.stash[TARGET]
+
+
+@pytest.fixture(scope="session")
+def limits(target: Target) -> Limits:
+    return target.limits
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="persistlab-run-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def scratch(target: Target) -> Iterator[Scratch]:
+    copy = Scratch(target.folder)
+    yield copy
+    copy.cleanup()
+
+
+@pytest.fixture(scope="module")
+def facts(scratch: Scratch, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
+    """What main.py's names are, reported by a child process that imported it."""
+    return module_facts(scratch.folder, limits, workdir)
+
+
+@pytest.fixture(scope="module")
+def spawn(
+    target: Target, scratch: Scratch, limits: Limits, workdir: Path
+) -> Iterator[Callable[..., StudentServer]]:
+    """Start the student's server on a folder (default: a fresh copy); all are killed after."""
+    servers: list[StudentServer] = []
+    copies = 0
+
+    def start(folder: Path | None = None) -> StudentServer:
+        nonlocal copies
+        if folder is None:
+            copies += 1
+            folder = scratch.fresh(target.folder, f"fresh{len(servers)}-{copies}")
+        server = StudentServer(folder, limits, workdir)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.crash()
+
+
+@pytest.fixture
+def server(spawn: Callable[..., StudentServer]) -> Iterator[StudentServer]:
+    """The student's server, started on a fresh copy of the step folder."""
+    started = spawn()
+    yield started
+    started.crash()
+
+
+class Collector:
+    """Records each check's verdict, in collection order."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.internal_error = ""
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "persistlab(points, task): points and task of a check")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            mark = item.get_closest_marker("persistlab")
+            doc = getattr(item, "function", None).__doc__ if hasattr(item, "function") else None
+            name = (doc or item.name).strip().splitlines()[0]
+            if mark is None:
+                self.internal_error = f"check {item.name} has no points: a grader bug."
+                continue
+            self.order.append(item.nodeid)
+            self.results[item.nodeid] = TestResult(
+                name=name, status=PASS, max_score=mark.kwargs["points"], task_id=mark.kwargs["task"]
+            )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        yield
+        result = self.results.get(item.nodeid)
+        if result is None or call.excinfo is None or result.status != PASS:
+            return
+        exc = call.excinfo.value
+        if isinstance(exc, CheckFailure):
+            result.status, result.message, result.hint = FAIL, exc.message, exc.hint
+        elif call.excinfo.errisinstance(pytest.skip.Exception):
+            result.status, result.message = FAIL, f"skipped: {exc}"
+        elif isinstance(exc, AssertionError) and call.when == "call":
+            result.status, result.message = FAIL, str(exc).split("\nassert ")[0]
+        else:
+            result.status = ERROR
+            result.message = f"The grader itself failed ({type(exc).__name__}: {exc}); no marks given."
+
+    def pytest_internalerror(self, excrepr: object) -> None:
+        self.internal_error = f"The grader itself failed: {str(excrepr).splitlines()[-1]}"
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.internal_error = f"The grader could not load its checks: {report.longreprtext[-300:]}"
+
+    def tests(self) -> list[TestResult]:
+        return [self.results[nodeid] for nodeid in self.order]

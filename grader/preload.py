@@ -1,0 +1,82 @@
+"""Import and warm up what every student app needs, once, in the grader before it forks.
+
+A forked child then finds fastapi, pydantic, uvicorn and sqlite3 ready, and starts in
+milliseconds instead of the third of a second a fresh Python takes to import them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+MODULES = (
+    "ctypes",
+    "sqlite3",
+    "fastapi",
+    "fastapi.encoders",
+    "pydantic",
+    "uvicorn",
+    "uvicorn.config",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.asyncio",
+    "uvicorn.protocols.http.h11_impl",
+    "sqlalchemy",
+)
+_warm = False
+
+
+def warm_up() -> None:
+    """Import the usual modules and push one request through a FastAPI app, in-process."""
+    global _warm
+    if _warm:
+        return
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    try:
+        asyncio.run(_exercise_app())
+    except Exception:  # a warm-up is an optimisation; a failure only costs time
+        pass
+    _warm = True
+
+
+async def _exercise_app() -> None:
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        text: str
+
+    app = FastAPI()
+
+    @app.post("/item")
+    async def create(item: Item) -> dict[str, int]:
+        return {"id": len(item.text)}
+
+    @app.get("/items")
+    def items() -> dict[int, str]:
+        return {1: "one"}
+
+    for method, path, body in (("POST", "/item", b'{"text": "x"}'), ("GET", "/items", b"")):
+        await _call(app, method, path, body)
+
+
+async def _call(app: Any, method: str, path: str, body: bytes) -> None:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    await app(scope, receive, send)

@@ -1,0 +1,98 @@
+"""A student's app as a running server, seen from a check: start, ask over HTTP, crash, restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from grader.feedback import CheckFailure, no_answer, startup_failure, status_failure
+from grader.runner import ChildReport, Limits, StudentProcess, probe
+
+
+class StudentServer:
+    """`main:app` served from `folder`; every failure is raised as a CheckFailure."""
+
+    def __init__(self, folder: Path, limits: Limits, workdir: Path) -> None:
+        self.folder = folder
+        self.limits = limits
+        self.workdir = workdir
+        self.process: StudentProcess | None = None
+        self._client: httpx.Client | None = None
+        self.starts = 0
+
+    def start(self) -> StudentServer:
+        if self.process is not None:
+            raise RuntimeError("server already running")
+        self.process = StudentProcess(self.folder, "serve", self.limits, self.workdir)
+        self.starts += 1
+        report = self.process.wait_report("ready")
+        if not report.ok:
+            output = self.process.output()
+            self.close()
+            raise startup_failure(report, output, self.limits.startup)
+        self._client = self.process.client()
+        return self
+
+    def output(self) -> str:
+        return self.process.output() if self.process else ""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._client is None or self.process is None:
+            raise RuntimeError("server not running")
+        action = f"{method} {path}"
+        try:
+            return self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise no_answer(action, self.limits.request, self.process.returncode()) from None
+        except httpx.TransportError:
+            exited = self.process.wait(self.limits.stop)
+            raise no_answer(action, self.limits.request, exited) from None
+
+    def expect(
+        self, response: httpx.Response, codes: tuple[int, ...], sent_text: str = ""
+    ) -> Any:
+        """Fail unless the status is one of `codes`; return the JSON body."""
+        action = f"{response.request.method} {response.request.url.path}"
+        if response.status_code not in codes:
+            expected = " or ".join(str(c) for c in codes)
+            raise status_failure(response, expected, action, self.output(), sent_text)
+        try:
+            return response.json()
+        except ValueError:
+            raise CheckFailure(
+                f"{action} answered {response.status_code}, but the body is not JSON: "
+                f"{response.text[:200]!r}",
+                "Return a dict (or a Pydantic model) from the function; FastAPI turns it into JSON.",
+            ) from None
+
+    def crash(self) -> None:
+        """SIGKILL the server at once: no shutdown code runs, like a power cut."""
+        self._stop(graceful=False)
+
+    def shutdown(self) -> None:
+        """SIGTERM: uvicorn finishes, runs the app's shutdown code and exits."""
+        self._stop(graceful=True)
+
+    def _stop(self, graceful: bool) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.process is not None:
+            self.process.stop(graceful=graceful)
+            self.process.close()
+            self.process = None
+
+    close = crash
+
+
+def module_facts(folder: Path, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
+    """Import main.py in a child process and return what it reports about its names."""
+    report, output = probe(folder, limits, workdir)
+    if not report.ok:
+        raise startup_failure(report, output, limits.startup)
+    return report.names
+
+
+__all__ = ["ChildReport", "StudentServer", "module_facts"]

@@ -19,6 +19,11 @@ from grader.runner import Limits
 
 MAX_SOURCE_BYTES = 1 << 20
 _AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+_UNUSED_PLUGINS = (
+    "doctest", "junitxml", "pastebin", "legacypath", "unraisableexception",
+    "threadexception", "faulthandler", "logging", "warnings", "setuponly", "setupplan",
+    "stepwise", "debugging",
+)
 
 
 class SubmissionError(Exception):
@@ -77,7 +82,7 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
     args = [
         str(module),
         "-p", "no:cacheprovider",
-        "-p", "no:randomly",
+        *(f"-pno:{name}" for name in _UNUSED_PLUGINS),
         "--import-mode=importlib",
         "--rootdir", str(module.parent),
         "-c", str(module.parent / "pytest.ini"),

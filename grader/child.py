@@ -113,6 +113,14 @@ def _serve(spec: ChildSpec, app: Any) -> None:
             if self.started:
                 _report(spec, stage="ready")
 
+        async def main_loop(self) -> None:
+            # uvicorn looks for a stop signal every 0.1 s; a grader that restarts servers
+            # all day looks every 0.01 s
+            ticks = 0
+            while not await self.on_tick(ticks // 10):
+                ticks += 1
+                await asyncio.sleep(0.01)
+
     sock = socket.socket(fileno=spec.socket_fd)
     config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
     server = ReportingServer(config)
@@ -133,6 +141,9 @@ def run_child(spec: ChildSpec) -> int:
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
     _limit(spec)
     os.chdir(spec.folder)
     sys.path.insert(0, spec.folder)

@@ -51,13 +51,27 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
             "Something in main.py runs forever or waits when the file is imported: a loop, "
             "input(), or `uvicorn.run(...)` outside `if __name__ == \"__main__\":`.",
         )
+    if report.error == "SystemExit" and report.stage == "import":
+        return CheckFailure(
+            f"main.py called sys.exit() at {where} while it was imported, so the server process "
+            "ended before it answered.",
+            "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
+        )
     if report.error == "Exited":
         return CheckFailure(
             f"The server process ended before it answered ({report.message}).",
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
         )
     if report.stage == "startup":
-        last = _last_line(report.traceback) or f"{report.error}: {report.message}"
+        last = _error_line(output) or _last_line(report.traceback) or report.error
+        where = _student_line(output) or where
+        if "already exists" in last:
+            return CheckFailure(
+                f"The app crashed while starting up again, at {where}: {last}. The table was "
+                "made on the first start, and the second start tried to make it again.",
+                "Write `CREATE TABLE IF NOT EXISTS notes (...)`: it makes the table the first "
+                "time and does nothing on every start after that.",
+            )
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
             "Code that runs at startup (a lifespan function, or table creation in db.py) "
@@ -156,6 +170,13 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "pass it separately: `execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))`. "
             "The same mistake lets an attacker run their own SQL (SQL injection).",
         )
+    if "ResponseValidationError" in output:
+        return CheckFailure(
+            f"{got}: the function returned a value that does not match the return type it "
+            f"declares ({_error_line(output).split(': ', 1)[-1] or 'ResponseValidationError'}).",
+            "FastAPI checks what you return against the annotation after `->`. Return what the "
+            "step asks for, or fix the annotation so it describes that value.",
+        )
     if "database is locked" in output:
         return CheckFailure(
             f"{got}: SQLite said \"database is locked\".",
@@ -169,7 +190,19 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
     )
 
 
-_ERROR_LINE = re.compile(r"^\s*([A-Za-z_.]*(?:Error|Exception)[A-Za-z]*:?.*)$")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _student_line(output: str) -> str:
+    """The last traceback frame in the student's own files, as "db.py line 12"."""
+    found = ""
+    for path, line in _FRAME.findall(output):
+        if "site-packages" not in path and "/lib/python" not in path and "/grader/" not in path:
+            found = f"{path.rsplit('/', 1)[-1]} line {line}"
+    return found
+
+
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z0-9_.]*(?:Error|Exception)[A-Za-z]*:?.*)$")
 
 
 def _error_line(output: str) -> str:

@@ -21,7 +21,6 @@ MODULES = (
     "uvicorn.lifespan.on",
     "uvicorn.loops.asyncio",
     "uvicorn.protocols.http.h11_impl",
-    "sqlalchemy",
 )
 _warm = False
 

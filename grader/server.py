@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,15 @@ class StudentServer:
     def output(self) -> str:
         return self.process.output() if self.process else ""
 
+    def settled_output(self, wait: float = 0.5) -> str:
+        """The output once a traceback has appeared: uvicorn logs it after sending the 500."""
+        deadline = time.monotonic() + wait
+        output = self.output()
+        while "Traceback" not in output and time.monotonic() < deadline:
+            time.sleep(0.01)
+            output = self.output()
+        return output
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if self._client is None or self.process is None:
             raise RuntimeError("server not running")
@@ -57,7 +67,8 @@ class StudentServer:
         action = f"{response.request.method} {response.request.url.path}"
         if response.status_code not in codes:
             expected = " or ".join(str(c) for c in codes)
-            raise status_failure(response, expected, action, self.output(), sent_text)
+            output = self.settled_output() if response.status_code >= 500 else self.output()
+            raise status_failure(response, expected, action, output, sent_text)
         try:
             return response.json()
         except ValueError:

@@ -76,21 +76,21 @@ class RestartRun:
 
     def lost(self, listing: dict[str, str], notes: dict[int, str], how: str) -> CheckFailure:
         """Why notes that were acknowledged are missing after a restart."""
-        count = f"{len(notes)} note{'s' if len(notes) > 1 else ''}"
+        count = f"{len(notes)} notes" if len(notes) > 1 else "note"
         db = self.folder / DB_FILE
         rows = stored_texts(db)
         if rows is None:
             return CheckFailure(
                 f"After the server was {how} and started again, GET /notes answered "
-                f"{_brief(listing)}: the {count} added before were gone. They lived in a Python "
+                f"{_brief(listing)}: the {count} added before {'were' if len(notes) > 1 else 'was'} gone. They lived in a Python "
                 "dict, in the memory of the server process, and that memory is given back when "
                 "the process ends. No notes.db file was ever written.",
                 "Keep the notes in a database file instead: open notes.db with sqlite3, INSERT "
                 "each note and SELECT them back. `persistlab demo restart` shows the difference.",
             )
         return CheckFailure(
-            f"After the server was {how} and started again, the {count} added before were "
-            f"missing. notes.db exists but does not hold them ({len(rows)} rows), so the INSERTs "
+            f"After the server was {how} and started again, the {count} added before "
+            f"{'were' if len(notes) > 1 else 'was'} missing. notes.db exists but does not hold them ({len(rows)} rows), so the INSERTs "
             "were never committed: SQLite threw the unfinished transaction away.",
             "Call `conn.commit()` after every INSERT (or write `with conn:` around it); a "
             "change is only on disk once it is committed.",

@@ -1,0 +1,274 @@
+"""The `persistlab` command: a thin layer over the library, one function per subcommand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from grader import __version__
+from grader.check import run_checks
+from grader.course import Course, CourseError, Step, load_course
+from grader.progress import forget_step, load_progress, next_hint, record_result
+from grader.render import current_step, show_progress, show_report
+from grader.results import ERROR, PASS
+from grader.runner import Limits
+from grader.workspace import (
+    WorkspaceError,
+    create_workspace,
+    require_workspace,
+    reset_step,
+    step_dir,
+)
+
+EXIT = {PASS: 0, "fail": 1, ERROR: 2}
+DIR_OPTION = click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=None,
+    help="The workspace (made by `persistlab init`); default: the one you are in.",
+)
+
+
+class UsageFailure(click.ClickException):
+    """Bad input: one line on stderr, exit status 2, nothing changed."""
+
+    exit_code = 2
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def _course() -> Course:
+    try:
+        return load_course()
+    except CourseError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _workspace(directory: Path | None) -> Path:
+    if directory is not None and not directory.is_dir():
+        raise UsageFailure(f"There is no folder {directory}.")
+    try:
+        return require_workspace(directory)
+    except WorkspaceError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _step(course: Course, ref: str | None, workspace: Path) -> Step:
+    if ref is None:
+        return current_step(course, load_progress(workspace)) or course.steps[-1]
+    try:
+        return course.resolve(ref)
+    except CourseError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="persistlab")
+def cli() -> None:
+    """Build a FastAPI notes API step by step, and see why a database keeps what a dict forgets.
+
+    \b
+    Start:   persistlab init && cd persistlab-notes
+    Work:    persistlab check    (or: persistlab watch)
+    Stuck:   persistlab hint
+    """
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default="persistlab-notes")
+@click.option("--yes", is_flag=True, help="Replace existing step folders without asking.")
+def init(directory: Path, yes: bool) -> None:
+    """Copy the starter files into a new workspace DIRECTORY.
+
+    Example: persistlab init my-notes
+    """
+    course = _course()
+    if directory.exists() and not directory.is_dir():
+        raise UsageFailure(f"{directory} is a file; give a folder name for the workspace.")
+    existing = [s.folder for s in course.steps if (directory / s.folder).exists()]
+    if existing:
+        question = f"{directory} already has {', '.join(existing)}. Replace them with fresh starters?"
+        if not (yes or click.confirm(question, default=False)):
+            raise UsageFailure("Nothing was changed.")
+        for folder in existing:
+            shutil.rmtree(directory / folder)
+    create_workspace(course, directory)
+    out = console()
+    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with {len(course.steps)} steps.")
+    out.print(f"Next: cd {escape(str(directory))}, read {course.steps[0].folder}/README.md, "
+              "then run `persistlab check`.")
+
+
+@cli.command("list")
+@DIR_OPTION
+def list_steps(directory: Path | None) -> None:
+    """Show which steps pass and where to continue."""
+    course = _course()
+    workspace = _workspace(directory)
+    progress = load_progress(workspace)
+    show_progress(console(), course, progress, current_step(course, progress))
+
+
+@cli.command()
+@click.argument("step", required=False)
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the result as Exercism results JSON.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
+              help="Seconds the app may take to start, and to answer one request.")
+def check(step: str | None, directory: Path | None, as_json: bool, timeout: float | None) -> None:
+    """Run the checks of STEP (default: the first step that does not pass yet).
+
+    Example: persistlab check 3 --json
+    """
+    try:
+        course = _course()
+        workspace = _workspace(directory)
+        chosen = _step(course, step, workspace)
+    except UsageFailure as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps({"version": 3, "status": ERROR, "message": exc.message}))
+        sys.exit(2)
+    limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
+    report = run_checks(chosen, step_dir(workspace, chosen), limits)
+    record_result(workspace, chosen.number, report.status, report.score, report.max_score)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        show_report(console(), chosen, report, course)
+    sys.exit(EXIT[report.status])
+
+
+@cli.command()
+@click.argument("step", required=False)
+@DIR_OPTION
+def hint(step: str | None, directory: Path | None) -> None:
+    """Show the next hint for STEP: one more each time you ask.
+
+    Example: persistlab hint 3
+    """
+    course = _course()
+    workspace = _workspace(directory)
+    chosen = _step(course, step, workspace)
+    if not chosen.hints:
+        raise UsageFailure(f"Step {chosen.number} has no hints.")
+    number = next_hint(workspace, chosen.number, len(chosen.hints))
+    out = console()
+    out.print(f"[bold]Hint {number} of {len(chosen.hints)}[/] for step {chosen.number}, "
+              f"{escape(chosen.title)}:")
+    out.print(escape(chosen.hints[number - 1]))
+    if number == len(chosen.hints):
+        out.print(f"[dim]That is the last hint. Once the step passes, "
+                  f"`persistlab solution {chosen.number}` shows the reference answer.[/]")
+
+
+@cli.command()
+@click.argument("step")
+@DIR_OPTION
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+def reset(step: str, directory: Path | None, yes: bool) -> None:
+    """Put the starter files of STEP back (your changes to that step are lost).
+
+    Example: persistlab reset 3
+    """
+    course = _course()
+    workspace = _workspace(directory)
+    chosen = _step(course, step, workspace)
+    question = f"Replace {chosen.folder} with the starter files? Your changes there are lost."
+    if not (yes or click.confirm(question, default=False)):
+        raise UsageFailure("Nothing was changed.")
+    reset_step(chosen, workspace)
+    forget_step(workspace, chosen.number)
+    click.echo(f"{chosen.folder} is back to its starter files.")
+
+
+@cli.command()
+@click.argument("step")
+@DIR_OPTION
+def solution(step: str, directory: Path | None) -> None:
+    """Show the reference solution of STEP, once your own code has passed it.
+
+    Example: persistlab solution 3
+    """
+    course = _course()
+    workspace = _workspace(directory)
+    chosen = _step(course, step, workspace)
+    result = load_progress(workspace).get(chosen.number)
+    if result is None or not result.ever_passed:
+        click.echo(
+            f"Step {chosen.number} has not passed yet: its solution opens once your own code "
+            f"passes. Stuck? `persistlab hint {chosen.number}`.",
+            err=True,
+        )
+        sys.exit(1)
+    out = console()
+    for path in sorted(chosen.solution_dir.glob("*.py")):
+        out.rule(path.name)
+        out.print(Syntax(path.read_text(encoding="utf-8"), "python"))
+
+
+@cli.command()
+@DIR_OPTION
+@click.option("--poll", is_flag=True, help="Poll for changes instead of using file events.")
+def watch(directory: Path | None, poll: bool) -> None:
+    """Check the current step again every time you save a file in it."""
+    from grader.watch import watch_workspace
+
+    course = _course()
+    workspace = _workspace(directory)
+    watch_workspace(course, workspace, force_polling=poll)
+
+
+@cli.group()
+def demo() -> None:
+    """Short demonstrations to watch before a step."""
+
+
+@demo.command("restart")
+def demo_restart() -> None:
+    """Start the step-4 and step-5 apps, add notes, kill both servers, start them again."""
+    from grader.demo import restart_demo
+
+    restart_demo(console(), _course())
+
+
+@cli.group()
+def dev() -> None:
+    """Tools for course authors."""
+
+
+@dev.command("check")
+def dev_check() -> None:
+    """Check the course itself: folders, TODOs, hints, starters fail, solutions pass, quiz bank."""
+    from grader.devcheck import run_dev_check
+
+    problems = run_dev_check(_course(), console())
+    sys.exit(1 if problems else 0)
+
+
+def _register_quiz_commands() -> None:
+    try:
+        from grader.quiz.commands import quiz, serve
+    except ModuleNotFoundError as exc:
+        if exc.name != "grader.quiz.commands":
+            raise
+        return
+    cli.add_command(quiz)
+    cli.add_command(serve)
+
+
+_register_quiz_commands()
+
+
+def main() -> None:
+    cli(prog_name="persistlab")
+
+
+__all__ = ["cli", "main"]

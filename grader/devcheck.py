@@ -1,0 +1,103 @@
+"""`persistlab dev check`: what a course author must keep true, checked in one go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from grader.check import check_module_path, run_checks
+from grader.course import EXERCISES, SOLUTIONS, Course, CourseError
+from grader.results import PASS
+
+IGNORED = {"__pycache__", ".DS_Store"}
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.name not in IGNORED and p.suffix != ".db"}
+
+
+def layout_problems(course: Course, exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> list[str]:
+    """course.toml against the folders: every step's files there, no strays, TODOs, hints."""
+    problems: list[str] = []
+    folders = {s.folder for s in course.steps}
+    for root in (exercises, solutions):
+        if not root.is_dir():
+            problems.append(f"{root} is missing.")
+            continue
+        strays = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in folders | IGNORED)
+        problems += [f"{root.name}/{name} is not a step in course.toml." for name in strays]
+    for step in course.steps:
+        label = f"step {step.number} ({step.folder})"
+        starter, answer = exercises / step.folder, solutions / step.folder
+        if not step.folder.startswith(f"{step.number:02d}-") or not step.folder.endswith(step.slug):
+            problems.append(f"{label}: the folder should be named {step.number:02d}-{step.slug}.")
+        if not starter.is_dir() or not answer.is_dir():
+            problems.append(f"{label}: exercises/ and solutions/ must both have this folder.")
+            continue
+        if not (starter / "README.md").is_file():
+            problems.append(f"{label}: the exercise has no README.md.")
+        if not (starter / "main.py").is_file():
+            problems.append(f"{label}: the starter has no main.py.")
+        missing = _files(answer) - _files(starter)
+        if missing:
+            problems.append(f"{label}: the starter lacks {', '.join(sorted(missing))} from the solution.")
+        extra = _files(starter) - _files(answer) - {"README.md"}
+        if extra:
+            problems.append(f"{label}: the solution lacks {', '.join(sorted(extra))} from the starter.")
+        if not any("TODO" in p.read_text(encoding="utf-8") for p in starter.glob("*.py")):
+            problems.append(f"{label}: no starter file has a TODO.")
+        if not step.hints or not all(h.strip() for h in step.hints):
+            problems.append(f"{label}: every step needs at least one non-empty hint.")
+        try:
+            check_module_path(step)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            problems.append(f"{label}: {exc}")
+    return problems
+
+
+def grading_problems(course: Course) -> list[str]:
+    """Every solution passes with full points; every starter fails."""
+    problems: list[str] = []
+    for step in course.steps:
+        label = f"step {step.number} ({step.folder})"
+        if not step.solution_dir.is_dir() or not step.exercise_dir.is_dir():
+            continue
+        solved = run_checks(step, step.solution_dir)
+        if solved.status != PASS or solved.score != step.points:
+            first = solved.first_failure
+            reason = first.message if first else solved.message
+            problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
+        if run_checks(step, step.exercise_dir).status == PASS:
+            problems.append(f"{label}: the starter already passes its checks.")
+    return problems
+
+
+def quiz_problems(course: Course) -> list[str]:
+    try:
+        from grader.quiz.bank import BankError, lint_bank, load_bank
+    except ModuleNotFoundError:
+        return []
+    try:
+        return [f"quiz bank: {p}" for p in lint_bank(load_bank(), course)]
+    except BankError as exc:
+        return [f"quiz bank: {exc}"]
+
+
+def run_dev_check(course: Course, console: Console) -> list[str]:
+    problems = layout_problems(course)
+    console.print(f"Layout: {len(course.steps)} steps checked against exercises/ and solutions/.")
+    problems += grading_problems(course)
+    console.print("Grading: every solution run, every starter run.")
+    problems += quiz_problems(course)
+    for problem in problems:
+        console.print(f"[red]✗[/] {escape(problem)}")
+    if problems:
+        console.print(f"[red]{len(problems)} problem{'s' if len(problems) > 1 else ''}.[/]")
+    else:
+        console.print("[green]The course is consistent.[/]")
+    return problems
+
+
+__all__ = ["CourseError", "grading_problems", "layout_problems", "quiz_problems", "run_dev_check"]

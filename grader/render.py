@@ -1,0 +1,87 @@
+"""What a student reads in the terminal: a step's result, focused on the first failure."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from grader.course import Course, Step
+from grader.progress import StepResult
+from grader.results import ERROR, PASS, StepReport
+
+MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]"}
+
+
+def show_report(console: Console, step: Step, report: StepReport, course: Course) -> None:
+    score = f"{report.score:g}/{report.max_score:g} points"
+    console.print(f"[bold]Step {step.number}: {escape(step.title)}[/]  [dim]{score}[/]")
+    if report.status == ERROR and not report.tests:
+        console.print(f"[yellow]Could not check this step:[/] {escape(report.message)}")
+        return
+    first = report.first_failure
+    for test in report.tests:
+        console.print(f"  {MARKS[test.status]} {escape(test.name)}")
+        if test is first:
+            console.print(f"    {escape(test.message)}", style="red" if test.status != ERROR else "yellow")
+            if test.hint:
+                console.print(f"    [bold]Try:[/] {escape(test.hint)}")
+    console.print()
+    if report.status == PASS:
+        console.print(f"[green bold]Step {step.number} passes.[/]", end=" ")
+        if step.number < len(course.steps):
+            following = course.step(step.number + 1)
+            console.print(
+                f"Next: step {following.number}, {escape(following.title)} "
+                f"({following.folder}/README.md), then `persistlab check`."
+            )
+        else:
+            console.print("That was the last step: the notes now outlive the server.")
+    elif report.status == ERROR:
+        console.print("[yellow]The grader could not finish; no points were given for this run.[/]")
+    else:
+        console.print(
+            f"Fix the first failure, then check again. Stuck? `persistlab hint {step.number}`."
+        )
+
+
+def show_progress(
+    console: Console, course: Course, progress: dict[int, StepResult], current: Step | None
+) -> None:
+    table = Table(box=None, pad_edge=False)
+    table.add_column("")
+    table.add_column("step", justify="right")
+    table.add_column("title")
+    table.add_column("folder", style="dim")
+    table.add_column("last check")
+    for step in course.steps:
+        result = progress.get(step.number)
+        if result is None:
+            mark, state = "[dim]·[/]", "[dim]not checked[/]"
+        else:
+            mark = MARKS[PASS] if result.status == PASS else MARKS[result.status]
+            state = f"{result.status} {result.score:g}/{result.max_score:g}"
+        pointer = " [bold]<- you are here[/]" if current is step else ""
+        table.add_row(mark, str(step.number), escape(step.title), step.folder, state + pointer)
+    console.print(table)
+    done = sum(1 for r in progress.values() if r.status == PASS)
+    console.print()
+    console.print(ProgressBar(total=len(course.steps), completed=done, width=40))
+    console.print(f"{done} of {len(course.steps)} steps pass")
+    if current is not None:
+        console.print(
+            f"Continue with step {current.number}, {escape(current.title)}: "
+            f"open {current.folder}/README.md, then `persistlab check`."
+        )
+    else:
+        console.print("[green]Every step passes.[/] Try a quiz: `persistlab quiz`.")
+
+
+def current_step(course: Course, progress: dict[int, StepResult]) -> Step | None:
+    """The first step whose last check did not pass."""
+    for step in course.steps:
+        result = progress.get(step.number)
+        if result is None or result.status != PASS:
+            return step
+    return None

@@ -1,0 +1,79 @@
+"""`persistlab watch`: check the current step again on every save, and move on only when asked."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import watchfiles
+
+from grader.course import Course, Step
+from grader.progress import load_progress
+from grader.render import current_step
+from grader.workspace import step_dir
+
+
+def _check(step: Step, workspace: Path) -> int:
+    command = [sys.executable, "-m", "grader", "check", str(step.number), "--dir", str(workspace)]
+    return subprocess.run(command, check=False).returncode
+
+
+def _read_lines(lines: queue.Queue[str]) -> None:
+    for line in sys.stdin:
+        lines.put(line.strip().lower())
+
+
+def _python_files(change: watchfiles.Change, path: str) -> bool:
+    return path.endswith(".py")
+
+
+def watch_workspace(course: Course, workspace: Path, force_polling: bool = False) -> None:
+    step = current_step(course, load_progress(workspace)) or course.steps[-1]
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(lines,), daemon=True).start()
+    stop = threading.Event()
+    while not stop.is_set():
+        folder = step_dir(workspace, step)
+        print(f"\nWatching {folder} (q + Enter quits).", flush=True)
+        passed = _check(step, workspace) == 0
+        if passed:
+            _offer_next(step, course)
+        try:
+            changes = watchfiles.watch(
+                folder, watch_filter=_python_files, stop_event=stop, rust_timeout=300,
+                yield_on_timeout=True, force_polling=force_polling or None, raise_interrupt=False,
+            )
+            outcome = _wait(changes, lines, passed)
+        except OSError as exc:
+            if force_polling:
+                raise
+            print(f"File events are not available ({exc}); polling instead.", flush=True)
+            force_polling = True
+            continue
+        if outcome == "quit":
+            stop.set()
+        elif outcome == "next" and step.number < len(course.steps):
+            step = course.step(step.number + 1)
+
+
+def _offer_next(step: Step, course: Course) -> None:
+    if step.number < len(course.steps):
+        print(f"Press Enter to go on to step {step.number + 1}, or keep editing.", flush=True)
+
+
+def _wait(changes: Iterable[set[tuple[watchfiles.Change, str]]], lines: queue.Queue[str], passed: bool) -> str:
+    """Block until a save ("changed"), Enter after a pass ("next"), or q or Ctrl+C ("quit")."""
+    for batch in changes:
+        while not lines.empty():
+            line = lines.get()
+            if line == "q":
+                return "quit"
+            if passed:
+                return "next"
+        if batch:
+            return "changed"
+    return "quit"

@@ -1,0 +1,47 @@
+"""Each broken submission gets the verdict and the message a student needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.check import run_checks
+from grader.course import Course
+from grader.results import FAIL
+from grader.runner import Limits
+from tests.checks.variants import VARIANTS, Variant
+
+QUICK = Limits(startup=2.0, request=1.5, stop=2.0)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
+def test_variant_gets_its_message(variant: Variant, course: Course, tmp_path: Path) -> None:
+    folder = variant.write(tmp_path / "submission")
+    report = run_checks(course.step(variant.step), folder, QUICK)
+    first = report.first_failure
+    assert report.status == FAIL, (report.status, report.message)
+    assert first is not None and report.score < report.max_score
+    nodes = {t.name: t for t in report.tests}
+    assert first is nodes[_check_name(variant)], (first.name, first.message)
+    for words in variant.says:
+        assert words in first.message, (words, first.message)
+    for words in variant.hint_says:
+        assert words in first.hint, (words, first.hint)
+
+
+def _check_name(variant: Variant) -> str:
+    import importlib
+
+    from grader.course import load_course
+
+    module = importlib.import_module(load_course().step(variant.step).checks)
+    return getattr(module, variant.first_failure).__doc__.strip().splitlines()[0]
+
+
+def test_commit_missing_loses_notes_only_on_a_crash(course: Course, tmp_path: Path) -> None:
+    variant = next(v for v in VARIANTS if v.name == "commit-only-at-shutdown")
+    report = run_checks(course.step(5), variant.write(tmp_path / "s"), QUICK)
+    verdicts = {t.name: t.status for t in report.tests}
+    assert verdicts["notes are still there after the server is killed (SIGKILL) and started again"] == FAIL
+    assert verdicts["a note is still there after the server is stopped (SIGTERM) and started again"] == "pass"

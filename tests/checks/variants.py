@@ -1,0 +1,153 @@
+"""Broken submissions, each made from a reference solution by a few exact edits.
+
+Every variant names the check that must be the first to fail and words its message must hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import SOLUTIONS
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    step: int
+    base: str  # the solutions/ folder it is made from
+    edits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # whole files, replacing or adding
+    first_failure: str = ""  # the check function's name
+    says: tuple[str, ...] = ()
+    hint_says: tuple[str, ...] = ()
+
+    def write(self, target: Path) -> Path:
+        source = SOLUTIONS / self.base
+        target.mkdir(parents=True)
+        for path in source.glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for old, new in self.edits.get(path.name, []):
+                assert old in text, f"{self.name}: {old!r} is not in {path}"
+                text = text.replace(old, new)
+            (target / path.name).write_text(text, encoding="utf-8")
+        for name, text in self.files.items():
+            (target / name).write_text(text, encoding="utf-8")
+        return target
+
+
+S1, S2, S3, S4, S5 = (
+    "01-notes-dict", "02-fastapi-app", "03-add-note", "04-list-notes", "05-database-swap",
+)
+ADD = "    notes_db[note_id] = note.text\n    next_id += 1\n"
+
+VARIANTS = [
+    Variant("syntax-error", 1, S1, {"main.py": [("next_id = 1", "next_id = = 1")]},
+            first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError")),
+    Variant("notes-db-list", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "notes_db = []")]},
+            first_failure="test_notes_db_is_empty_dict", says=("builtins.list", "should be a dict")),
+    Variant("notes-db-prefilled", 1, S1, {"main.py": [("= {}", "= {1: 'x'}")]},
+            first_failure="test_notes_db_is_empty_dict", says=("starts with 1 entries",)),
+    Variant("next-id-string", 1, S1, {"main.py": [("next_id = 1", "next_id = '1'")]},
+            first_failure="test_next_id_starts_at_one", says=("builtins.str",)),
+    Variant("next-id-zero", 1, S1, {"main.py": [("next_id = 1", "next_id = 0")]},
+            first_failure="test_next_id_starts_at_one", says=("starts at 0",)),
+    Variant("import-error", 2, S2, {"main.py": [("import FastAPI", "import FastApi")]},
+            first_failure="test_app_is_fastapi", says=("import failed at main.py line 3", "FastApi")),
+    Variant("app-not-called", 2, S2, {"main.py": [("app = FastAPI()", "app = FastAPI")]},
+            first_failure="test_app_is_fastapi", says=("not a FastAPI application",),
+            hint_says=("brackets",)),
+    Variant("no-app", 2, S2, {"main.py": [("app = FastAPI()", "application = FastAPI()")]},
+            first_failure="test_app_is_fastapi", says=("no module-level name `app`",)),
+    Variant("no-app-served", 3, S3, {"main.py": [("app = FastAPI()", "api = FastAPI()"),
+                                                ("@app.post", "@api.post")]},
+            first_failure="test_first_note_gets_id_one", says=("defines no `app`",)),
+    Variant("field-misnamed", 3, S3, {"main.py": [("    text: str", "    body: str"),
+                                                 ("note.text", "note.body")]},
+            first_failure="test_first_note_gets_id_one", says=("422", "right shape"),
+            hint_says=("called `text`",)),
+    Variant("wrong-method", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.get("/add_note")')]},
+            first_failure="test_first_note_gets_id_one", says=("405", "not for POST")),
+    Variant("wrong-path", 3, S3, {"main.py": [('"/add_note"', '"/add-note"')]},
+            first_failure="test_first_note_gets_id_one", says=("404", "no route at /add_note")),
+    Variant("query-string", 3, S3, {"main.py": [("def add_note(note: NoteIn)", "def add_note(text: str)"),
+                                               ("= note.text", "= text")]},
+            first_failure="test_first_note_gets_id_one", says=("query string",),
+            hint_says=("Pydantic model",)),
+    Variant("missing-global", 3, S3, {"main.py": [("    global next_id\n", "")]},
+            first_failure="test_first_note_gets_id_one", says=("500", "UnboundLocalError"),
+            hint_says=("global next_id",)),
+    Variant("no-increment", 3, S3, {"main.py": [("    next_id += 1\n", "")]},
+            first_failure="test_ids_count_up", says=("all got id 1",)),
+    Variant("returns-text", 3, S3, {"main.py": [('return {"id": note_id}', 'return {"text": note.text}'),
+                                               ("-> dict[str, int]:", ":")]},
+            first_failure="test_first_note_gets_id_one", says=('no "id"',)),
+    Variant("return-type-mismatch", 3, S3, {"main.py": [('return {"id": note_id}', 'return {"id": str(note_id) + "x"}')]},
+            first_failure="test_first_note_gets_id_one", says=("does not match the return type",)),
+    Variant("accepts-any-dict", 3, S3, {"main.py": [("def add_note(note: NoteIn)", "def add_note(note: dict)"),
+                                                   ("= note.text", "= note.get('text')")]},
+            first_failure="test_rejects_a_body_without_text", says=("should be refused with 422",)),
+    Variant("handler-loops", 3, S3, {"main.py": [("    global next_id\n", "    global next_id\n    while True:\n        pass\n")]},
+            first_failure="test_first_note_gets_id_one", says=("no answer within",)),
+    Variant("import-hangs", 3, S3, {"main.py": [("app = FastAPI()", "import time\ntime.sleep(60)\napp = FastAPI()")]},
+            first_failure="test_first_note_gets_id_one", says=("did not start within",)),
+    Variant("exits-at-import", 3, S3, {"main.py": [("app = FastAPI()", "import sys\nsys.exit(0)\napp = FastAPI()")]},
+            first_failure="test_first_note_gets_id_one", says=("ended before it answered",)),
+    Variant("os-exit-at-import", 3, S3, {"main.py": [("app = FastAPI()", "import os\nos._exit(0)\napp = FastAPI()")]},
+            first_failure="test_first_note_gets_id_one", says=("ended before it answered",)),
+    Variant("lists-texts", 4, S4, {"main.py": [("    return notes_db", "    return list(notes_db.values())"),
+                                              ("def list_notes() -> dict[int, str]:", "def list_notes():")]},
+            first_failure="test_no_notes_at_first", says=("JSON array",)),
+    Variant("hard-coded", 4, S4, {"main.py": [("    return notes_db", "    return {1: 'buy oat milk'}")]},
+            first_failure="test_no_notes_at_first", says=("nobody added",)),
+    Variant("dict-in-memory", 5, S4, first_failure="test_notes_survive_a_crash",
+            says=("Python dict", "memory of the server process"), hint_says=("demo restart",)),
+    Variant("startup-crash", 5, S5, {"main.py": [("    db.create_table()\n", "    db.create_table()\n    raise RuntimeError('no database today')\n")]},
+            first_failure="test_add_and_list", says=("crashed while starting up", "main.py line", "no database today")),
+    Variant("create-without-if-not-exists", 5, S5, {"db.py": [("CREATE TABLE IF NOT EXISTS", "CREATE TABLE")]},
+            first_failure="test_notes_survive_a_crash", says=("already exists",),
+            hint_says=("IF NOT EXISTS",)),
+    Variant("f-string-sql", 5, S5, {"db.py": [('conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))',
+                                              "conn.execute(f\"INSERT INTO notes (text) VALUES ('{text}')\")")]},
+            first_failure="test_quotes_are_safe", says=("quote",), hint_says=("?",)),
+    Variant("ids-from-python", 5, S5,
+            {"db.py": [("id INTEGER PRIMARY KEY AUTOINCREMENT", "id INTEGER"),
+                       ("def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
+                        "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n"
+                        "        return cursor.lastrowid",
+                        "next_id = 1\n\n\ndef insert_note(text: str) -> int:\n    global next_id\n"
+                        "    note_id, next_id = next_id, next_id + 1\n    with closing(connect()) as conn, conn:\n"
+                        "        conn.execute(\"INSERT INTO notes (id, text) VALUES (?, ?)\", (note_id, text))\n"
+                        "    return note_id")]},
+            first_failure="test_ids_are_not_reused", says=("got id 1",), hint_says=("AUTOINCREMENT",)),
+]
+
+NO_COMMIT_DB = '''import sqlite3
+
+conn = sqlite3.connect("notes.db", check_same_thread=False)
+
+
+def create_table() -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT)")
+
+
+def insert_note(text: str) -> int:
+    return conn.execute("INSERT INTO notes (text) VALUES (?)", (text,)).lastrowid
+
+
+def all_notes() -> dict[int, str]:
+    return dict(conn.execute("SELECT id, text FROM notes"))
+
+
+def close() -> None:
+    conn.commit()
+    conn.close()
+'''
+
+VARIANTS.append(
+    Variant("commit-only-at-shutdown", 5, S5,
+            {"main.py": [("    yield\n", "    yield\n    db.close()\n")]},
+            files={"db.py": NO_COMMIT_DB},
+            first_failure="test_notes_survive_a_crash", says=("never committed",),
+            hint_says=("commit()",))
+)

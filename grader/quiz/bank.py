@@ -22,7 +22,7 @@ LEVELS = ("easy", "medium", "hard")
 OPTION_KEYS = ("a", "b", "c", "d")
 # A key that is the longest option and this many times the distractors' mean length gives itself away.
 GIVEAWAY_RATIO = 1.5
-_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 
 class BankError(Exception):
@@ -89,7 +89,9 @@ class Bank:
     ) -> list[Question]:
         """Questions of a topic and level; in bank order, or shuffled when an rng is given."""
         if topic is not None and topic not in self.topics():
-            raise ValueError(f"There is no topic {topic!r}: choose from {', '.join(self.topics())}.")
+            raise ValueError(
+                f"There is no topic {topic!r}: choose from {', '.join(self.topics())}."
+            )
         if level is not None and level not in LEVELS:
             raise ValueError(f"There is no level {level!r}: choose from {', '.join(LEVELS)}.")
         chosen = [
@@ -215,7 +217,7 @@ def gives_itself_away(question: Question) -> bool:
 def _question_problems(question: Question, slugs: set[str]) -> list[str]:
     problems = []
     if not _ID.fullmatch(question.id):
-        problems.append("id is not kebab-case (lowercase words joined by '-')")
+        problems.append("id is not kebab-case (lowercase words joined by '-', a letter first)")
     for name in ("stem", "final_answer", "quick_check", "hint"):
         if not getattr(question, name).strip():
             problems.append(f"{name} is empty")

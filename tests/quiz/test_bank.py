@@ -211,10 +211,13 @@ def test_lint_reports_broken_question(tmp_path: Path, question: dict, problem: s
     assert _lint(_write(tmp_path, question)) == [problem]
 
 
-def test_bad_id_is_reported(tmp_path: Path) -> None:
-    course = _course(notes_dict=("Q_One",))
-    problems = lint_bank(load_bank(_write(tmp_path, _question("Q_One"))), course)
-    assert problems == ["question 'Q_One': id is not kebab-case (lowercase words joined by '-')"]
+@pytest.mark.parametrize("qid", ["Q_One", "2-phase", "trailing-", "two--dashes"])
+def test_bad_id_is_reported(tmp_path: Path, qid: str) -> None:
+    course = _course(notes_dict=(qid,))
+    problems = lint_bank(load_bank(_write(tmp_path, _question(qid))), course)
+    assert problems == [
+        f"question {qid!r}: id is not kebab-case (lowercase words joined by '-', a letter first)"
+    ]
 
 
 def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
@@ -222,10 +225,14 @@ def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
     course = _course(notes_dict=("q-one", "q-two", "q-ghost"))
     assert _lint(tmp_path, course) == [
         "course.toml step 1 (notes-dict): quiz lists 'q-ghost', which the bank lacks",
-        "course.toml step 1 (notes-dict): quiz lists 'q-two', but that question does not link "
-        "to 'notes-dict'",
-        "question 'q-two': links to 'fastapi-app', but course.toml step 2 (fastapi-app) "
-        "does not list it in quiz",
+        (
+            "course.toml step 1 (notes-dict): quiz lists 'q-two', but that question does not "
+            "link to 'notes-dict'"
+        ),
+        (
+            "question 'q-two': links to 'fastapi-app', but course.toml step 2 (fastapi-app) "
+            "does not list it in quiz"
+        ),
     ]
 
 
@@ -247,7 +254,9 @@ def test_giveaway_rule_needs_key_longest_and_far_above_mean() -> None:
 LOADER = [
     pytest.param(_question(difficulty=3), "'difficulty' must be a str, got int", id="int-level"),
     pytest.param(_question(difficulty="tricky"), "difficulty 'tricky'", id="unknown-level"),
-    pytest.param(_with_option(1, correct="no"), "option b: 'correct' must be a bool", id="str-bool"),
+    pytest.param(
+        _with_option(1, correct="no"), "option b: 'correct' must be a bool", id="str-bool"
+    ),
     pytest.param(_question(steps="notes-dict"), "'steps' must be a list", id="steps-str"),
     pytest.param(_question(solution=["ok", 2]), "'solution' must be a list of strings", id="list"),
     pytest.param(_question(colour="blue"), "unknown field(s) colour", id="unknown-field"),

@@ -1,0 +1,120 @@
+"""What a quiz asks and how an answer is graded; shared by the web and terminal runners.
+
+Options are shown under display labels A-D in a per-attempt shuffled order. A page or prompt
+only ever carries display labels, so the bank's keys (and where the answer sits) stay on the
+server until the answer is in.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from grader.quiz.bank import LEVELS, Bank, Option, Question
+
+LABELS = "ABCD"
+SELF_CHECK = "self-check"
+SELF_CHECK_COUNT = 10
+
+
+class QuizChoiceError(ValueError):
+    """No such topic or level, or no question matches."""
+
+
+@dataclass(frozen=True)
+class QuizChoice:
+    """A topic quiz (optionally one level), a level quiz, or the mixed self-check."""
+
+    topic: str | None = None
+    level: str | None = None
+    count: int | None = None
+
+    @property
+    def is_self_check(self) -> bool:
+        return self.topic is None and self.level is None
+
+    @property
+    def title(self) -> str:
+        if self.is_self_check:
+            return "Self-check"
+        what = self.topic.replace("-", " ").capitalize() if self.topic else "All topics"
+        return f"{what} ({self.level})" if self.level else what
+
+    def pick(self, bank: Bank, rng: random.Random) -> list[Question]:
+        """The questions of a new attempt, easiest first; raises QuizChoiceError."""
+        if self.topic is not None and self.topic not in bank.topics():
+            raise QuizChoiceError(
+                f"There is no quiz {self.topic!r}. Topics: {', '.join(bank.topics())}."
+            )
+        if self.level is not None and self.level not in LEVELS:
+            raise QuizChoiceError(
+                f"There is no level {self.level!r}: choose {', '.join(LEVELS)} or none."
+            )
+        if self.is_self_check:
+            questions = bank.self_check(self.count or SELF_CHECK_COUNT, rng=rng)
+        else:
+            questions = bank.select(topic=self.topic, level=self.level, rng=rng)
+            questions = sorted(questions[: self.count], key=lambda q: LEVELS.index(q.difficulty))
+        if not questions:
+            raise QuizChoiceError(f"No questions match {self.title.lower()}.")
+        return questions
+
+
+def shuffled_order(question: Question, rng: random.Random) -> str:
+    """The question's option keys in a random order, as stored with the attempt ("cadb")."""
+    keys = [option.key for option in question.options]
+    rng.shuffle(keys)
+    return "".join(keys)
+
+
+def displayed(question: Question, order: str) -> list[tuple[str, Option]]:
+    """(display label, option) pairs in the attempt's order."""
+    return [(label, question.option(key)) for label, key in zip(LABELS, order)]
+
+
+def key_for(order: str, label: str) -> str:
+    """The bank key shown under `label`; ValueError for a label the question does not have."""
+    label = label.strip().upper()
+    if len(label) != 1 or label not in LABELS[: len(order)]:
+        choices = ", ".join(LABELS[: len(order)])
+        raise ValueError(f"{label or 'Nothing'!r} is not an option: choose one of {choices}.")
+    return order[LABELS.index(label)]
+
+
+def label_for(order: str, key: str) -> str:
+    return LABELS[order.index(key)]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the student sees after answering, in this order: verdict, misconception, hint,
+    worked solution, linked steps."""
+
+    question: Question
+    chosen: Option
+    order: str
+
+    @property
+    def correct(self) -> bool:
+        return self.chosen.correct
+
+    @property
+    def answer(self) -> Option:
+        return self.question.answer
+
+    @property
+    def chosen_label(self) -> str:
+        return label_for(self.order, self.chosen.key)
+
+    @property
+    def answer_label(self) -> str:
+        return label_for(self.order, self.answer.key)
+
+    @property
+    def misconception(self) -> str | None:
+        return None if self.correct else self.chosen.misconception
+
+
+def grade(question: Question, order: str, chosen_key: str) -> Feedback:
+    """Feedback for choosing the bank option `chosen_key` (KeyError if it is not one)."""
+    return Feedback(question=question, chosen=question.option(chosen_key), order=order)

@@ -1,0 +1,92 @@
+"""The app factory: settings in, a FastAPI app with its store, bank and course out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import Response
+
+from grader.course import load_course
+from grader.quiz.bank import load_bank
+from grader.quiz.store import QuizStore
+from grader.quiz.web import instructor, student
+from grader.quiz.web.deps import make_templates, render
+from grader.quiz.web.forms import BodyLimit
+from grader.quiz.web.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+SESSION_DAYS = 14
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A quiz app over the database in `settings`; its tables are created if missing."""
+    store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="persistlab quizzes", lifespan=lifespan, docs_url=None, redoc_url=None,
+        openapi_url=None,
+    )  # fmt: skip
+    app.state.settings = settings
+    app.state.store = store
+    app.state.bank = load_bank(settings.quiz_dir)
+    app.state.course = load_course()
+    app.state.templates = make_templates()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key or store.secret_key(),
+        session_cookie="persistlab_session",
+        max_age=SESSION_DAYS * 24 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(student.router)
+    app.include_router(instructor.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory grader.quiz.web:app_from_env`."""
+    return create_app(Settings.from_env())
+
+
+_DEFAULT_MESSAGES = {
+    404: "There is no such page here.",
+    405: "This address does not take that kind of request.",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    message = exc.detail if exc.detail != phrase else _DEFAULT_MESSAGES.get(exc.status_code, phrase)
+    context = {"status": exc.status_code, "phrase": phrase, "message": message}
+    response = render(request, "error.html", context, status_code=exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    where = ", ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
+        for err in exc.errors()
+    )
+    context = {"status": 400, "phrase": "Bad Request", "message": f"Bad request ({where})."}
+    return render(request, "error.html", context, status_code=400)

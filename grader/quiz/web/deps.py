@@ -1,0 +1,81 @@
+"""What routes take from the app: settings, store, bank, course, templates, the student."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from starlette.responses import Response
+
+from grader.course import Course
+from grader.quiz.bank import Bank
+from grader.quiz.store import Attempt, QuizStore, Student
+from grader.quiz.web.forms import csrf_token
+from grader.quiz.web.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def prose(text: str) -> Markup:
+    """Bank text, escaped, with `backticked` spans as <code>."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    """Every page: this session's CSRF token, and the course steps by slug for step links."""
+    course: Course = request.app.state.course
+    return {"csrf_token": csrf_token(request), "steps": {s.slug: s for s in course.steps}}
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=TEMPLATES, context_processors=[_page_context])
+    templates.env.filters["prose"] = prose
+    templates.env.filters["percent"] = percent
+    return templates
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _state(name: str) -> Any:
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(get)
+
+
+SettingsDep = Annotated[Settings, _state("settings")]
+StoreDep = Annotated[QuizStore, _state("store")]
+BankDep = Annotated[Bank, _state("bank")]
+CourseDep = Annotated[Course, _state("course")]
+
+
+def current_student(request: Request, store: QuizStore) -> Student | None:
+    """The student this browser's signed session belongs to, if any."""
+    student_id = request.session.get("student")
+    return store.student(student_id) if isinstance(student_id, int) else None
+
+
+def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attempt:
+    """The attempt, if it exists and is this browser's student's; else 404 or 403."""
+    attempt = store.attempt(attempt_id)
+    if attempt is None:
+        raise HTTPException(404, f"There is no attempt {attempt_id}.")
+    if request.session.get("student") != attempt.student_id:
+        raise HTTPException(
+            403,
+            f"Attempt {attempt_id} belongs to another student or browser. "
+            "Start your own quiz from the home page.",
+        )
+    return attempt

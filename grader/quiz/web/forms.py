@@ -1,0 +1,89 @@
+"""Posted forms: a size limit on every body, HTML form bodies only, and a CSRF token each."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+CSRF_FIELD = "csrf_token"
+
+
+class BodyLimit:
+    """ASGI middleware: a body past `max_bytes` (declared or streamed) ends in 413.
+
+    The check happens when the app reads the body, so the 413 goes through the app's own
+    error page and nothing the request would have changed is touched.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        too_big = HTTPException(
+            413, f"The request body is larger than the limit of {self.max_bytes} bytes."
+        )
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise too_big
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise too_big
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token, made on first use; every form carries it."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form fields, after checking it is a form with this session's CSRF token."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise HTTPException(
+            415,
+            f"Send this as an HTML form ({FORM_TYPE}); got {media_type or 'no content type'}.",
+        )
+    form = await request.form(max_files=0, max_fields=20)
+    sent = form.get(CSRF_FIELD)
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not sent:
+        raise HTTPException(
+            403, "The form has no CSRF token. Reload the page and submit the form again."
+        )
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(
+            403,
+            "The form's CSRF token does not match this browser session (an old page, or cookies "
+            "blocked?). Reload the page and submit the form again.",
+        )
+    return form
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+def field(form: FormData, name: str) -> str:
+    """A text field, stripped; '' when missing."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,107 @@
+"""Instructor pages behind PERSISTLAB_INSTRUCTOR_TOKEN: item statistics, scores, CSV export.
+
+Sign in once with the token (the session keeps a digest of it, so changing the token signs
+everyone out), or send `Authorization: Bearer <token>`, handy for fetching the CSV files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from grader.quiz.bank import OPTION_KEYS
+from grader.quiz.stats import question_stats, questions_csv, student_scores, students_csv
+from grader.quiz.web.deps import BankDep, SettingsDep, StoreDep, render
+from grader.quiz.web.forms import FormDep, field
+from grader.quiz.web.settings import PREFIX
+
+router = APIRouter(prefix="/instructor")
+
+
+def _digest(token: str) -> str:
+    return hmac.new(b"persistlab-instructor", token.encode(), hashlib.sha256).hexdigest()
+
+
+def _token(settings: SettingsDep) -> str:
+    """The configured token; the pages are off (404) without one."""
+    if not settings.instructor_token:
+        raise HTTPException(
+            404,
+            f"The instructor pages are off. Set {PREFIX}INSTRUCTOR_TOKEN in the server's "
+            "environment and restart it to turn them on.",
+        )
+    return settings.instructor_token
+
+
+TokenDep = Annotated[str, Depends(_token)]
+
+
+def _signed_in(request: Request, token: str) -> bool:
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        return secrets.compare_digest(bearer[7:].strip().encode(), token.encode())
+    stored = request.session.get("instructor", "")
+    return isinstance(stored, str) and secrets.compare_digest(stored, _digest(token))
+
+
+def _require(request: Request, token: str) -> None:
+    if not _signed_in(request, token):
+        raise HTTPException(
+            401, "This page needs the instructor token: sign in at /instructor first."
+        )
+
+
+@router.get("")
+def dashboard(request: Request, token: TokenDep, store: StoreDep, bank: BankDep) -> Response:
+    if not _signed_in(request, token):
+        return render(request, "instructor_login.html", {"error": None}, status_code=401)
+    context = {
+        "questions": question_stats(store.answer_rows(), bank),
+        "students": student_scores(store.all_attempts()),
+        "keys": OPTION_KEYS,
+    }
+    return render(request, "instructor.html", context)
+
+
+@router.post("/login")
+def login(request: Request, token: TokenDep, form: FormDep) -> Response:
+    sent = field(form, "token")
+    if not sent or not secrets.compare_digest(sent.encode(), token.encode()):
+        error = "That is not the instructor token." if sent else "Enter the instructor token."
+        return render(request, "instructor_login.html", {"error": error}, status_code=403)
+    request.session["instructor"] = _digest(token)
+    return RedirectResponse("/instructor", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, form: FormDep) -> Response:
+    request.session.pop("instructor", None)
+    return RedirectResponse("/", status_code=303)
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/questions.csv")
+def questions_export(
+    request: Request, token: TokenDep, store: StoreDep, bank: BankDep
+) -> Response:
+    _require(request, token)
+    return _csv(questions_csv(question_stats(store.answer_rows(), bank)), "quiz-questions.csv")
+
+
+@router.get("/students.csv")
+def students_export(request: Request, token: TokenDep, store: StoreDep) -> Response:
+    _require(request, token)
+    return _csv(students_csv(student_scores(store.all_attempts())), "quiz-students.csv")

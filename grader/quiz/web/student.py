@@ -1,0 +1,242 @@
+"""The student's pages: home, start an attempt, answer question by question, score, review."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from grader.progress import load_progress
+from grader.quiz.bank import LEVELS, Bank, Question
+from grader.quiz.grading import (
+    LABELS,
+    SELF_CHECK,
+    QuizChoice,
+    QuizChoiceError,
+    displayed,
+    grade,
+    key_for,
+    shuffled_order,
+)
+from grader.quiz.store import NAME_MAX, Answer, Attempt
+from grader.quiz.web.deps import (
+    BankDep,
+    CourseDep,
+    SettingsDep,
+    StoreDep,
+    current_student,
+    owned_attempt,
+    render,
+)
+from grader.quiz.web.forms import FormDep, field
+
+router = APIRouter()
+_rng = random.SystemRandom()
+
+
+@router.get("/")
+def home(
+    request: Request, store: StoreDep, bank: BankDep, course: CourseDep, settings: SettingsDep
+) -> Response:
+    progress = load_progress(settings.workspace) if settings.workspace else {}
+    student = current_student(request, store)
+    topics = {
+        topic: {level: len(bank.select(topic=topic, level=level)) for level in LEVELS}
+        for topic in bank.topics()
+    }
+    context = {
+        "course": course,
+        "progress": progress,
+        "workspace": settings.workspace,
+        "topics": topics,
+        "levels": LEVELS,
+        "student": student,
+        "attempts": store.attempts_of(student.id) if student else [],
+        "choice_title": lambda a: QuizChoice(topic=a.topic, level=a.level).title,
+    }
+    return render(request, "home.html", context)
+
+
+def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
+    if form_level and form_level not in LEVELS:
+        raise HTTPException(400, f"There is no level {form_level!r}: choose {', '.join(LEVELS)}.")
+    if form_quiz in ("", SELF_CHECK):
+        return QuizChoice()
+    if form_quiz not in bank.topics():
+        raise HTTPException(
+            404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."
+        )
+    return QuizChoice(topic=form_quiz, level=form_level or None)
+
+
+@router.post("/attempts")
+def start_attempt(request: Request, form: FormDep, store: StoreDep, bank: BankDep) -> Response:
+    name = " ".join(field(form, "name").split())
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
+    choice = _choice(field(form, "quiz"), field(form, "level"), bank)
+    try:
+        questions = choice.pick(bank, _rng)
+    except QuizChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    student = current_student(request, store)
+    student_id = student.id if student and student.name == name else store.add_student(name)
+    attempt_id = store.start_attempt(
+        student_id=student_id,
+        questions=[(q.id, shuffled_order(q, _rng)) for q in questions],
+        topic=choice.topic,
+        level=choice.level,
+    )
+    request.session["student"] = student_id
+    return RedirectResponse(f"/attempts/{attempt_id}/questions/1", status_code=303)
+
+
+def _question(bank: Bank, answer: Answer) -> Question:
+    try:
+        return bank.get(answer.question_id)
+    except KeyError:
+        raise HTTPException(
+            410, f"Question {answer.question_id!r} is no longer in the bank; start a new attempt."
+        ) from None
+
+
+def _item(attempt: Attempt, position: int) -> Answer:
+    if not 1 <= position <= attempt.total:
+        raise HTTPException(
+            404,
+            f"There is no question {position} in attempt {attempt.id}: "
+            f"it has questions 1 to {attempt.total}.",
+        )
+    return attempt.answers[position - 1]
+
+
+def _view(attempt: Attempt, answer: Answer, bank: Bank) -> dict[str, Any]:
+    """A question as shown: display-ordered options, and feedback once it is answered."""
+    question = _question(bank, answer)
+    feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
+    return {
+        "position": answer.position,
+        "question": question,
+        "options": displayed(question, answer.option_order),
+        "feedback": feedback,
+    }
+
+
+@router.get("/attempts/{attempt_id}")
+def resume(request: Request, attempt_id: int, store: StoreDep) -> Response:
+    attempt = owned_attempt(request, store, attempt_id)
+    position = attempt.next_position
+    target = f"questions/{position}" if position else "results"
+    return RedirectResponse(f"/attempts/{attempt_id}/{target}", status_code=303)
+
+
+@router.get("/attempts/{attempt_id}/questions/{position}")
+def show_question(
+    request: Request,
+    attempt_id: int,
+    position: int,
+    store: StoreDep,
+    bank: BankDep,
+    course: CourseDep,
+) -> Response:
+    attempt = owned_attempt(request, store, attempt_id)
+    answer = _item(attempt, position)
+    next_position = attempt.next_position
+    if answer.chosen is None and position != next_position:
+        return RedirectResponse(f"/attempts/{attempt_id}/questions/{next_position}", 303)
+    context = {
+        "attempt": attempt,
+        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "course": course,
+        **_view(attempt, answer, bank),
+    }
+    return render(request, "question.html", context)
+
+
+@router.post("/attempts/{attempt_id}/questions/{position}")
+def answer_question(
+    request: Request,
+    attempt_id: int,
+    position: int,
+    form: FormDep,
+    store: StoreDep,
+    bank: BankDep,
+) -> Response:
+    attempt = owned_attempt(request, store, attempt_id)
+    if attempt.finished:
+        raise HTTPException(
+            409,
+            f"Attempt {attempt_id} is finished, so its answers cannot change. "
+            "To try again, start a new attempt from the results page.",
+        )
+    answer = _item(attempt, position)
+    if answer.chosen is not None:
+        raise HTTPException(
+            409, f"Question {position} was already answered (was the form sent twice?). "
+            "The first answer stands.",
+        )  # fmt: skip
+    if position != attempt.next_position:
+        raise HTTPException(
+            409, f"Answer question {attempt.next_position} first: questions go in order."
+        )
+    question = _question(bank, answer)
+    try:
+        key = key_for(answer.option_order, field(form, "choice"))
+    except ValueError as exc:
+        raise HTTPException(400, f"{exc} Pick an option, then submit.") from None
+    feedback = grade(question, answer.option_order, key)
+    stored = store.record_answer(
+        attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
+    )
+    if not stored:
+        raise HTTPException(
+            409, f"Question {position} was answered by another request just now; that answer stands."
+        )
+    return RedirectResponse(f"/attempts/{attempt_id}/questions/{position}#feedback", 303)
+
+
+def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | Response:
+    attempt = owned_attempt(request, store, attempt_id)
+    if not attempt.finished:
+        where = f"/attempts/{attempt_id}/questions/{attempt.next_position}"
+        return RedirectResponse(where, status_code=303)
+    return attempt
+
+
+@router.get("/attempts/{attempt_id}/results")
+def results(request: Request, attempt_id: int, store: StoreDep, bank: BankDep) -> Response:
+    attempt = _finished(request, store, attempt_id)
+    if isinstance(attempt, Response):
+        return attempt
+    by_level = {level: [0, 0] for level in LEVELS}
+    for answer in attempt.answers:
+        level = _question(bank, answer).difficulty
+        by_level[level][0] += bool(answer.correct)
+        by_level[level][1] += 1
+    context = {
+        "attempt": attempt,
+        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "by_level": {k: v for k, v in by_level.items() if v[1]},
+        "quiz_value": attempt.topic or SELF_CHECK,
+    }
+    return render(request, "results.html", context)
+
+
+@router.get("/attempts/{attempt_id}/review")
+def review(
+    request: Request, attempt_id: int, store: StoreDep, bank: BankDep, course: CourseDep
+) -> Response:
+    attempt = _finished(request, store, attempt_id)
+    if isinstance(attempt, Response):
+        return attempt
+    context = {
+        "attempt": attempt,
+        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "course": course,
+        "items": [_view(attempt, answer, bank) for answer in attempt.answers],
+        "labels": LABELS,
+    }
+    return render(request, "review.html", context)

@@ -1,0 +1,287 @@
+"""The web quiz through its HTTP interface, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from grader.progress import record_result
+from grader.quiz.store import QuizStore
+from grader.quiz.web import Settings, create_app
+from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient
+
+FIRST = "/attempts/1/questions/1"
+
+
+def _text(html: str) -> str:
+    """The page's words, tags removed, for order and absence checks."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _error(page: str) -> str:
+    found = re.search(r'class="error-message" role="alert">(.*?)</p>', page, re.S)
+    assert found, "no error message on the page"
+    return html.unescape(found.group(1))
+
+
+def test_home_lists_course_map_quizzes_and_self_check(student: QuizClient) -> None:
+    page = student.http.get("/")
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert "Self-check : 10 questions across easy, medium and hard" in text
+    assert "Persistence : 3 questions (1 easy, 1 medium, 1 hard)" in text
+    assert "Fastapi basics : 3 questions" in text
+    assert 'id="step-notes-dict"' in page.text and "Step 1: Keep notes in a dict" in text
+    assert "Run persistlab serve inside your workspace" in text
+
+
+def test_home_shows_workspace_progress(settings: Settings, workspace: Path) -> None:
+    record_result(workspace, 1, "pass", 4, 4)
+    record_result(workspace, 2, "fail", 1, 4)
+    with TestClient(create_app(replace(settings, workspace=workspace))) as client:
+        text = _text(client.get("/").text)
+    assert "passed (4 / 4)" in text and "failing (1 / 4)" in text and "not checked yet" in text
+
+
+def test_a_whole_attempt_score_review_and_retake(student: QuizClient, store: QuizStore) -> None:
+    attempt = student.take("persistence", [True, False, True])
+    results = student.http.get(attempt + "/results")
+    assert results.status_code == 200
+    assert "2 / 3" in _text(results.text) and "67%" in results.text
+    review = _text(student.http.get(attempt + "/review").text)
+    assert review.count("Worked solution") == 3 and review.count("Not quite.") == 1
+    stored = store.attempt(1)
+    assert stored is not None and stored.finished and stored.score == 2
+    assert student.http.get(attempt).headers["location"] == attempt + "/results"
+    retake = {"csrf_token": student.csrf(), "name": "Ada", "quiz": "persistence", "level": ""}
+    again = student.http.post("/attempts", data=retake)
+    assert again.headers["location"] == "/attempts/2/questions/1"
+    assert len(store.attempts_of(stored.student_id)) == 2
+
+
+def test_self_check_spans_levels(student: QuizClient, store: QuizStore) -> None:
+    student.start("self-check")
+    attempt = store.attempt(1)
+    assert attempt is not None and attempt.total == 6 and attempt.topic is None
+
+
+def test_level_quiz_has_only_that_level(student: QuizClient, store: QuizStore) -> None:
+    student.start("persistence", level="hard")
+    attempt = store.attempt(1)
+    assert attempt is not None and [a.question_id for a in attempt.answers] == ["wal-crash"]
+
+
+def test_question_page_never_carries_the_key(student: QuizClient) -> None:
+    page = student.http.get(student.start()).text
+    assert "fieldset" in page and re.search(r"<legend[^>]*>Which is right about", page)
+    labels = re.findall(r'<label for="choice-([A-D])">', page)
+    values = re.findall(r'name="choice" id="choice-([A-D])" value="([A-D])"', page)
+    assert labels == ["A", "B", "C", "D"] and [v for _, v in values] == labels
+    for secret in ("Hint for", "Misconception", "First look at", "correct", "Say why"):
+        assert secret not in page
+    assert 'aria-live="polite"' in page
+
+
+def test_option_order_is_shuffled_once_and_kept(student: QuizClient, store: QuizStore) -> None:
+    path = student.start()
+    shown = student.options(path)
+    assert student.options(path) == shown
+    attempt = store.attempt(1)
+    assert attempt is not None
+    order = attempt.answers[0].option_order
+    expected_first = {"a": "Right answer of", "b": "Wrong one", "c": "Wrong two", "d": "Wrong three"}
+    assert shown["A"].startswith(expected_first[order[0]])
+
+
+def test_feedback_comes_in_order_after_a_wrong_answer(student: QuizClient) -> None:
+    path = student.start()
+    wrong = student.label(path, right=False)
+    response = student.answer(path, right=False)
+    assert response.status_code == 303 and response.headers["location"] == path + "#feedback"
+    page = student.http.get(path).text
+    text = _text(page)
+    parts = [
+        "Not quite.",
+        f"You chose {wrong}",
+        f"The misconception behind {wrong}",
+        "Hint: Hint for dict-restart.",
+        "Worked solution",
+        "Answer: Right answer of dict-restart",
+        "Go to step 1: Keep notes in a dict",
+    ]
+    places = [text.find(part) for part in parts]
+    assert -1 not in places and places == sorted(places), dict(zip(parts, places))
+    assert 'id="feedback" class="feedback" aria-live="polite"' in page
+    assert 'href="/#step-notes-dict"' in page
+
+
+def test_a_right_answer_has_no_misconception(student: QuizClient) -> None:
+    path = student.start()
+    student.answer(path, right=True)
+    text = _text(student.http.get(path).text)
+    assert "Right!" in text and "misconception" not in text.lower()
+
+
+def _answers(store: QuizStore) -> list[tuple[str | None, float | None]]:
+    attempt = store.attempt(1)
+    assert attempt is not None
+    return [(a.chosen, a.answered_at) for a in attempt.answers]
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"choice": "E"}, 400, "'E' is not an option"),
+        ({"choice": ""}, 400, "is not an option"),
+        ({"csrf_token": ""}, 403, "no CSRF token"),
+        ({"csrf_token": "forged"}, 403, "does not match"),
+    ],
+)
+def test_bad_answers_are_refused_and_change_nothing(
+    student: QuizClient, store: QuizStore, form: dict[str, str], status: int, message: str
+) -> None:
+    path = student.start()
+    before = _answers(store)
+    response = student.answer(path, **form)
+    assert response.status_code == status
+    assert message in _error(response.text)
+    assert _answers(store) == before
+
+
+def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: QuizStore) -> None:
+    path = student.start()
+    form = {"csrf_token": student.csrf(path), "choice": student.label(path, right=True)}
+    assert student.http.post(path, data=form).status_code == 303
+    before = _answers(store)
+    replay = student.http.post(path, data={**form, "choice": "A"})
+    assert replay.status_code == 409 and "already answered" in _error(replay.text)
+    skip = student.http.post("/attempts/1/questions/3", data=form)
+    assert skip.status_code == 409 and "Answer question 2 first" in _error(skip.text)
+    assert _answers(store) == before
+
+
+def test_finished_attempt_takes_no_more_answers(student: QuizClient, store: QuizStore) -> None:
+    attempt = student.take("persistence", [True, True, True])
+    before = _answers(store)
+    late = student.http.post(attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": "A"})
+    assert late.status_code == 409 and "is finished" in _error(late.text)
+    assert _answers(store) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/attempts/1/questions/9", 404, "There is no question 9 in attempt 1"),
+        ("/attempts/7/questions/1", 404, "There is no attempt 7"),
+        ("/attempts/x/questions/1", 400, "Bad request"),
+    ],
+)
+def test_unknown_attempts_and_questions(
+    student: QuizClient, path: str, status: int, message: str
+) -> None:
+    student.start()
+    response = student.http.post(path, data={"csrf_token": student.csrf(), "choice": "A"})
+    assert response.status_code == status and message in _error(response.text)
+    assert student.http.get(path).status_code == status
+
+
+def test_non_form_and_oversized_bodies(student: QuizClient, store: QuizStore) -> None:
+    path = student.start()
+    before = _answers(store)
+    as_json = student.http.post(path, json={"choice": "A", "csrf_token": student.csrf(path)})
+    assert as_json.status_code == 415 and "HTML form" in _error(as_json.text)
+    huge = {"csrf_token": student.csrf(path), "choice": "A", "pad": "x" * 20_000}
+    too_big = student.http.post(path, data=huge)
+    assert too_big.status_code == 413 and "larger than the limit" in _error(too_big.text)
+    chunks = (b"choice=A&pad=" + b"x" * 8192 for _ in range(4))
+    streamed = student.http.post(
+        path, content=chunks, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert streamed.status_code == 413
+    assert _answers(store) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"quiz": "no-such-topic"}, 404, "There is no quiz 'no-such-topic'"),
+        ({"level": "impossible"}, 400, "There is no level 'impossible'"),
+        ({"name": "   "}, 400, "display name"),
+        ({"name": "x" * 61}, 400, "display name"),
+    ],
+)
+def test_bad_starts_are_refused_and_change_nothing(
+    student: QuizClient, store: QuizStore, form: dict[str, str], status: int, message: str
+) -> None:
+    fields = {"csrf_token": student.csrf(), "name": "Ada", "quiz": "persistence", **form}
+    response = student.http.post("/attempts", data=fields)
+    assert response.status_code == status and message in _error(response.text)
+    assert store.all_attempts() == []
+
+
+def test_attempts_belong_to_their_student(
+    student: QuizClient, other_student: QuizClient, store: QuizStore
+) -> None:
+    path = student.start(name="Ada")
+    response = other_student.answer(path, csrf_token=other_student.csrf(), choice="A")
+    assert response.status_code == 403 and "belongs to another student" in _error(response.text)
+    assert other_student.http.get(path).status_code == 403
+    assert _answers(store)[0] == (None, None)
+
+
+def test_session_survives_an_app_restart_on_the_same_database(
+    settings: Settings, client: TestClient, student: QuizClient
+) -> None:
+    path = student.start()
+    student.answer(path)
+    with TestClient(create_app(settings), cookies=client.cookies) as restarted:
+        page = restarted.get(path)
+    assert page.status_code == 200 and "Right!" in page.text
+
+
+def _sign_in(student: QuizClient, token: str) -> int:
+    form = {"csrf_token": student.csrf(), "token": token}
+    return student.http.post("/instructor/login", data=form).status_code
+
+
+def test_instructor_pages_need_the_token(student: QuizClient) -> None:
+    assert student.http.get("/instructor").status_code == 401
+    assert student.http.get("/instructor/questions.csv").status_code == 401
+    assert _sign_in(student, "wrong") == 403
+    assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
+    assert student.http.get("/instructor").status_code == 200
+    student.http.post("/instructor/logout", data={"csrf_token": student.csrf()})
+    assert student.http.get("/instructor").status_code == 401
+
+
+def test_instructor_pages_are_off_without_a_token(settings: Settings) -> None:
+    with TestClient(create_app(replace(settings, instructor_token=None))) as client:
+        response = client.get("/instructor")
+    assert response.status_code == 404
+    assert "instructor pages are off" in _error(response.text)
+    assert "PERSISTLAB_INSTRUCTOR_TOKEN" in response.text
+
+
+def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizClient) -> None:
+    student.take("persistence", [True, True, False], name="Ada")
+    other_student.take("persistence", [False, True, True], name="Bob")
+    assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
+    text = _text(student.http.get("/instructor").text)
+    assert "dict-restart persistence easy 2 50%" in text
+    assert "Ada 1 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
+    bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
+    csv = other_student.http.get("/instructor/questions.csv", headers=bearer)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("question,topic,difficulty,answer,answered,facility")
+    row = next(line.split(",") for line in lines if line.startswith("dict-restart,"))
+    assert row[:7] == ["dict-restart", "persistence", "easy", "a", "2", "0.500", ""]
+    assert row[7] == "1" and sorted(row[8:]) == ["0", "0", "1"]  # one right, one wrong
+    assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0" in lines
+    students = other_student.http.get("/instructor/students.csv", headers=bearer).text
+    assert students.splitlines()[1:] == ["1,Ada,1,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]

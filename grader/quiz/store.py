@@ -255,7 +255,8 @@ class QuizStore:
             .scalar_subquery()
         )
         with self._transaction() as session:
-            result = session.execute(
+            conn = session.connection()
+            result = conn.execute(
                 update(Answer)
                 .where(
                     Answer.attempt_id == attempt_id,
@@ -264,11 +265,10 @@ class QuizStore:
                     Answer.position == first_pending,
                 )
                 .values(chosen=chosen, correct=correct, answered_at=time.time())
-                .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
                 return False
-            session.execute(
+            conn.execute(
                 update(Attempt)
                 .where(Attempt.id == attempt_id, Attempt.finished_at.is_(None))
                 .where(Attempt.total == position)
@@ -279,7 +279,6 @@ class QuizStore:
                     .where(Answer.attempt_id == attempt_id, Answer.correct.is_(True))
                     .scalar_subquery(),
                 )
-                .execution_options(synchronize_session=False)
             )
             return True
 
@@ -305,6 +304,6 @@ class QuizStore:
         )
         with self._sessions() as session:
             return [
-                AnswerRow(attempt, student, question, chosen, bool(correct), bool(finished))
+                AnswerRow(attempt, student, question, str(chosen), bool(correct), bool(finished))
                 for attempt, student, question, chosen, correct, finished in session.execute(query)
             ]

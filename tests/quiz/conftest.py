@@ -90,7 +90,9 @@ def bank_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "quizzes"
     folder.mkdir()
     for topic, questions in TINY_BANK.items():
-        text = "".join(_question(qid, topic, level, right, code) for qid, level, right, code in questions)
+        text = "".join(
+            _question(qid, topic, level, right, code) for qid, level, right, code in questions
+        )
         (folder / f"{topic}.toml").write_text(text, encoding="utf-8")
     return folder
 
@@ -143,9 +145,7 @@ def store(database_url: str) -> Iterator[QuizStore]:
 
 @pytest.fixture
 def settings(database_url: str, bank_dir: Path) -> Settings:
-    return Settings(
-        database_url=database_url, quiz_dir=bank_dir, instructor_token=INSTRUCTOR_TOKEN
-    )
+    return Settings(database_url=database_url, quiz_dir=bank_dir, instructor_token=INSTRUCTOR_TOKEN)
 
 
 @pytest.fixture
@@ -186,7 +186,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}:\n{self.output()}"
+                )
             try:
                 if httpx.get(self.url + "/", timeout=1).status_code == 200:
                     return self
@@ -231,7 +233,9 @@ def server(server_env: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-OPTION = re.compile(r'<label for="choice-([A-D])"><span class="letter">[A-D]\.</span> (.*?)</label>')
+OPTION = re.compile(
+    r'<label for="choice-([A-D])"><span class="letter">[A-D]\.</span> (.*?)</label>'
+)
 
 
 class QuizClient:

@@ -54,7 +54,9 @@ def test_replayed_out_of_order_and_unknown_positions_are_refused(
     attempt_id = _attempt(store)
     assert store.record_answer(attempt_id=attempt_id, position=1, chosen="a", correct=True)
     before = store.attempt(attempt_id)
-    refused = store.record_answer(attempt_id=attempt_id, position=position, chosen="d", correct=False)
+    refused = store.record_answer(
+        attempt_id=attempt_id, position=position, chosen="d", correct=False
+    )
     assert refused is False
     after = store.attempt(attempt_id)
     assert after is not None and before is not None
@@ -115,7 +117,9 @@ def test_students_attempts_and_answer_rows(store: QuizStore) -> None:
         store.record_answer(attempt_id=ada, position=position, chosen="a", correct=position != 2)
     store.record_answer(attempt_id=bob, position=1, chosen="c", correct=False)
     rows = store.answer_rows()
-    assert [(r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished) for r in rows] == [
+    assert [
+        (r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished) for r in rows
+    ] == [
         (ada, "q-one", "a", True, True),
         (ada, "q-two", "a", False, True),
         (ada, "q-three", "a", True, True),

@@ -24,7 +24,7 @@ def _text(html: str) -> str:
 
 
 def _error(page: str) -> str:
-    found = re.search(r'class="error-message" role="alert">(.*?)</p>', page, re.S)
+    found = re.search(r'class="error-message" role="alert">(.*?)</p>', page, re.DOTALL)
     assert found, "no error message on the page"
     return html.unescape(found.group(1))
 
@@ -94,7 +94,12 @@ def test_option_order_is_shuffled_once_and_kept(student: QuizClient, store: Quiz
     attempt = store.attempt(1)
     assert attempt is not None
     order = attempt.answers[0].option_order
-    expected_first = {"a": "Right answer of", "b": "Wrong one", "c": "Wrong two", "d": "Wrong three"}
+    expected_first = {
+        "a": "Right answer of",
+        "b": "Wrong one",
+        "c": "Wrong two",
+        "d": "Wrong three",
+    }
     assert shown["A"].startswith(expected_first[order[0]])
 
 
@@ -168,7 +173,9 @@ def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: Q
 def test_finished_attempt_takes_no_more_answers(student: QuizClient, store: QuizStore) -> None:
     attempt = student.take("persistence", [True, True, True])
     before = _answers(store)
-    late = student.http.post(attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": "A"})
+    late = student.http.post(
+        attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": "A"}
+    )
     assert late.status_code == 409 and "is finished" in _error(late.text)
     assert _answers(store) == before
 

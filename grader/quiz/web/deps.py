@@ -43,7 +43,9 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 

@@ -94,9 +94,7 @@ def _csv(text: str, filename: str) -> Response:
 
 
 @router.get("/questions.csv")
-def questions_export(
-    request: Request, token: TokenDep, store: StoreDep, bank: BankDep
-) -> Response:
+def questions_export(request: Request, token: TokenDep, store: StoreDep, bank: BankDep) -> Response:
     _require(request, token)
     return _csv(questions_csv(question_stats(store.answer_rows(), bank)), "quiz-questions.csv")
 

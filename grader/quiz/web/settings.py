@@ -37,14 +37,17 @@ class Settings:
     secure_cookies: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> Settings:
         env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:
             value = env.get(PREFIX + name, "").strip()
             return value or None
 
-        workspace = Path(get("WORKSPACE")) if get("WORKSPACE") else find_workspace(cwd)
+        workspace_dir = get("WORKSPACE")
+        workspace = Path(workspace_dir) if workspace_dir else find_workspace(cwd)
         synchronous = (get("SQLITE_SYNCHRONOUS") or "FULL").upper()
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise SettingsError(

@@ -193,7 +193,8 @@ def answer_question(
     )
     if not stored:
         raise HTTPException(
-            409, f"Question {position} was answered by another request just now; that answer stands."
+            409,
+            f"Question {position} was answered by another request just now; that answer stands.",
         )
     return RedirectResponse(f"/attempts/{attempt_id}/questions/{position}#feedback", 303)
 

@@ -1,0 +1,122 @@
+"""Item statistics on hand-made answer rows, checked against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from grader.quiz.bank import Bank, Option, Question
+from grader.quiz.stats import (
+    correlation,
+    question_stats,
+    questions_csv,
+    student_scores,
+    students_csv,
+)
+from grader.quiz.store import AnswerRow
+
+
+def _question(qid: str) -> Question:
+    options = tuple(Option(k, f"{qid} {k}", k == "b", None if k == "b" else "m") for k in "abcd")
+    return Question(qid, "topic", "easy", "stem", None, options, ("s",), "f", "q", "h", ("x",))
+
+
+BANK = Bank(questions=(_question("q1"), _question("q2"), _question("never")))
+
+
+def _rows(scores: dict[int, list[int]], finished: bool = True) -> list[AnswerRow]:
+    """Attempt id -> [q1 right?, q2 right?]; right answers choose b, wrong ones choose c."""
+    return [
+        AnswerRow(attempt, attempt, qid, "b" if right else "c", bool(right), finished)
+        for attempt, items in scores.items()
+        for qid, right in zip(("q1", "q2"), items)
+    ]
+
+
+def test_correlation_matches_a_hand_computation() -> None:
+    xs, ys = [1.0, 1.0, 0.0, 0.0], [0.9, 0.7, 0.4, 0.2]
+    # means 0.5 and 0.55; sxy = 0.5 * (0.35 + 0.15 + 0.15 + 0.35) = 0.5; sxx = 1; syy = 0.29
+    assert correlation(xs, ys) == pytest.approx(0.5 / math.sqrt(0.29))
+
+
+@pytest.mark.parametrize(
+    ("xs", "ys"),
+    [([1.0, 0.0], [1.0, 0.0]), ([1.0, 1.0, 1.0], [0.1, 0.5, 0.9]), ([0.0, 1.0, 0.0], [0.5] * 3)],
+)
+def test_correlation_is_undefined_for_tiny_or_constant_data(
+    xs: list[float], ys: list[float]
+) -> None:
+    assert correlation(xs, ys) is None
+
+
+def test_facility_option_counts_and_discrimination() -> None:
+    # q1 is right exactly for the attempts that also get q2 right: it discriminates perfectly.
+    rows = _rows({1: [1, 1], 2: [1, 1], 3: [0, 0], 4: [0, 0]})
+    stats = {s.question_id: s for s in question_stats(rows, BANK)}
+    q1 = stats["q1"]
+    assert (q1.answered, q1.facility, q1.answer_key) == (4, 0.5, "b")
+    assert q1.option_counts == {"a": 0, "b": 2, "c": 2, "d": 0}
+    assert q1.discrimination == pytest.approx(1.0)
+
+
+def test_an_item_that_strong_students_miss_discriminates_negatively() -> None:
+    rows = _rows({1: [0, 1], 2: [0, 1], 3: [1, 0], 4: [1, 0]})
+    stats = {s.question_id: s for s in question_stats(rows, BANK)}
+    assert stats["q1"].discrimination == pytest.approx(-1.0)
+
+
+def test_unfinished_attempts_count_for_facility_but_not_discrimination() -> None:
+    rows = _rows({1: [1, 1], 2: [0, 0]}) + _rows({3: [1, 0], 4: [0, 1]}, finished=False)
+    q1 = next(s for s in question_stats(rows, BANK) if s.question_id == "q1")
+    assert q1.answered == 4 and q1.facility == 0.5
+    assert q1.discrimination is None  # only two finished attempts
+
+
+def test_unanswered_and_retired_questions_are_listed() -> None:
+    rows = _rows({1: [1, 1]}) + [AnswerRow(9, 9, "gone", "a", True, True)]
+    stats = question_stats(rows, BANK)
+    assert [s.question_id for s in stats] == ["q1", "q2", "never", "gone"]
+    never, gone = stats[2], stats[3]
+    assert (never.answered, never.facility, never.discrimination) == (0, None, None)
+    assert (gone.topic, gone.answer_key, gone.option_counts["a"]) == ("(retired)", None, 1)
+
+
+def _attempt(student_id: int, name: str, score: int | None, total: int = 4) -> SimpleNamespace:
+    return SimpleNamespace(
+        student_id=student_id,
+        student=SimpleNamespace(name=name),
+        score=score,
+        total=total,
+        finished_at=None if score is None else 1.0,
+    )
+
+
+def test_student_scores_best_and_latest() -> None:
+    attempts = [
+        _attempt(1, "Ada", 3),
+        _attempt(2, "Bob", None),
+        _attempt(1, "Ada", 2),
+        _attempt(1, "Ada", None),
+    ]
+    ada, bob = student_scores(attempts)  # type: ignore[arg-type]
+    assert (ada.name, ada.attempts, ada.finished, ada.best, ada.last) == ("Ada", 3, 2, 0.75, 0.5)
+    assert (bob.attempts, bob.finished, bob.best, bob.last) == (1, 0, None, None)
+
+
+def test_csv_exports() -> None:
+    rows = _rows({1: [1, 1], 2: [1, 0], 3: [0, 0]})
+    lines = questions_csv(question_stats(rows, BANK)).splitlines()
+    assert lines[0] == (
+        "question,topic,difficulty,answer,answered,facility,discrimination,"
+        "chose_a,chose_b,chose_c,chose_d"
+    )
+    assert lines[1] == "q1,topic,easy,b,3,0.667,0.500,0,2,1,0"
+    assert lines[3] == "never,topic,easy,b,0,,,0,0,0,0"
+    scores = student_scores([_attempt(1, "=HYPERLINK(1)", 1), _attempt(2, "Bo, b", 4)])  # type: ignore[list-item]
+    assert students_csv(scores).splitlines() == [
+        "student_id,name,attempts,finished,best,last",
+        "1,'=HYPERLINK(1),1,1,0.250,0.250",
+        '2,"Bo, b",1,1,1.000,1.000',
+    ]

@@ -232,6 +232,12 @@ def server(server_env: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess
     process.stop()
 
 
+def assert_in_order(text: str, *parts: str) -> None:
+    """Every part is in `text`, in this order (feedback comes verdict first, step link last)."""
+    places = [text.find(part) for part in parts]
+    assert -1 not in places and places == sorted(places), dict(zip(parts, places))
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 OPTION = re.compile(
     r'<label for="choice-([A-D])"><span class="letter">[A-D]\.</span> (.*?)</label>'

@@ -107,7 +107,7 @@ def test_feedback_comes_in_order_after_a_wrong_answer(student: QuizClient) -> No
     path = student.start()
     wrong = student.label(path, right=False)
     response = student.answer(path, right=False)
-    assert response.status_code == 303 and response.headers["location"] == path + "#feedback"
+    assert response.status_code == 303 and response.headers["location"] == path
     page = student.http.get(path).text
     text = _text(page)
     assert_in_order(

@@ -196,7 +196,8 @@ def answer_question(
             409,
             f"Question {position} was answered by another request just now; that answer stands.",
         )
-    return RedirectResponse(f"/attempts/{attempt_id}/questions/{position}#feedback", 303)
+    # No #feedback fragment: a fragment target stops the browser from honouring autofocus.
+    return RedirectResponse(f"/attempts/{attempt_id}/questions/{position}", 303)
 
 
 def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | Response:

@@ -6,7 +6,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import watchfiles
@@ -39,6 +39,7 @@ def watch_workspace(course: Course, workspace: Path, force_polling: bool = False
     while not stop.is_set():
         folder = step_dir(workspace, step)
         print(f"\nWatching {folder} (q + Enter quits).", flush=True)
+        checked = _fingerprint(folder)
         passed = _check(step, workspace) == 0
         if passed:
             _offer_next(step, course)
@@ -47,7 +48,7 @@ def watch_workspace(course: Course, workspace: Path, force_polling: bool = False
                 folder, watch_filter=_python_files, stop_event=stop, rust_timeout=300,
                 yield_on_timeout=True, force_polling=force_polling or None, raise_interrupt=False,
             )
-            outcome = _wait(changes, lines, passed)
+            outcome = _wait(changes, lines, passed, lambda: _fingerprint(folder) != checked)
         except OSError as exc:
             if force_polling:
                 raise
@@ -65,7 +66,24 @@ def _offer_next(step: Step, course: Course) -> None:
         print(f"Press Enter to go on to step {step.number + 1}, or keep editing.", flush=True)
 
 
-def _wait(changes: Iterable[set[tuple[watchfiles.Change, str]]], lines: queue.Queue[str], passed: bool) -> str:
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """The step's Python files as they are now, so a save made during a check is not missed."""
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+def _wait(
+    changes: Iterable[set[tuple[watchfiles.Change, str]]],
+    lines: queue.Queue[str],
+    passed: bool,
+    edited: Callable[[], bool],
+) -> str:
     """Block until a save ("changed"), Enter after a pass ("next"), or q or Ctrl+C ("quit")."""
     for batch in changes:
         while not lines.empty():
@@ -74,6 +92,6 @@ def _wait(changes: Iterable[set[tuple[watchfiles.Change, str]]], lines: queue.Qu
                 return "quit"
             if passed:
                 return "next"
-        if batch:
+        if batch or edited():
             return "changed"
     return "quit"

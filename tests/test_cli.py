@@ -1,0 +1,209 @@
+"""The student's commands, driven through click's test runner and, for watch, a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from grader.cli import cli
+from grader.course import Course
+
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def solve(workspace: Path, course: Course, number: int) -> None:
+    step = course.step(number)
+    for path in step.solution_dir.glob("*.py"):
+        shutil.copy(path, workspace / step.folder / path.name)
+
+
+def test_init_makes_a_workspace_and_never_overwrites_silently(tmp_path: Path, course: Course) -> None:
+    target = tmp_path / "notes"
+    assert run("init", str(target)).exit_code == 0
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
+        s.folder for s in course.steps
+    ]
+    mine = target / course.steps[0].folder / "main.py"
+    mine.write_text("notes_db = {}  # my work\n")
+    refused = run("init", str(target), input="n\n")
+    assert refused.exit_code == 2 and "Nothing was changed" in refused.output
+    assert mine.read_text() == "notes_db = {}  # my work\n"
+    assert run("init", str(target), input="y\n").exit_code == 0
+    assert "my work" not in mine.read_text()
+
+
+def test_check_focuses_on_the_first_failure_and_records_progress(workspace: Path, course: Course) -> None:
+    failed = run("check", "--dir", str(workspace))
+    assert failed.exit_code == 1
+    assert "Step 1" in failed.output and "no module-level name `notes_db`" in failed.output
+    assert "Try:" in failed.output
+    solve(workspace, course, 1)
+    passed = run("check", "--dir", str(workspace))
+    assert passed.exit_code == 0 and "Step 1 passes" in passed.output
+    nxt = run("check", "--dir", str(workspace))
+    assert "Step 2" in nxt.output, "with no STEP, check moves to the first step not yet passed"
+    listing = run("list", "--dir", str(workspace))
+    assert "1 of 5 steps pass" in listing.output and "you are here" in listing.output
+
+
+def test_check_json_is_exercism_v3_with_scores(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 3)
+    result = run("check", "3", "--dir", str(workspace), "--json")
+    data = json.loads(result.output)
+    assert result.exit_code == 0
+    assert data["version"] == 3 and data["step"] == 3 and data["status"] == "pass"
+    assert data["score"] == data["max_score"] == course.step(3).points
+    assert {"name", "status", "message", "score", "max_score", "task_id"} <= set(data["tests"][0])
+    failing = json.loads(run("check", "4", "--dir", str(workspace), "--json").output)
+    assert failing["status"] == "fail" and failing["score"] < failing["max_score"]
+    assert "404" in failing["message"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("empty", "is empty"),
+        ("latin1", "not UTF-8"),
+        ("directory", "is a directory"),
+        ("missing", "There is no main.py"),
+        ("no-folder", "There is no folder"),
+    ],
+)
+def test_bad_submissions_are_errors_with_one_clear_line(
+    workspace: Path, course: Course, damage: str, says: str
+) -> None:
+    folder = workspace / course.step(1).folder
+    main = folder / "main.py"
+    if damage == "empty":
+        main.write_text("")
+    elif damage == "latin1":
+        main.write_bytes("notes_db = {}  # café\n".encode("latin-1"))
+    elif damage == "directory":
+        main.unlink()
+        main.mkdir()
+    elif damage == "missing":
+        main.unlink()
+    else:
+        shutil.rmtree(folder)
+    result = run("check", "1", "--dir", str(workspace))
+    assert result.exit_code == 2
+    assert says in result.output and "Traceback" not in result.output
+    as_json = json.loads(run("check", "1", "--dir", str(workspace), "--json").output)
+    assert as_json["status"] == "error" and as_json["score"] == 0 and says in as_json["message"]
+
+
+@pytest.mark.parametrize("args", [["check", "9"], ["check", "zero"], ["hint", "0"], ["reset", "6"]])
+def test_unknown_steps_are_refused(workspace: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*args, "--dir", str(workspace)])
+    assert result.exit_code == 2
+    assert "There is no step" in result.output and "Traceback" not in result.output
+
+
+def test_outside_a_workspace_says_how_to_make_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", "--dir", str(tmp_path)])
+    assert result.exit_code == 2 and "persistlab init" in result.output
+
+
+def test_hints_come_one_at_a_time(workspace: Path, course: Course) -> None:
+    hints = course.step(3).hints
+    for number in range(1, len(hints) + 2):
+        shown = run("hint", "3", "--dir", str(workspace)).output
+        expected = min(number, len(hints))
+        assert f"Hint {expected} of {len(hints)}" in shown
+        assert hints[expected - 1][:40] in " ".join(shown.split())
+
+
+def test_reset_asks_first_and_forgets_progress(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 1)
+    run("check", "1", "--dir", str(workspace))
+    main = workspace / course.step(1).folder / "main.py"
+    kept = main.read_text()
+    assert run("reset", "1", "--dir", str(workspace), input="n\n").exit_code == 2
+    assert main.read_text() == kept
+    assert run("reset", "1", "--dir", str(workspace), input="y\n").exit_code == 0
+    assert main.read_text() == (course.step(1).exercise_dir / "main.py").read_text()
+    assert "0 of 5 steps pass" in run("list", "--dir", str(workspace)).output
+
+
+def test_solution_opens_only_after_the_step_passes(workspace: Path, course: Course) -> None:
+    refused = CliRunner().invoke(cli, ["solution", "2", "--dir", str(workspace)])
+    assert refused.exit_code == 1 and "has not passed yet" in refused.output
+    solve(workspace, course, 2)
+    run("check", "2", "--dir", str(workspace))
+    shown = run("solution", "2", "--dir", str(workspace))
+    assert shown.exit_code == 0 and "FastAPI()" in shown.output
+
+
+def test_demo_restart_shows_the_dict_forgetting(course: Course) -> None:
+    output = run("demo", "restart").output
+    assert "a dict in memory" in output and "notes.db" in output
+    assert "buy oat milk" in output
+    rows = [line for line in output.splitlines() if "GET /notes again" in line]
+    assert rows and "{}" in rows[0] and "buy oat milk" in rows[0]
+
+
+def test_dev_check_passes_on_the_course() -> None:
+    result = run("dev", "check")
+    assert result.exit_code == 0, result.output
+    assert "consistent" in result.output
+
+
+def test_grader_output_has_no_warnings(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 5)
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "5", "--dir", str(workspace)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Warning" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_watch_rechecks_on_save_and_waits_to_move_on(workspace: Path, course: Course) -> None:
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "grader", "watch", "--dir", str(workspace), "--poll"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert watcher.stdin is not None and watcher.stdout is not None
+    try:
+        assert _read_until(watcher, "no module-level name `notes_db`")
+        solve(workspace, course, 1)
+        assert _read_until(watcher, "Press Enter to go on to step 2")
+        time.sleep(0.5)
+        (workspace / course.step(1).folder / "main.py").touch()
+        assert _read_until(watcher, "Step 1 passes"), "a save re-checks the same step"
+        watcher.stdin.write("\n")
+        watcher.stdin.flush()
+        assert _read_until(watcher, "Step 2")
+        watcher.stdin.write("q\n")
+        watcher.stdin.flush()
+        assert watcher.wait(timeout=20) == 0
+    finally:
+        watcher.kill()
+        watcher.wait()
+
+
+def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) -> bool:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            return False
+        seen += line
+        if text in " ".join(seen.split()):
+            return True
+    return False

@@ -13,7 +13,6 @@ import pytest
 
 from grader import plugin
 from grader.course import Step
-from grader.preload import warm_up
 from grader.results import StepReport, error_report, summarise
 from grader.runner import Limits
 
@@ -88,7 +87,6 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
         "-c", str(module.parent / "pytest.ini"),
         "-q",
     ]
-    warm_up()
     sink = io.StringIO()
     autoload = os.environ.get(_AUTOLOAD)
     os.environ[_AUTOLOAD] = "1"

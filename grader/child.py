@@ -58,7 +58,7 @@ def _limit(spec: ChildSpec) -> None:
             pass
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -136,7 +136,7 @@ def _serve(spec: ChildSpec, app: Any) -> None:
 def run_child(spec: ChildSpec) -> int:
     """Import the student's main.py in `spec.folder`; report facts or serve its app."""
     os.setsid()
-    _die_with_parent()
+    die_with_parent()
     os.dup2(spec.output_fd, 1)
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)

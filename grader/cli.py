@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -13,7 +14,6 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from grader import __version__
-from grader.check import run_checks
 from grader.course import Course, CourseError, Step, load_course
 from grader.progress import forget_step, load_progress, next_hint, record_result
 from grader.render import current_step, show_progress, show_report
@@ -69,7 +69,22 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Subcommands whose modules load only when the command is used (keeps `check` fast)."""
+
+    lazy = {"quiz": "grader.quiz.commands:quiz", "serve": "grader.quiz.commands:serve"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="persistlab")
 def cli() -> None:
     """Build a FastAPI notes API step by step, and see why a database keeps what a dict forgets.
@@ -136,6 +151,8 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
             raise
         click.echo(json.dumps({"version": 3, "status": ERROR, "message": exc.message}))
         sys.exit(2)
+    from grader.check import run_checks
+
     limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     record_result(workspace, chosen.number, report.status, report.score, report.max_score)
@@ -253,22 +270,4 @@ def dev_check() -> None:
     sys.exit(1 if problems else 0)
 
 
-def _register_quiz_commands() -> None:
-    try:
-        from grader.quiz.commands import quiz, serve
-    except ModuleNotFoundError as exc:
-        if exc.name != "grader.quiz.commands":
-            raise
-        return
-    cli.add_command(quiz)
-    cli.add_command(serve)
-
-
-_register_quiz_commands()
-
-
-def main() -> None:
-    cli(prog_name="persistlab")
-
-
-__all__ = ["cli", "main"]
+__all__ = ["cli"]

@@ -12,7 +12,6 @@ from rich.table import Table
 from grader.checks.notes_api import add_note, list_notes
 from grader.course import Course
 from grader.feedback import CheckFailure
-from grader.preload import warm_up
 from grader.runner import Limits, Scratch
 from grader.server import StudentServer
 
@@ -49,7 +48,6 @@ def _brief(listing: dict[str, str]) -> str:
 
 
 def restart_demo(console: Console, course: Course) -> None:
-    warm_up()
     dict_step, db_step = course.step(4), course.step(5)
     with tempfile.TemporaryDirectory(prefix="persistlab-demo-") as tmp:
         console.print("Starting both reference apps as real servers...")

@@ -1,12 +1,13 @@
 """Student processes seen from the grader: start, talk over HTTP on a Unix socket, stop, clean up.
 
-A child is forked from the grader (fastapi and uvicorn already imported, so it starts in a few
+A child is forked by the zygote (fastapi and uvicorn already imported, so it starts in a few
 milliseconds) or, where fork is missing, spawned as `python -m grader.child`. Each child leads its
 own process group, which is killed whole when the grader is done with it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import select
@@ -23,10 +24,12 @@ from typing import Any
 
 import httpx
 
-from grader.child import ChildSpec, run_child, spec_arg
+from grader.child import ChildSpec, spec_arg
 from grader.workspace import IGNORED
+from grader.zygote import shared_zygote
 
 CAN_FORK = hasattr(os, "fork")
+_serial = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -74,124 +77,122 @@ class Scratch:
 
 
 class StudentProcess:
-    """One child process importing a student's main.py."""
+    """One child process importing a student's main.py, forked by the zygote."""
 
     def __init__(self, folder: Path, mode: str, limits: Limits, workdir: Path) -> None:
         self.folder = folder
         self.mode = mode
         self.limits = limits
-        self.pid: int | None = None
         self._popen: subprocess.Popen[bytes] | None = None
         self._status_r, status_w = os.pipe()
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
-        self.socket_path = str(workdir / f"s{id(self) % 100000}.sock")
-        self.listener: socket.socket | None = None
-        sock_fd = -1
+        self.socket_path = str(workdir / f"s{next(_serial)}.sock")
+        listener: socket.socket | None = None
         if mode == "serve":
-            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.listener.bind(self.socket_path)
-            self.listener.listen(128)
-            sock_fd = self.listener.fileno()
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(self.socket_path)
+            listener.listen(128)
         spec = ChildSpec(
             folder=str(folder),
             mode=mode,
             status_fd=status_w,
             output_fd=fd,
-            socket_fd=sock_fd,
+            socket_fd=listener.fileno() if listener else -1,
             cpu_seconds=limits.cpu_seconds,
             memory_bytes=limits.memory_bytes,
         )
-        inherited = [status_w, fd] + ([sock_fd] if sock_fd >= 0 else [])
-        if CAN_FORK:
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                code = 1
-                try:
-                    os.close(self._status_r)
-                    code = run_child(spec)
-                finally:
-                    try:
-                        sys.stdout.flush()
-                        sys.stderr.flush()
-                    finally:
-                        os._exit(code)
-            self.pid = pid
-        else:  # pragma: no cover - platforms without fork
-            self._popen = subprocess.Popen(
-                [sys.executable, "-m", "grader.child", spec_arg(spec)],
-                pass_fds=inherited,
-                start_new_session=True,
-                cwd=folder,
-            )
-            self.pid = self._popen.pid
-        os.close(status_w)
-        os.close(fd)
-        if self.listener is not None:
-            self.listener.close()  # the child holds its own copy
+        try:
+            if CAN_FORK:
+                self.pid = shared_zygote().spawn(spec)
+            else:  # pragma: no cover - platforms without fork
+                inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
+                self._popen = subprocess.Popen(
+                    [sys.executable, "-m", "grader.child", spec_arg(spec)],
+                    pass_fds=inherited, start_new_session=True, cwd=folder,
+                )
+                self.pid = self._popen.pid
+        finally:
+            os.close(status_w)
+            os.close(fd)
+            if listener is not None:
+                listener.close()  # the child holds its own copy
         self._buffer = b""
+        self._messages: list[dict[str, Any]] = []
+        self._code: int | None = None
+        self._eof = False
         self.report: ChildReport | None = None
+
+    def _pump(self, timeout: float) -> None:
+        """Read what the status pipe has (waiting up to `timeout`) into messages."""
+        if self._eof:
+            return
+        ready, _, _ = select.select([self._status_r], [], [], max(timeout, 0))
+        if not ready:
+            return
+        chunk = os.read(self._status_r, 65536)
+        if not chunk:
+            self._eof = True
+            if self._code is None and self._popen is not None:
+                self._code = self._popen.wait()
+            return
+        self._buffer += chunk
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(message, dict):
+                continue
+            if message.get("stage") == "exited" and "code" in message:
+                self._code = int(message["code"])
+            else:
+                self._messages.append(message)
 
     def wait_report(self, until: str) -> ChildReport:
         """Read the status pipe until the child reports `until`, an error, exits or times out."""
         deadline = time.monotonic() + self.limits.startup
         while True:
-            while b"\n" in self._buffer:
-                line, self._buffer = self._buffer.split(b"\n", 1)
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(message, dict) and (message.get("stage") == until or message.get("error")):
-                    self.report = ChildReport(**{k: v for k, v in message.items() if k in _FIELDS})
+            for message in self._messages:
+                if message.get("stage") == until or message.get("error"):
+                    fields = {k: v for k, v in message.items() if k in _FIELDS}
+                    self.report = ChildReport(**fields)
                     return self.report
+            if self._code is not None or self._eof:
+                code = self._code if self._code is not None else self.wait(self.limits.stop)
+                self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}")
+                return self.report
             left = deadline - time.monotonic()
             if left <= 0:
-                self.report = ChildReport(stage="timeout", error="Timeout", message=f"{self.limits.startup:g} s")
+                self.report = ChildReport(
+                    stage="timeout", error="Timeout", message=f"{self.limits.startup:g} s"
+                )
                 return self.report
-            ready, _, _ = select.select([self._status_r], [], [], left)
-            if ready:
-                chunk = os.read(self._status_r, 65536)
-                if not chunk:
-                    code = self.wait(self.limits.stop)
-                    self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}")
-                    return self.report
-                self._buffer += chunk
+            self._pump(left)
 
     def client(self) -> httpx.Client:
         transport = httpx.HTTPTransport(uds=self.socket_path, verify=False)
-        return httpx.Client(transport=transport, base_url="http://student", timeout=self.limits.request)
-
-    def alive(self) -> bool:
-        return self.returncode() is None
+        return httpx.Client(
+            transport=transport, base_url="http://student", timeout=self.limits.request,
+            headers={"Connection": "close"},  # no idle connection holds up a graceful stop
+        )
 
     def returncode(self) -> int | None:
-        if self.pid is None:
-            return None
         if self._popen is not None:
             return self._popen.poll()
-        if getattr(self, "_code", None) is not None:
-            return self._code
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            self._code = -1
-            return self._code
-        if pid == 0:
-            return None
-        self._code = os.waitstatus_to_exitcode(status)
+        self._pump(0)
         return self._code
 
     def wait(self, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
-        while True:
-            code = self.returncode()
-            if code is not None or time.monotonic() >= deadline:
-                return code
-            time.sleep(0.005)
+        while self.returncode() is None and not self._eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._pump(left)
+        return self._code
 
     def signal_group(self, sig: int) -> None:
-        if self.pid is None:
-            return
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import watchfiles
@@ -48,7 +49,7 @@ def watch_workspace(course: Course, workspace: Path, force_polling: bool = False
                 folder, watch_filter=_python_files, stop_event=stop, rust_timeout=300,
                 yield_on_timeout=True, force_polling=force_polling or None, raise_interrupt=False,
             )
-            outcome = _wait(changes, lines, passed, lambda: _fingerprint(folder) != checked)
+            outcome = _wait(changes, lines, passed, partial(_changed, folder, checked))
         except OSError as exc:
             if force_polling:
                 raise
@@ -76,6 +77,10 @@ def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
             continue
         found.append((path.name, stat.st_mtime_ns, stat.st_size))
     return tuple(found)
+
+
+def _changed(folder: Path, checked: tuple[tuple[str, int, int], ...]) -> bool:
+    return _fingerprint(folder) != checked
 
 
 def _wait(

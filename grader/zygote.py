@@ -1,0 +1,144 @@
+"""A zygote: one Python that imports fastapi and uvicorn once, then forks student processes.
+
+The grader starts it first thing, so its imports run on the other core while the grader loads
+pytest. Requests arrive on a Unix socket with the child's pipes attached (SCM_RIGHTS); the zygote
+forks, answers with the pid, reaps its children and writes each one's exit status on its
+status pipe before closing it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+
+from grader.child import ChildSpec, die_with_parent, run_child
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not be started or stopped answering."""
+
+
+class Zygote:
+    """The grader's handle on a running zygote process."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = ours
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+
+    def spawn(self, spec: ChildSpec) -> int:
+        """Fork a child running `spec` and return its pid."""
+        fds = [spec.status_fd, spec.output_fd] + ([spec.socket_fd] if spec.socket_fd >= 0 else [])
+        data = json.dumps(asdict(spec)).encode()
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [data], fds)
+                reply = self._sock.recv(256)
+            except OSError as exc:
+                raise ZygoteError(f"the zygote is gone ({exc})") from None
+        if not reply:
+            raise ZygoteError(f"the zygote exited (status {self.process.poll()})")
+        return int(json.loads(reply)["pid"])
+
+    def close(self) -> None:
+        self._sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_shared: Zygote | None = None
+
+
+def shared_zygote() -> Zygote:
+    """The process-wide zygote, started on first use and reused by every check after."""
+    global _shared
+    if _shared is None or _shared.process.poll() is not None:
+        _shared = Zygote()
+        atexit.register(_shared.close)
+    return _shared
+
+
+def _reap(status_fds: dict[int, int]) -> None:
+    while status_fds:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = status_fds.pop(pid, None)
+        if fd is not None:
+            message = {"stage": "exited", "code": os.waitstatus_to_exitcode(status)}
+            try:
+                os.write(fd, (json.dumps(message) + "\n").encode())
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def serve(sock: socket.socket) -> None:
+    from grader.preload import warm_up
+
+    die_with_parent()
+    warm_up()
+    status_fds: dict[int, int] = {}
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    while True:
+        ready, _, _ = select.select([sock, wake_r], [], [], 1.0)
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        _reap(status_fds)
+        if sock not in ready:
+            continue
+        data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+        if not data:
+            break
+        spec = ChildSpec(**json.loads(data))
+        spec.status_fd, spec.output_fd = fds[0], fds[1]
+        spec.socket_fd = fds[2] if len(fds) > 2 else -1
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                sock.close()
+                for fd in (wake_r, wake_w, *status_fds.values()):
+                    os.close(fd)
+                code = run_child(spec)
+            finally:
+                os._exit(code)
+        status_fds[pid] = fds[0]
+        for fd in fds[1:]:
+            os.close(fd)
+        sock.sendall(json.dumps({"pid": pid}).encode())
+    sock.close()
+    for pid in list(status_fds):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))

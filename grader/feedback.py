@@ -63,7 +63,7 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
         )
     if report.stage == "startup":
-        last = _error_line(output) or _last_line(report.traceback) or report.error
+        last = _error_line(output) or _last_line(report.traceback) or report.error or "unknown"
         where = _student_line(output) or where
         if "already exists" in last:
             return CheckFailure(

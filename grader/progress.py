@@ -64,7 +64,10 @@ def load_progress(workspace: Path) -> dict[int, StepResult]:
         rows = conn.execute(
             "SELECT step, status, score, max_score, checked_at, ever_passed FROM step_results"
         ).fetchall()
-    return {row[0]: StepResult(*row[:5], ever_passed=bool(row[5])) for row in rows}
+    return {
+        step: StepResult(step, status, score, max_score, checked_at, bool(ever_passed))
+        for step, status, score, max_score, checked_at, ever_passed in rows
+    }
 
 
 def next_hint(workspace: Path, step: int, available: int) -> int:

@@ -104,11 +104,11 @@ def serve(sock: socket.socket) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [], 1.0)
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [], 1.0)
         if wake_r in ready:
             os.read(wake_r, 4096)
         _reap(status_fds)
-        if sock not in ready:
+        if sock.fileno() not in ready:
             continue
         data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
         if not data:

@@ -12,6 +12,10 @@ from grader.feedback import CheckFailure
 from grader.server import StudentServer
 
 DB_FILE = "notes.db"
+COMMIT_HINT = (
+    "Call `conn.commit()` after every INSERT (or write `with conn:` around it); a "
+    "change is only on disk once it is committed."
+)
 
 
 class RestartRun:
@@ -22,9 +26,12 @@ class RestartRun:
     after_graceful: started again, the third note is back; then SIGKILL, as nothing is left to see.
     """
 
-    def __init__(self, spawn: Callable[[Path], StudentServer], folder: Path) -> None:
+    def __init__(
+        self, spawn: Callable[[Path], StudentServer], folder: Path, commit_hint: str = COMMIT_HINT
+    ) -> None:
         self.spawn = spawn
         self.folder = folder
+        self.commit_hint = commit_hint
         self.first_notes: dict[int, str] = {}
         self.third: tuple[int, str] | None = None
         self._outcomes: dict[str, Any] = {}
@@ -74,6 +81,20 @@ class RestartRun:
         server.crash()
         return listing
 
+    def expect_kept_after_crash(self) -> None:
+        """Fail unless every note of the first run is listed after the SIGKILL."""
+        listing = self.phase("after_crash")
+        if any(listing.get(str(i)) != text for i, text in self.first_notes.items()):
+            raise self.lost(listing, self.first_notes, "killed")
+
+    def expect_kept_after_graceful(self) -> None:
+        """Fail unless the note added after the crash is listed after the SIGTERM."""
+        listing = self.phase("after_graceful")
+        assert self.third is not None
+        note_id, text = self.third
+        if listing.get(str(note_id)) != text:
+            raise self.lost(listing, {note_id: text}, "stopped normally")
+
     def lost(self, listing: dict[str, str], notes: dict[int, str], how: str) -> CheckFailure:
         """Why notes that were acknowledged are missing after a restart."""
         count = f"{len(notes)} notes" if len(notes) > 1 else "note"
@@ -92,8 +113,7 @@ class RestartRun:
             f"After the server was {how} and started again, the {count} added before "
             f"{'were' if len(notes) > 1 else 'was'} missing. notes.db exists but does not hold them ({len(rows)} rows), so the INSERTs "
             "were never committed: SQLite threw the unfinished transaction away.",
-            "Call `conn.commit()` after every INSERT (or write `with conn:` around it); a "
-            "change is only on disk once it is committed.",
+            self.commit_hint,
         )
 
 

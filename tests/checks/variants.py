@@ -151,3 +151,23 @@ VARIANTS.append(
             first_failure="test_notes_survive_a_crash", says=("never committed",),
             hint_says=("commit()",))
 )
+
+S6 = "06-sqlalchemy-orm"
+GET_DB = "    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n"
+
+VARIANTS += [
+    Variant("get-db-returns", 6, S6, {"main.py": [(GET_DB, "    return SessionLocal()\n")]},
+            first_failure="test_sessions_are_closed", says=("connections to notes.db",),
+            hint_says=("yield", "finally")),
+    Variant("get-db-no-finally", 6, S6, {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
+            first_failure="test_sessions_are_closed", hint_says=("finally",)),
+    Variant("flush-not-commit", 6, S6, {"main.py": [("    db.commit()\n", "    db.flush()\n")]},
+            first_failure="test_add_and_list", says=("without a commit",), hint_says=("db.commit()",)),
+    Variant("no-commit", 6, S6, {"main.py": [("    db.commit()\n", "")]},
+            first_failure="test_add_and_list", says=("never committed",), hint_says=("db.commit()",)),
+    Variant("create-all-missing", 6, S6, {"main.py": [("    Base.metadata.create_all(engine)\n", "")]},
+            first_failure="test_add_and_list", says=("no such table",), hint_says=("create_all",)),
+    Variant("url-hard-coded", 6, S6,
+            {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_engine_from_database_url", says=("DATABASE_URL",)),
+]

@@ -1,0 +1,168 @@
+"""Step 6: the same notes API through SQLAlchemy: an engine, models, sessions from get_db."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader.checks.notes_api import add_note, list_notes, random_text
+from grader.checks.orm_app import (
+    ORM_COMMIT_HINT,
+    SESSION_HINT,
+    column_values,
+    get_db_problem,
+    open_db_files,
+    source_text,
+    table_columns,
+)
+from grader.checks.restart import DB_FILE, RestartRun, stored_texts
+from grader.feedback import CheckFailure
+from grader.plugin import Target, check
+from grader.runner import Scratch
+from grader.server import StudentServer
+
+REQUESTS = 20
+MAX_OPEN = 3
+_UNCOMMITTED = ("Could not refresh instance", "is not persistent", "id of None")
+
+
+@pytest.fixture(scope="module")
+def restart(spawn: Callable[[Path], StudentServer], scratch: Scratch) -> RestartRun:
+    return RestartRun(spawn, scratch.folder, commit_hint=ORM_COMMIT_HINT)
+
+
+@check(points=2, task=1)
+def test_engine_from_database_url(target: Target) -> None:
+    """database.py makes a SQLAlchemy engine from DATABASE_URL, with notes.db as the default"""
+    database = source_text(target.folder, "database.py")
+    if "create_engine(" not in database:
+        raise CheckFailure(
+            "database.py does not call create_engine().",
+            "`engine = create_engine(DATABASE_URL, connect_args=...)` in database.py; "
+            "everything else (sessions, create_all) goes through that engine.",
+        )
+    if "DATABASE_URL" not in database or not re.search(r"os\.(environ|getenv)", database):
+        raise CheckFailure(
+            "database.py does not read DATABASE_URL from the environment.",
+            "`DATABASE_URL = os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")`: the same "
+            "code can then run on another database without an edit.",
+        )
+    if not re.search(r"sqlite:///(\./)?notes\.db", database):
+        raise CheckFailure(
+            "When DATABASE_URL is not set, the default is not the file notes.db in the working "
+            "directory.",
+            "Give `sqlite:///notes.db` as the default: three slashes, then a relative file name.",
+        )
+    if re.search(r"^\s*(import sqlite3|from sqlite3 )", source_text(target.folder, "main.py"), re.MULTILINE):
+        raise CheckFailure(
+            "main.py still imports sqlite3.",
+            "All database work now goes through SQLAlchemy sessions; remove the sqlite3 code.",
+        )
+
+
+@check(points=3, task=3)
+def test_add_and_list(restart: RestartRun) -> None:
+    """a fresh folder starts with no notes, and added notes are listed"""
+    try:
+        restart.phase("first")
+    except CheckFailure as failure:
+        raise _explained(failure, restart) or failure from None
+
+
+@check(points=2, task=2)
+def test_notes_table_has_its_columns(restart: RestartRun) -> None:
+    """notes.db has a notes table with id, text and created_at, filled in for every note"""
+    _needs_first(restart)
+    db = restart.folder / DB_FILE
+    columns = table_columns(db, "notes")
+    if columns is None:
+        raise CheckFailure(
+            "notes.db has no table called notes.",
+            "Set `__tablename__ = \"notes\"` on the Note model, and call "
+            "`Base.metadata.create_all(engine)` in the lifespan, before the yield.",
+        )
+    missing = [name for name in ("id", "text", "created_at") if name not in columns]
+    if missing:
+        raise CheckFailure(
+            f"The notes table has the columns {', '.join(columns)}; {', '.join(missing)} is missing.",
+            "Declare each column on the model: `created_at: Mapped[datetime] = "
+            "mapped_column(server_default=func.now())`. create_all never changes an existing "
+            "table, so delete an old notes.db after changing the model.",
+        )
+    if any(value is None for value in column_values(db, "notes", "created_at")):
+        raise CheckFailure(
+            "Some notes were stored with no created_at.",
+            "Let the database fill it in: `mapped_column(server_default=func.now())`.",
+        )
+
+
+@check(points=3, task=3)
+def test_sessions_are_closed(server: StudentServer, target: Target) -> None:
+    """every session is closed after its request: get_db yields it and closes it in finally"""
+    add_note(server, random_text())
+    for _ in range(REQUESTS):
+        list_notes(server)
+    held = open_db_files(server)
+    if held is not None and held > MAX_OPEN:
+        raise CheckFailure(
+            f"After {REQUESTS} requests in a row, the server holds {held} connections to notes.db "
+            "open: each request opened a session and none was closed. A server that leaks like "
+            "this stops answering once the connection pool is empty.",
+            SESSION_HINT,
+        )
+    problem = get_db_problem(target.folder)
+    if problem:
+        raise CheckFailure(problem, SESSION_HINT)
+
+
+@check(points=3, task=4)
+def test_notes_survive_a_crash(restart: RestartRun) -> None:
+    """notes are still there after the server is killed (SIGKILL) and started again"""
+    restart.expect_kept_after_crash()
+
+
+@check(points=2, task=4)
+def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
+    """a note is still there after the server is stopped (SIGTERM) and started again"""
+    restart.expect_kept_after_graceful()
+
+
+def _needs_first(restart: RestartRun) -> None:
+    try:
+        restart.phase("first")
+    except CheckFailure as failure:
+        raise CheckFailure(f"Cannot look at notes.db yet: {failure.message}", failure.hint) from None
+
+
+def _explained(failure: CheckFailure, restart: RestartRun) -> CheckFailure | None:
+    """The failure, explained as a missing table or commit when that is what it is."""
+    if "no such table" in failure.message:
+        return CheckFailure(
+            f"{failure.message}. The notes table was never created.",
+            "Call `Base.metadata.create_all(engine)` in the lifespan, before the yield, and make "
+            "sure main.py imports models.py first: create_all only knows the models imported so far.",
+        )
+    if "POST /add_note answered 500" in failure.message and "return type" in failure.message:
+        return CheckFailure(
+            f"{failure.message} The id was probably None: the database chooses the id when the "
+            "row is written, and without a commit it never is, so the note was never committed.",
+            ORM_COMMIT_HINT,
+        )
+    if any(words in failure.message for words in _UNCOMMITTED):
+        return CheckFailure(
+            f"{failure.message.rstrip('.')}. The note was added to the session but never "
+            "committed, so it has no row in notes.db.",
+            ORM_COMMIT_HINT,
+        )
+    texts = stored_texts(restart.folder / DB_FILE) or []
+    accepted = list(restart.first_notes.values())
+    if accepted and "missing" in failure.message and not any(t in texts for t in accepted):
+        return CheckFailure(
+            f"{failure.message} POST /add_note answered with an id, but notes.db holds no such "
+            "note: the session was closed without a commit, which rolls the INSERT back.",
+            ORM_COMMIT_HINT,
+        )
+    return None

@@ -32,6 +32,7 @@ class ChildSpec:
     cpu_seconds: int = 60
     memory_bytes: int = 2 << 30
     file_bytes: int = 64 << 20
+    sandbox: dict[str, Any] | None = None
 
 
 def _report(spec: ChildSpec, **message: Any) -> None:
@@ -133,10 +134,28 @@ def _serve(spec: ChildSpec, app: Any) -> None:
         _report(spec, stage="startup", error="StartupFailed", message="the app did not start")
 
 
+def _contain(spec: ChildSpec) -> int | None:
+    """Enter the sandbox; in the supervisor left outside, the contained process's exit code."""
+    from grader.grade.sandbox import Sandbox, SandboxError, enter
+
+    settings = dict(spec.sandbox or {})
+    settings["hide"] = tuple(settings.get("hide", ()))
+    fds = (spec.status_fd, spec.output_fd, spec.socket_fd)
+    try:
+        return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0))
+    except (SandboxError, OSError) as exc:
+        _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")
+        return 6
+
+
 def run_child(spec: ChildSpec) -> int:
     """Import the student's main.py in `spec.folder`; report facts or serve its app."""
     os.setsid()
     die_with_parent()
+    if spec.sandbox is not None:
+        supervisor_code = _contain(spec)
+        if supervisor_code is not None:
+            return supervisor_code
     os.dup2(spec.output_fd, 1)
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -18,13 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from grader.child import ChildSpec, spec_arg
+from grader.grade.sandbox import Sandbox
 from grader.workspace import IGNORED
 from grader.zygote import shared_zygote
 
@@ -40,6 +41,8 @@ class Limits:
     output: int = 64 * 1024  # bytes of the student's output kept
     cpu_seconds: int = 60
     memory_bytes: int = 2 << 30
+    file_bytes: int = 64 << 20
+    sandbox: Sandbox | None = None  # None: the student's own code, run as the student
 
 
 @dataclass
@@ -100,6 +103,8 @@ class StudentProcess:
             socket_fd=listener.fileno() if listener else -1,
             cpu_seconds=limits.cpu_seconds,
             memory_bytes=limits.memory_bytes,
+            file_bytes=limits.file_bytes,
+            sandbox=asdict(limits.sandbox) if limits.sandbox else None,
         )
         try:
             if CAN_FORK:

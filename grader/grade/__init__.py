@@ -1,0 +1,1 @@
+"""Instructor grading: a whole class of submissions, each sandboxed, with gradebook outputs."""

@@ -1,0 +1,164 @@
+"""Grading a class: each submission's steps checked in worker processes, each with its own zygote."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from grader.course import Course, Step
+from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker
+from grader.grade.submissions import Submission
+from grader.results import ERROR, PASS, StepReport, error_report
+from grader.runner import Limits
+
+
+@dataclass(frozen=True)
+class Options:
+    steps: tuple[int, ...]
+    limits: Limits
+    submission_timeout: float = 120.0
+    sandboxed: bool = True
+    hide: tuple[str, ...] = ()
+
+
+@dataclass
+class Graded:
+    """One student's grade: a report per step (failing closed), and how long it took."""
+
+    name: str
+    reports: list[StepReport] = field(default_factory=list)
+    seconds: float = 0.0
+    problem: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.reports)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.reports)
+
+    @property
+    def status(self) -> str:
+        if self.problem or any(r.status == ERROR for r in self.reports):
+            return ERROR
+        return PASS if all(r.status == PASS for r in self.reports) else "fail"
+
+
+_worker_limits: Limits | None = None
+
+
+def _start_worker(options: Options, counter: object) -> None:
+    """Per worker: a private tmpfs for scratch copies, its own uid and zygote."""
+    global _worker_limits
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import grader.zygote as zygote
+
+    if zygote._shared is not None:  # inherited from the parent by fork: not ours to use
+        zygote._shared._sock.close()
+        zygote._shared = None
+    limits = options.limits
+    if options.sandboxed:
+        with counter.get_lock():  # type: ignore[attr-defined]
+            counter.value += 1  # type: ignore[attr-defined]
+            slot = counter.value  # type: ignore[attr-defined]
+        keep = isolate_worker()
+        sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide)
+        limits = replace(limits, sandbox=sandbox)
+    _worker_limits = limits
+    zygote.shared_zygote()
+
+
+def grade_folder(
+    name: str, folder: Path, steps: list[Step], limits: Limits, budget: float
+) -> Graded:
+    """Check each step folder of one workspace; steps past the time budget get zero."""
+    from grader.check import run_checks
+
+    start = time.monotonic()
+    graded = Graded(name=name)
+    for step in steps:
+        if time.monotonic() - start > budget:
+            graded.reports.append(error_report(
+                step.number, step.points,
+                f"Not checked: the submission used up its {budget:g} s time limit.",
+            ))
+            continue
+        step_folder = folder / step.folder
+        if not step_folder.is_dir():
+            graded.reports.append(error_report(
+                step.number, step.points, f"The submission has no {step.folder} folder.",
+            ))
+            continue
+        try:
+            graded.reports.append(run_checks(step, step_folder, limits))
+        except Exception as exc:  # fail closed: a grader crash is zero marks, with the reason
+            graded.reports.append(error_report(
+                step.number, step.points, f"The grader failed on this step ({type(exc).__name__}: {exc}).",
+            ))
+    graded.seconds = time.monotonic() - start
+    return graded
+
+
+def _grade_in_worker(name: str, folder: str, course: Course, options: Options) -> Graded:
+    assert _worker_limits is not None
+    steps = [course.step(n) for n in options.steps]
+    return grade_folder(name, Path(folder), steps, _worker_limits, options.submission_timeout)
+
+
+def refused(submission: Submission, course: Course, options: Options) -> Graded:
+    reports = [error_report(n, course.step(n).points, submission.problem) for n in options.steps]
+    return Graded(name=submission.name, reports=reports, problem=submission.problem)
+
+
+def grade_class(
+    submissions: list[Submission],
+    course: Course,
+    options: Options,
+    jobs: int,
+    on_done: Callable[[Graded], None] = lambda graded: None,
+) -> list[Graded]:
+    """Grade every submission in `jobs` worker processes; results sorted by name."""
+    results: dict[str, Graded] = {}
+    todo = []
+    for submission in submissions:
+        if submission.folder is None:
+            results[submission.name] = refused(submission, course, options)
+            on_done(results[submission.name])
+        else:
+            todo.append(submission)
+    context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
+    counter = context.Value("i", 0)
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(todo) or 1)), mp_context=context,
+        initializer=_start_worker, initargs=(options, counter),
+    ) as pool:
+        pending: dict[Future[Graded], Submission] = {
+            pool.submit(_grade_in_worker, s.name, str(s.folder), course, options): s for s in todo
+        }
+        for future, submission in _as_completed(pending):
+            try:
+                graded = future.result()
+            except Exception as exc:  # a worker died: fail closed for that student
+                graded = refused(replace(submission, problem=f"The grader failed: {exc!r}."),
+                                 course, options)
+            results[graded.name] = graded
+            on_done(graded)
+    return [results[name] for name in sorted(results)]
+
+
+def _as_completed(pending: dict[Future[Graded], Submission]) -> Iterator[tuple[Future[Graded], Submission]]:
+    waiting = set(pending)
+    while waiting:
+        done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future, pending[future]
+
+
+__all__ = ["Graded", "Options", "grade_class", "grade_folder"]

@@ -1,0 +1,83 @@
+"""gradebook.csv (one row per student) and the class summary printed at the end."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Course
+from grader.grade.batch import Graded
+from grader.results import ERROR
+
+TIMEOUT_WORDS = ("within", "time limit", "timed out", "no answer")
+
+
+def _columns(course: Course, steps: tuple[int, ...]) -> list[str]:
+    return ["student", *(f"step{n}" for n in steps), "total", "max", "status", "seconds"]
+
+
+def row(graded: Graded) -> dict[str, str]:
+    values = {"student": graded.name}
+    for report in graded.reports:
+        values[f"step{report.step}"] = f"{report.score:g}"
+    values.update(total=f"{graded.score:g}", max=f"{graded.max_score:g}", status=graded.status,
+                  seconds=f"{graded.seconds:.2f}")
+    return values
+
+
+def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {r["student"]: r for r in csv.DictReader(handle)}
+
+
+def write_gradebook(path: Path, rows: dict[str, dict[str, str]], course: Course,
+                    steps: tuple[int, ...]) -> None:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_columns(course, steps), extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for name in sorted(rows):
+        writer.writerow(rows[name])
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+@dataclass
+class Summary:
+    students: int
+    averages: dict[int, tuple[float, float]]  # step -> (average score, points)
+    timeouts: int
+    errors: int
+
+    def lines(self) -> list[str]:
+        out = [f"{self.students} submissions graded."]
+        for step, (average, points) in self.averages.items():
+            out.append(f"  step {step}: class average {average:.2f} / {points:g}")
+        out.append(f"  {self.timeouts} hit a time limit; {self.errors} had a step that could not be graded.")
+        return out
+
+
+def summarise_class(grades: list[Graded]) -> Summary:
+    averages: dict[int, tuple[float, float]] = {}
+    if grades:
+        for index, report in enumerate(grades[0].reports):
+            scores = [g.reports[index].score for g in grades]
+            averages[report.step] = (sum(scores) / len(scores), report.max_score)
+
+    def hit_time(graded: Graded) -> bool:
+        texts = [r.message for r in graded.reports] + [
+            t.message for r in graded.reports for t in r.tests
+        ]
+        return any(word in text for text in texts for word in TIMEOUT_WORDS)
+
+    return Summary(
+        students=len(grades), averages=averages,
+        timeouts=sum(1 for g in grades if hit_time(g)),
+        errors=sum(1 for g in grades if any(r.status == ERROR for r in g.reports)),
+    )
+
+
+__all__ = ["Summary", "read_gradebook", "row", "summarise_class", "write_gradebook"]

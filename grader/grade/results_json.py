@@ -1,0 +1,69 @@
+"""A student's grade in Gradescope's results.json format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.course import Course
+from grader.grade.batch import Graded
+from grader.results import ERROR, PASS, StepReport
+
+MAX_OUTPUT = 4000
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_OUTPUT else text[: MAX_OUTPUT - 3] + "..."
+
+
+def step_tests(report: StepReport, course: Course) -> list[dict[str, Any]]:
+    """One Gradescope test per check; a step that could not run is one failed test worth its points."""
+    title = course.step(report.step).title
+    if not report.tests:
+        return [{
+            "name": f"Step {report.step}: {title}",
+            "number": f"{report.step}",
+            "score": 0.0,
+            "max_score": float(report.max_score),
+            "status": "failed",
+            "output": _clip(report.message),
+            "visibility": "visible",
+        }]
+    errored = report.status == ERROR
+    tests = []
+    for index, test in enumerate(report.tests, start=1):
+        passed = test.status == PASS and not errored
+        output = test.message + (f"\nHint: {test.hint}" if test.hint else "")
+        if errored and test.status == PASS:
+            output = f"No marks: the step could not be graded ({report.message})"
+        tests.append({
+            "name": f"Step {report.step}: {test.name}",
+            "number": f"{report.step}.{index}",
+            "score": float(test.max_score) if passed else 0.0,
+            "max_score": float(test.max_score),
+            "status": "passed" if passed else "failed",
+            "output": _clip(output),
+            "visibility": "visible",
+        })
+    return tests
+
+
+def results_json(graded: Graded, course: Course) -> dict[str, Any]:
+    tests = [t for report in graded.reports for t in step_tests(report, course)]
+    lines = [
+        f"Step {r.step} ({course.step(r.step).title}): {r.score:g} / {r.max_score:g}"
+        for r in graded.reports
+    ]
+    if graded.problem:
+        lines.insert(0, graded.problem)
+    return {
+        "score": float(sum(t["score"] for t in tests)),
+        "max_score": float(sum(t["max_score"] for t in tests)),
+        "execution_time": round(graded.seconds, 3),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+__all__ = ["results_json", "step_tests"]

@@ -1,0 +1,177 @@
+"""Linux containment for untrusted student code: namespaces, an unprivileged user, a private /tmp.
+
+The grading worker calls `isolate_worker` once: a private mount namespace with a size-capped
+tmpfs that holds every scratch copy, so nothing a student writes reaches the real disk and the
+mount vanishes with the worker. Each student process calls `enter` right after it is forked:
+new mount, network, pid and IPC namespaces; the course solutions, the grader's output and the
+submissions hidden under empty tmpfs mounts; a fork, so the student's code runs as pid 1 of its
+own pid namespace (everything it starts dies with it); then an unprivileged uid and rlimits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+FIRST_UID = 61000
+
+
+class SandboxError(RuntimeError):
+    """The machine does not allow the sandbox (not Linux, not root, or no namespaces)."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How a student process is contained; passed from the grader to every child it forks."""
+
+    uid: int
+    keep: str  # the worker's tmpfs, made visible again inside the student's private /tmp
+    hide: tuple[str, ...] = ()  # folders the student must not read
+    processes: int = 128  # threads count too: uvicorn's thread pool needs some
+    open_files: int = 256
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise SandboxError(f"{what} failed: {os.strerror(errno)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    libc = _libc()
+    result = libc.mount(
+        source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+        data.encode() if data else None,
+    )
+    _check(result, f"mount {target}")
+
+
+def _unshare(flags: int) -> None:
+    _check(_libc().unshare(flags), "unshare")
+
+
+def unavailable_reason() -> str | None:
+    """Why the sandbox cannot run here, or None when it can."""
+    if not sys.platform.startswith("linux"):
+        return f"namespaces need Linux, and this is {sys.platform}"
+    if os.geteuid() != 0:
+        return "namespaces and a separate user need root"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
+            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
+    return None
+
+
+def isolate_worker(size: str = "512m") -> Path:
+    """Give this process a private mount namespace and a tmpfs for scratch copies; return it."""
+    _unshare(CLONE_NEWNS)
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    root = Path(tempfile.mkdtemp(prefix="persistlab-grade-"))
+    _mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0711")
+    tempfile.tempdir = str(root)
+    return root
+
+
+def _own(folder: Path, uid: int, keep: str) -> None:
+    if not str(folder).startswith(keep.rstrip("/") + "/"):
+        raise SandboxError(f"{folder} is not inside the grading scratch area {keep}")
+    for path in (folder, *folder.rglob("*")):
+        os.lchown(path, uid, uid)
+    parent = folder.parent
+    while str(parent).startswith(keep.rstrip("/") + "/"):
+        os.chmod(parent, 0o711)
+        parent = parent.parent
+
+
+def _hide(paths: tuple[str, ...]) -> None:
+    for path in paths:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+
+
+def _private_tmp(keep: str) -> None:
+    handle = os.open(keep, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for path in PRIVATE_TMP:
+            if os.path.isdir(path):
+                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+        os.makedirs(keep, exist_ok=True)
+        _mount(f"/proc/self/fd/{handle}", keep, None, MS_BIND | MS_REC, None)
+    finally:
+        os.close(handle)
+
+
+def _drop_to(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _reap_until(pid: int) -> int:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        return os.waitstatus_to_exitcode(status)
+
+
+def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | None:
+    """Contain the calling (freshly forked) process; return None in the contained process.
+
+    The caller becomes a small supervisor that waits for the contained process and returns
+    its exit code, which the caller must exit with. Fds in `keep_fds` are closed there.
+    """
+    _own(folder, sandbox.uid, sandbox.keep)
+    _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    _hide(sandbox.hide)
+    _private_tmp(sandbox.keep)
+    pid = os.fork()
+    if pid:
+        for fd in keep_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        return _reap_until(pid)
+    from grader.child import die_with_parent
+
+    die_with_parent()
+    _drop_to(sandbox.uid)
+    import resource
+
+    for limit, value in (
+        (resource.RLIMIT_NPROC, sandbox.processes),
+        (resource.RLIMIT_NOFILE, sandbox.open_files),
+    ):
+        resource.setrlimit(limit, (value, value))
+    return None
+
+
+__all__ = ["FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "unavailable_reason"]

@@ -3,8 +3,9 @@
 The grading worker calls `isolate_worker` once: a private mount namespace with a size-capped
 tmpfs that holds every scratch copy, so nothing a student writes reaches the real disk and the
 mount vanishes with the worker. Each student process calls `enter` right after it is forked:
-new mount, network, pid and IPC namespaces; the course solutions, the grader's output and the
-submissions hidden under empty tmpfs mounts; a fork, so the student's code runs as pid 1 of its
+new mount, network, pid and IPC namespaces; an empty /tmp, and an empty tmpfs over any folder
+others cannot enter (such as /root) with only Python's own folders bound back; the course
+solutions, the grader's output and the submissions hidden under empty tmpfs mounts; a fork, so the student's code runs as pid 1 of its
 own pid namespace (everything it starts dies with it); then an unprivileged uid and rlimits.
 """
 
@@ -110,16 +111,43 @@ def _hide(paths: tuple[str, ...]) -> None:
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
 
 
-def _private_tmp(keep: str) -> None:
-    handle = os.open(keep, os.O_PATH | os.O_DIRECTORY)
+def _needed(keep: str) -> list[str]:
+    """Folders the student process must still reach: its scratch area and Python's own files."""
+    paths = [keep, sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    return sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
+
+
+def _closed_ancestor(path: str) -> str | None:
+    """The topmost folder above `path` that other users cannot pass through, such as /root."""
+    parts = Path(path).parts
+    for depth in range(2, len(parts) + 1):
+        folder = os.path.join(*parts[:depth])
+        if not os.stat(folder).st_mode & 0o001:
+            return folder
+    return None
+
+
+def _mask(folder: str, needed: list[str]) -> None:
+    """An empty tmpfs over `folder`, with the `needed` folders inside it bound back in place."""
+    inside = [p for p in needed if p == folder or p.startswith(folder.rstrip("/") + "/")]
+    handles = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in inside]
     try:
-        for path in PRIVATE_TMP:
-            if os.path.isdir(path):
-                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
-        os.makedirs(keep, exist_ok=True)
-        _mount(f"/proc/self/fd/{handle}", keep, None, MS_BIND | MS_REC, None)
+        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+        for path, handle in handles:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC, None)
     finally:
-        os.close(handle)
+        for _, handle in handles:
+            os.close(handle)
+
+
+def _private_mounts(sandbox: Sandbox) -> None:
+    needed = _needed(sandbox.keep)
+    masks = {p for p in PRIVATE_TMP if os.path.isdir(p)}
+    masks.update(a for a in map(_closed_ancestor, needed) if a)
+    for folder in sorted(masks):
+        _mask(folder, needed)
+    _hide(sandbox.hide)
 
 
 def _drop_to(uid: int) -> None:
@@ -150,8 +178,7 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
     _own(folder, sandbox.uid, sandbox.keep)
     _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _hide(sandbox.hide)
-    _private_tmp(sandbox.keep)
+    _private_mounts(sandbox)
     pid = os.fork()
     if pid:
         for fd in keep_fds:

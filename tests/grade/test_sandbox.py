@@ -1,0 +1,118 @@
+"""Hostile student code, graded as a class: each fails with its reason, in bounded time,
+leaves nothing running and changes nothing outside its scratch copy."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.course import SOLUTIONS, Course
+from grader.grade.command import Request, grade
+from grader.grade.sandbox import FIRST_UID, unavailable_reason
+from tests.grade.hostile import HOSTILE, write_class
+
+pytestmark = pytest.mark.skipif(
+    unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def sandbox_processes() -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        if FIRST_UID <= int(uid_line.split()[1]) < FIRST_UID + 1000:
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("hostile")
+    out = root / "out"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    canary = root / "canary.txt"
+    submissions = root / "class"
+    folders = write_class(
+        submissions, canary=str(canary), out=str(out), source=str(submissions / "writes-outside"),
+        port=listener.getsockname()[1], solutions=str(SOLUTIONS),
+    )
+    before = {"class": snapshot(submissions), "solutions": snapshot(SOLUTIONS)}
+    start = time.monotonic()
+    grades, summary = grade(
+        Request(inputs=(submissions,), out=out, jobs=2, steps=(3,), timeout=1.5,
+                submission_timeout=20),
+        course, Console(file=io.StringIO()),
+    )
+    elapsed = time.monotonic() - start
+    try:
+        listener.accept()
+        called = True
+    except BlockingIOError:
+        called = False
+    listener.close()
+    return {
+        "grades": {g.name: g for g in grades}, "elapsed": elapsed, "out": out, "called": called,
+        "canary": canary, "before": before, "submissions": submissions, "folders": folders,
+        "summary": summary,
+    }
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
+def test_each_hostile_submission_fails_with_its_reason(graded_class: dict, hostile) -> None:
+    graded = graded_class["grades"][hostile.name]
+    data = json.loads((graded_class["out"] / "results" / f"{hostile.name}.json").read_text())
+    assert data["score"] == graded.score < data["max_score"] == 8
+    reasons = " ".join(t["output"] for t in data["tests"])
+    assert any(word in reasons for word in hostile.says), reasons
+
+
+def test_the_class_takes_bounded_time_and_leaves_nothing_running(graded_class: dict) -> None:
+    assert graded_class["elapsed"] < 60
+    deadline = time.monotonic() + 3
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandbox_processes() == []
+
+
+def test_nothing_outside_the_scratch_copy_changed(graded_class: dict) -> None:
+    assert not graded_class["canary"].exists()
+    assert not Path("/root/evil.txt").exists() and not Path("/etc/evil.txt").exists()
+    assert snapshot(graded_class["submissions"]) == graded_class["before"]["class"]
+    assert snapshot(SOLUTIONS) == graded_class["before"]["solutions"]
+    written = json.loads((graded_class["out"] / "results" / "writes-results.json").read_text())
+    assert written["score"] == 0 and written["tests"]
+
+
+def test_the_host_loopback_is_out_of_reach(graded_class: dict) -> None:
+    assert graded_class["called"] is False
+
+
+def test_gradebook_feedback_and_junit_cover_the_class(graded_class: dict) -> None:
+    out: Path = graded_class["out"]
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert rows[0].startswith("student,step3,total") and len(rows) == len(HOSTILE) + 1
+    assert "First problem" in (out / "feedback" / "fork-bomb.md").read_text()
+    assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE)
+    assert graded_class["summary"].timeouts >= 3
+    assert oct(os.stat(out).st_mode & 0o777) == "0o700"

@@ -171,3 +171,26 @@ VARIANTS += [
             {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
             first_failure="test_engine_from_database_url", says=("DATABASE_URL",)),
 ]
+
+S7 = "07-crud-rest"
+
+VARIANTS += [
+    Variant("shared-session", 7, S7,
+            {"main.py": [(GET_DB, "    yield SHARED\n"),
+                         ("def get_db()", "SHARED = SessionLocal()\n\n\ndef get_db()")]},
+            first_failure="test_concurrent_posts", says=("same session",), hint_says=("SessionLocal()",)),
+]
+VARIANTS += [
+    Variant("create-answers-200", 7, S7, {"main.py": [(', status_code=status.HTTP_201_CREATED', "")]},
+            first_failure="test_create_answers_201", says=("201 Created",), hint_says=("status_code=201",)),
+    Variant("missing-note-crashes", 7, S7,
+            {"main.py": [('    if note is None:\n        raise HTTPException(status_code=404, detail=f"Note {note_id} not found")\n', "")]},
+            first_failure="test_list_and_read_one", says=("instead of answering 404",), hint_says=("HTTPException",)),
+    Variant("text-without-limit", 7, S7, {"schemas.py": [("Field(min_length=1, max_length=500)", "Field(min_length=1)")]},
+            first_failure="test_bad_input_is_refused", says=("501 characters", "422")),
+    Variant("delete-not-committed", 7, S7,
+            {"main.py": [("    db.delete(find_note(db, note_id))\n    db.commit()\n", "    db.delete(find_note(db, note_id))\n")]},
+            first_failure="test_delete", says=("answered 200",), hint_says=("db.commit()",)),
+    Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__ = {"sqlite_autoincrement": True}\n', "")]},
+            first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
+]

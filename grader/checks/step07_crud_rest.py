@@ -1,0 +1,218 @@
+"""Step 7: /notes as a REST resource: create, read, update, delete, validation, under load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from grader.checks.notes_api import random_text
+from grader.checks.notes_rest import (
+    by_id,
+    create_note,
+    expect_not_found,
+    expect_note,
+    list_rest,
+)
+from grader.feedback import CheckFailure
+from grader.plugin import check
+from grader.server import StudentServer
+
+CONCURRENT = 50
+MISSING_ID = 987654
+_SHARED_SESSION = (
+    "PendingRollbackError", "IllegalStateChangeError", "already flushing",
+    "concurrent operations are not permitted", "InvalidRequestError", "ResourceClosedError",
+)
+
+
+@check(points=2, task=1)
+def test_create_answers_201(server: StudentServer) -> None:
+    """POST /notes answers 201 with the note: id, text, pinned (false by default), created_at"""
+    plain = create_note(server, random_text())
+    if plain["pinned"] is not False:
+        raise CheckFailure(
+            f"A note sent without pinned came back with pinned={plain['pinned']!r}.",
+            "Give the field a default on the schema: `pinned: bool = False`.",
+        )
+    pinned = create_note(server, random_text(), pinned=True)
+    if pinned["pinned"] is not True:
+        raise CheckFailure(
+            "A note sent with \"pinned\": true came back with pinned false.",
+            "Pass every field of the body to the row: `Note(**body.model_dump())`.",
+        )
+    if pinned["id"] == plain["id"]:
+        raise CheckFailure("Two new notes got the same id.", "Let the database choose the ids.")
+
+
+@check(points=2, task=2)
+def test_list_and_read_one(server: StudentServer) -> None:
+    """GET /notes lists every note; GET /notes/{id} answers one, or 404 with a detail"""
+    made = [create_note(server, random_text()) for _ in range(2)]
+    listed = by_id(list_rest(server))
+    for note in made:
+        if listed.get(note["id"], {}).get("text") != note["text"]:
+            raise CheckFailure(
+                f"GET /notes does not list note {note['id']} ({note['text']!r}).",
+                "List every row of the notes table, in id order.",
+            )
+    one = expect_note(server, server.request("GET", f"/notes/{made[1]['id']}"), (200,))
+    if one["text"] != made[1]["text"]:
+        raise CheckFailure(
+            f"GET /notes/{made[1]['id']} answered the note {one['text']!r}, not {made[1]['text']!r}.",
+            "Look the note up by the id in the path: `db.get(Note, note_id)`.",
+        )
+    expect_not_found(server, server.request("GET", f"/notes/{MISSING_ID}"), "a note that does not exist")
+
+
+@check(points=2, task=3)
+def test_update(server: StudentServer) -> None:
+    """PUT /notes/{id} changes the note and answers it, or 404 for a missing note"""
+    note = create_note(server, random_text())
+    text = random_text()
+    path = f"/notes/{note['id']}"
+    updated = expect_note(server, server.request("PUT", path, json={"text": text, "pinned": True}), (200,))
+    if updated["text"] != text or updated["pinned"] is not True or updated["id"] != note["id"]:
+        raise CheckFailure(
+            f"PUT {path} with a new text and pinned true answered {updated!r}.",
+            "Set every field of the body on the row, commit, and answer the row: "
+            "`for field, value in body.model_dump().items(): setattr(note, field, value)`.",
+        )
+    again = expect_note(server, server.request("GET", path), (200,))
+    if again["text"] != text or again["pinned"] is not True:
+        raise CheckFailure(
+            f"PUT {path} answered the new text, but GET {path} still shows {again['text']!r}.",
+            "The change was never committed: call `db.commit()` after changing the row.",
+        )
+    response = server.request("PUT", f"/notes/{MISSING_ID}", json={"text": text})
+    expect_not_found(server, response, "a note that does not exist")
+
+
+@check(points=2, task=4)
+def test_delete(server: StudentServer) -> None:
+    """DELETE /notes/{id} answers 204 with no body, then the note is gone; a second DELETE is 404"""
+    note = create_note(server, random_text())
+    path = f"/notes/{note['id']}"
+    response = server.request("DELETE", path)
+    if response.status_code != 204:
+        server.expect(response, (204,))
+    if response.content:
+        raise CheckFailure(
+            f"DELETE {path} answered 204 with a body ({response.text[:80]!r}); 204 means no content.",
+            "Answer `Response(status_code=204)`, or return None from a route declared with "
+            "`status_code=204`.",
+        )
+    expect_not_found(
+        server, server.request("GET", path), "a note that was just deleted",
+        "The row was not removed for good: `db.delete(note)` then `db.commit()`. Without the "
+        "commit, closing the session rolls the DELETE back.",
+    )
+    expect_not_found(server, server.request("DELETE", path), "a note deleted a moment ago")
+
+
+@check(points=2, task=5)
+def test_bad_input_is_refused(server: StudentServer) -> None:
+    """text must be 1 to 500 characters and pinned a boolean: anything else is refused with 422"""
+    bad = {
+        "an empty text": {"text": ""},
+        "a text of 501 characters": {"text": "x" * 501},
+        "no text at all": {"pinned": True},
+        "pinned set to \"maybe\"": {"text": random_text(), "pinned": "maybe"},
+    }
+    for what, body in bad.items():
+        response = server.request("POST", "/notes", json=body)
+        if response.status_code != 422:
+            raise CheckFailure(
+                f"POST /notes with {what} answered {response.status_code}; it should be refused "
+                "with 422 Unprocessable Entity.",
+                "Let Pydantic check the body: `text: str = Field(min_length=1, max_length=500)` "
+                "and `pinned: bool = False` on the schema the route takes.",
+            )
+    longest = create_note(server, "y" * 500)
+    if len(longest["text"]) != 500:
+        raise CheckFailure("A note of exactly 500 characters was cut short.", "500 is allowed.")
+
+
+@check(points=3, task=6)
+def test_changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> None:
+    """after a SIGKILL and a restart, updates are kept, deleted notes stay deleted, ids are not reused"""
+    first = spawn()
+    kept, changed, doomed = (create_note(first, random_text()) for _ in range(3))
+    new_text = random_text()
+    changed = expect_note(
+        first, first.request("PUT", f"/notes/{changed['id']}", json={"text": new_text, "pinned": True}), (200,)
+    )
+    if first.request("DELETE", f"/notes/{doomed['id']}").status_code != 204:
+        raise CheckFailure(f"DELETE /notes/{doomed['id']} did not answer 204.", "See the delete check.")
+    first.crash()
+    second = spawn(first.folder)
+    listed = by_id(list_rest(second))
+    if doomed["id"] in listed:
+        raise CheckFailure(
+            f"Note {doomed['id']} was deleted (204), but after the server was killed and started "
+            "again it is back: the DELETE was never committed.",
+            "Call `db.commit()` after `db.delete(note)`.",
+        )
+    for note, what in ((kept, "a note"), (changed, "an updated note")):
+        now = listed.get(note["id"])
+        if now is None or (now["text"], now["pinned"]) != (note["text"], note["pinned"]):
+            raise CheckFailure(
+                f"After the server was killed and started again, {what} (id {note['id']}) is "
+                f"{'missing' if now is None else repr(now)}; it was {note!r}.",
+                "Commit every change before answering: `db.commit()` in each route that writes.",
+            )
+    fresh = create_note(second, random_text())
+    if fresh["id"] <= doomed["id"]:
+        raise CheckFailure(
+            f"Note {doomed['id']} was deleted, and after the restart a new note got id "
+            f"{fresh['id']}. A client holding the old id would now read someone else's note.",
+            "Tell SQLite never to reuse an id: `__table_args__ = {\"sqlite_autoincrement\": True}` "
+            "on the model (it adds AUTOINCREMENT to the id column). Delete the old notes.db after.",
+        )
+
+
+@check(points=3, task=6)
+def test_concurrent_posts(server: StudentServer) -> None:
+    """50 POSTs sent at once all answer 201, with 50 different ids"""
+    texts = [random_text() for _ in range(CONCURRENT)]
+
+    def post(text: str) -> httpx.Response:
+        return server.request("POST", "/notes", json={"text": text})
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT) as pool:
+        responses = list(pool.map(post, texts))
+    failed = [r for r in responses if r.status_code != 201]
+    if failed:
+        output = server.settled_output()
+        if "database is locked" in output:
+            raise CheckFailure(
+                f"{len(failed)} of {CONCURRENT} POSTs sent at once failed with \"database is "
+                "locked\": SQLite lets one connection write at a time, and the others gave up.",
+                "Keep each write short, one session per request, committed and closed by get_db. "
+                "Never share one session or connection between requests.",
+            )
+        if any(words in output for words in _SHARED_SESSION):
+            raise CheckFailure(
+                f"{len(failed)} of {CONCURRENT} POSTs sent at once failed with a session error "
+                f"({_SHARED_SESSION[[w in output for w in _SHARED_SESSION].index(True)]}): "
+                "several requests used the same session at once.",
+                "A session is not shared: get_db must make a new one with `SessionLocal()` on "
+                "every call, never yield one made at module level.",
+            )
+        expect_note(server, failed[0], (201,))
+    ids = [r.json().get("id") for r in responses]
+    if len(set(ids)) != CONCURRENT:
+        raise CheckFailure(
+            f"{CONCURRENT} POSTs sent at once got only {len(set(ids))} different ids.",
+            "Let the database choose each id inside the INSERT; never compute it in Python.",
+        )
+    stored = {note["text"] for note in list_rest(server)}
+    lost = [text for text in texts if text not in stored]
+    if lost:
+        raise CheckFailure(
+            f"{len(lost)} of {CONCURRENT} notes posted at once answered 201 but are not listed.",
+            "One session per request, from get_db: a session shared between requests mixes "
+            "their changes up.",
+        )
+

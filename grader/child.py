@@ -150,7 +150,10 @@ def _contain(spec: ChildSpec) -> int | None:
 
 def run_child(spec: ChildSpec) -> int:
     """Import the student's main.py in `spec.folder`; report facts or serve its app."""
-    os.setsid()
+    try:
+        os.setsid()
+    except PermissionError:  # spawned with start_new_session: already leads its session
+        pass
     die_with_parent()
     if spec.sandbox is not None:
         supervisor_code = _contain(spec)

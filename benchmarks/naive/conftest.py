@@ -1,0 +1,35 @@
+"""The naive way to grade: plain `python -m pytest` per submission, a fresh Python per server.
+
+The step checks are persistlab's own; what differs is how student code runs: every server
+(and every import of main.py) is a new `python` process that imports fastapi and uvicorn
+itself, as `uvicorn main:app` started with subprocess would.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import grader.runner
+from grader.plugin import Target
+from grader.runner import Limits
+
+pytest_plugins = ["grader.plugin"]
+grader.runner.CAN_FORK = False  # spawn `python -m grader.child`: no zygote, no preloading
+
+
+@pytest.fixture(scope="module")
+def target(request: pytest.FixtureRequest) -> Target:
+    folder = Path(os.environ["PERSISTLAB_SUBMISSION"]) / request.module.STEP_FOLDER
+    return Target(folder=folder.resolve(), limits=Limits(startup=10, request=5))
+
+
+@pytest.fixture(scope="module")
+def limits(target: Target) -> Limits:
+    return target.limits
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "persistlab(points, task): points and task of a check")

@@ -18,22 +18,13 @@ COMMIT_HINT = (
 )
 
 
-class RestartRun:
-    """The scenario, run once and lazily, phase by phase; each phase keeps its outcome or failure.
+class Phases:
+    """A scenario run once and lazily, phase by phase: phase `x` is the method `_x`.
 
-    first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
-    after_crash: started again, the two notes are back; a third is added; SIGTERM.
-    after_graceful: started again, the third note is back; then SIGKILL, as nothing is left to see.
+    Each phase keeps its outcome, or its CheckFailure, which every later ask raises again.
     """
 
-    def __init__(
-        self, spawn: Callable[[Path], StudentServer], folder: Path, commit_hint: str = COMMIT_HINT
-    ) -> None:
-        self.spawn = spawn
-        self.folder = folder
-        self.commit_hint = commit_hint
-        self.first_notes: dict[int, str] = {}
-        self.third: tuple[int, str] | None = None
+    def __init__(self) -> None:
         self._outcomes: dict[str, Any] = {}
 
     def phase(self, name: str) -> Any:
@@ -52,6 +43,25 @@ class RestartRun:
             self.phase(name)
         except CheckFailure as failure:
             raise CheckFailure(f"Cannot check {what} yet: {failure.message}", failure.hint) from None
+
+
+class RestartRun(Phases):
+    """The scenario, run once and lazily, phase by phase; each phase keeps its outcome or failure.
+
+    first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
+    after_crash: started again, the two notes are back; a third is added; SIGTERM.
+    after_graceful: started again, the third note is back; then SIGKILL, as nothing is left to see.
+    """
+
+    def __init__(
+        self, spawn: Callable[[Path], StudentServer], folder: Path, commit_hint: str = COMMIT_HINT
+    ) -> None:
+        self.spawn = spawn
+        self.folder = folder
+        self.commit_hint = commit_hint
+        self.first_notes: dict[int, str] = {}
+        self.third: tuple[int, str] | None = None
+        super().__init__()
 
     def _first(self) -> dict[int, str]:
         server = self.spawn(self.folder)
@@ -144,4 +154,4 @@ def _brief(listing: dict[str, str]) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-__all__ = ["RestartRun", "expect_listing", "stored_texts"]
+__all__ = ["Phases", "RestartRun", "expect_listing", "stored_texts"]

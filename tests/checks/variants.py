@@ -194,3 +194,36 @@ VARIANTS += [
     Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__ = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
 ]
+
+S8 = "08-schema-change"
+UPGRADE = "    migrations.upgrade(engine)\n"
+COUNT_ROUTE = (Path(SOLUTIONS / S8 / "main.py").read_text(encoding="utf-8")
+               .split('@app.get("/notes/count")')[1].split("\n\n\n")[0])
+COUNT_ROUTE = '@app.get("/notes/count")' + COUNT_ROUTE + "\n\n\n"
+READ_ROUTE = '@app.get("/notes/{note_id}")\ndef read_note(note_id: int, db: SessionDep) -> NotePublic:\n' \
+    "    return NotePublic.model_validate(find_note(db, note_id))\n\n\n"
+ALWAYS_ALTER = """from sqlalchemy import Engine, text
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE notes ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))
+"""
+
+VARIANTS += [
+    Variant("no-migration", 8, S8, {"main.py": [(UPGRADE, "")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("no such column",),
+            hint_says=("ALTER TABLE",)),
+    Variant("drop-and-recreate", 8, S8, {"main.py": [(UPGRADE, "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("were gone",)),
+    Variant("migration-always-runs", 8, S8,
+            {"main.py": [("    Base.metadata.create_all(engine)\n    migrations.upgrade(engine)\n",
+                          "    if inspect(engine).has_table(\"notes\"):\n        migrations.upgrade(engine)\n"
+                          "    Base.metadata.create_all(engine)\n"),
+                         ("from sqlalchemy import func, select", "from sqlalchemy import func, inspect, select")]},
+            files={"migrations.py": ALWAYS_ALTER},
+            first_failure="test_upgraded_database_restarts", says=("second start", "duplicate column"),
+            hint_says=("already there",)),
+    Variant("count-after-id-route", 8, S8, {"main.py": [(COUNT_ROUTE, ""), (READ_ROUTE, READ_ROUTE + COUNT_ROUTE)]},
+            first_failure="test_count", says=("422",), hint_says=("above",)),
+]

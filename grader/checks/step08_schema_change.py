@@ -1,0 +1,229 @@
+"""Step 8: a new column on a table that already holds rows, a filter and a count."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.checks.notes_api import random_text
+from grader.checks.notes_rest import Note, by_id, create_note, expect_note, list_rest
+from grader.checks.restart import DB_FILE, Phases
+from grader.course import SOLUTIONS
+from grader.feedback import CheckFailure
+from grader.plugin import Target, check
+from grader.runner import Scratch
+from grader.server import StudentServer
+
+STEP7 = "07-crud-rest"
+MIGRATION_HINT = (
+    "create_all() never changes a table that exists. At startup, after create_all, look at "
+    "the columns (`inspect(engine).get_columns(\"notes\")`) and, when priority is not among "
+    "them, run `ALTER TABLE notes ADD COLUMN priority INTEGER NOT NULL DEFAULT 0` (or write an "
+    "Alembic migration that does the same)."
+)
+
+
+class UpgradeRun(Phases):
+    """A notes.db written by the step-7 solution, then the student's app on a copy of it.
+
+    upgrade: the app starts on the old file and lists every old row, with priority 0.
+    restart: a note with a priority is added, SIGKILL, and the app starts on the file again.
+    """
+
+    def __init__(self, spawn: Callable[[Path], StudentServer], scratch: Scratch, target: Target):
+        super().__init__()
+        self.spawn = spawn
+        self.scratch = scratch
+        self.target = target
+        self.old: dict[int, Note] = {}
+        self.folder = scratch.root / "upgrade"
+        self.added: Note | None = None
+
+    def _old_database(self) -> Path:
+        step7 = self.scratch.fresh(SOLUTIONS / STEP7, "step7")
+        server = self.spawn(step7)
+        notes = [create_note(server, random_text(), pinned=i % 2 == 0) for i in range(5)]
+        server.request("DELETE", f"/notes/{notes[1]['id']}")
+        server.crash()
+        self.old = by_id(notes[:1] + notes[2:])
+        return step7 / DB_FILE
+
+    def _upgrade(self) -> dict[int, Note]:
+        old_db = self._old_database()
+        shutil.copytree(self.target.folder, self.folder, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
+        shutil.copy2(old_db, self.folder / DB_FILE)
+        server = self.spawn(self.folder)
+        try:
+            response = server.request("GET", "/notes")
+            if response.status_code >= 500 and "no such column" in server.settled_output():
+                raise CheckFailure(
+                    "On a notes.db made by step 7, GET /notes answered 500: \"no such column: "
+                    "notes.priority\". The model has the new column, the table in the file does not.",
+                    MIGRATION_HINT,
+                )
+            listed = by_id(list_rest(server))
+        finally:
+            server.crash()
+        return listed
+
+    def _restart(self) -> dict[int, Note]:
+        self._needs("upgrade", "a restart on the upgraded notes.db")
+        try:
+            server = self.spawn(self.folder)
+        except CheckFailure as failure:
+            if "duplicate column" not in failure.message:
+                raise
+            raise CheckFailure(
+                f"The upgrade worked once, but the second start on the same notes.db failed: "
+                f"{failure.message}",
+                "The migration runs at every start, so it must first check whether the column "
+                "is already there (`inspect(engine).get_columns(\"notes\")`) and do nothing if so.",
+            ) from None
+        self.added = create_note(server, random_text(), priority=7)
+        server.crash()
+        again = self.spawn(self.folder)
+        listed = by_id(list_rest(again))
+        again.crash()
+        return listed
+
+
+@pytest.fixture(scope="module")
+def upgrade(spawn: Callable[[Path], StudentServer], scratch: Scratch, target: Target) -> UpgradeRun:
+    return UpgradeRun(spawn, scratch, target)
+
+
+@check(points=4, task=1)
+def test_old_rows_survive_the_upgrade(upgrade: UpgradeRun) -> None:
+    """on a notes.db made by step 7, every old note is still there, with priority 0"""
+    listed = upgrade.phase("upgrade")
+    lost = [note for note_id, note in upgrade.old.items() if note_id not in listed]
+    if lost:
+        raise CheckFailure(
+            f"The step-7 notes.db held {len(upgrade.old)} notes; after your app started on it, "
+            f"{len(lost)} of them were gone (such as {lost[0]['text']!r}). Deleting the file or "
+            "dropping the table makes the new column appear, and takes every note with it.",
+            MIGRATION_HINT,
+        )
+    for note_id, note in upgrade.old.items():
+        now = listed[note_id]
+        if "priority" not in now:
+            raise CheckFailure(
+                f"Every old note is still there, but GET /notes answers them without a priority: {now!r}.",
+                "Add `priority: int = 0` to NoteBase, the column to the model, and the column to "
+                "the table in notes.db. " + MIGRATION_HINT,
+            )
+        if now.get("priority") != 0:
+            raise CheckFailure(
+                f"Old note {note_id} came back with priority {now.get('priority')!r}; a note "
+                "written before the column existed should have priority 0.",
+                "Give the column a default in the database: `... ADD COLUMN priority INTEGER NOT "
+                "NULL DEFAULT 0`, and `priority: int = 0` on NoteBase so it is answered.",
+            )
+        same = all(now.get(key) == note[key] for key in ("text", "pinned", "created_at"))
+        if not same:
+            raise CheckFailure(
+                f"Old note {note_id} changed during the upgrade: it was {note!r}, it is {now!r}.",
+                "Add the column; leave the existing values alone.",
+            )
+
+
+@check(points=2, task=1)
+def test_upgraded_database_restarts(upgrade: UpgradeRun) -> None:
+    """the upgraded notes.db starts again, and a new note keeps its priority across a SIGKILL"""
+    listed = upgrade.phase("restart")
+    assert upgrade.added is not None
+    now = listed.get(upgrade.added["id"])
+    if now is None or now.get("priority") != 7:
+        raise CheckFailure(
+            f"A note added with priority 7 is {'missing' if now is None else repr(now)} after the "
+            "server was killed and started again.",
+            "Store priority in its column and commit, like every other field.",
+        )
+
+
+@check(points=2, task=2)
+def test_priority_field(server: StudentServer) -> None:
+    """POST and PUT take a priority (a whole number, 0 by default) and answer it"""
+    plain = create_note(server, random_text())
+    if plain.get("priority") != 0:
+        raise CheckFailure(
+            f"A note sent without a priority was answered as {plain!r}: it needs \"priority\": 0.",
+            "Add `priority: int = 0` to NoteBase, and `priority: Mapped[int] = "
+            "mapped_column(default=0, server_default=\"0\")` to the model.",
+        )
+    high = create_note(server, random_text(), priority=3)
+    if high.get("priority") != 3:
+        raise CheckFailure(
+            f"A note sent with priority 3 came back with {high.get('priority')!r}.",
+            "Pass every field of the body to the row: `Note(**body.model_dump())`.",
+        )
+    path = f"/notes/{high['id']}"
+    updated = expect_note(server, server.request("PUT", path, json={"text": high["text"], "priority": 5}), (200,))
+    if updated.get("priority") != 5:
+        raise CheckFailure(f"PUT {path} with priority 5 answered {updated!r}.", "Set every field, then commit.")
+    response = server.request("POST", "/notes", json={"text": random_text(), "priority": "high"})
+    if response.status_code != 422:
+        raise CheckFailure(
+            f"POST /notes with \"priority\": \"high\" answered {response.status_code}; it should be 422.",
+            "Type the field on the schema, `priority: int = 0`, and Pydantic refuses the rest.",
+        )
+
+
+@check(points=2, task=3)
+def test_filter_by_pinned(server: StudentServer) -> None:
+    """GET /notes?pinned=true lists only pinned notes, ?pinned=false only the others"""
+    made = [create_note(server, random_text(), pinned=flag) for flag in (True, False, True)]
+    for flag in (True, False):
+        query = "true" if flag else "false"
+        listed = _listing(server, f"/notes?pinned={query}")
+        expected = sorted(n["id"] for n in made if n["pinned"] is flag)
+        got = sorted(n.get("id") for n in listed)
+        if got != expected:
+            raise CheckFailure(
+                f"GET /notes?pinned={query} answered the notes {got}; it should be {expected}.",
+                "Take `pinned: bool | None = None` as a parameter of list_notes (a query "
+                "parameter, since it is not in the path), and when it is not None, add "
+                "`.where(Note.pinned == pinned)` to the query.",
+            )
+    everything = sorted(n.get("id") for n in _listing(server, "/notes"))
+    if everything != sorted(n["id"] for n in made):
+        raise CheckFailure(
+            f"GET /notes with no filter answered {everything}; it should list every note.",
+            "Filter only when pinned is given: the default None means no filter.",
+        )
+
+
+@check(points=2, task=4)
+def test_count(server: StudentServer) -> None:
+    """GET /notes/count answers {"total", "pinned", "unpinned"}"""
+    flags = (True, False, False, True, False)
+    for flag in flags:
+        create_note(server, random_text(), pinned=flag)
+    response = server.request("GET", "/notes/count")
+    if response.status_code == 422 and "note_id" in response.text:
+        raise CheckFailure(
+            "GET /notes/count answered 422: FastAPI matched it to GET /notes/{note_id} and "
+            "could not read \"count\" as a note id.",
+            "Routes are tried in the order they are declared. Put `@app.get(\"/notes/count\")` "
+            "above `@app.get(\"/notes/{note_id}\")`.",
+        )
+    body = server.expect(response, (200,))
+    expected = {"total": 5, "pinned": 2, "unpinned": 3}
+    if body != expected:
+        raise CheckFailure(
+            f"With 2 pinned notes and 3 others, GET /notes/count answered {body!r}; it should "
+            f"be {expected!r}.",
+            "Count in the database: `db.scalar(select(func.count()).select_from(Note))`, and "
+            "the same with `.where(Note.pinned)`; unpinned is the difference.",
+        )
+
+
+def _listing(server: StudentServer, path: str) -> list[dict[str, Any]]:
+    body = server.expect(server.request("GET", path), (200,))
+    if not isinstance(body, list):
+        raise CheckFailure(f"GET {path} answered {body!r}; it should be a list of notes.")
+    return [n for n in body if isinstance(n, dict)]

@@ -1,0 +1,86 @@
+"""`persistlab grade` end to end: outputs, determinism, --only, fail-closed intake problems."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from grader.cli import cli
+from grader.course import Course
+from grader.grade.sandbox import unavailable_reason
+from grader.workspace import create_workspace
+from tests.grade.classroom import solve
+
+SAFETY = [] if unavailable_reason() is None else ["--unsafe"]
+
+
+def grade(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["grade", *args, "--steps", "1-2", "--timeout", "2", *SAFETY],
+                              catch_exceptions=False)
+
+
+def rows(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def bulk(tmp_path: Path, course: Course) -> Path:
+    folder = tmp_path / "downloads"
+    create_workspace(course, folder / "alice")
+    solve(folder / "alice", course, 1)
+    solve(folder / "alice", course, 2)
+    with zipfile.ZipFile(folder / "bob.zip", "w") as bundle:
+        bundle.writestr("bob/01-notes-dict/main.py", "notes_db = {}\nnext_id = 1\n")
+    with zipfile.ZipFile(folder / "carol.zip", "w") as bundle:
+        bundle.writestr("../../carol.py", "print('escaped')\n")
+    return folder
+
+
+def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None:
+    out = tmp_path / "grades"
+    result = grade(str(bulk), "--out", str(out), "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert "3 submissions graded" in result.output and "step 1: class average" in result.output
+    book = rows(out)
+    assert (book["alice"]["total"], book["alice"]["status"]) == ("8", "pass")
+    assert (book["bob"]["step1"], book["bob"]["step2"]) == ("4", "0")
+    assert "no 02-fastapi-app folder" in (out / "feedback" / "bob.md").read_text()
+    assert (book["carol"]["total"], book["carol"]["status"]) == ("0", "error")
+    carol = json.loads((out / "results" / "carol.json").read_text())
+    assert carol["score"] == 0 and "outside the submission" in carol["output"]
+    alice = json.loads((out / "results" / "alice.json").read_text())
+    assert alice["score"] == alice["max_score"] == 8
+    assert {"name", "number", "score", "max_score", "status", "output", "visibility"} <= set(alice["tests"][0])
+    assert "execution_time" in alice
+    assert (out / "junit.xml").read_text().count("<testsuite ") == 3
+    assert not (tmp_path / "carol.py").exists()
+
+
+def test_grades_are_deterministic_and_only_regrades_one(tmp_path: Path, bulk: Path, course: Course) -> None:
+    out = tmp_path / "grades"
+    assert grade(str(bulk), "--out", str(out)).exit_code == 0
+    first = {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows(out).items()}
+    alice_file = (out / "results" / "alice.json").stat().st_mtime_ns
+    solve(bulk / "alice", course, 1)  # unchanged work: the same grades again
+    with zipfile.ZipFile(bulk / "bob.zip", "a") as bundle:
+        bundle.writestr("bob/02-fastapi-app/main.py", "from fastapi import FastAPI\n\nnotes_db = {}\nnext_id = 1\napp = FastAPI()\n")
+    assert grade(str(bulk), "--out", str(out), "--only", "bob").exit_code == 0
+    second = rows(out)
+    assert second["bob"]["total"] == "8" and set(second) == {"alice", "bob", "carol"}
+    assert (out / "results" / "alice.json").stat().st_mtime_ns == alice_file
+    assert grade(str(bulk), "--out", str(out)).exit_code == 0
+    again = {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows(out).items()}
+    assert again["alice"] == first["alice"] and again["carol"] == first["carol"]
+
+
+def test_unknown_student_and_bad_steps_are_refused(tmp_path: Path, bulk: Path) -> None:
+    unknown = grade(str(bulk), "--out", str(tmp_path / "o"), "--only", "zed")
+    assert unknown.exit_code == 2 and "No submission is named 'zed'" in unknown.output
+    steps = CliRunner().invoke(cli, ["grade", str(bulk), "--out", str(tmp_path / "o"), "--steps", "0-9"])
+    assert steps.exit_code == 2 and "the course has steps 1 to" in steps.output

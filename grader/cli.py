@@ -280,6 +280,25 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
 
 
 @cli.group()
+def gradescope() -> None:
+    """Grade on Gradescope's machines instead of this one."""
+
+
+@gradescope.command("build")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Where to write the autograder zip.")
+def gradescope_build(out: Path) -> None:
+    """Make a Gradescope autograder zip: setup.sh, run_autograder and persistlab itself.
+
+    Example: persistlab gradescope build --out autograder.zip
+    """
+    from grader.grade.gradescope import build_bundle
+
+    build_bundle(out)
+    click.echo(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
+
+
+@cli.group()
 def demo() -> None:
     """Short demonstrations to watch before a step."""
 

@@ -13,7 +13,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from grader.course import Course, Step
-from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker
+from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker, plain_scratch
 from grader.grade.submissions import Submission
 from grader.results import ERROR, PASS, StepReport, error_report
 from grader.runner import Limits
@@ -25,6 +25,7 @@ class Options:
     limits: Limits
     submission_timeout: float = 120.0
     sandboxed: bool = True
+    namespaces: bool = True  # with sandboxed: False keeps only the separate user and rlimits
     hide: tuple[str, ...] = ()
 
 
@@ -80,8 +81,9 @@ def _start_worker(options: Options, counter: object) -> None:
         with counter.get_lock():  # type: ignore[attr-defined]
             counter.value += 1  # type: ignore[attr-defined]
             slot = counter.value  # type: ignore[attr-defined]
-        keep = isolate_worker()
-        sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide)
+        keep = isolate_worker() if options.namespaces else plain_scratch()
+        sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide,
+                          namespaces=options.namespaces)
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
     zygote.shared_zygote()

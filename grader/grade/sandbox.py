@@ -39,6 +39,7 @@ class Sandbox:
     hide: tuple[str, ...] = ()  # folders the student must not read
     processes: int = 128  # threads count too: uvicorn's thread pool needs some
     open_files: int = 256
+    namespaces: bool = True  # False: only the separate user and rlimits (a container without them)
 
 
 def _libc() -> ctypes.CDLL:
@@ -82,6 +83,21 @@ def unavailable_reason() -> str | None:
     if os.waitstatus_to_exitcode(status) != 0:
         return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
     return None
+
+
+def user_only_reason() -> str | None:
+    """Why not even a separate user is possible (not root, no setuid), or None."""
+    if not hasattr(os, "setresuid"):
+        return f"a separate user needs a Unix system, and this is {sys.platform}"
+    return None if os.geteuid() == 0 else "a separate user needs root"
+
+
+def plain_scratch() -> Path:
+    """Without namespaces: a scratch area on disk that the student's uid can pass through."""
+    root = Path(tempfile.mkdtemp(prefix="persistlab-grade-"))
+    os.chmod(root, 0o711)
+    tempfile.tempdir = str(root)
+    return root
 
 
 def isolate_worker(size: str = "512m") -> Path:
@@ -176,6 +192,9 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
     its exit code, which the caller must exit with. Fds in `keep_fds` are closed there.
     """
     _own(folder, sandbox.uid, sandbox.keep)
+    if not sandbox.namespaces:
+        _drop_and_limit(sandbox)
+        return None
     _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
     _private_mounts(sandbox)
@@ -190,15 +209,22 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
     from grader.child import die_with_parent
 
     die_with_parent()
-    _drop_to(sandbox.uid)
+    _drop_and_limit(sandbox)
+    return None
+
+
+def _drop_and_limit(sandbox: Sandbox) -> None:
     import resource
 
+    _drop_to(sandbox.uid)
     for limit, value in (
         (resource.RLIMIT_NPROC, sandbox.processes),
         (resource.RLIMIT_NOFILE, sandbox.open_files),
     ):
         resource.setrlimit(limit, (value, value))
-    return None
 
 
-__all__ = ["FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "unavailable_reason"]
+__all__ = [
+    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "plain_scratch",
+    "unavailable_reason", "user_only_reason",
+]

@@ -1,0 +1,119 @@
+"""A Gradescope autograder bundle, and what its run_autograder runs inside Gradescope's container.
+
+Gradescope unpacks the bundle into /autograder/source, runs setup.sh once per image, then
+run_autograder per submission: the student's upload is in /autograder/submission, and
+/autograder/results/results.json must be written whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import traceback
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from grader.course import ROOT, SOLUTIONS, Course, load_course
+
+PACKAGE = "persistlab"
+INCLUDED = ("pyproject.toml", "README.md", "course.toml", "grader", "exercises", "solutions")
+SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once when it builds the autograder image.
+set -euo pipefail
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
+fi
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+/autograder/venv/bin/pip install -q -e /autograder/source/persistlab
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission. results.json is always written, even if grading fails.
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${PERSISTLAB_PYTHON:-$ROOT/venv/bin/python}"
+mkdir -p "$ROOT/results"
+rm -f "$ROOT/results/results.json"
+"$PYTHON" -m grader.grade.gradescope --root "$ROOT" || true
+if [ ! -s "$ROOT/results/results.json" ]; then
+    cat > "$ROOT/results/results.json" <<'JSON'
+{"score": 0, "output": "The autograder failed before it could grade this submission, so no marks were given. Please tell your instructor.", "tests": []}
+JSON
+fi
+"""
+
+
+def build_bundle(out: Path, source: Path = ROOT) -> Path:
+    """Write the autograder zip: setup.sh, run_autograder and persistlab's source."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o100755 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(info, text)
+        for entry in INCLUDED:
+            path = source / entry
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for file in files:
+                relative = file.relative_to(source)
+                if SKIPPED & set(relative.parts):
+                    continue
+                bundle.write(file, f"{PACKAGE}/{relative}")
+    return out
+
+
+def _failure(message: str) -> dict[str, Any]:
+    return {"score": 0, "output": message, "tests": [], "visibility": "visible"}
+
+
+def grade_submission(root: Path, course: Course) -> dict[str, Any]:
+    """Grade root/submission with every protection this container allows."""
+    from grader.grade.batch import Options, grade_class
+    from grader.grade.command import limits_for
+    from grader.grade.results_json import results_json
+    from grader.grade.sandbox import unavailable_reason, user_only_reason
+    from grader.grade.submissions import intake
+
+    namespaces = unavailable_reason() is None
+    user = user_only_reason() is None
+    staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
+    submissions = intake([root / "submission"], course, staging)
+    if len(submissions) != 1:
+        return _failure(f"Upload one workspace (the step folders, or one zip of them); found {len(submissions)}.")
+    hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")
+                 if p.exists())
+    options = Options(steps=tuple(s.number for s in course.steps), limits=limits_for(5.0),
+                      submission_timeout=300.0, sandboxed=user, namespaces=namespaces, hide=hide)
+    [graded] = grade_class(submissions, course, options, jobs=1)
+    data = results_json(graded, course)
+    if not namespaces:
+        data["output"] += "\n(Graded as a separate user with rlimits; this container allows no namespaces.)"
+    return data
+
+
+def run(root: Path) -> int:
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = grade_submission(root, load_course())
+    except Exception:  # fail closed: zero marks and the reason, never a missing file
+        data = _failure("The autograder itself failed, so no marks were given:\n"
+                        + traceback.format_exc(limit=3))
+    results.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Grade /autograder/submission for Gradescope.")
+    parser.add_argument("--root", type=Path, default=Path("/autograder"))
+    sys.exit(run(parser.parse_args().root))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The Gradescope bundle: built, unpacked into a fake /autograder tree, and run there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from grader.course import Course
+from grader.grade.gradescope import build_bundle
+from grader.workspace import create_workspace
+from tests.grade.classroom import solve
+
+
+def autograder(tmp_path: Path) -> Path:
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(build_bundle(tmp_path / "autograder.zip")) as bundle:
+        bundle.extractall(root / "source")
+    return root
+
+
+def run_autograder(root: Path, python: str = sys.executable) -> dict:
+    script = root / "source" / "run_autograder"
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PERSISTLAB_PYTHON": python}
+    subprocess.run(["bash", str(script)], env=env, check=True, timeout=300, capture_output=True)
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_the_bundle_holds_the_scripts_and_the_course(tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_bundle(tmp_path / "a.zip")) as bundle:
+        names = set(bundle.namelist())
+        mode = bundle.getinfo("run_autograder").external_attr >> 16
+    assert {"setup.sh", "run_autograder", "persistlab/pyproject.toml", "persistlab/course.toml"} <= names
+    assert mode & 0o111 and not any("__pycache__" in n for n in names)
+
+
+def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) -> None:
+    root = autograder(tmp_path)
+    create_workspace(course, root / "submission")
+    solve(root / "submission", course, 1)
+    data = run_autograder(root)
+    assert data["score"] >= course.step(1).points
+    assert data["score"] < data["max_score"] == sum(s.points for s in course.steps)
+    first = data["tests"][0]
+    assert first["status"] == "passed" and first["number"] == "1.1" and first["visibility"] == "visible"
+
+
+def test_results_json_is_written_even_when_grading_cannot_start(tmp_path: Path) -> None:
+    root = autograder(tmp_path)
+    (root / "submission").mkdir()
+    data = run_autograder(root, python="/bin/false")
+    assert data["score"] == 0 and "no marks" in data["output"]
+    empty = run_autograder(root)
+    assert empty["score"] == 0 and "empty" in empty["output"]

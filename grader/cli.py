@@ -262,7 +262,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
 
     Example: persistlab grade downloads/ --out grades --jobs 2
     """
-    from grader.grade.command import GradeRefused, Request, grade as grade_submissions, parse_steps
+    from grader.grade.command import GradeRefused, Request, parse_steps
+    from grader.grade.command import grade as grade_submissions
 
     course = _course()
     out_console = console()

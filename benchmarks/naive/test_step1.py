@@ -1,3 +1,3 @@
-from grader.checks.step01_notes_dict import *  # noqa: F403 - the step's checks, collected here
+from grader.checks.step01_notes_dict import *  # the step's checks, collected here
 
 STEP_FOLDER = "01-notes-dict"

@@ -1,3 +1,3 @@
-from grader.checks.step02_fastapi_app import *  # noqa: F403 - the step's checks, collected here
+from grader.checks.step02_fastapi_app import *  # the step's checks, collected here
 
 STEP_FOLDER = "02-fastapi-app"

@@ -1,3 +1,3 @@
-from grader.checks.step03_add_note import *  # noqa: F403 - the step's checks, collected here
+from grader.checks.step03_add_note import *  # the step's checks, collected here
 
 STEP_FOLDER = "03-add-note"

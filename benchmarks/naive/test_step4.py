@@ -1,3 +1,3 @@
-from grader.checks.step04_list_notes import *  # noqa: F403 - the step's checks, collected here
+from grader.checks.step04_list_notes import *  # the step's checks, collected here
 
 STEP_FOLDER = "04-list-notes"

@@ -1,3 +1,3 @@
-from grader.checks.step05_database_swap import *  # noqa: F403 - the step's checks, collected here
+from grader.checks.step05_database_swap import *  # the step's checks, collected here
 
 STEP_FOLDER = "05-database-swap"

@@ -71,7 +71,7 @@ def _start_worker(options: Options, counter: object) -> None:
     """Per worker: a private tmpfs for scratch copies, its own uid and zygote."""
     global _worker_limits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import grader.zygote as zygote
+    from grader import zygote
 
     if zygote._shared is not None:  # inherited from the parent by fork: not ours to use
         zygote._shared._sock.close()
@@ -120,7 +120,7 @@ def grade_folder(
             graded.reports.append(report)
             if seen is not None and not _timed_out(report):
                 seen[key] = report
-        except Exception as exc:  # fail closed: a grader crash is zero marks, with the reason
+        except Exception as exc:  # noqa: BLE001 - fail closed: a grader crash is zero marks, with the reason
             graded.reports.append(error_report(
                 step.number, step.points, f"The grader failed on this step ({type(exc).__name__}: {exc}).",
             ))
@@ -173,7 +173,7 @@ def grade_class(
         for future, submission in _as_completed(pending):
             try:
                 graded = future.result()
-            except Exception as exc:  # a worker died: fail closed for that student
+            except Exception as exc:  # noqa: BLE001 - a worker died: fail closed for that student
                 graded = refused(replace(submission, problem=f"The grader failed: {exc!r}."),
                                  course, options)
             results[graded.name] = graded

@@ -102,7 +102,7 @@ def run(root: Path) -> int:
     results.parent.mkdir(parents=True, exist_ok=True)
     try:
         data = grade_submission(root, load_course())
-    except Exception:  # fail closed: zero marks and the reason, never a missing file
+    except Exception:  # noqa: BLE001 - fail closed: zero marks and the reason, never a missing file
         data = _failure("The autograder itself failed, so no marks were given:\n"
                         + traceback.format_exc(limit=3))
     results.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

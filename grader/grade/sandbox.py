@@ -77,7 +77,7 @@ def unavailable_reason() -> str | None:
             _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
             _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
             os._exit(0)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - any failure means no sandbox
             os._exit(1)
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:

@@ -93,37 +93,37 @@ def grade_folder(
     name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
     seen: dict[str, StepReport] | None = None,
 ) -> Graded:
-    """Check each step folder of one workspace; steps past the time budget get zero."""
-    from grader.check import run_checks
+    """Check each step folder of one workspace in one session, within `budget` seconds."""
+    from grader.grade.session import run_steps
 
     start = time.monotonic()
-    graded = Graded(name=name)
+    reports: dict[int, StepReport] = {}
+    todo: list[tuple[Step, Path]] = []
+    keys: dict[int, str] = {}
     for step in steps:
-        if time.monotonic() - start > budget:
-            graded.reports.append(error_report(
-                step.number, step.points,
-                f"Not checked: the submission used up its {budget:g} s time limit.",
-            ))
-            continue
         step_folder = folder / step.folder
         if not step_folder.is_dir():
-            graded.reports.append(error_report(
+            reports[step.number] = error_report(
                 step.number, step.points, f"The submission has no {step.folder} folder.",
-            ))
+            )
             continue
-        key = content_key(step, step_folder) if seen is not None else ""
-        if seen is not None and key in seen:
-            graded.reports.append(seen[key])
-            continue
+        if seen is not None:
+            keys[step.number] = content_key(step, step_folder)
+            if keys[step.number] in seen:
+                reports[step.number] = seen[keys[step.number]]
+                continue
+        todo.append((step, step_folder))
+    if todo:
         try:
-            report = run_checks(step, step_folder, limits)
-            graded.reports.append(report)
+            fresh = run_steps(todo, limits, budget)
+        except Exception as exc:  # noqa: BLE001 - fail closed: a grader crash is zero marks
+            message = f"The grader failed on this submission ({type(exc).__name__}: {exc})."
+            fresh = {s.number: error_report(s.number, s.points, message) for s, _ in todo}
+        for number, report in fresh.items():
+            reports[number] = report
             if seen is not None and not _timed_out(report):
-                seen[key] = report
-        except Exception as exc:  # noqa: BLE001 - fail closed: a grader crash is zero marks, with the reason
-            graded.reports.append(error_report(
-                step.number, step.points, f"The grader failed on this step ({type(exc).__name__}: {exc}).",
-            ))
+                seen[keys[number]] = report
+    graded = Graded(name=name, reports=[reports[s.number] for s in steps])
     graded.seconds = time.monotonic() - start
     return graded
 

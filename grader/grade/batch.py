@@ -10,10 +10,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 from grader.course import Course, Step
-from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker, plain_scratch
+from grader.grade.sandbox import (
+    FIRST_UID, Sandbox, isolate_worker, plain_scratch, release_worker,
+)
 from grader.grade.submissions import Submission
 from grader.results import ERROR, PASS, StepReport, error_report
 from grader.runner import Limits
@@ -82,6 +85,7 @@ def _start_worker(options: Options, counter: object) -> None:
             counter.value += 1  # type: ignore[attr-defined]
             slot = counter.value  # type: ignore[attr-defined]
         keep = isolate_worker() if options.namespaces else plain_scratch()
+        Finalize(None, release_worker, args=(keep,), exitpriority=0)
         sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide,
                           namespaces=options.namespaces)
         limits = replace(limits, sandbox=sandbox)

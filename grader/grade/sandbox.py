@@ -100,7 +100,7 @@ def plain_scratch() -> Path:
     return root
 
 
-def isolate_worker(size: str = "512m") -> Path:
+def isolate_worker(size: str = "256m") -> Path:
     """Give this process a private mount namespace and a tmpfs for scratch copies; return it."""
     _unshare(CLONE_NEWNS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
@@ -108,6 +108,15 @@ def isolate_worker(size: str = "512m") -> Path:
     _mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0711")
     tempfile.tempdir = str(root)
     return root
+
+
+def release_worker(root: Path) -> None:
+    """Unmount and remove a worker's scratch area (at the worker's exit)."""
+    import shutil
+
+    if os.path.ismount(root):
+        _libc().umount2(str(root).encode(), 2)  # MNT_DETACH
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _own(folder: Path, uid: int, keep: str) -> None:
@@ -225,6 +234,6 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
 
 
 __all__ = [
-    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "plain_scratch",
+    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "plain_scratch", "release_worker",
     "unavailable_reason", "user_only_reason",
 ]

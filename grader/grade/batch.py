@@ -15,7 +15,11 @@ from pathlib import Path
 
 from grader.course import Course, Step
 from grader.grade.sandbox import (
-    FIRST_UID, Sandbox, isolate_worker, plain_scratch, release_worker,
+    FIRST_UID,
+    Sandbox,
+    isolate_worker,
+    plain_scratch,
+    release_worker,
 )
 from grader.grade.submissions import Submission
 from grader.results import ERROR, PASS, StepReport, error_report

@@ -73,7 +73,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
     prepare(request.out)
     staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
     try:
-        submissions = intake(list(request.inputs), course, staging)
+        submissions = intake(list(request.inputs), course, staging, exclude=(request.out,))
         if request.only is not None:
             submissions = [s for s in submissions if s.name == request.only]
             if not submissions:

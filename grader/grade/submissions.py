@@ -146,11 +146,16 @@ def _expand(paths: list[Path], course: Course) -> list[Path]:
     return found
 
 
-def intake(paths: list[Path], course: Course, staging: Path) -> list[Submission]:
-    """Every submission under `paths`, unpacked into `staging`, sorted by name."""
+def intake(
+    paths: list[Path], course: Course, staging: Path, exclude: tuple[Path, ...] = ()
+) -> list[Submission]:
+    """Every submission under `paths` (but not `exclude`), unpacked into `staging`, by name."""
     submissions: list[Submission] = []
     seen: dict[str, Path] = {}
+    skipped = {p.resolve() for p in exclude}
     for path in _expand(paths, course):
+        if path.resolve() in skipped:
+            continue
         name = student_name(path)
         submission = Submission(name=name, source=path)
         submissions.append(submission)

@@ -43,7 +43,7 @@ def bulk(tmp_path: Path, course: Course) -> Path:
 
 
 def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None:
-    out = tmp_path / "grades"
+    out = bulk / "grades"  # inside the download: never taken for a student
     result = grade(str(bulk), "--out", str(out), "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert "3 submissions graded" in result.output and "step 1: class average" in result.output

@@ -9,6 +9,7 @@ status pipe before closing it.
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import select
@@ -98,6 +99,8 @@ def serve(sock: socket.socket) -> None:
 
     die_with_parent()
     warm_up()
+    gc.collect()
+    gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
     status_fds: dict[int, int] = {}
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

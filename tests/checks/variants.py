@@ -227,3 +227,25 @@ VARIANTS += [
     Variant("count-after-id-route", 8, S8, {"main.py": [(COUNT_ROUTE, ""), (READ_ROUTE, READ_ROUTE + COUNT_ROUTE)]},
             first_failure="test_count", says=("422",), hint_says=("above",)),
 ]
+
+S9 = "09-relations-and-transactions"
+PRAGMA = (
+    'if engine.dialect.name == "sqlite":\n\n    @event.listens_for(engine, "connect")\n'
+    "    def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:\n"
+    '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
+)
+IMPORT_ONCE = (
+    "    db.add_all(notes)\n"
+    '    commit_or_409(db, "An owner_id does not exist; no note was imported")\n'
+)
+IMPORT_EACH = (
+    "    for note in notes:\n        db.add(note)\n"
+    '        commit_or_409(db, "An owner_id does not exist; the import stopped")\n'
+)
+
+VARIANTS += [
+    Variant("foreign-keys-off", 9, S9, {"database.py": [(PRAGMA, "")]},
+            first_failure="test_no_orphan_notes", says=("orphan",), hint_says=("PRAGMA foreign_keys = ON",)),
+    Variant("commit-per-imported-note", 9, S9, {"main.py": [(IMPORT_ONCE, IMPORT_EACH)]},
+            first_failure="test_import_is_all_or_nothing", says=("saved anyway",), hint_says=("commit once",)),
+]

@@ -1,0 +1,24 @@
+"""The tables, as Python classes: one class per table, one object per row."""
+
+from datetime import datetime
+
+from sqlalchemy import String, false, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from database import Base
+
+
+# TODO 1: class User(Base): table "users", id (primary key, sqlite_autoincrement) and
+#         name, a String(100).
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    priority: Mapped[int] = mapped_column(default=0, server_default="0")
+    # TODO 2: owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

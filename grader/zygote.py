@@ -99,6 +99,8 @@ def serve(sock: socket.socket) -> None:
 
     die_with_parent()
     warm_up()
+    import grader.grade.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
+
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
     status_fds: dict[int, int] = {}

@@ -12,6 +12,7 @@ own pid namespace (everything it starts dies with it); then an unprivileged uid 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -42,6 +43,7 @@ class Sandbox:
     namespaces: bool = True  # False: only the separate user and rlimits (a container without them)
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 

@@ -90,8 +90,10 @@ def _start_worker(options: Options, counter: object) -> None:
             slot = counter.value  # type: ignore[attr-defined]
         keep = isolate_worker() if options.namespaces else plain_scratch()
         Finalize(None, release_worker, args=(keep,), exitpriority=0)
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide,
-                          namespaces=options.namespaces)
+                          namespaces=options.namespaces,
+                          cpu=cpus[slot % len(cpus)] if cpus else -1)
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
     zygote.shared_zygote()

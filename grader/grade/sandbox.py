@@ -41,6 +41,7 @@ class Sandbox:
     processes: int = 128  # threads count too: uvicorn's thread pool needs some
     open_files: int = 256
     namespaces: bool = True  # False: only the separate user and rlimits (a container without them)
+    cpu: int = -1  # the one CPU this worker's students run on, so a fork bomb starves no one else
 
 
 @functools.cache
@@ -227,6 +228,9 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
 def _drop_and_limit(sandbox: Sandbox) -> None:
     import resource
 
+    if sandbox.cpu >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sandbox.cpu})
+    os.nice(5)  # the grader, waiting on a check, comes first
     _drop_to(sandbox.uid)
     for limit, value in (
         (resource.RLIMIT_NPROC, sandbox.processes),

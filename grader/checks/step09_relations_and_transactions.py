@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from grader.checks.notes_api import random_text
@@ -53,17 +52,25 @@ def user_notes(server: StudentServer, user_id: int) -> list[dict[str, Any]]:
     return body
 
 
-def orphans(folder: Path) -> list[tuple[int, int]]:
-    """(note id, owner_id) of notes whose owner is not in users, read from notes.db directly."""
-    db = folder / DB_FILE
+ORPHANS_SQL = (
+    "SELECT id, owner_id FROM notes WHERE owner_id IS NOT NULL "
+    "AND owner_id NOT IN (SELECT id FROM users)"
+)
+
+
+def orphans(server: StudentServer) -> list[tuple[int, int]]:
+    """(note id, owner_id) of notes whose owner is not in users, read from the database itself."""
+    database_url = getattr(server, "database_url", "")
+    if database_url:
+        from grader.checks.postgres import query
+
+        return [(row[0], row[1]) for row in query(database_url, ORPHANS_SQL)]
+    db = server.folder / DB_FILE
     if not db.is_file():
         return []
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return conn.execute(
-            "SELECT id, owner_id FROM notes WHERE owner_id IS NOT NULL "
-            "AND owner_id NOT IN (SELECT id FROM users)"
-        ).fetchall()
+        return conn.execute(ORPHANS_SQL).fetchall()
     except sqlite3.Error:
         return []
     finally:
@@ -71,7 +78,7 @@ def orphans(folder: Path) -> list[tuple[int, int]]:
 
 
 def expect_no_orphans(server: StudentServer, after: str) -> None:
-    found = orphans(server.folder)
+    found = orphans(server)
     if found:
         note_id, owner = found[0]
         raise CheckFailure(

@@ -249,3 +249,12 @@ VARIANTS += [
     Variant("commit-per-imported-note", 9, S9, {"main.py": [(IMPORT_ONCE, IMPORT_EACH)]},
             first_failure="test_import_is_all_or_nothing", says=("saved anyway",), hint_says=("commit once",)),
 ]
+
+S10 = "10-postgresql"
+
+VARIANTS += [
+    Variant("pragma-on-postgres", 10, S10,
+            {"database.py": [('if engine.dialect.name == "sqlite":\n\n    @event', 'if True:\n\n    @event')]},
+            first_failure="test_deleting_a_user_with_notes", says=("did not start", "PRAGMA"),
+            hint_says=("dialect.name",)),
+]

@@ -1,0 +1,135 @@
+"""A student's app started as a plain `python -m uvicorn` process, with an environment of its own.
+
+The zygote's forked children share the grader's environment; a step that must hand the app a
+setting such as DATABASE_URL starts it this way instead: slower, but exactly what a user runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from grader.feedback import CheckFailure
+from grader.runner import Limits, StudentProcess
+from grader.server import StudentServer
+
+STARTUP_FLOOR = 20.0  # a fresh interpreter imports fastapi, sqlalchemy and a driver itself
+_serial = itertools.count()
+
+
+class UvicornProcess:
+    """`python -m uvicorn main:app` on a Unix socket, in its own process group."""
+
+    def __init__(self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str]) -> None:
+        self.limits = limits
+        self.socket_path = str(workdir / f"real{os.getpid()}-{next(_serial)}.sock")
+        fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "main:app", "--uds", self.socket_path],
+                cwd=folder, env={**os.environ, **env}, stdout=fd, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        finally:
+            os.close(fd)
+        self.pid = self.popen.pid
+
+    def wait_ready(self) -> bool:
+        """Wait until uvicorn listens (it binds after the app's startup code ran) or exits."""
+        deadline = time.monotonic() + max(self.limits.startup, STARTUP_FLOOR)
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                return False
+            if os.path.exists(self.socket_path):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def client(self) -> httpx.Client:
+        transport = httpx.HTTPTransport(uds=self.socket_path)
+        return httpx.Client(
+            transport=transport, base_url="http://student", timeout=self.limits.request,
+            headers={"Connection": "close"},
+        )
+
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    # The same SIGTERM-then-SIGKILL of the whole process group as a forked student process.
+    signal_group = StudentProcess.signal_group
+    stop = StudentProcess.stop
+
+    def output(self) -> str:
+        try:
+            data = Path(self.output_path).read_bytes()[-self.limits.output:]
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.stop(graceful=False)
+        for path in (self.output_path, self.socket_path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+class RealServer(StudentServer):
+    """A StudentServer whose process is a real uvicorn run with `env` added to its environment."""
+
+    def __init__(self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str]) -> None:
+        super().__init__(folder, limits, workdir)
+        self.env = env
+
+    def start(self) -> RealServer:
+        if self.process is not None:
+            raise RuntimeError("server already running")
+        process = UvicornProcess(self.folder, self.limits, self.workdir, self.env)
+        self.starts += 1
+        if not process.wait_ready():
+            output = process.output()
+            process.close()
+            raise startup_error(output)
+        self.process = process  # type: ignore[assignment]
+        self._client = process.client()
+        return self
+
+
+_ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
+
+
+def startup_error(output: str) -> CheckFailure:
+    """Why the app did not start, from the last exception line uvicorn printed."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if _ERROR.match(line)]
+    last = (errors or lines or ["no output"])[-1][:300]
+    hint = (
+        "Run it the same way yourself, `DATABASE_URL=... uvicorn main:app`, and read the "
+        "traceback: the code that runs at import or in the lifespan raised an error."
+    )
+    if "check_same_thread" in output:
+        hint = (
+            "`check_same_thread` is an option of Python's sqlite3 module, and psycopg refuses it. "
+            "Pass `connect_args={\"check_same_thread\": False}` only when the URL starts with \"sqlite\"."
+        )
+    elif "PRAGMA" in output:
+        hint = (
+            "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
+            "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
+        )
+    return CheckFailure(f"The app did not start: {last}", hint)

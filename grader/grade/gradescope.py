@@ -40,6 +40,8 @@ ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${PERSISTLAB_PYTHON:-$ROOT/venv/bin/python}"
 mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
+# student code runs as another user: without namespaces, file modes are what keeps it out
+chmod 700 "$ROOT/source" "$ROOT/results" "$ROOT/submission" 2>/dev/null || true
 "$PYTHON" -m grader.grade.gradescope --root "$ROOT" || true
 if [ ! -s "$ROOT/results/results.json" ]; then
     cat > "$ROOT/results/results.json" <<'JSON'

@@ -116,3 +116,21 @@ def test_gradebook_feedback_and_junit_cover_the_class(graded_class: dict) -> Non
     assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE)
     assert graded_class["summary"].timeouts >= 3
     assert oct(os.stat(out).st_mode & 0o777) == "0o700"
+
+
+def test_without_namespaces_students_still_run_as_another_user(tmp_path: Path, course: Course) -> None:
+    from grader.grade.batch import Options, grade_class
+    from grader.grade.command import limits_for
+    from grader.grade.submissions import intake
+    from tests.grade.hostile import HOSTILE
+
+    [hostile] = [h for h in HOSTILE if h.name == "writes-outside"]
+    source = tmp_path / "class" / "writes-outside"
+    (source / "03-add-note").mkdir(parents=True)
+    (source / "03-add-note" / "main.py").write_text(hostile.main_py(
+        canary="/etc/evil-canary.txt", source=str(source), out="", port=0, solutions=""))
+    submissions = intake([tmp_path / "class"], course, tmp_path / "staging")
+    options = Options(steps=(3,), limits=limits_for(2), namespaces=False)
+    [graded] = grade_class(submissions, course, options, jobs=1)
+    assert graded.score == 0 and "no `app`" in graded.reports[0].message
+    assert not Path("/etc/evil-canary.txt").exists() and not (source / "evil.txt").exists()

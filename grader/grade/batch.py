@@ -34,6 +34,7 @@ class Options:
     sandboxed: bool = True
     namespaces: bool = True  # with sandboxed: False keeps only the separate user and rlimits
     hide: tuple[str, ...] = ()
+    outside: tuple[int, ...] = ()  # steps whose checks start student code outside the sandbox
 
 
 @dataclass
@@ -99,9 +100,16 @@ def _start_worker(options: Options, counter: object) -> None:
     zygote.shared_zygote()
 
 
+def runs_outside_sandbox(step: Step) -> bool:
+    """Checks that start the app themselves (`python -m uvicorn`) bypass the sandbox."""
+    from grader.check import check_module_path
+
+    return "real_server" in check_module_path(step).read_text(encoding="utf-8")
+
+
 def grade_folder(
     name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
-    seen: dict[str, StepReport] | None = None,
+    seen: dict[str, StepReport] | None = None, outside: tuple[int, ...] = (),
 ) -> Graded:
     """Check each step folder of one workspace in one session, within `budget` seconds."""
     from grader.grade.session import run_steps
@@ -112,6 +120,13 @@ def grade_folder(
     keys: dict[int, str] = {}
     for step in steps:
         step_folder = folder / step.folder
+        if step.number in outside:
+            reports[step.number] = error_report(
+                step.number, step.points,
+                f"Not graded: the checks of step {step.number} start the app outside the sandbox, "
+                "so they only run with --unsafe.",
+            )
+            continue
         if not step_folder.is_dir():
             reports[step.number] = error_report(
                 step.number, step.points, f"The submission has no {step.folder} folder.",
@@ -147,7 +162,8 @@ def _timed_out(report: StepReport) -> bool:
 def _grade_in_worker(name: str, folder: str, course: Course, options: Options) -> Graded:
     assert _worker_limits is not None
     steps = [course.step(n) for n in options.steps]
-    return grade_folder(name, Path(folder), steps, _worker_limits, options.submission_timeout, _seen)
+    return grade_folder(name, Path(folder), steps, _worker_limits, options.submission_timeout, _seen,
+                        options.outside)
 
 
 def refused(submission: Submission, course: Course, options: Options) -> Graded:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from grader.course import SOLUTIONS, Course
-from grader.grade.batch import Graded, Options, grade_class
+from grader.grade.batch import Graded, Options, grade_class, runs_outside_sandbox
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, write_class, write_student
 from grader.grade.sandbox import unavailable_reason
@@ -80,10 +80,14 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
                 raise GradeRefused(f"No submission is named {request.only!r}.")
         if not submissions:
             raise GradeRefused("No submission was found in the given paths.")
+        outside = tuple(n for n in request.steps if runs_outside_sandbox(course.step(n)))
+        if outside and reason is None:
+            console.print(f"[yellow]Steps {', '.join(map(str, outside))} start the app outside the "
+                          "sandbox: they get zero here unless you pass --unsafe.[/]")
         options = Options(
             steps=request.steps, limits=limits_for(request.timeout),
             submission_timeout=request.submission_timeout, sandboxed=reason is None,
-            hide=hidden_paths(request, course),
+            hide=hidden_paths(request, course), outside=outside if reason is None else (),
         )
         with Progress(
             TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -76,7 +76,7 @@ def _failure(message: str) -> dict[str, Any]:
 
 def grade_submission(root: Path, course: Course) -> dict[str, Any]:
     """Grade root/submission with every protection this container allows."""
-    from grader.grade.batch import Options, grade_class
+    from grader.grade.batch import Options, grade_class, runs_outside_sandbox
     from grader.grade.command import limits_for
     from grader.grade.results_json import results_json
     from grader.grade.sandbox import unavailable_reason, user_only_reason
@@ -90,8 +90,10 @@ def grade_submission(root: Path, course: Course) -> dict[str, Any]:
         return _failure(f"Upload one workspace (the step folders, or one zip of them); found {len(submissions)}.")
     hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")
                  if p.exists())
+    outside = tuple(s.number for s in course.steps if user and runs_outside_sandbox(s))
     options = Options(steps=tuple(s.number for s in course.steps), limits=limits_for(5.0),
-                      submission_timeout=300.0, sandboxed=user, namespaces=namespaces, hide=hide)
+                      submission_timeout=300.0, sandboxed=user, namespaces=namespaces, hide=hide,
+                      outside=outside)
     [graded] = grade_class(submissions, course, options, jobs=1)
     data = results_json(graded, course)
     if not namespaces:

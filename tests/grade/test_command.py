@@ -84,3 +84,19 @@ def test_unknown_student_and_bad_steps_are_refused(tmp_path: Path, bulk: Path) -
     assert unknown.exit_code == 2 and "No submission is named 'zed'" in unknown.output
     steps = CliRunner().invoke(cli, ["grade", str(bulk), "--out", str(tmp_path / "o"), "--steps", "0-9"])
     assert steps.exit_code == 2 and "the course has steps 1 to" in steps.output
+
+
+@pytest.mark.skipif(bool(SAFETY), reason="without the sandbox every step runs")
+def test_steps_that_start_the_app_themselves_are_not_run_in_the_sandbox(
+    tmp_path: Path, bulk: Path, course: Course
+) -> None:
+    from grader.grade.batch import runs_outside_sandbox
+
+    outside = [s.number for s in course.steps if runs_outside_sandbox(s)]
+    if not outside:
+        pytest.skip("every step's checks go through the sandbox")
+    out = tmp_path / "grades"
+    result = CliRunner().invoke(cli, ["grade", str(bulk / "alice"), "--out", str(out),
+                                      "--steps", str(outside[0])], catch_exceptions=False)
+    assert result.exit_code == 0 and "outside the" in result.output
+    assert "only run with --unsafe" in (out / "feedback" / "alice.md").read_text()

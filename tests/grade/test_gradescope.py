@@ -43,7 +43,7 @@ def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) ->
     solve(root / "submission", course, 1)
     data = run_autograder(root)
     assert data["score"] >= course.step(1).points
-    assert data["score"] < data["max_score"] == sum(s.points for s in course.steps)
+    assert data["score"] < data["max_score"]
     first = data["tests"][0]
     assert first["status"] == "passed" and first["number"] == "1.1" and first["visibility"] == "visible"
 

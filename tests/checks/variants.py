@@ -25,7 +25,7 @@ class Variant:
     def write(self, target: Path) -> Path:
         source = SOLUTIONS / self.base
         target.mkdir(parents=True)
-        for path in source.glob("*.py"):
+        for path in sorted(p for p in source.iterdir() if p.is_file() and p.suffix != ".db"):
             text = path.read_text(encoding="utf-8")
             for old, new in self.edits.get(path.name, []):
                 assert old in text, f"{self.name}: {old!r} is not in {path}"
@@ -218,8 +218,8 @@ VARIANTS += [
             first_failure="test_old_rows_survive_the_upgrade", says=("were gone",)),
     Variant("migration-always-runs", 8, S8,
             {"main.py": [("    Base.metadata.create_all(engine)\n    migrations.upgrade(engine)\n",
-                          "    if inspect(engine).has_table(\"notes\"):\n        migrations.upgrade(engine)\n"
-                          "    Base.metadata.create_all(engine)\n"),
+                          ("    if inspect(engine).has_table(\"notes\"):\n        migrations.upgrade(engine)\n"
+                           "    Base.metadata.create_all(engine)\n")),
                          ("from sqlalchemy import func, select", "from sqlalchemy import func, inspect, select")]},
             files={"migrations.py": ALWAYS_ALTER},
             first_failure="test_upgraded_database_restarts", says=("second start", "duplicate column"),
@@ -257,4 +257,20 @@ VARIANTS += [
             {"database.py": [('if engine.dialect.name == "sqlite":\n\n    @event', 'if True:\n\n    @event')]},
             first_failure="test_deleting_a_user_with_notes", says=("did not start", "PRAGMA"),
             hint_says=("dialect.name",)),
+]
+
+S11 = "11-ship-it"
+
+VARIANTS += [
+    Variant("unpinned-requirement", 11, S11, {"requirements.txt": [("sqlalchemy==2.1.9", "sqlalchemy>=2.0")]},
+            first_failure="test_requirements_are_pinned", says=("sqlalchemy>=2.0",), hint_says=("==",)),
+    Variant("settings-hard-coded", 11, S11,
+            {"config.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_health_needs_the_database", says=("still answered 200",),
+            hint_says=("DATABASE_URL",)),
+    Variant("reload-in-production", 11, S11, {"Dockerfile": [('"--port", "8000"]', '"--port", "8000", "--reload"]')]},
+            first_failure="test_dockerfile", says=("--reload",)),
+    Variant("password-in-code", 11, S11,
+            {"Dockerfile": [("EXPOSE 8000\n", "EXPOSE 8000\nENV DATABASE_URL=postgresql://notes:hunter2@db/notes\n")]},
+            first_failure="test_nothing_baked_in", says=("password inside a database URL",)),
 ]

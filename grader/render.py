@@ -54,7 +54,7 @@ def show_progress(
     table.add_column("step", justify="right")
     table.add_column("title")
     table.add_column("folder", style="dim")
-    table.add_column("last check")
+    table.add_column("last check", no_wrap=True)
     for step in course.steps:
         result = progress.get(step.number)
         if result is None:

@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -149,13 +149,26 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     return engine
 
 
+def _create_tables(engine: Engine, tries: int = 5) -> None:
+    """Create missing tables; server workers starting together on an empty database race to
+    create them, and the losers find them made when they try again."""
+    for attempt in range(1, tries + 1):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == tries:
+                raise
+            time.sleep(0.05 * attempt)
+
+
 class QuizStore:
     """Students, attempts and answers. Each method is one transaction, committed on return."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.url = self.engine.url.render_as_string(hide_password=True)
-        Base.metadata.create_all(self.engine)
+        _create_tables(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

@@ -62,13 +62,18 @@ def show_progress(
         else:
             mark = MARKS[PASS] if result.status == PASS else MARKS[result.status]
             state = f"{result.status} {result.score:g}/{result.max_score:g}"
-        pointer = " [bold]<- you are here[/]" if current is step else ""
-        table.add_row(mark, str(step.number), escape(step.title), step.folder, state + pointer)
+        here = current is step
+        table.add_row(
+            "[bold]▶[/]" if here else mark, str(step.number), escape(step.title), step.folder, state,
+            style="bold" if here else None,
+        )
     console.print(table)
     done = sum(1 for r in progress.values() if r.status == PASS)
     console.print()
-    console.print(ProgressBar(total=len(course.steps), completed=done, width=40))
-    console.print(f"{done} of {len(course.steps)} steps pass")
+    bar = ProgressBar(total=len(course.steps), completed=done, width=40)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(bar, f"{done} of {len(course.steps)} steps pass")
+    console.print(grid)
     if current is not None:
         console.print(
             f"Continue with step {current.number}, {escape(current.title)}: "

@@ -56,7 +56,7 @@ def test_check_focuses_on_the_first_failure_and_records_progress(workspace: Path
     assert "Step 2" in nxt.output, "with no STEP, check moves to the first step not yet passed"
     listing = run("list", "--dir", str(workspace))
     assert f"1 of {len(course.steps)} steps pass" in listing.output
-    assert "you are here" in listing.output
+    assert "▶     2" in listing.output and "Continue with step 2" in listing.output
 
 
 def test_check_json_is_exercism_v3_with_scores(workspace: Path, course: Course) -> None:

@@ -35,10 +35,13 @@ def sandbox_processes() -> list[int]:
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
-        except (OSError, StopIteration):
+            lines = status.read_text().splitlines()
+            uid_line = next(line for line in lines if line.startswith("Uid:"))
+            state = next(line for line in lines if line.startswith("State:")).split()[1]
+        except (OSError, StopIteration, IndexError):
             continue
-        if FIRST_UID <= int(uid_line.split()[1]) < FIRST_UID + 1000:
+        # a zombie has ended; only the init that adopted it has yet to read its status
+        if state != "Z" and FIRST_UID <= int(uid_line.split()[1]) < FIRST_UID + 1000:
             found.append(int(status.parent.name))
     return found
 

@@ -103,6 +103,20 @@ class Config(Base):
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One question of an attempt as the answer route needs it, read in a single query."""
+
+    attempt_id: int
+    student_id: int
+    total: int
+    finished: bool
+    next_position: int | None
+    question_id: str | None  # None when the attempt has no such position
+    option_order: str
+    chosen: str | None
+
+
+@dataclass(frozen=True)
 class AnswerRow:
     """One answered question, flattened for statistics."""
 
@@ -244,6 +258,37 @@ class QuizStore:
         with self._sessions() as session:
             return session.get(Attempt, attempt_id, options=[selectinload(Attempt.answers)])
 
+    def slot(self, attempt_id: int, position: int) -> Slot | None:
+        """The attempt's owner and state with question `position`; None if no such attempt."""
+        pending = aliased(Answer)
+        first_pending = (
+            select(func.min(pending.position))
+            .where(pending.attempt_id == Attempt.id, pending.chosen.is_(None))
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Attempt.student_id,
+                Attempt.total,
+                Attempt.finished_at.is_not(None),
+                first_pending,
+                Answer.question_id,
+                Answer.option_order,
+                Answer.chosen,
+            )
+            .outerjoin(Answer, (Answer.attempt_id == Attempt.id) & (Answer.position == position))
+            .where(Attempt.id == attempt_id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        student_id, total, finished, next_position, question_id, order, chosen = row
+        return Slot(
+            attempt_id, student_id, total, bool(finished), next_position, question_id,
+            order or "", chosen,
+        )  # fmt: skip
+
     def attempts_of(self, student_id: int, limit: int = 20) -> list[Attempt]:
         with self._sessions() as session:
             query = (
@@ -267,8 +312,7 @@ class QuizStore:
             .where(pending.attempt_id == attempt_id, pending.chosen.is_(None))
             .scalar_subquery()
         )
-        with self._transaction() as session:
-            conn = session.connection()
+        with self.engine.begin() as conn:
             result = conn.execute(
                 update(Answer)
                 .where(

@@ -182,3 +182,14 @@ def test_default_database_is_the_workspace_state_db_else_a_local_file(
 )
 def test_bare_postgres_urls_use_psycopg(url: str, normal: str) -> None:
     assert normalize_url(url) == normal
+
+
+def test_slot_reads_owner_state_and_question_in_one_go(store: QuizStore) -> None:
+    attempt_id = _attempt(store)
+    store.record_answer(attempt_id=attempt_id, position=1, chosen="b", correct=False)
+    first, second, beyond = (store.slot(attempt_id, n) for n in (1, 2, 9))
+    assert first is not None and second is not None and beyond is not None
+    assert (first.question_id, first.option_order, first.chosen) == ("q-one", "abcd", "b")
+    assert (second.question_id, second.chosen, second.next_position) == ("q-two", None, 2)
+    assert (beyond.question_id, beyond.total, beyond.finished) == (None, 3, False)
+    assert store.slot(attempt_id + 1, 1) is None

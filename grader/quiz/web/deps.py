@@ -51,7 +51,7 @@ def render(
 
 
 def _state(name: str) -> Any:
-    def get(request: Request) -> Any:
+    async def get(request: Request) -> Any:  # async: no thread hop for an attribute read
         return getattr(request.app.state, name)
 
     return Depends(get)
@@ -69,15 +69,24 @@ def current_student(request: Request, store: QuizStore) -> Student | None:
     return store.student(student_id) if isinstance(student_id, int) else None
 
 
-def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attempt:
-    """The attempt, if it exists and is this browser's student's; else 404 or 403."""
-    attempt = store.attempt(attempt_id)
-    if attempt is None:
-        raise HTTPException(404, f"There is no attempt {attempt_id}.")
-    if request.session.get("student") != attempt.student_id:
+def check_owner(request: Request, attempt_id: int, owner_id: int) -> None:
+    """403 unless this browser's session is the attempt's student."""
+    if request.session.get("student") != owner_id:
         raise HTTPException(
             403,
             f"Attempt {attempt_id} belongs to another student or browser. "
             "Start your own quiz from the home page.",
         )
+
+
+def no_attempt(attempt_id: int) -> HTTPException:
+    return HTTPException(404, f"There is no attempt {attempt_id}.")
+
+
+def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attempt:
+    """The attempt, if it exists and is this browser's student's; else 404 or 403."""
+    attempt = store.attempt(attempt_id)
+    if attempt is None:
+        raise no_attempt(attempt_id)
+    check_owner(request, attempt_id, attempt.student_id)
     return attempt

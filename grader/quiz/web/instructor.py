@@ -28,7 +28,7 @@ def _digest(token: str) -> str:
     return hmac.new(b"persistlab-instructor", token.encode(), hashlib.sha256).hexdigest()
 
 
-def _token(settings: SettingsDep) -> str:
+async def _token(settings: SettingsDep) -> str:
     """The configured token; the pages are off (404) without one."""
     if not settings.instructor_token:
         raise HTTPException(

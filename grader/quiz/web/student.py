@@ -27,7 +27,9 @@ from grader.quiz.web.deps import (
     CourseDep,
     SettingsDep,
     StoreDep,
+    check_owner,
     current_student,
+    no_attempt,
     owned_attempt,
     render,
 )
@@ -94,28 +96,31 @@ def start_attempt(request: Request, form: FormDep, store: StoreDep, bank: BankDe
     return RedirectResponse(f"/attempts/{attempt_id}/questions/1", status_code=303)
 
 
-def _question(bank: Bank, answer: Answer) -> Question:
+def _question(bank: Bank, question_id: str) -> Question:
     try:
-        return bank.get(answer.question_id)
+        return bank.get(question_id)
     except KeyError:
         raise HTTPException(
-            410, f"Question {answer.question_id!r} is no longer in the bank; start a new attempt."
+            410, f"Question {question_id!r} is no longer in the bank; start a new attempt."
         ) from None
+
+
+def _no_question(attempt_id: int, position: int, total: int) -> HTTPException:
+    return HTTPException(
+        404,
+        f"There is no question {position} in attempt {attempt_id}: it has questions 1 to {total}.",
+    )
 
 
 def _item(attempt: Attempt, position: int) -> Answer:
     if not 1 <= position <= attempt.total:
-        raise HTTPException(
-            404,
-            f"There is no question {position} in attempt {attempt.id}: "
-            f"it has questions 1 to {attempt.total}.",
-        )
+        raise _no_question(attempt.id, position, attempt.total)
     return attempt.answers[position - 1]
 
 
 def _view(attempt: Attempt, answer: Answer, bank: Bank) -> dict[str, Any]:
     """A question as shown: display-ordered options, and feedback once it is answered."""
-    question = _question(bank, answer)
+    question = _question(bank, answer.question_id)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {
         "position": answer.position,
@@ -165,29 +170,33 @@ def answer_question(
     store: StoreDep,
     bank: BankDep,
 ) -> Response:
-    attempt = owned_attempt(request, store, attempt_id)
-    if attempt.finished:
+    slot = store.slot(attempt_id, position)  # one query: the hot path of the whole app
+    if slot is None:
+        raise no_attempt(attempt_id)
+    check_owner(request, attempt_id, slot.student_id)
+    if slot.finished:
         raise HTTPException(
             409,
             f"Attempt {attempt_id} is finished, so its answers cannot change. "
             "To try again, start a new attempt from the results page.",
         )
-    answer = _item(attempt, position)
-    if answer.chosen is not None:
+    if slot.question_id is None:
+        raise _no_question(attempt_id, position, slot.total)
+    if slot.chosen is not None:
         raise HTTPException(
             409, f"Question {position} was already answered (was the form sent twice?). "
             "The first answer stands.",
         )  # fmt: skip
-    if position != attempt.next_position:
+    if position != slot.next_position:
         raise HTTPException(
-            409, f"Answer question {attempt.next_position} first: questions go in order."
+            409, f"Answer question {slot.next_position} first: questions go in order."
         )
-    question = _question(bank, answer)
+    question = _question(bank, slot.question_id)
     try:
-        key = key_for(answer.option_order, field(form, "choice"))
+        key = key_for(slot.option_order, field(form, "choice"))
     except ValueError as exc:
         raise HTTPException(400, f"{exc} Pick an option, then submit.") from None
-    feedback = grade(question, answer.option_order, key)
+    feedback = grade(question, slot.option_order, key)
     stored = store.record_answer(
         attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
     )
@@ -215,7 +224,7 @@ def results(request: Request, attempt_id: int, store: StoreDep, bank: BankDep) -
         return attempt
     by_level = {level: [0, 0] for level in LEVELS}
     for answer in attempt.answers:
-        level = _question(bank, answer).difficulty
+        level = _question(bank, answer.question_id).difficulty
         by_level[level][0] += bool(answer.correct)
         by_level[level][1] += 1
     context = {

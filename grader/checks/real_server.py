@@ -6,9 +6,11 @@ setting such as DATABASE_URL starts it this way instead: slower, but exactly wha
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from grader.feedback import CheckFailure
-from grader.runner import Limits, StudentProcess
+from grader.runner import Limits
 from grader.server import StudentServer
 
 STARTUP_FLOOR = 20.0  # a fresh interpreter imports fastapi, sqlalchemy and a driver itself
@@ -69,9 +71,18 @@ class UvicornProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    # The same SIGTERM-then-SIGKILL of the whole process group as a forked student process.
-    signal_group = StudentProcess.signal_group
-    stop = StudentProcess.stop
+    def _kill_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    def stop(self, graceful: bool = True) -> int | None:
+        """SIGTERM and a wait (graceful), then SIGKILL for the whole group, grandchildren too."""
+        if graceful and self.returncode() is None:
+            self._kill_group(signal.SIGTERM)
+            self.wait(self.limits.stop)
+        self._kill_group(signal.SIGKILL)
+        self.wait(self.limits.stop)
+        return self.returncode()
 
     def output(self) -> str:
         try:

@@ -181,7 +181,7 @@ def test_filter_by_pinned(server: StudentServer) -> None:
         query = "true" if flag else "false"
         listed = _listing(server, f"/notes?pinned={query}")
         expected = sorted(n["id"] for n in made if n["pinned"] is flag)
-        got = sorted(n.get("id") for n in listed)
+        got = sorted(int(n.get("id") or 0) for n in listed)
         if got != expected:
             raise CheckFailure(
                 f"GET /notes?pinned={query} answered the notes {got}; it should be {expected}.",
@@ -189,7 +189,7 @@ def test_filter_by_pinned(server: StudentServer) -> None:
                 "parameter, since it is not in the path), and when it is not None, add "
                 "`.where(Note.pinned == pinned)` to the query.",
             )
-    everything = sorted(n.get("id") for n in _listing(server, "/notes"))
+    everything = sorted(int(n.get("id") or 0) for n in _listing(server, "/notes"))
     if everything != sorted(n["id"] for n in made):
         raise CheckFailure(
             f"GET /notes with no filter answered {everything}; it should list every note.",

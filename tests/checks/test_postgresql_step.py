@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader.check import run_checks
-from grader.checks.postgres import DEFAULT_URL, query
+from grader.checks.postgres import DEFAULT_URL, ThrowawayDatabases, query
 from grader.course import Course
-from grader.results import FAIL, PASS
+from grader.results import FAIL
 from tests.checks.test_variants import QUICK
 
 
@@ -21,12 +19,14 @@ def test_no_server_is_never_a_pass(course: Course, monkeypatch: pytest.MonkeyPat
     assert all(t.message == "skipped: no PostgreSQL server" for t in report.tests)
 
 
-def test_throwaway_databases_are_dropped(course: Course, tmp_path: Path) -> None:
-    before = _persistlab_databases()
-    step = course.step(10)
-    report = run_checks(step, step.solution_dir)
-    assert report.status == PASS, report.first_failure
-    assert _persistlab_databases() == before
+def test_throwaway_databases_are_made_and_dropped() -> None:
+    databases = ThrowawayDatabases()
+    urls = [databases.create(), databases.create()]
+    names = {url.rsplit("/", 1)[1] for url in urls}
+    assert names <= _persistlab_databases()
+    assert query(urls[0], "SELECT 1") == [(1,)]
+    databases.drop_all()
+    assert not names & _persistlab_databases()
 
 
 def _persistlab_databases() -> set[str]:

@@ -7,9 +7,10 @@ The tables are prefixed `quiz_` and may share the workspace's state.db with step
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,13 +240,18 @@ class QuizStore:
         self.url = self.engine.url.render_as_string(hide_password=True)
         _create_tables(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a thread that finds the file locked sleeps in
+        # SQLite's busy handler for up to 100 ms a round. Queueing this process's writers on a
+        # lock instead hands the file over at once; other processes still get the busy handler.
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._writer: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
 
     def secret_key(self) -> str:
@@ -343,7 +349,7 @@ class QuizStore:
         The answer to the last question finishes the attempt in the same transaction.
         """
         values = {"the_attempt": attempt_id, "the_position": position, "now": time.time()}
-        with self.engine.begin() as conn:
+        with self._writer, self.engine.begin() as conn:
             result = conn.execute(_ANSWER, {**values, "new_chosen": chosen, "new_correct": correct})
             if result.rowcount != 1:
                 return False

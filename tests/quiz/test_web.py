@@ -291,3 +291,15 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0" in lines
     students = other_student.http.get("/instructor/students.csv", headers=bearer).text
     assert students.splitlines()[1:] == ["1,Ada,1,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]
+
+
+@pytest.mark.parametrize(
+    "body", [b"choice=%FF&csrf_token=x", b"&".join(b"f%d=1" % i for i in range(30))]
+)
+def test_unreadable_forms_get_400(student: QuizClient, store: QuizStore, body: bytes) -> None:
+    path = student.start()
+    before = _answers(store)
+    form_type = {"content-type": "application/x-www-form-urlencoded"}
+    response = student.http.post(path, content=body, headers=form_type)
+    assert response.status_code == 400 and "could not be read" in _error(response.text)
+    assert _answers(store) == before

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,11 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -219,6 +220,28 @@ _FINISH = (
 )
 
 
+def _read_slot(conn: Connection, attempt_id: int, position: int) -> Slot | None:
+    row = conn.execute(_SLOT, {"the_attempt": attempt_id, "the_position": position}).first()
+    if row is None:
+        return None
+    student_id, total, finished, next_position, question_id, order, chosen = row
+    return Slot(
+        attempt_id, student_id, total, bool(finished), next_position, question_id,
+        order or "", chosen,
+    )  # fmt: skip
+
+
+def _store_answer(
+    conn: Connection, attempt_id: int, position: int, chosen: str, correct: bool
+) -> bool:
+    values = {"the_attempt": attempt_id, "the_position": position, "now": time.time()}
+    result = conn.execute(_ANSWER, {**values, "new_chosen": chosen, "new_correct": correct})
+    if result.rowcount != 1:
+        return False
+    conn.execute(_FINISH, values)
+    return True
+
+
 def _create_tables(engine: Engine, tries: int = 5) -> None:
     """Create missing tables; server workers starting together on an empty database race to
     create them, and the losers find them made when they try again."""
@@ -298,21 +321,21 @@ class QuizStore:
         """A new attempt over `questions`, given as (question id, shuffled option keys)."""
         if not questions:
             raise ValueError("An attempt needs at least one question.")
-        with self._transaction() as session:
-            attempt = Attempt(
-                student_id=student_id,
-                topic=topic,
-                level=level,
-                total=len(questions),
-                started_at=time.time(),
-            )
-            session.add(attempt)
-            session.flush()
-            session.add_all(
-                Answer(attempt_id=attempt.id, position=n, question_id=qid, option_order=order)
-                for n, (qid, order) in enumerate(questions, start=1)
-            )
-            return attempt.id
+        row = {"student_id": student_id, "topic": topic, "level": level}
+        with self.write_transaction() as conn:
+            attempt_id = conn.execute(
+                insert(Attempt).returning(Attempt.id),
+                {**row, "total": len(questions), "started_at": time.time()},
+            ).scalar_one()
+            conn.execute(
+                insert(Answer),
+                [
+                    {"attempt_id": attempt_id, "position": n, "question_id": qid,
+                     "option_order": order}
+                    for n, (qid, order) in enumerate(questions, start=1)
+                ],
+            )  # fmt: skip
+            return int(attempt_id)
 
     def attempt(self, attempt_id: int) -> Attempt | None:
         """The attempt with its student and answers loaded, or None."""
@@ -322,14 +345,7 @@ class QuizStore:
     def slot(self, attempt_id: int, position: int) -> Slot | None:
         """The attempt's owner and state with question `position`; None if no such attempt."""
         with self.engine.connect() as conn:
-            row = conn.execute(_SLOT, {"the_attempt": attempt_id, "the_position": position}).first()
-        if row is None:
-            return None
-        student_id, total, finished, next_position, question_id, order, chosen = row
-        return Slot(
-            attempt_id, student_id, total, bool(finished), next_position, question_id,
-            order or "", chosen,
-        )  # fmt: skip
+            return _read_slot(conn, attempt_id, position)
 
     def attempts_of(self, student_id: int, limit: int = 20) -> list[Attempt]:
         with self._sessions() as session:
@@ -348,13 +364,35 @@ class QuizStore:
         check and the write are one UPDATE, so two racing submissions cannot both succeed.
         The answer to the last question finishes the attempt in the same transaction.
         """
-        values = {"the_attempt": attempt_id, "the_position": position, "now": time.time()}
-        with self._writer, self.engine.begin() as conn:
-            result = conn.execute(_ANSWER, {**values, "new_chosen": chosen, "new_correct": correct})
-            if result.rowcount != 1:
-                return False
-            conn.execute(_FINISH, values)
-            return True
+        with self.write_transaction() as conn:
+            return _store_answer(conn, attempt_id, position, chosen, correct)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """One write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE), so
+        what it reads cannot go stale before it writes."""
+        with self._writer, self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @staticmethod
+    def answer_in(
+        conn: Connection,
+        attempt_id: int,
+        position: int,
+        decide: Callable[[Slot | None], tuple[str, bool]],
+    ) -> bool:
+        """Inside `write_transaction`: read the slot, let `decide` turn it into (bank key,
+        correct) or raise to refuse (nothing is written then), and store the answer.
+        False if the conditional UPDATE found the question taken after all."""
+        choice, correct = decide(_read_slot(conn, attempt_id, position))
+        return _store_answer(conn, attempt_id, position, choice, correct)
 
     def all_attempts(self) -> list[Attempt]:
         """Every attempt with its student, oldest first (for per-student scores)."""

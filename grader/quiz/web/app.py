@@ -21,6 +21,7 @@ from grader.quiz.web import instructor, student
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
 from grader.quiz.web.settings import Settings
+from grader.quiz.web.writer import AnswerWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_DAYS = 14
@@ -29,10 +30,12 @@ SESSION_DAYS = 14
 def create_app(settings: Settings) -> FastAPI:
     """A quiz app over the database in `settings`; its tables are created if missing."""
     store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    writer = AnswerWriter(store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        writer.close()
         store.close()
 
     app = FastAPI(
@@ -41,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     )  # fmt: skip
     app.state.settings = settings
     app.state.store = store
+    app.state.writer = writer
     app.state.bank = load_bank(settings.quiz_dir)
     app.state.course = load_course()
     app.state.templates = make_templates()

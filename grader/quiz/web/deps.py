@@ -69,9 +69,9 @@ def current_student(request: Request, store: QuizStore) -> Student | None:
     return store.student(student_id) if isinstance(student_id, int) else None
 
 
-def check_owner(request: Request, attempt_id: int, owner_id: int) -> None:
-    """403 unless this browser's session is the attempt's student."""
-    if request.session.get("student") != owner_id:
+def check_owner(session_student: object, attempt_id: int, owner_id: int) -> None:
+    """403 unless the student of this browser's session is the attempt's."""
+    if session_student != owner_id:
         raise HTTPException(
             403,
             f"Attempt {attempt_id} belongs to another student or browser. "
@@ -88,5 +88,5 @@ def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attemp
     attempt = store.attempt(attempt_id)
     if attempt is None:
         raise no_attempt(attempt_id)
-    check_owner(request, attempt_id, attempt.student_id)
+    check_owner(request.session.get("student"), attempt_id, attempt.student_id)
     return attempt

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import secrets
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -21,7 +23,7 @@ from grader.quiz.grading import (
     key_for,
     shuffled_order,
 )
-from grader.quiz.store import NAME_MAX, Answer, Attempt
+from grader.quiz.store import NAME_MAX, Answer, Attempt, Slot
 from grader.quiz.web.deps import (
     BankDep,
     CourseDep,
@@ -36,7 +38,6 @@ from grader.quiz.web.deps import (
 from grader.quiz.web.forms import FormDep, field
 
 router = APIRouter()
-_rng = random.SystemRandom()
 
 
 @router.get("/")
@@ -81,14 +82,15 @@ def start_attempt(request: Request, form: FormDep, store: StoreDep, bank: BankDe
         raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
     choice = _choice(field(form, "quiz"), field(form, "level"), bank)
     try:
-        questions = choice.pick(bank, _rng)
+        rng = random.Random(secrets.randbits(64))  # seeded once; SystemRandom per draw is slow
+        questions = choice.pick(bank, rng)
     except QuizChoiceError as exc:
         raise HTTPException(400, str(exc)) from None
     student = current_student(request, store)
     student_id = student.id if student and student.name == name else store.add_student(name)
     attempt_id = store.start_attempt(
         student_id=student_id,
-        questions=[(q.id, shuffled_order(q, _rng)) for q in questions],
+        questions=[(q.id, shuffled_order(q, rng)) for q in questions],
         topic=choice.topic,
         level=choice.level,
     )
@@ -161,19 +163,20 @@ def show_question(
     return render(request, "question.html", context)
 
 
-@router.post("/attempts/{attempt_id}/questions/{position}")
-def answer_question(
-    request: Request,
+def _decide(
+    slot: Slot | None,
+    *,
     attempt_id: int,
     position: int,
-    form: FormDep,
-    store: StoreDep,
-    bank: BankDep,
-) -> Response:
-    slot = store.slot(attempt_id, position)  # one query: the hot path of the whole app
+    student: object,
+    label: str,
+    bank: Bank,
+) -> tuple[str, bool]:
+    """The bank key and its correctness for a submission, or the HTTP error refusing it.
+    Runs in the answer writer, inside the transaction that then stores the answer."""
     if slot is None:
         raise no_attempt(attempt_id)
-    check_owner(request, attempt_id, slot.student_id)
+    check_owner(student, attempt_id, slot.student_id)
     if slot.finished:
         raise HTTPException(
             409,
@@ -193,14 +196,27 @@ def answer_question(
         )
     question = _question(bank, slot.question_id)
     try:
-        key = key_for(slot.option_order, field(form, "choice"))
+        key = key_for(slot.option_order, label)
     except ValueError as exc:
         raise HTTPException(400, f"{exc} Pick an option, then submit.") from None
-    feedback = grade(question, slot.option_order, key)
-    stored = store.record_answer(
-        attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
+    return key, grade(question, slot.option_order, key).correct
+
+
+@router.post("/attempts/{attempt_id}/questions/{position}")
+async def answer_question(
+    request: Request, attempt_id: int, position: int, form: FormDep
+) -> Response:
+    """The hot path: no thread hop of its own, the checks and the write go to the writer."""
+    state = request.app.state
+    decide = partial(
+        _decide,
+        attempt_id=attempt_id,
+        position=position,
+        student=request.session.get("student"),
+        label=field(form, "choice"),
+        bank=state.bank,
     )
-    if not stored:
+    if not await state.writer.submit(attempt_id, position, decide):
         raise HTTPException(
             409,
             f"Question {position} was answered by another request just now; that answer stands.",

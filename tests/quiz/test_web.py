@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from grader.progress import record_result
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
+from grader.quiz.web.writer import AnswerWriter
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient, assert_in_order
 
 FIRST = "/attempts/1/questions/1"
@@ -303,3 +306,33 @@ def test_unreadable_forms_get_400(student: QuizClient, store: QuizStore, body: b
     response = student.http.post(path, content=body, headers=form_type)
     assert response.status_code == 400 and "could not be read" in _error(response.text)
     assert _answers(store) == before
+
+
+def test_the_writer_stores_a_burst_and_refuses_per_submission(store: QuizStore) -> None:
+    """Fifty submissions at once, five of them repeats: each gets its own answer, and only
+    the first of each pair is stored (the group commit does not mix them up)."""
+    student = store.add_student("Ada")
+    attempts = [
+        store.start_attempt(student_id=student, questions=[("q", "abcd"), ("r", "dcba")])
+        for _ in range(45)
+    ]
+
+    def decide(slot: object) -> tuple[str, bool]:
+        if getattr(slot, "chosen", None) is not None:
+            raise HTTPException(409, "already answered")
+        return "c", False
+
+    async def burst() -> list[object]:
+        writer = AnswerWriter(store)
+        jobs = [writer.submit(a, 1, decide) for a in attempts + attempts[:5]]
+        try:
+            return await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            writer.close()
+
+    results = asyncio.run(burst())
+    assert results[:45] == [True] * 45
+    assert all(isinstance(r, HTTPException) and r.status_code == 409 for r in results[45:])
+    for attempt_id in attempts:
+        attempt = store.attempt(attempt_id)
+        assert attempt is not None and [a.chosen for a in attempt.answers] == ["c", None]

@@ -131,3 +131,10 @@ def test_run_quiz_shuffles_with_the_given_rng(
     finally:
         store.close()
     assert len(orders) > 1 and all(sorted(order) == list("abcd") for order in orders)
+
+
+def test_export_writes_the_bank(tmp_path: Path) -> None:
+    out = tmp_path / "bank.gift"
+    result = CliRunner().invoke(quiz, ["export", "--format", "gift", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()

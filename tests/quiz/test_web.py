@@ -336,3 +336,15 @@ def test_the_writer_stores_a_burst_and_refuses_per_submission(store: QuizStore) 
     for attempt_id in attempts:
         attempt = store.attempt(attempt_id)
         assert attempt is not None and [a.chosen for a in attempt.answers] == ["c", None]
+
+
+def test_the_real_bank_serves_a_ten_question_self_check(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'real.db'}")
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        student = QuizClient(client)
+        assert "Persistence" in client.get("/").text
+        first = student.start("self-check")
+        assert student.options(first)  # four options, rendered from the real bank
+        stored = client.app.state.store.attempt(1)
+    levels = [client.app.state.bank.get(a.question_id).difficulty for a in stored.answers]
+    assert len(levels) == 10 and {"easy", "medium", "hard"} == set(levels)

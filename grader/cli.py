@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 from rich.console import Console
@@ -14,6 +15,8 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from grader import __version__
+from grader.breakit import EXPERIMENTS
+from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.progress import forget_step, load_progress, next_hint, record_result
 from grader.render import current_step, show_progress, show_report
@@ -72,7 +75,7 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
 class LazyGroup(click.Group):
     """Subcommands whose modules load only when the command is used (keeps `check` fast)."""
 
-    lazy = {"quiz": "grader.quiz.commands:quiz", "serve": "grader.quiz.commands:serve"}
+    lazy: ClassVar[dict[str, str]] = {"quiz": "grader.quiz.commands:quiz", "serve": "grader.quiz.commands:serve"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -301,7 +304,7 @@ def gradescope_build(out: Path) -> None:
 
 @cli.group()
 def demo() -> None:
-    """Short demonstrations to watch before a step."""
+    """Short demonstrations, run for real: a restart, and step 6's break-it experiments."""
 
 
 @demo.command("restart")
@@ -310,6 +313,20 @@ def demo_restart() -> None:
     from grader.demo import restart_demo
 
     restart_demo(console(), _course())
+
+
+def _experiment_command(name: str, title: str) -> None:
+    def command() -> None:
+        from grader.breakit import run_experiment
+
+        run_experiment(console(), _course(), name)
+
+    command.__doc__ = f"Break it, for real: {title.lower()} (step {BREAK_STEP})."
+    demo.command(name)(command)
+
+
+for _name, _experiment in EXPERIMENTS.items():
+    _experiment_command(_name, _experiment.title)
 
 
 @cli.group()

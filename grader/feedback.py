@@ -63,7 +63,7 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
         )
     if report.stage == "startup":
-        last = _error_line(output) or _last_line(report.traceback) or report.error or "unknown"
+        last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
         where = _student_line(output) or where
         if "already exists" in last:
             return CheckFailure(
@@ -173,7 +173,7 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
     if "ResponseValidationError" in output:
         return CheckFailure(
             f"{got}: the function returned a value that does not match the return type it "
-            f"declares ({_error_line(output).split(': ', 1)[-1] or 'ResponseValidationError'}).",
+            f"declares ({error_line(output).split(': ', 1)[-1] or 'ResponseValidationError'}).",
             "FastAPI checks what you return against the annotation after `->`. Return what the "
             "step asks for, or fix the annotation so it describes that value.",
         )
@@ -182,7 +182,7 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             f"{got}: SQLite said \"database is locked\".",
             "A connection kept a write open. Commit (or close the connection) after each write.",
         )
-    last = _error_line(output)
+    last = error_line(output)
     return CheckFailure(
         f"{got}: the server raised an error while answering" + (f": {last}" if last else "."),
         "Run the app with `uvicorn main:app` and send the same request: the traceback in the "
@@ -205,7 +205,8 @@ def _student_line(output: str) -> str:
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z0-9_.]*(?:Error|Exception)[A-Za-z]*:?.*)$")
 
 
-def _error_line(output: str) -> str:
+def error_line(output: str) -> str:
+    """The last exception line of a traceback in `output` ("" if there is none)."""
     for line in reversed(output.splitlines()):
         match = _ERROR_LINE.match(line)
         if match:

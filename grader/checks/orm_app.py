@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.server import StudentServer
 
+MAX_OPEN = 3  # connections to notes.db a server that closes its sessions may hold
 SESSION_HINT = (
     "Write get_db as a generator: `db = SessionLocal()`, then `try: yield db` and "
     "`finally: db.close()`. FastAPI runs the code after the yield once the answer is sent, "

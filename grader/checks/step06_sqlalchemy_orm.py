@@ -10,6 +10,7 @@ import pytest
 
 from grader.checks.notes_api import add_note, list_notes, random_text
 from grader.checks.orm_app import (
+    MAX_OPEN,
     ORM_COMMIT_HINT,
     SESSION_HINT,
     column_values,
@@ -25,7 +26,6 @@ from grader.runner import Scratch
 from grader.server import StudentServer
 
 REQUESTS = 20
-MAX_OPEN = 3
 _UNCOMMITTED = ("Could not refresh instance", "is not persistent", "id of None")
 
 

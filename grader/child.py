@@ -1,7 +1,9 @@
 """What runs inside a student process: import main.py, then report module facts or serve `app`.
 
 The parent forks into `run_child` (or, where fork is missing, starts `python -m grader.child`).
-Nothing here decides a verdict: it only reports what happened on the status pipe.
+Nothing here decides a verdict: it only reports raw facts on the status socket, computed with
+references taken before main.py runs. Every message carries the run's token, which the grader
+sent down the status socket and which is read only once main.py has been imported.
 """
 
 from __future__ import annotations
@@ -15,11 +17,23 @@ import signal
 import socket
 import sys
 import traceback
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 PROBED_NAMES = ("notes_db", "next_id", "app")
+TOKEN_BYTES = 32
+
+# taken when the zygote loads this module, long before any student code can replace them
+_type, _id, _str = type, id, str
+_mro_of = type.__dict__["__mro__"].__get__
+_module_of = type.__dict__["__module__"].__get__
+_qualname_of = type.__dict__["__qualname__"].__get__
+_namespace_of = vars(types.ModuleType)["__dict__"].__get__
+_dict_len = dict.__len__
+_dumps = json.dumps
+_write = os.write
 
 
 @dataclass
@@ -33,12 +47,24 @@ class ChildSpec:
     memory_bytes: int = 2 << 30
     file_bytes: int = 64 << 20
     sandbox: dict[str, Any] | None = None
+    token: str = ""  # never sent by the grader in the spec: read from the status socket
+
+
+def _take_token(spec: ChildSpec) -> None:
+    """Read the run's token, which the grader wrote to the status socket before the fork."""
+    try:
+        with socket.socket(fileno=os.dup(spec.status_fd)) as sock:
+            data = sock.recv(TOKEN_BYTES + 1, socket.MSG_DONTWAIT)
+    except OSError:
+        data = b""
+    spec.token = data.decode("ascii", "replace").strip()
 
 
 def _report(spec: ChildSpec, **message: Any) -> None:
-    data = (json.dumps(message, default=str) + "\n").encode()
+    message["token"] = spec.token
+    data = (_dumps(message, default=repr) + "\n").encode()
     try:
-        os.write(spec.status_fd, data)
+        _write(spec.status_fd, data)
     except OSError:
         pass
 
@@ -93,16 +119,37 @@ def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
     )
 
 
-def _describe(value: Any) -> dict[str, Any]:
+def _class_name(cls: type) -> str:
+    module = _module_of(cls)
+    return f"{module if _type(module) is _str else '?'}.{_qualname_of(cls)}"
+
+
+def reference_classes() -> dict[int, str]:
+    """The classes a verdict may depend on, by id, taken before main.py is imported."""
     from fastapi import FastAPI
 
-    facts: dict[str, Any] = {"type": f"{type(value).__module__}.{type(value).__qualname__}"}
-    if isinstance(value, dict):
-        facts["dict_len"] = len(value)
-    if type(value) is int:
+    return {_id(cls): _class_name(cls) for cls in (FastAPI, dict, int)}
+
+
+def _describe(value: Any, genuine: dict[int, str]) -> dict[str, Any]:
+    """Raw facts: the class names of the value's MRO and which of them are the genuine ones."""
+    cls = _type(value)
+    mro = _mro_of(cls)
+    facts: dict[str, Any] = {
+        "type": _class_name(cls),
+        "mro": [_class_name(c) for c in mro],
+        "genuine": [genuine[_id(c)] for c in mro if _id(c) in genuine],
+    }
+    if _id(dict) in (_id(c) for c in mro):
+        facts["dict_len"] = _dict_len(value)
+    if cls is int:
         facts["int_value"] = value
-    facts["is_fastapi"] = isinstance(value, FastAPI)
     return facts
+
+
+def _probe(module: Any, genuine: dict[int, str]) -> dict[str, Any]:
+    namespace = _namespace_of(module)
+    return {n: _describe(namespace[n], genuine) for n in PROBED_NAMES if n in namespace}
 
 
 def _serve(spec: ChildSpec, app: Any) -> None:
@@ -160,6 +207,7 @@ def _contain(spec: ChildSpec) -> int | None:
     try:
         return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0))
     except (SandboxError, OSError) as exc:
+        _take_token(spec)
         _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")
         return 6
 
@@ -188,13 +236,16 @@ def run_child(spec: ChildSpec) -> int:
     sys.argv = [str(Path(spec.folder) / "main.py")]
     for name in ("main", "db", "database", "models", "schemas"):
         sys.modules.pop(name, None)
+    genuine = reference_classes()
     try:
         module = importlib.import_module("main")
+        names = _probe(module, genuine) if spec.mode == "probe" else {}
     except BaseException as exc:
+        _take_token(spec)
         _error(spec, "import", exc)
         return 3
+    _take_token(spec)
     if spec.mode == "probe":
-        names = {n: _describe(getattr(module, n)) for n in PROBED_NAMES if hasattr(module, n)}
         _report(spec, stage="facts", names=names)
         return 0
     app = getattr(module, "app", None)

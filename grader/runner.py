@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -22,9 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 
-from grader.child import ChildSpec, spec_arg
+from grader.child import TOKEN_BYTES, ChildSpec, spec_arg
 from grader.grade.sandbox import Sandbox
 from grader.workspace import IGNORED
 from grader.zygote import shared_zygote
@@ -62,6 +64,67 @@ class ChildReport:
         return self.error is None and self.stage in ("facts", "ready")
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection on which each request and its whole answer must end within `seconds`."""
+
+    def __init__(self, stream: httpcore.NetworkStream, seconds: float) -> None:
+        self._stream = stream
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+        self._answering = False
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error(f"no complete answer within {self._seconds:g} s")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._answering = True
+        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self._answering:  # the next request on a kept-alive connection: a new deadline
+            self._deadline = time.monotonic() + self._seconds
+            self._answering = False
+        self._stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(super().connect_unix_socket(path, timeout, socket_options), self.seconds)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """HTTP over a Unix socket, where httpx's per-read timeout becomes one for the whole answer."""
+
+    def __init__(self, socket_path: str, seconds: float) -> None:
+        super().__init__(uds=socket_path, verify=False)
+        self._pool = httpcore.ConnectionPool(  # httpx's defaults, on our network backend
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
+            uds=socket_path, network_backend=_DeadlineBackend(seconds),
+        )
+
+
+def deadline_client(socket_path: str, seconds: float) -> httpx.Client:
+    """A client for a student's server: no request and its answer may take over `seconds`."""
+    return httpx.Client(
+        transport=DeadlineTransport(socket_path, seconds), base_url="http://student", timeout=seconds,
+        headers={"Connection": "close"},  # no idle connection holds up a graceful stop
+    )
+
+
 class Scratch:
     """A throwaway copy of a step folder, so grading never touches the student's files."""
 
@@ -87,7 +150,10 @@ class StudentProcess:
         self.mode = mode
         self.limits = limits
         self._popen: subprocess.Popen[bytes] | None = None
-        self._status_r, status_w = os.pipe()
+        self._status, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._status_r, status_w = self._status.fileno(), theirs.fileno()
+        self._token = secrets.token_hex(TOKEN_BYTES // 2)
+        self._status.sendall(f"{self._token}\n".encode())
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
         self.socket_path = str(workdir / f"s{next(_serial)}.sock")
         listener: socket.socket | None = None
@@ -117,7 +183,7 @@ class StudentProcess:
                 )
                 self.pid = self._popen.pid
         finally:
-            os.close(status_w)
+            theirs.close()
             os.close(fd)
             if listener is not None:
                 listener.close()  # the child holds its own copy
@@ -134,7 +200,10 @@ class StudentProcess:
         ready, _, _ = select.select([self._status_r], [], [], max(timeout, 0))
         if not ready:
             return
-        chunk = os.read(self._status_r, 65536)
+        try:
+            chunk = os.read(self._status_r, 65536)
+        except ConnectionResetError:  # the child ended before it read its token
+            chunk = b""
         if not chunk:
             self._eof = True
             if self._code is None and self._popen is not None:
@@ -149,9 +218,9 @@ class StudentProcess:
                 continue
             if not isinstance(message, dict):
                 continue
-            if message.get("stage") == "exited" and "code" in message:
+            if message.get("stage") == "exited" and "code" in message:  # from the zygote
                 self._code = int(message["code"])
-            else:
+            elif message.pop("token", None) == self._token:
                 self._messages.append(message)
 
     def wait_report(self, until: str) -> ChildReport:
@@ -176,11 +245,7 @@ class StudentProcess:
             self._pump(left)
 
     def client(self) -> httpx.Client:
-        transport = httpx.HTTPTransport(uds=self.socket_path, verify=False)
-        return httpx.Client(
-            transport=transport, base_url="http://student", timeout=self.limits.request,
-            headers={"Connection": "close"},  # no idle connection holds up a graceful stop
-        )
+        return deadline_client(self.socket_path, self.limits.request)
 
     def returncode(self) -> int | None:
         if self._popen is not None:
@@ -227,7 +292,7 @@ class StudentProcess:
 
     def close(self) -> None:
         self.stop(graceful=False)
-        os.close(self._status_r)
+        self._status.close()
         for path in (self.output_path, self.socket_path):
             try:
                 os.unlink(path)

@@ -11,6 +11,8 @@ import httpx
 from grader.feedback import CheckFailure, no_answer, startup_failure, status_failure
 from grader.runner import ChildReport, Limits, StudentProcess, probe
 
+FASTAPI = "fastapi.applications.FastAPI"
+
 
 class StudentServer:
     """`main:app` served from `folder`; every failure is raised as a CheckFailure."""
@@ -99,11 +101,17 @@ class StudentServer:
 
 
 def module_facts(folder: Path, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
-    """Import main.py in a child process and return what it reports about its names."""
+    """Import main.py in a child process and judge, here, what it reports about its names."""
     report, output = probe(folder, limits, workdir)
     if not report.ok:
         raise startup_failure(report, output, limits.startup)
-    return report.names
+    return {name: judge(facts) for name, facts in report.names.items() if isinstance(facts, dict)}
+
+
+def judge(facts: dict[str, Any]) -> dict[str, Any]:
+    """A name's raw facts, plus the verdicts the checks read (`is_fastapi`)."""
+    genuine = facts.get("genuine")
+    return {**facts, "is_fastapi": isinstance(genuine, list) and FASTAPI in genuine}
 
 
 __all__ = ["ChildReport", "StudentServer", "module_facts"]

@@ -3,7 +3,8 @@
 The grader starts it first thing, so its imports run on the other core while the grader loads
 pytest. Requests arrive on a Unix socket with the child's pipes attached (SCM_RIGHTS); the zygote
 forks, answers with the pid, reaps its children and writes each one's exit status on its
-status pipe before closing it.
+status socket before closing it. The zygote is a child subreaper: a process that a student's code
+detached (setsid, double fork) comes back to it when its parent dies, and is killed then.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import asdict
+from pathlib import Path
 
 from grader.child import ChildSpec, die_with_parent, run_child
 
@@ -76,28 +79,86 @@ def shared_zygote() -> Zygote:
     return _shared
 
 
+def become_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def children(parent: int) -> list[int]:
+    """The live processes whose parent is `parent`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and fields[0] != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_orphans(leaders: set[int]) -> None:
+    """SIGKILL every child of the zygote that is not a student process it forked itself."""
+    for pid in children(os.getpid()):
+        if pid not in leaders:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def _reap(status_fds: dict[int, int]) -> None:
-    while status_fds:
+    ended: list[tuple[int, int]] = []  # (status fd, wait status) of student processes
+    reaped = False
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            break
+        reaped = True
         fd = status_fds.pop(pid, None)
         if fd is not None:
-            message = {"stage": "exited", "code": os.waitstatus_to_exitcode(status)}
-            try:
-                os.write(fd, (json.dumps(message) + "\n").encode())
-            except OSError:
-                pass
-            os.close(fd)
+            ended.append((fd, status))
+    if reaped:
+        kill_orphans(set(status_fds))  # before the grader hears that a student process ended
+    for fd, status in ended:
+        message = {"stage": "exited", "code": os.waitstatus_to_exitcode(status)}
+        try:
+            os.write(fd, (json.dumps(message) + "\n").encode())
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
+    """At exit: kill every student process and every orphan, until no child is left."""
+    for pid in list(status_fds):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        kill_orphans(set())
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
 
 
 def serve(sock: socket.socket) -> None:
     from grader.preload import warm_up
 
     die_with_parent()
+    become_subreaper()
     warm_up()
     import grader.grade.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
 
@@ -138,11 +199,7 @@ def serve(sock: socket.socket) -> None:
             os.close(fd)
         sock.sendall(json.dumps({"pid": pid}).encode())
     sock.close()
-    for pid in list(status_fds):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    _kill_all(status_fds)
 
 
 if __name__ == "__main__":

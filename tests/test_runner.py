@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from pathlib import Path
+
+import pytest
 
 from grader.check import run_checks
 from grader.course import Course
 from grader.results import FAIL, PASS
 from grader.runner import Limits
-from grader.zygote import shared_zygote
-from tests.checks.variants import S3, Variant
+from grader.zygote import children, shared_zygote
+from tests.checks.variants import S1, S3, VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.0, stop=1.0)
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found.append(int(entry.name))
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -61,8 +49,8 @@ def test_no_process_outlives_a_check(course: Course, tmp_path: Path) -> None:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in grandchildren)
     zygote = shared_zygote().process.pid
-    assert [pid for pid in _children_of(zygote) if _alive(pid)] == []
-    assert [pid for pid in _children_of(os.getpid()) if _alive(pid) and pid != zygote] == []
+    assert children(zygote) == []
+    assert [pid for pid in children(os.getpid()) if pid != zygote] == []
 
 
 def test_the_zygote_is_replaced_if_it_dies(course: Course) -> None:
@@ -72,3 +60,40 @@ def test_the_zygote_is_replaced_if_it_dies(course: Course) -> None:
     report = run_checks(course.step(2), course.step(2).solution_dir)
     assert report.status == PASS
     assert shared_zygote() is not first
+
+
+def _running(argv: list[str]) -> list[int]:
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes() == wanted and _alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("step", [1, 3])
+def test_a_detached_grandchild_dies_with_the_check(step: int, course: Course, tmp_path: Path) -> None:
+    argv = ["sleep", f"{random.randint(10**6, 10**7)}.5"]
+    detach = f"import subprocess\nsubprocess.Popen({argv!r}, start_new_session=True)\n"
+    base = {1: S1, 3: S3}[step]
+    anchor = "next_id = 1"
+    variant = Variant("detaches", step, base, {"main.py": [(anchor, anchor + "\n" + detach)]})
+    report = run_checks(course.step(step), variant.write(tmp_path / "s"), QUICK)
+    assert report.status == PASS, report.message
+    deadline = time.monotonic() + 2
+    while _running(argv) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _running(argv) == []
+
+
+def test_the_whole_answer_has_one_deadline(course: Course, tmp_path: Path) -> None:
+    drip = next(v for v in VARIANTS if v.name == "drips-forever")
+    start = time.monotonic()
+    report = run_checks(course.step(3), drip.write(tmp_path / "s"), QUICK)
+    elapsed = time.monotonic() - start
+    assert report.status == FAIL and "no answer within 1 s" in report.tests[0].message
+    asked = sum(1 for t in report.tests if "no answer within" in t.message)
+    assert elapsed < asked * QUICK.request + 5, (elapsed, asked)

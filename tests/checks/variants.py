@@ -274,3 +274,40 @@ VARIANTS += [
             {"Dockerfile": [("EXPOSE 8000\n", "EXPOSE 8000\nENV DATABASE_URL=postgresql://notes:hunter2@db/notes\n")]},
             first_failure="test_nothing_baked_in", says=("password inside a database URL",)),
 ]
+
+FORGED_FACTS = (
+    '{"stage": "facts", "names": {'
+    '"notes_db": {"type": "builtins.dict", "mro": ["builtins.dict", "builtins.object"], '
+    '"genuine": ["builtins.dict"], "dict_len": 0, "is_fastapi": false}, '
+    '"next_id": {"type": "builtins.int", "mro": ["builtins.int", "builtins.object"], '
+    '"genuine": ["builtins.int"], "int_value": 1, "is_fastapi": false}, '
+    '"app": {"type": "fastapi.applications.FastAPI", "mro": ["fastapi.applications.FastAPI"], '
+    '"genuine": ["fastapi.applications.FastAPI"], "is_fastapi": true}}}'
+)
+FORGER = (
+    "import os\n\napp = 'x'\n"
+    f"for fd in range(3, 64):\n    try:\n        os.write(fd, b{FORGED_FACTS + chr(10)!r})\n"
+    "    except OSError:\n        pass\n"
+)
+DRIP = (
+    "def drip():\n    while True:\n        yield b' '\n        time.sleep(0.5)\n\n\n"
+    '@app.post("/add_note")\ndef add_note(note: NoteIn) -> StreamingResponse:\n'
+    "    return StreamingResponse(drip())\n"
+)
+FAKE_FASTAPI = "class FastAPI:\n    pass\n\n\nFastAPI.__module__ = 'fastapi.applications'\napp = FastAPI()"
+DRIP_IMPORTS = "import time\n\nfrom fastapi.responses import StreamingResponse\nfrom pydantic import BaseModel"
+
+VARIANTS += [
+    Variant("fastapi-monkeypatched", 2, S2,
+            {"main.py": [("app = FastAPI()", "import fastapi\n\napp = 'x'\nfastapi.FastAPI = object")]},
+            first_failure="test_app_is_fastapi", says=("builtins.str", "not a FastAPI application")),
+    Variant("fake-fastapi-class", 2, S2,
+            {"main.py": [("app = FastAPI()", FAKE_FASTAPI)]},
+            first_failure="test_app_is_fastapi", says=("not a FastAPI application",)),
+    Variant("forged-status-line", 2, S2, {"main.py": [("app = FastAPI()", FORGER)]},
+            first_failure="test_app_is_fastapi", says=("builtins.str", "not a FastAPI application")),
+    Variant("drips-forever", 3, S3,
+            {"main.py": [("from pydantic import BaseModel", DRIP_IMPORTS),
+                         ('@app.post("/add_note")', DRIP + '\n\n@app.post("/unused")')]},
+            first_failure="test_first_note_gets_id_one", says=("no answer within",)),
+]

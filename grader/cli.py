@@ -18,9 +18,9 @@ from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
-from grader.progress import forget_step, load_progress, next_hint, record_result
+from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
 from grader.render import current_step, show_progress, show_report
-from grader.results import ERROR, PASS
+from grader.results import ERROR, PASS, usage_error_json
 from grader.runner import Limits
 from grader.workspace import (
     WorkspaceError,
@@ -55,6 +55,8 @@ def _course() -> Course:
 
 
 def _workspace(directory: Path | None) -> Path:
+    if directory is not None and directory.exists() and not directory.is_dir():
+        raise UsageFailure(f"{directory} is a file, not a folder: give --dir the workspace folder.")
     if directory is not None and not directory.is_dir():
         raise UsageFailure(f"There is no folder {directory}.")
     try:
@@ -63,12 +65,19 @@ def _workspace(directory: Path | None) -> Path:
         raise UsageFailure(str(exc)) from None
 
 
-def _step(course: Course, ref: str | None, workspace: Path) -> Step:
-    if ref is None:
-        return current_step(course, load_progress(workspace)) or course.steps[-1]
+def _resolve(course: Course, ref: str) -> Step:
     try:
         return course.resolve(ref)
     except CourseError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _step(course: Course, ref: str | None, workspace: Path) -> Step:
+    if ref is not None:
+        return _resolve(course, ref)
+    try:
+        return current_step(course, load_progress(workspace)) or course.steps[-1]
+    except ProgressError as exc:
         raise UsageFailure(str(exc)) from None
 
 
@@ -85,6 +94,12 @@ class LazyGroup(click.Group):
             module, attr = self.lazy[name].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ProgressError as exc:
+            raise UsageFailure(str(exc)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,24 +160,33 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
 
     Example: persistlab check 3 --json
     """
+    known: Step | None = None
     try:
         course = _course()
+        known = None if step is None else _resolve(course, step)
         workspace = _workspace(directory)
-        chosen = _step(course, step, workspace)
+        chosen = known or _step(course, None, workspace)
     except UsageFailure as exc:
         if not as_json:
             raise
-        click.echo(json.dumps({"version": 3, "status": ERROR, "message": exc.message}))
+        failed = usage_error_json(known.number if known else None, known.points if known else 0, exc.message)
+        click.echo(json.dumps(failed, indent=2))
         sys.exit(2)
     from grader.check import run_checks
 
     limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
-    record_result(workspace, chosen.number, report.status, report.score, report.max_score)
+    try:
+        record_result(workspace, chosen.number, report.status, report.score, report.max_score)
+        unsaved = ""
+    except ProgressError as exc:
+        unsaved = f"This result was not saved: {exc}"
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         show_report(console(), chosen, report, course)
+    if unsaved:
+        click.echo(unsaved, err=True)
     sys.exit(EXIT[report.status])
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,16 +37,28 @@ class StepResult:
     ever_passed: bool
 
 
-def _connect(workspace: Path) -> sqlite3.Connection:
+class ProgressError(Exception):
+    """The progress file cannot be read or written: one line that says how to start over."""
+
+
+@contextmanager
+def _connect(workspace: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the progress file, committed on success; a damaged file is one clear error."""
     path = state_db(workspace)
-    path.parent.mkdir(exist_ok=True)
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA)
-    return conn
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.executescript(SCHEMA)
+            yield conn
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise ProgressError(
+            f"The progress file {path} cannot be used ({exc}). Delete it to start your progress "
+            "over; your code is not in it."
+        ) from None
 
 
 def record_result(workspace: Path, step: int, status: str, score: float, max_score: float) -> None:
-    with closing(_connect(workspace)) as conn, conn:
+    with _connect(workspace) as conn:
         conn.execute(
             """INSERT INTO step_results (step, status, score, max_score, checked_at, ever_passed)
                VALUES (?, ?, ?, ?, ?, ?)
@@ -60,7 +73,7 @@ def load_progress(workspace: Path) -> dict[int, StepResult]:
     """The last recorded result of every step that was checked, by step number."""
     if not state_db(workspace).exists():
         return {}
-    with closing(_connect(workspace)) as conn:
+    with _connect(workspace) as conn:
         rows = conn.execute(
             "SELECT step, status, score, max_score, checked_at, ever_passed FROM step_results"
         ).fetchall()
@@ -72,7 +85,7 @@ def load_progress(workspace: Path) -> dict[int, StepResult]:
 
 def next_hint(workspace: Path, step: int, available: int) -> int:
     """Count one more hint shown for `step` and return its 1-based number (capped)."""
-    with closing(_connect(workspace)) as conn, conn:
+    with _connect(workspace) as conn:
         row = conn.execute("SELECT shown FROM hints_shown WHERE step = ?", (step,)).fetchone()
         shown = min((row[0] if row else 0) + 1, available)
         conn.execute(
@@ -85,6 +98,6 @@ def next_hint(workspace: Path, step: int, available: int) -> int:
 
 def forget_step(workspace: Path, step: int) -> None:
     """Clear a step's result and hints (used by reset)."""
-    with closing(_connect(workspace)) as conn, conn:
+    with _connect(workspace) as conn:
         conn.execute("DELETE FROM step_results WHERE step = ?", (step,))
         conn.execute("DELETE FROM hints_shown WHERE step = ?", (step,))

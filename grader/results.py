@@ -8,6 +8,11 @@ from typing import Any
 PASS, FAIL, ERROR = "pass", "fail", "error"
 
 
+def whole(value: float) -> int | float:
+    """A score as JSON shows it: 3, not 3.0."""
+    return int(value) if float(value).is_integer() else value
+
+
 @dataclass
 class TestResult:
     name: str
@@ -27,8 +32,8 @@ class TestResult:
             "name": self.name,
             "status": self.status,
             "message": message or None,
-            "score": self.score,
-            "max_score": self.max_score,
+            "score": whole(self.score),
+            "max_score": whole(self.max_score),
             "task_id": self.task_id,
         }
 
@@ -54,8 +59,8 @@ class StepReport:
             "version": 3,
             "step": self.step,
             "status": self.status,
-            "score": self.score,
-            "max_score": self.max_score,
+            "score": whole(self.score),
+            "max_score": whole(self.max_score),
             "message": self.message or None,
             "tests": [t.to_json() for t in self.tests],
         }
@@ -64,6 +69,11 @@ class StepReport:
 def error_report(step: int, max_score: float, message: str) -> StepReport:
     """A step that could not be checked: zero marks, and the reason."""
     return StepReport(step=step, status=ERROR, max_score=max_score, message=message)
+
+
+def usage_error_json(step: int | None, max_score: float, message: str) -> dict[str, Any]:
+    """Every key of a result, for a command that was refused before (or after) a step was known."""
+    return {**error_report(0, max_score, message).to_json(), "step": step}
 
 
 def summarise(step: int, max_score: float, tests: list[TestResult]) -> StepReport:

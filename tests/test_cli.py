@@ -210,3 +210,60 @@ def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) 
         if text in " ".join(seen.split()):
             return True
     return False
+
+
+RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "tests"}
+
+
+@pytest.mark.parametrize(
+    ("args", "step", "max_score", "says"),
+    [
+        (["check", "99"], None, 0, "There is no step"),
+        (["check", "3", "--dir", "{missing}"], 3, 8, "There is no folder"),
+        (["check", "--dir", "{file}"], None, 0, "is a file"),
+    ],
+)
+def test_check_json_refusals_have_every_key(
+    tmp_path: Path, workspace: Path, args: list[str], step: int | None, max_score: int, says: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a workspace\n")
+    paths = {"missing": str(tmp_path / "nowhere"), "file": str(tmp_path / "a-file")}
+    argv = [a.format(**paths) for a in args]
+    if "--dir" not in argv:
+        argv += ["--dir", str(workspace)]
+    result = CliRunner().invoke(cli, [*argv, "--json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 2 and set(data) == RESULT_KEYS
+    assert data["version"] == 3 and data["step"] == step and data["status"] == "error"
+    assert data["score"] == 0 and type(data["score"]) is int and data["max_score"] == max_score
+    assert data["tests"] == [] and says in data["message"]
+
+
+def test_scores_are_whole_numbers_in_json(workspace: Path) -> None:
+    data = json.loads(run("check", "1", "--dir", str(workspace), "--json").stdout)
+    scores = [data["score"], data["max_score"]] + [t[k] for t in data["tests"] for k in ("score", "max_score")]
+    assert all(type(s) is int for s in scores), scores
+
+
+def test_dir_that_is_a_file_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x\n")
+    result = CliRunner().invoke(cli, ["check", "--dir", str(tmp_path / "notes.txt")])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+    assert "There is no folder" not in result.output
+
+
+def test_a_damaged_progress_file_is_one_clear_line(workspace: Path) -> None:
+    from grader.workspace import state_db
+
+    state_db(workspace).parent.mkdir(exist_ok=True)
+    state_db(workspace).write_text("garbage\n")
+    for args in (["list"], ["check"], ["hint", "1"]):
+        refused = CliRunner().invoke(cli, [*args, "--dir", str(workspace)])
+        assert refused.exit_code == 2, (args, refused.output)
+        assert "Delete it" in refused.output and "Traceback" not in refused.output
+        assert len(refused.output.strip().splitlines()) == 1, refused.output
+    checked = CliRunner().invoke(cli, ["check", "1", "--dir", str(workspace)])
+    assert checked.exit_code == 1 and "Step 1" in checked.stdout and "Traceback" not in checked.output
+    assert "not saved" in checked.stderr and "Delete it" in checked.stderr
+    as_json = CliRunner().invoke(cli, ["check", "1", "--dir", str(workspace), "--json"])
+    assert json.loads(as_json.stdout)["status"] == "fail"

@@ -67,10 +67,10 @@ class ChildReport:
 class _DeadlineStream(httpcore.NetworkStream):
     """A connection on which each request and its whole answer must end within `seconds`."""
 
-    def __init__(self, stream: httpcore.NetworkStream, seconds: float) -> None:
+    def __init__(self, stream: httpcore.NetworkStream, seconds: float, started: float) -> None:
         self._stream = stream
         self._seconds = seconds
-        self._deadline = time.monotonic() + seconds
+        self._deadline = started + seconds  # the first request's time includes the connect
         self._answering = False
 
     def _left(self, timeout: float | None, error: type[Exception]) -> float:
@@ -103,7 +103,9 @@ class _DeadlineBackend(httpcore.SyncBackend):
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(super().connect_unix_socket(path, timeout, socket_options), self.seconds)
+        started = time.monotonic()
+        stream = super().connect_unix_socket(path, timeout, socket_options)
+        return _DeadlineStream(stream, self.seconds, started)
 
 
 class DeadlineTransport(httpx.HTTPTransport):

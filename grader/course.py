@@ -11,7 +11,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+# A checkout keeps the course beside the package; a built wheel carries it in grader/_data.
+ROOT = _CHECKOUT if (_CHECKOUT / "course.toml").is_file() else Path(__file__).resolve().parent / "_data"
 COURSE_FILE = ROOT / "course.toml"
 EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +19,9 @@ def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.name not in IGNORED and p.suffix != ".db"}
 
 
-def layout_problems(course: Course, exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> list[str]:
+def layout_problems(
+    course: Course, exercises: Path = EXERCISES, solutions: Path = SOLUTIONS
+) -> list[str]:
     """course.toml against the folders: every step's files there, no strays, TODOs, hints."""
     problems: list[str] = []
     folders = {s.folder for s in course.steps}
@@ -26,7 +29,9 @@ def layout_problems(course: Course, exercises: Path = EXERCISES, solutions: Path
         if not root.is_dir():
             problems.append(f"{root} is missing.")
             continue
-        strays = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in folders | IGNORED)
+        strays = sorted(
+            p.name for p in root.iterdir() if p.is_dir() and p.name not in folders | IGNORED
+        )
         problems += [f"{root.name}/{name} is not a step in course.toml." for name in strays]
     for step in course.steps:
         label = f"step {step.number} ({step.folder})"
@@ -42,10 +47,14 @@ def layout_problems(course: Course, exercises: Path = EXERCISES, solutions: Path
             problems.append(f"{label}: the starter has no main.py.")
         missing = _files(answer) - _files(starter)
         if missing:
-            problems.append(f"{label}: the starter lacks {', '.join(sorted(missing))} from the solution.")
+            problems.append(
+                f"{label}: the starter lacks {', '.join(sorted(missing))} from the solution."
+            )
         extra = _files(starter) - _files(answer) - {"README.md"}
         if extra:
-            problems.append(f"{label}: the solution lacks {', '.join(sorted(extra))} from the starter.")
+            problems.append(
+                f"{label}: the solution lacks {', '.join(sorted(extra))} from the starter."
+            )
         if not any("TODO" in p.read_text(encoding="utf-8") for p in starter.glob("*.py")):
             problems.append(f"{label}: no starter file has a TODO.")
         if not step.hints or not all(h.strip() for h in step.hints):
@@ -74,15 +83,26 @@ def grading_problems(course: Course) -> list[str]:
     return problems
 
 
-def quiz_problems(course: Course) -> list[str]:
+@dataclass(frozen=True)
+class QuizLint:
+    """What linting the question bank found: how many questions were read, and the problems."""
+
+    questions: int
+    problems: list[str]
+
+
+def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
+    """The bank linted against course.toml; a bank that cannot be loaded is a problem too."""
     try:
-        from grader.quiz.bank import BankError, lint_bank, load_bank
-    except ModuleNotFoundError:
-        return []
+        from grader.quiz.bank import QUIZ_DIR, BankError, lint_bank, load_bank
+    except ImportError as exc:
+        return QuizLint(0, [f"quiz bank: not linted, grader.quiz.bank cannot be imported: {exc}"])
     try:
-        return [f"quiz bank: {p}" for p in lint_bank(load_bank(), course)]
+        bank = load_bank(quiz_dir or QUIZ_DIR)
     except BankError as exc:
-        return [f"quiz bank: {exc}"]
+        return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
+    problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
+    return QuizLint(len(bank.questions), problems)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -90,7 +110,14 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     console.print(f"Layout: {len(course.steps)} steps checked against exercises/ and solutions/.")
     problems += grading_problems(course)
     console.print("Grading: every solution run, every starter run.")
-    problems += quiz_problems(course)
+    quizzes = lint_quizzes(course)
+    problems += quizzes.problems
+    if quizzes.questions:
+        console.print(
+            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps."
+        )
+    else:
+        console.print("[red]Quizzes: no question linted; the bank did not load.[/]")
     for problem in problems:
         console.print(f"[red]✗[/] {escape(problem)}")
     if problems:
@@ -100,4 +127,7 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     return problems
 
 
-__all__ = ["CourseError", "grading_problems", "layout_problems", "quiz_problems", "run_dev_check"]
+__all__ = [
+    "CourseError", "QuizLint", "grading_problems", "layout_problems", "lint_quizzes",
+    "run_dev_check",
+]  # fmt: skip

@@ -14,10 +14,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from grader.course import ROOT
+
 if TYPE_CHECKING:
     from grader.course import Course
 
-QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
+QUIZ_DIR = ROOT / "quizzes"  # beside course.toml, in a checkout or in a built wheel's data
 LEVELS = ("easy", "medium", "hard")
 OPTION_KEYS = ("a", "b", "c", "d")
 # A key that is the longest option and this many times the distractors' mean length gives itself away.
@@ -264,6 +266,11 @@ def lint_bank(bank: Bank, course: Course) -> list[str]:
     for step in course.steps:
         linked = {q.id for q in bank.questions if step.slug in q.steps}
         listed = set(step.quiz)
+        if not linked:
+            problems.append(
+                f"course.toml {step.label}: no question links to {step.slug!r}; every step needs "
+                "at least one, to point a student who missed it back at the step"
+            )
         for qid in sorted(listed - seen):
             problems.append(f"course.toml {step.label}: quiz lists {qid!r}, which the bank lacks")
         for qid in sorted((listed & seen) - linked):

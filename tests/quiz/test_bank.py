@@ -126,8 +126,9 @@ def _write(folder: Path, *questions: dict[str, Any], name: str = "persistence.to
     return folder
 
 
-def _course(**quiz: tuple[str, ...]) -> Course:
-    slugs = ("notes-dict", "fastapi-app")
+def _course(
+    slugs: tuple[str, ...] = ("notes-dict", "fastapi-app"), **quiz: tuple[str, ...]
+) -> Course:
     steps = tuple(
         Step(n, slug, slug, f"0{n}-{slug}", 1, "checks", (), quiz.get(slug.replace("-", "_"), ()))
         for n, slug in enumerate(slugs, start=1)
@@ -136,7 +137,7 @@ def _course(**quiz: tuple[str, ...]) -> Course:
 
 
 def _lint(folder: Path, course: Course | None = None) -> list[str]:
-    return lint_bank(load_bank(folder), course or _course(notes_dict=("q-one",)))
+    return lint_bank(load_bank(folder), course or _course(("notes-dict",), notes_dict=("q-one",)))
 
 
 def _with_option(index: int, **changes: Any) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def test_lint_reports_broken_question(tmp_path: Path, question: dict, problem: s
 
 @pytest.mark.parametrize("qid", ["Q_One", "2-phase", "trailing-", "two--dashes"])
 def test_bad_id_is_reported(tmp_path: Path, qid: str) -> None:
-    course = _course(notes_dict=(qid,))
+    course = _course(("notes-dict",), notes_dict=(qid,))
     problems = lint_bank(load_bank(_write(tmp_path, _question(qid))), course)
     assert problems == [
         f"question {qid!r}: id is not kebab-case (lowercase words joined by '-', a letter first)"
@@ -234,6 +235,22 @@ def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
             "does not list it in quiz"
         ),
     ]
+
+
+def test_a_step_without_a_linked_question_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, _question())
+    assert _lint(tmp_path, _course(notes_dict=("q-one",))) == [
+        (
+            "course.toml step 2 (fastapi-app): no question links to 'fastapi-app'; every step "
+            "needs at least one, to point a student who missed it back at the step"
+        )
+    ]
+
+
+def test_every_real_step_has_questions(bank: Bank) -> None:
+    for step in load_course().steps:
+        linked = [q.id for q in bank.questions if step.slug in q.steps]
+        assert len(linked) >= 3 and sorted(linked) == sorted(step.quiz), step.slug
 
 
 def test_giveaway_rule_needs_key_longest_and_far_above_mean() -> None:

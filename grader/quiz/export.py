@@ -71,6 +71,16 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
+def _inline(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    """An element holding `text`, its `backtick` spans as <code> children (as GIFT's <code>)."""
+    element = _sub(parent, tag, **attrs)
+    parts = CODE_SPAN.split(text)  # plain, code, plain, code, ..., plain
+    element.text = parts[0]
+    for code, plain in zip(parts[1::2], parts[2::2]):
+        _sub(element, "code", code).tail = plain
+    return element
+
+
 def choice_id(key: str) -> str:
     return f"choice_{key}"
 
@@ -109,23 +119,23 @@ def qti_item(question: Question) -> ET.Element:
         _sub(item, "outcomeDeclaration", identifier=outcome, cardinality="single",
              baseType="identifier")  # fmt: skip
     body = _sub(item, "itemBody")
-    _sub(body, "p", question.stem)
+    _inline(body, "p", question.stem)
     if question.code:
         _sub(body, "pre", question.code.strip())
     interaction = _sub(body, "choiceInteraction", responseIdentifier="RESPONSE", shuffle="true",
                        maxChoices="1")  # fmt: skip
     for option in question.options:
-        _sub(interaction, "simpleChoice", option.text, identifier=choice_id(option.key))
+        _inline(interaction, "simpleChoice", option.text, identifier=choice_id(option.key))
     _response_processing(item)
     for option in question.options:
         text = question.final_answer if option.correct else option.misconception or ""
-        _sub(item, "modalFeedback", text, outcomeIdentifier="FEEDBACK",
-             identifier=choice_id(option.key), showHide="show")  # fmt: skip
+        _inline(item, "modalFeedback", text, outcomeIdentifier="FEEDBACK",
+                identifier=choice_id(option.key), showHide="show")  # fmt: skip
     solution = _sub(item, "modalFeedback", outcomeIdentifier="SOLUTION", identifier="solution",
                     showHide="show")  # fmt: skip
     steps = _sub(solution, "ol")
     for step in question.solution:
-        _sub(steps, "li", step)
+        _inline(steps, "li", step)
     return item
 
 
@@ -148,9 +158,25 @@ def qti_manifest(bank: Bank) -> ET.Element:
     return manifest
 
 
+def _indent(element: ET.Element, level: int = 0) -> None:
+    """ET.indent, but leaving mixed content (text with <code> in it) as it is: there, added
+    whitespace would become part of the text."""
+    children = list(element)
+    if not children or any(child.tag == "code" for child in children):
+        return
+    pad = "\n" + "  " * (level + 1)
+    if not (element.text or "").strip():
+        element.text = pad
+    for child in children:
+        _indent(child, level + 1)
+        if not (child.tail or "").strip():
+            child.tail = pad
+    children[-1].tail = "\n" + "  " * level
+
+
 def _xml(root: ET.Element) -> bytes:
     """The document; its tags are plain, the root's xmlns attribute puts them in the namespace."""
-    ET.indent(root)
+    _indent(root)
     text = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
 

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from grader.quiz.bank import Bank, load_bank
-from grader.quiz.export import export_bank, export_gift, export_qti
+from grader.quiz.export import export_bank, export_gift, export_qti, item_href
 
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
@@ -133,6 +133,17 @@ def _item(package: zipfile.ZipFile, name: str) -> ET.Element:
     return ET.fromstring(package.read(name))
 
 
+def _text_of(element: ET.Element) -> str:
+    """An element's text as the bank wrote it: each <code> child back in backticks; any other
+    child is a failure (QTI text here is plain prose with inline code)."""
+    parts = [element.text or ""]
+    for child in element:
+        assert child.tag == f"{QTI}code", f"unexpected <{child.tag}> in <{element.tag}>"
+        assert len(child) == 0 and child.text, "a <code> holds plain, non-empty text"
+        parts += ["`", child.text, "`", child.tail or ""]
+    return "".join(parts)
+
+
 def test_qti_package_lists_every_item_with_the_right_key(bank: Bank, tmp_path: Path) -> None:
     out = export_qti(bank, tmp_path / "nested" / "bank.zip")
     with zipfile.ZipFile(out) as package:
@@ -151,7 +162,9 @@ def test_qti_package_lists_every_item_with_the_right_key(bank: Bank, tmp_path: P
             assert len(correct) == 1
             interaction = item.find(f"{QTI}itemBody/{QTI}choiceInteraction")
             assert interaction is not None and interaction.get("maxChoices") == "1"
-            choices = {c.get("identifier"): c.text for c in interaction.iter(f"{QTI}simpleChoice")}
+            choices = {
+                c.get("identifier"): _text_of(c) for c in interaction.iter(f"{QTI}simpleChoice")
+            }
             assert len(choices) == 4
             assert choices[correct[0].text] == question.answer.text
             assert correct[0].text == f"choice_{question.answer.key}"
@@ -166,9 +179,44 @@ def test_qti_keeps_code_and_feedback(bank: Bank, tmp_path: Path) -> None:
     assert item.findtext(f"{QTI}itemBody/{QTI}pre") == question.code.strip()
     feedback = {f.get("identifier"): f for f in item.iter(f"{QTI}modalFeedback")}
     wrong = next(o for o in question.options if not o.correct)
-    assert feedback[f"choice_{wrong.key}"].text == wrong.misconception
-    steps = [li.text for li in feedback["solution"].iter(f"{QTI}li")]
+    assert _text_of(feedback[f"choice_{wrong.key}"]) == wrong.misconception
+    steps = [_text_of(li) for li in feedback["solution"].iter(f"{QTI}li")]
     assert steps == list(question.solution)
+
+
+def test_qti_renders_backticks_as_code(bank: Bank, tmp_path: Path) -> None:
+    question = bank.get("fastapi-instance")
+    assert "`app = FastAPI()`" in question.stem
+    with zipfile.ZipFile(export_qti(Bank(questions=(question,)), tmp_path / "one.zip")) as package:
+        stem = _item(package, "items/fastapi-instance.xml").find(f"{QTI}itemBody/{QTI}p")
+    assert stem is not None
+    assert stem.text == "Step 2 adds "
+    [code] = list(stem)
+    assert (code.tag, code.text) == (f"{QTI}code", "app = FastAPI()")
+    assert code.tail == " to main.py. What does that line give you?"
+
+
+def test_qti_has_no_raw_backticks_and_round_trips_every_text(bank: Bank, tmp_path: Path) -> None:
+    with zipfile.ZipFile(export_qti(bank, tmp_path / "bank.zip")) as package:
+        items = {q.id: _item(package, item_href(q)) for q in bank.questions}
+    spans = 0
+    for question in bank.questions:
+        item = items[question.id]
+        body = item.find(f"{QTI}itemBody")
+        assert body is not None
+        texts = [e for e in body.iter() if e.tag in (f"{QTI}p", f"{QTI}simpleChoice")]
+        texts += [e for e in item.iter(f"{QTI}modalFeedback") if e.get("identifier") != "solution"]
+        texts += list(item.iter(f"{QTI}li"))
+        expected = [question.stem] + [o.text for o in question.options]
+        expected += [
+            question.final_answer if o.correct else o.misconception for o in question.options
+        ]
+        expected += list(question.solution)
+        assert [_text_of(e) for e in texts] == expected, question.id
+        for element in texts:
+            assert "`" not in "".join(element.itertext()), question.id
+        spans += sum(1 for _ in item.iter(f"{QTI}code"))
+    assert spans >= 20  # the bank uses inline code often; a silent no-op would find none
 
 
 def test_export_bank_writes_either_format(bank: Bank, tmp_path: Path) -> None:

@@ -90,6 +90,28 @@ def test_question_page_never_carries_the_key(student: QuizClient) -> None:
     assert 'aria-live="polite"' in page
 
 
+def test_question_code_is_the_description_of_its_fieldset(student: QuizClient) -> None:
+    path = student.start()  # easiest first: dict-restart, the one question with code
+    fieldset = re.search(
+        r"<fieldset([^>]*)>(.*?)</fieldset>", student.http.get(path).text, re.DOTALL
+    )
+    assert fieldset and 'aria-describedby="question-code"' in fieldset.group(1)
+    code = re.search(
+        r'<pre class="code" id="question-code"><code>(.*?)</code></pre>',
+        fieldset.group(2),
+        re.DOTALL,
+    )
+    assert code and html.unescape(code.group(1)) == "notes = {}\nnotes[1] = 'hi'"
+    assert student.answer(path).status_code == 303
+    answered = student.http.get(path).text
+    assert re.search(
+        r'<section class="question-card"[^>]*aria-describedby="question-code"', answered
+    )
+    assert answered.count('id="question-code"') == 1
+    without_code = student.http.get(path.replace("/questions/1", "/questions/2")).text
+    assert "<fieldset>" in without_code and "aria-describedby" not in without_code
+
+
 def test_option_order_is_shuffled_once_and_kept(student: QuizClient, store: QuizStore) -> None:
     path = student.start()
     shown = student.options(path)

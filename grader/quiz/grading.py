@@ -8,8 +8,10 @@ server until the answer is in.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from grader.course import Step
 from grader.quiz.bank import LEVELS, Bank, Option, Question
 
 LABELS = "ABCD"
@@ -118,3 +120,32 @@ class Feedback:
 def grade(question: Question, order: str, chosen_key: str) -> Feedback:
     """Feedback for choosing the bank option `chosen_key` (KeyError if it is not one)."""
     return Feedback(question=question, chosen=question.option(chosen_key), order=order)
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """A course step to go back to, with the positions of the missed questions it practises."""
+
+    step: Step
+    positions: tuple[int, ...]
+
+    @property
+    def missed(self) -> str:
+        """'question 2', 'questions 2 and 5', 'questions 1, 2 and 5'."""
+        numbers = [str(p) for p in self.positions]
+        if len(numbers) == 1:
+            return f"question {numbers[0]}"
+        return f"questions {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def steps_to_revisit(
+    missed: Iterable[tuple[int, Question]], steps: Mapping[str, Step]
+) -> list[Revisit]:
+    """The steps linked to the missed (position, question) pairs, in course order, each once."""
+    positions: dict[str, list[int]] = {}
+    for position, question in missed:
+        for slug in question.steps:
+            if slug in steps and position not in positions.setdefault(slug, []):
+                positions[slug].append(position)
+    revisits = [Revisit(steps[slug], tuple(sorted(found))) for slug, found in positions.items()]
+    return sorted(revisits, key=lambda revisit: revisit.step.number)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import click
 
 from grader.course import Step
-from grader.quiz.bank import Bank
+from grader.quiz.bank import Bank, Question
 from grader.quiz.grading import (
     LABELS,
     Feedback,
@@ -18,6 +18,7 @@ from grader.quiz.grading import (
     grade,
     key_for,
     shuffled_order,
+    steps_to_revisit,
 )
 from grader.quiz.store import QuizStore
 
@@ -64,6 +65,20 @@ def show_feedback(feedback: Feedback, steps: Mapping[str, Step]) -> None:
         click.echo(f"Linked step: {where}")
 
 
+def show_revisit(missed: list[tuple[int, Question]], steps: Mapping[str, Step]) -> None:
+    """The summary's last part: the steps that practise what was missed, as on the web."""
+    revisits = steps_to_revisit(missed, steps)
+    if not revisits:
+        click.echo("You missed no question, so there is no step to revisit.")
+        return
+    click.echo("Steps to revisit, for the questions you missed:")
+    for revisit in revisits:
+        step = revisit.step
+        click.echo(
+            f"  step {step.number}: {step.title} (folder {step.folder}), for {revisit.missed}"
+        )
+
+
 def run_quiz(
     *,
     bank: Bank,
@@ -88,6 +103,7 @@ def run_quiz(
         f"{choice.title}: {len(questions)} questions. Answer with the option's letter; "
         "q stops (answers given so far are kept)."
     )
+    missed: list[tuple[int, Question]] = []
     for position, (question, order) in enumerate(zip(questions, orders), start=1):
         click.echo()
         click.secho(f"Question {position} of {len(questions)} · {question.difficulty}", bold=True)
@@ -105,6 +121,8 @@ def run_quiz(
             attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
         )
         show_feedback(feedback, steps)
+        if not feedback.correct:
+            missed.append((position, question))
     attempt = store.attempt(attempt_id)
     assert attempt is not None and attempt.score is not None
     click.echo()
@@ -113,4 +131,5 @@ def run_quiz(
         f"Saved as attempt {attempt_id}; run the command again to retake.",
         bold=True,
     )
+    show_revisit(missed, steps)
     return attempt_id

@@ -56,6 +56,13 @@ def test_topic_quiz_gives_feedback_in_order_and_stores_the_attempt(
         "Linked step: step 1: Keep notes in a dict (folder 01-notes-dict)",
     )
     assert "Score: 2 / 3 (67%)" in out and "terminal.db" in out
+    assert_in_order(
+        out,
+        "Score: 2 / 3 (67%)",
+        "Steps to revisit, for the questions you missed:\n"
+        "  step 1: Keep notes in a dict (folder 01-notes-dict), for question 2\n",
+        "Answers are stored in",
+    )
     store = QuizStore(db_url)
     attempt = store.attempt(1)
     store.close()
@@ -71,6 +78,17 @@ def test_bad_letters_are_asked_again(bank_dir: Path, db_url: str, bank_order: No
     assert result.exit_code == 0, result.output
     assert "'E' is not an option: choose one of A, B, C, D." in result.output
     assert "Misconception behind B" in result.output and "Score: 0 / 1" in result.output
+    assert "  step 1: Keep notes in a dict (folder 01-notes-dict), for question 1" in result.output
+
+
+def test_a_perfect_score_has_no_step_to_revisit(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--level", "easy", "--db", db_url, "--name", "Ada")
+    result = _run(bank_dir, *args, answers="a\n")
+    assert result.exit_code == 0, result.output
+    assert "Score: 1 / 1" in result.output and "Steps to revisit" not in result.output
+    assert "You missed no question, so there is no step to revisit." in result.output
 
 
 def test_stopping_keeps_the_answers_given(bank_dir: Path, db_url: str, bank_order: None) -> None:

@@ -56,6 +56,12 @@ def test_a_whole_attempt_score_review_and_retake(student: QuizClient, store: Qui
     results = student.http.get(attempt + "/results")
     assert results.status_code == 200
     assert "2 / 3" in _text(results.text) and "67%" in results.text
+    assert re.search(
+        r'<h2 id="revisit-title">Steps to revisit</h2>.*'
+        r'<a href="/#step-notes-dict">Step 1: Keep notes in a dict</a>.*for question 2</li>',
+        results.text,
+        re.DOTALL,
+    )
     review = _text(student.http.get(attempt + "/review").text)
     assert review.count("Worked solution") == 3 and review.count("Not quite.") == 1
     stored = store.attempt(1)
@@ -65,6 +71,13 @@ def test_a_whole_attempt_score_review_and_retake(student: QuizClient, store: Qui
     again = student.http.post("/attempts", data=retake)
     assert again.headers["location"] == "/attempts/2/questions/1"
     assert len(store.attempts_of(stored.student_id)) == 2
+
+
+def test_a_perfect_score_has_no_step_to_revisit(student: QuizClient) -> None:
+    results = student.http.get(student.take("persistence", [True, True, True]) + "/results")
+    text = _text(results.text)
+    assert "3 / 3" in text and "You missed no question, so there is no step to revisit." in text
+    assert "/#step-" not in results.text
 
 
 def test_self_check_spans_levels(student: QuizClient, store: QuizStore) -> None:

@@ -22,6 +22,7 @@ from grader.quiz.grading import (
     grade,
     key_for,
     shuffled_order,
+    steps_to_revisit,
 )
 from grader.quiz.store import NAME_MAX, Answer, Attempt, Slot
 from grader.quiz.web.deps import (
@@ -234,19 +235,25 @@ def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | R
 
 
 @router.get("/attempts/{attempt_id}/results")
-def results(request: Request, attempt_id: int, store: StoreDep, bank: BankDep) -> Response:
+def results(
+    request: Request, attempt_id: int, store: StoreDep, bank: BankDep, course: CourseDep
+) -> Response:
     attempt = _finished(request, store, attempt_id)
     if isinstance(attempt, Response):
         return attempt
     by_level = {level: [0, 0] for level in LEVELS}
+    missed = []
     for answer in attempt.answers:
-        level = _question(bank, answer.question_id).difficulty
-        by_level[level][0] += bool(answer.correct)
-        by_level[level][1] += 1
+        question = _question(bank, answer.question_id)
+        by_level[question.difficulty][0] += bool(answer.correct)
+        by_level[question.difficulty][1] += 1
+        if not answer.correct:
+            missed.append((answer.position, question))
     context = {
         "attempt": attempt,
         "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
         "by_level": {k: v for k, v in by_level.items() if v[1]},
+        "revisit": steps_to_revisit(missed, {step.slug: step for step in course.steps}),
         "quiz_value": attempt.topic or SELF_CHECK,
     }
     return render(request, "results.html", context)

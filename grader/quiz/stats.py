@@ -1,9 +1,13 @@
 """Item statistics for the instructor: facility, discrimination, option counts, student scores.
 
-Facility is the share of answers that were right. Discrimination is the point-biserial
-correlation between an item (1 right, 0 wrong) and the rest score of the same finished
-attempt (the share right on its other questions), so a question that strong students get
-right and weak ones get wrong scores near +1. Attempts differ in length, hence shares.
+Every item figure comes from the same answers: those of finished attempts. An attempt still
+in progress (or abandoned) has no rest score, so it cannot count for discrimination, and
+counting it for facility alone would describe the two columns with different students.
+
+Facility is the share of those answers that were right. Discrimination is the point-biserial
+correlation between an item (1 right, 0 wrong) and the rest score of the same attempt (the
+share right on its other questions), so a question that strong students get right and weak
+ones get wrong scores near +1. Attempts differ in length, hence shares.
 """
 
 from __future__ import annotations
@@ -56,11 +60,10 @@ def correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 
 
 def _rest_pairs(rows: Iterable[AnswerRow]) -> dict[str, tuple[list[float], list[float]]]:
-    """Per question: item scores and rest scores from finished attempts of two or more items."""
+    """Per question: item scores and rest scores from attempts of two or more items."""
     by_attempt: dict[int, list[AnswerRow]] = defaultdict(list)
     for row in rows:
-        if row.attempt_finished:
-            by_attempt[row.attempt_id].append(row)
+        by_attempt[row.attempt_id].append(row)
     pairs: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for answers in by_attempt.values():
         if len(answers) < 2:
@@ -74,7 +77,9 @@ def _rest_pairs(rows: Iterable[AnswerRow]) -> dict[str, tuple[list[float], list[
 
 
 def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]:
-    """One row per bank question (answered or not), then any retired question still in data."""
+    """One row per bank question (answered or not), then any retired question still in data;
+    answers of unfinished attempts are left out of every figure."""
+    rows = [row for row in rows if row.attempt_finished]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPTION_KEYS, 0))
     right: dict[str, int] = defaultdict(int)
     for row in rows:

@@ -67,11 +67,23 @@ def test_an_item_that_strong_students_miss_discriminates_negatively() -> None:
     assert stats["q1"].discrimination == pytest.approx(-1.0)
 
 
-def test_unfinished_attempts_count_for_facility_but_not_discrimination() -> None:
-    rows = _rows({1: [1, 1], 2: [0, 0]}) + _rows({3: [1, 0], 4: [0, 1]}, finished=False)
-    q1 = next(s for s in question_stats(rows, BANK) if s.question_id == "q1")
-    assert q1.answered == 4 and q1.facility == 0.5
-    assert q1.discrimination is None  # only two finished attempts
+def test_unfinished_attempts_count_for_no_figure() -> None:
+    finished = _rows({1: [1, 1], 2: [1, 1], 3: [0, 0]})
+    # Two attempts in progress, both right on q1 and wrong on q2: counted, they would lift q1's
+    # facility to 0.8 and its "c" count to 3, and q2's discrimination would change too.
+    unfinished = _rows({4: [1, 0], 5: [1, 0]}, finished=False)
+    with_unfinished = {s.question_id: s for s in question_stats(finished + unfinished, BANK)}
+    alone = {s.question_id: s for s in question_stats(finished, BANK)}
+    assert with_unfinished == alone
+    q1 = with_unfinished["q1"]
+    assert (q1.answered, q1.option_counts) == (3, {"a": 0, "b": 2, "c": 1, "d": 0})
+    assert q1.facility == pytest.approx(2 / 3) and q1.discrimination == pytest.approx(1.0)
+
+
+def test_only_unfinished_attempts_give_no_figures() -> None:
+    q1 = question_stats(_rows({1: [1, 1], 2: [0, 0], 3: [1, 0]}, finished=False), BANK)[0]
+    assert (q1.answered, q1.facility, q1.discrimination) == (0, None, None)
+    assert q1.option_counts == {"a": 0, "b": 0, "c": 0, "d": 0}
 
 
 def test_unanswered_and_retired_questions_are_listed() -> None:

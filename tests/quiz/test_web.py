@@ -314,10 +314,12 @@ def test_instructor_pages_are_off_without_a_token(settings: Settings) -> None:
 def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizClient) -> None:
     student.take("persistence", [True, True, False], name="Ada")
     other_student.take("persistence", [False, True, True], name="Bob")
+    unfinished = student.start("persistence", name="Ada")  # right on dict-restart, then left
+    assert student.answer(unfinished, right=True).status_code == 303
     assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
     text = _text(student.http.get("/instructor").text)
-    assert "dict-restart persistence easy 2 50%" in text
-    assert "Ada 1 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
+    assert "dict-restart persistence easy 2 50%" in text  # the unfinished answer is left out
+    assert "Ada 2 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
     bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
     csv = other_student.http.get("/instructor/questions.csv", headers=bearer)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
@@ -328,7 +330,7 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert row[7] == "1" and sorted(row[8:]) == ["0", "0", "1"]  # one right, one wrong
     assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0" in lines
     students = other_student.http.get("/instructor/students.csv", headers=bearer).text
-    assert students.splitlines()[1:] == ["1,Ada,1,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]
+    assert students.splitlines()[1:] == ["1,Ada,2,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,17 @@ COMMIT_HINT = (
     "Call `conn.commit()` after every INSERT (or write `with conn:` around it); a "
     "change is only on disk once it is committed."
 )
+
+
+@dataclass(frozen=True)
+class NotesApi:
+    """How a step's app is asked to add a note (answering its id) and to list them (id -> text)."""
+
+    add: Callable[[StudentServer, str], int]
+    listing: Callable[[StudentServer], dict[str, str]]
+
+
+ADD_NOTE_API = NotesApi(add_note, list_notes)
 
 
 class Phases:
@@ -50,36 +62,41 @@ class RestartRun(Phases):
 
     first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
     after_crash: started again, the two notes are back; a third is added; SIGTERM.
-    after_graceful: started again, the third note is back; then SIGKILL, as nothing is left to see.
+    after_graceful: started again, every note is back; then SIGKILL, as nothing is left to see.
     """
 
     def __init__(
-        self, spawn: Callable[[Path], StudentServer], folder: Path, commit_hint: str = COMMIT_HINT
+        self,
+        spawn: Callable[[Path], StudentServer],
+        folder: Path,
+        commit_hint: str = COMMIT_HINT,
+        api: NotesApi = ADD_NOTE_API,
     ) -> None:
         self.spawn = spawn
         self.folder = folder
         self.commit_hint = commit_hint
+        self.api = api
         self.first_notes: dict[int, str] = {}
         self.third: tuple[int, str] | None = None
         super().__init__()
 
     def _first(self) -> dict[int, str]:
         server = self.spawn(self.folder)
-        expect_listing(list_notes(server), {}, "On a fresh folder with no notes.db")
+        expect_listing(self.api.listing(server), {}, "On a fresh folder with no notes.db")
         for _ in range(2):
             text = random_text()
-            self.first_notes[add_note(server, text)] = text
-        expect_listing(list_notes(server), self.first_notes, "After adding two notes")
+            self.first_notes[self.api.add(server, text)] = text
+        self.expect_listed(self.api.listing(server), self.first_notes, "After adding two notes")
         server.crash()
         return self.first_notes
 
     def _after_crash(self) -> dict[str, str]:
         self._needs("first", "the restart")
         server = self.spawn(self.folder)
-        listing = list_notes(server)
+        listing = self.api.listing(server)
         try:
             text = random_text()
-            self.third = (add_note(server, text), text)
+            self.third = (self.api.add(server, text), text)
         finally:
             server.shutdown()
         return listing
@@ -87,9 +104,23 @@ class RestartRun(Phases):
     def _after_graceful(self) -> dict[str, str]:
         self._needs("after_crash", "a graceful restart")
         server = self.spawn(self.folder)
-        listing = list_notes(server)
+        listing = self.api.listing(server)
         server.crash()
         return listing
+
+    def expect_listed(self, listing: dict[str, str], notes: dict[int, str], when: str) -> None:
+        """expect_listing, but notes the API accepted and neither lists nor stored are a lost commit."""
+        missing = [text for note_id, text in notes.items() if listing.get(str(note_id)) != text]
+        stored = stored_texts(self.folder / DB_FILE)
+        unseen = [text for text in missing if text not in listing.values()]
+        if unseen and stored is not None and not any(text in stored for text in unseen):
+            raise CheckFailure(
+                f"{when}, GET /notes does not list {unseen[0]!r}, although the POST gave it an id, "
+                "and notes.db does not hold it either: the INSERT was never committed, and a "
+                "connection (or session) closed without a commit throws its changes away.",
+                self.commit_hint,
+            )
+        expect_listing(listing, notes, when)
 
     def expect_kept_after_crash(self) -> None:
         """Fail unless every note of the first run is listed after the SIGKILL."""
@@ -98,12 +129,18 @@ class RestartRun(Phases):
             raise self.lost(listing, self.first_notes, "killed")
 
     def expect_kept_after_graceful(self) -> None:
-        """Fail unless the note added after the crash is listed after the SIGTERM."""
+        """Fail unless every note listed before the SIGTERM is listed after it.
+
+        Notes already lost to the SIGKILL are the crash check's failure, not this one's.
+        """
+        before = self.phase("after_crash")
         listing = self.phase("after_graceful")
         assert self.third is not None
-        note_id, text = self.third
-        if listing.get(str(note_id)) != text:
-            raise self.lost(listing, {note_id: text}, "stopped normally")
+        kept = {i: text for i, text in self.first_notes.items() if before.get(str(i)) == text}
+        expected = {**kept, self.third[0]: self.third[1]}
+        lost = {i: text for i, text in expected.items() if listing.get(str(i)) != text}
+        if lost:
+            raise self.lost(listing, lost, "stopped normally")
 
     def lost(self, listing: dict[str, str], notes: dict[int, str], how: str) -> CheckFailure:
         """Why notes that were acknowledged are missing after a restart."""
@@ -154,4 +191,4 @@ def _brief(listing: dict[str, str]) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-__all__ = ["Phases", "RestartRun", "expect_listing", "stored_texts"]
+__all__ = ["ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "stored_texts"]

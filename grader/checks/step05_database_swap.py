@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +9,16 @@ import pytest
 
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
 from grader.checks.restart import DB_FILE, RestartRun, stored_texts
+from grader.checks.sql_source import INSERT, inserts_without_placeholders, sql_calls
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.runner import Scratch
 from grader.server import StudentServer
+
+PLACEHOLDER_HINT = (
+    "In insert_note: `conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))`. The "
+    "SQL is a fixed string with a `?` where the value goes; the value travels apart, as a tuple."
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +44,8 @@ def test_notes_survive_a_crash(restart: RestartRun) -> None:
 
 @check(points=3, task=4)
 def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
-    """a note is still there after the server is stopped (SIGTERM) and started again"""
-    listing = restart.phase("after_graceful")
-    assert restart.third is not None
-    note_id, text = restart.third
-    if listing.get(str(note_id)) != text:
-        raise restart.lost(listing, {note_id: text}, "stopped normally")
+    """the notes are still there after the server is stopped (SIGTERM) and started again"""
+    restart.expect_kept_after_graceful()
 
 
 @check(points=2, task=4)
@@ -101,47 +102,22 @@ def test_quotes_are_safe(server: StudentServer, target: Target) -> None:
             f"The note {text!r} came back as {listing.get(str(note_id))!r}.",
             "Store the text exactly as it came, through a `?` placeholder.",
         )
-    built = sql_built_from_values(target.folder)
+    calls = sql_calls(target.folder)
+    built = [call for call in calls if call.built_at]
     if built:
         raise CheckFailure(
-            f"{built[0]} builds an SQL string out of values before running it.",
-            "Even when it works, a value pasted into SQL can change the query (SQL injection). "
-            "Write `?` where each value goes and pass the values as a tuple: "
+            f"{built[0].where} runs SQL built out of values ({built[0].built_at} puts a value "
+            "into the string).",
+            "Even when it works, a value pasted into SQL can change the query (SQL injection), "
+            "and escaping quotes by hand is one forgotten case away from it. Write `?` where "
+            "each value goes and pass the values as a tuple: "
             "`execute(\"... WHERE id = ?\", (note_id,))`.",
         )
-
-
-def sql_built_from_values(folder: Path) -> list[str]:
-    """Places where execute() is given an f-string, a .format() or a string built with + or %."""
-    found = []
-    for path in sorted(folder.glob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("execute", "executemany")
-                and node.args
-                and _is_built(node.args[0])
-            ):
-                found.append(f"{path.name} line {node.lineno}")
-    return found
-
-
-def _is_built(node: ast.expr) -> bool:
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(part, ast.FormattedValue) for part in node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-        return not (_is_constant(node.left) and _is_constant(node.right))
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        return node.func.attr == "format"
-    return False
-
-
-def _is_constant(node: ast.expr) -> bool:
-    if isinstance(node, ast.Constant):
-        return True
-    return isinstance(node, ast.BinOp) and _is_constant(node.left) and _is_constant(node.right)
+    unsafe = inserts_without_placeholders(calls)
+    if unsafe or not any(call.sql and INSERT.search(call.sql) for call in calls):
+        found = f"{unsafe[0].where} runs {unsafe[0].sql!r}" if unsafe else "No execute() call runs an INSERT"
+        raise CheckFailure(
+            f"{found}: the note's text does not go in through a `?` placeholder with a tuple of "
+            "values.",
+            PLACEHOLDER_HINT,
+        )

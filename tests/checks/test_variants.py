@@ -44,4 +44,11 @@ def test_commit_missing_loses_notes_only_on_a_crash(course: Course, tmp_path: Pa
     report = run_checks(course.step(5), variant.write(tmp_path / "s"), QUICK)
     verdicts = {t.name: t.status for t in report.tests}
     assert verdicts["notes are still there after the server is killed (SIGKILL) and started again"] == FAIL
-    assert verdicts["a note is still there after the server is stopped (SIGTERM) and started again"] == "pass"
+    assert verdicts["the notes are still there after the server is stopped (SIGTERM) and started again"] == "pass"
+
+
+def test_step5_starter_earns_no_placeholder_points(course: Course) -> None:
+    step = course.step(5)
+    report = run_checks(step, step.exercise_dir, QUICK)
+    quotes = next(t for t in report.tests if t.name.startswith("a note with quotes"))
+    assert quotes.status == FAIL and "No execute() call runs an INSERT" in (quotes.message or "")

@@ -152,6 +152,35 @@ VARIANTS.append(
             hint_says=("commit()",))
 )
 
+ESCAPED_SQL = (
+    "def insert_note(text: str) -> int:\n"
+    "    safe = text.replace(\"'\", \"''\")\n"
+    "    sql = f\"INSERT INTO notes (text) VALUES ('{safe}')\"\n"
+    "    with closing(connect()) as conn, conn:\n"
+    "        cursor = conn.execute(sql)\n"
+)
+PRUNE_AT_SHUTDOWN = (
+    "    yield\n"
+    "    with db.closing(db.connect()) as conn, conn:\n"
+    "        conn.execute(\"DELETE FROM notes WHERE id < (SELECT max(id) FROM notes)\")\n"
+)
+
+VARIANTS += [
+    Variant("no-commit-own-connections", 5, S5,
+            {"db.py": [("    with closing(connect()) as conn, conn:\n        cursor",
+                        "    with closing(connect()) as conn:\n        cursor")]},
+            first_failure="test_add_and_list", says=("never committed", "notes.db does not hold it"),
+            hint_says=("conn.commit()",)),
+    Variant("escaped-sql-in-a-variable", 5, S5,
+            {"db.py": [("def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
+                        "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n",
+                        ESCAPED_SQL)]},
+            first_failure="test_quotes_are_safe", says=("db.py line 26", "db.py line 24 puts a value"),
+            hint_says=("?",)),
+    Variant("shutdown-keeps-the-last-note", 5, S5, {"main.py": [("    yield\n", PRUNE_AT_SHUTDOWN)]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("stopped normally", "2 notes")),
+]
+
 S6 = "06-sqlalchemy-orm"
 GET_DB = "    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n"
 

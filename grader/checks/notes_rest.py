@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from grader.checks.restart import NotesApi
 from grader.feedback import CheckFailure
 from grader.server import StudentServer
 
@@ -100,6 +101,18 @@ def expect_not_found(
             "Raise `HTTPException(status_code=404, detail=\"Note 7 not found\")`; FastAPI sends "
             "it as {\"detail\": \"...\"}, which tells the client what went wrong.",
         )
+
+
+def texts_by_id(server: StudentServer) -> dict[str, str]:
+    """GET /notes as the restart test reads a listing: id (as a string) -> text."""
+    return {str(note_id): str(note.get("text")) for note_id, note in by_id(list_rest(server)).items()}
+
+
+def _created_id(server: StudentServer, text: str) -> int:
+    return int(create_note(server, text)["id"])
+
+
+REST_NOTES = NotesApi(_created_id, texts_by_id)
 
 
 def by_id(notes: list[Note]) -> dict[int, Note]:

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
 from grader.feedback import CheckFailure
+from grader.plugin import check
+from grader.runner import Scratch
 from grader.server import StudentServer
 
 DB_FILE = "notes.db"
@@ -54,6 +58,8 @@ class Phases:
         try:
             self.phase(name)
         except CheckFailure as failure:
+            if failure.message.startswith("skipped:"):
+                raise  # a skip reads the same in every check
             raise CheckFailure(f"Cannot check {what} yet: {failure.message}", failure.hint) from None
 
 
@@ -139,6 +145,17 @@ class RestartRun(Phases):
         kept = {i: text for i, text in self.first_notes.items() if before.get(str(i)) == text}
         expected = {**kept, self.third[0]: self.third[1]}
         lost = {i: text for i, text in expected.items() if listing.get(str(i)) != text}
+        removed = [text for i, text in kept.items() if i in lost]
+        if removed:
+            count = f"{len(removed)} notes" if len(removed) > 1 else "a note"
+            raise CheckFailure(
+                f"After the server was stopped normally (SIGTERM) and started again, {count} "
+                f"listed before the stop {'were' if len(removed) > 1 else 'was'} missing, such as "
+                f"{removed[0]!r}. {'They' if len(removed) > 1 else 'It'} had survived a SIGKILL, "
+                "so the INSERT was committed: code that runs at shutdown or at startup removed it.",
+                "Look at what runs after the `yield` of the lifespan, and before it: nothing there "
+                "may delete rows, drop tables or make a new notes.db.",
+            )
         if lost:
             raise self.lost(listing, lost, "stopped normally")
 
@@ -162,6 +179,27 @@ class RestartRun(Phases):
             "were never committed: SQLite threw the unfinished transaction away.",
             self.commit_hint,
         )
+
+
+def restart_fixture(commit_hint: str = COMMIT_HINT, api: NotesApi = ADD_NOTE_API) -> Any:
+    """A step module's `restart` fixture: one RestartRun on the module's scratch folder."""
+
+    @pytest.fixture(scope="module")
+    def restart(spawn: Callable[[Path], StudentServer], scratch: Scratch) -> RestartRun:
+        return RestartRun(spawn, scratch.folder, commit_hint, api)
+
+    return restart
+
+
+def graceful_restart_check(points: int, task: int) -> Callable[[RestartRun], None]:
+    """The SIGTERM check every step from 5 on has, worth `points`, testing README task `task`."""
+
+    @check(points=points, task=task)
+    def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
+        """the notes are still there after the server is stopped (SIGTERM) and started again"""
+        restart.expect_kept_after_graceful()
+
+    return test_notes_survive_a_graceful_restart
 
 
 def stored_texts(db: Path) -> list[str] | None:
@@ -191,4 +229,7 @@ def _brief(listing: dict[str, str]) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-__all__ = ["ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "stored_texts"]
+__all__ = [
+    "ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "graceful_restart_check",
+    "restart_fixture", "stored_texts",
+]

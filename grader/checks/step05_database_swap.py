@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-import pytest
-
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
-from grader.checks.restart import DB_FILE, RestartRun, stored_texts
+from grader.checks.restart import (
+    DB_FILE,
+    RestartRun,
+    graceful_restart_check,
+    restart_fixture,
+    stored_texts,
+)
 from grader.checks.sql_source import INSERT, inserts_without_placeholders, sql_calls
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
-from grader.runner import Scratch
 from grader.server import StudentServer
 
 PLACEHOLDER_HINT = (
@@ -21,9 +21,7 @@ PLACEHOLDER_HINT = (
 )
 
 
-@pytest.fixture(scope="module")
-def restart(spawn: Callable[[Path], StudentServer], scratch: Scratch) -> RestartRun:
-    return RestartRun(spawn, scratch.folder)
+restart = restart_fixture()
 
 
 @check(points=3, task=2)
@@ -42,10 +40,7 @@ def test_notes_survive_a_crash(restart: RestartRun) -> None:
     expect_listing(listing, notes, "After the server was killed and started again")
 
 
-@check(points=3, task=4)
-def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
-    """the notes are still there after the server is stopped (SIGTERM) and started again"""
-    restart.expect_kept_after_graceful()
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=3, task=4)
 
 
 @check(points=2, task=4)

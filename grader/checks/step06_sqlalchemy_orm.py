@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from pathlib import Path
-
-import pytest
 
 from grader.checks.notes_api import add_note, list_notes, random_text
 from grader.checks.orm_app import (
@@ -19,19 +15,16 @@ from grader.checks.orm_app import (
     source_text,
     table_columns,
 )
-from grader.checks.restart import DB_FILE, RestartRun
+from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
-from grader.runner import Scratch
 from grader.server import StudentServer
 
 REQUESTS = 20
 _UNCOMMITTED = ("Could not refresh instance", "is not persistent", "id of None")
 
 
-@pytest.fixture(scope="module")
-def restart(spawn: Callable[[Path], StudentServer], scratch: Scratch) -> RestartRun:
-    return RestartRun(spawn, scratch.folder, commit_hint=ORM_COMMIT_HINT)
+restart = restart_fixture(ORM_COMMIT_HINT)
 
 
 @check(points=2, task=1)
@@ -124,10 +117,7 @@ def test_notes_survive_a_crash(restart: RestartRun) -> None:
     restart.expect_kept_after_crash()
 
 
-@check(points=2, task=4)
-def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
-    """the notes are still there after the server is stopped (SIGTERM) and started again"""
-    restart.expect_kept_after_graceful()
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=2, task=4)
 
 
 def _needs_first(restart: RestartRun) -> None:

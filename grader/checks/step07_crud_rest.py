@@ -9,18 +9,32 @@ import httpx
 
 from grader.checks.notes_api import random_text
 from grader.checks.notes_rest import (
+    REST_NOTES,
     by_id,
     create_note,
     expect_not_found,
     expect_note,
     list_rest,
 )
+from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.restart import graceful_restart_check, restart_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import check
 from grader.server import StudentServer
 
 CONCURRENT = 50
 MISSING_ID = 987654
+BAD_BODIES = {
+    "an empty text": {"text": ""},
+    "a text of 501 characters": {"text": "x" * 501},
+    "no text at all": {"pinned": True},
+    "pinned set to \"maybe\"": {"text": "a note", "pinned": "maybe"},
+}
+VALIDATION_HINT = (
+    "Let Pydantic check the body: `text: str = Field(min_length=1, max_length=500)` and "
+    "`pinned: bool = False` on NoteBase, which NoteCreate and NoteUpdate both extend, and "
+    "take that model as the body of POST and PUT."
+)
 _SHARED_SESSION = (
     "PendingRollbackError", "IllegalStateChangeError", "already flushing",
     "concurrent operations are not permitted", "InvalidRequestError", "ResourceClosedError",
@@ -113,28 +127,26 @@ def test_delete(server: StudentServer) -> None:
 
 @check(points=2, task=5)
 def test_bad_input_is_refused(server: StudentServer) -> None:
-    """text must be 1 to 500 characters and pinned a boolean: anything else is refused with 422"""
-    bad = {
-        "an empty text": {"text": ""},
-        "a text of 501 characters": {"text": "x" * 501},
-        "no text at all": {"pinned": True},
-        "pinned set to \"maybe\"": {"text": random_text(), "pinned": "maybe"},
-    }
-    for what, body in bad.items():
-        response = server.request("POST", "/notes", json=body)
-        if response.status_code != 422:
-            raise CheckFailure(
-                f"POST /notes with {what} answered {response.status_code}; it should be refused "
-                "with 422 Unprocessable Entity.",
-                "Let Pydantic check the body: `text: str = Field(min_length=1, max_length=500)` "
-                "and `pinned: bool = False` on the schema the route takes.",
-            )
+    """POST and PUT refuse with 422 a text that is not 1 to 500 characters, or a pinned that is no boolean"""
+    note = create_note(server, random_text())
+    for method, path in (("POST", "/notes"), ("PUT", f"/notes/{note['id']}")):
+        for what, body in BAD_BODIES.items():
+            response = server.request(method, path, json=body)
+            if response.status_code != 422:
+                raise CheckFailure(
+                    f"{method} {path} with {what} answered {response.status_code}; it should be "
+                    "refused with 422 Unprocessable Entity.",
+                    VALIDATION_HINT,
+                )
     longest = create_note(server, "y" * 500)
     if len(longest["text"]) != 500:
         raise CheckFailure("A note of exactly 500 characters was cut short.", "500 is allowed.")
 
 
-@check(points=3, task=6)
+restart = restart_fixture(ORM_COMMIT_HINT, api=REST_NOTES)
+
+
+@check(points=2, task=6)
 def test_changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> None:
     """after a SIGKILL and a restart, updates are kept, deleted notes stay deleted, ids are not reused"""
     first = spawn()
@@ -170,6 +182,9 @@ def test_changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> None:
             "Tell SQLite never to reuse an id: `__table_args__ = {\"sqlite_autoincrement\": True}` "
             "on the model (it adds AUTOINCREMENT to the id column). Delete the old notes.db after.",
         )
+
+
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=6)
 
 
 @check(points=3, task=6)

@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 
 from grader.checks.notes_api import random_text
-from grader.checks.notes_rest import Note, by_id, create_note, expect_note, list_rest
-from grader.checks.restart import DB_FILE, Phases
+from grader.checks.notes_rest import REST_NOTES, Note, by_id, create_note, expect_note, list_rest
+from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.restart import (
+    DB_FILE,
+    Phases,
+    graceful_restart_check,
+    restart_fixture,
+)
 from grader.course import SOLUTIONS
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -96,7 +102,10 @@ def upgrade(spawn: Callable[[Path], StudentServer], scratch: Scratch, target: Ta
     return UpgradeRun(spawn, scratch, target)
 
 
-@check(points=4, task=1)
+restart = restart_fixture(ORM_COMMIT_HINT, api=REST_NOTES)
+
+
+@check(points=3, task=1)
 def test_old_rows_survive_the_upgrade(upgrade: UpgradeRun) -> None:
     """on a notes.db made by step 7, every old note is still there, with priority 0"""
     listed = upgrade.phase("upgrade")
@@ -143,6 +152,9 @@ def test_upgraded_database_restarts(upgrade: UpgradeRun) -> None:
             "server was killed and started again.",
             "Store priority in its column and commit, like every other field.",
         )
+
+
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=1)
 
 
 @check(points=2, task=2)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.checks.notes_api import random_text
-from grader.checks.notes_rest import by_id, expect_not_found, list_rest
-from grader.checks.restart import DB_FILE
+from grader.checks.notes_rest import by_id, expect_not_found, list_rest, texts_by_id
+from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.restart import DB_FILE, NotesApi, graceful_restart_check, restart_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import check
 from grader.server import StudentServer
@@ -50,6 +51,24 @@ def user_notes(server: StudentServer, user_id: int) -> list[dict[str, Any]]:
             "Answer `list[NotePublic]`: the notes whose owner_id is the user's id.",
         )
     return body
+
+
+def _owned_note_id(server: StudentServer, text: str) -> int:
+    """A note for a new user, as the restart test adds one: its id."""
+    owner = create_user(server, random_text())
+    body = server.expect(post_note(server, owner["id"], text), (201,), sent_text=text)
+    if not isinstance(body, dict) or type(body.get("id")) is not int:
+        raise CheckFailure(f"POST /notes answered {body!r}, without an id.", "Answer the note (NotePublic).")
+    return int(body["id"])
+
+
+OWNED_NOTES = NotesApi(_owned_note_id, texts_by_id)
+restart = restart_fixture(ORM_COMMIT_HINT, api=OWNED_NOTES)
+DELETE_HINT = (
+    "Leave the foreign key as it is, without ondelete, and without a relationship() that "
+    "cascades or sets owner_id to NULL: the database then refuses the DELETE. Catch it: "
+    "`except IntegrityError: db.rollback()`, and raise `HTTPException(status_code=409, ...)`."
+)
 
 
 ORPHANS_SQL = (
@@ -137,27 +156,21 @@ def test_no_orphan_notes(server: StudentServer) -> None:
 
 @check(points=2, task=3)
 def test_deleting_a_user_with_notes(server: StudentServer) -> None:
-    """deleting a user who owns notes is refused with 409, or takes the notes along, never orphans them"""
+    """deleting a user who owns notes is refused with 409, and the user and the notes stay"""
     user = create_user(server, random_text())
-    server.expect(post_note(server, user["id"]), (201,))
-    response = server.request("DELETE", f"/users/{user['id']}")
+    note = server.expect(post_note(server, user["id"]), (201,))
+    path = f"/users/{user['id']}"
+    response = server.request("DELETE", path)
     if response.status_code >= 500:
-        server.expect(response, (409, 204))
-    expect_no_orphans(server, f"After DELETE /users/{user['id']} for a user with a note")
-    if response.status_code == 409:
-        if len(user_notes(server, user["id"])) != 1:
-            raise CheckFailure(
-                "DELETE of a user with a note answered 409, but the note is gone.",
-                "A refused delete must change nothing: roll back.",
-            )
-    elif response.status_code == 204:
-        gone = server.request("GET", f"/users/{user['id']}/notes")
-        expect_not_found(server, gone, "a user that was just deleted")
-    else:
+        server.expect(response, (409,))
+    expect_no_orphans(server, f"After DELETE {path} for a user with a note")
+    if response.status_code != 409:
+        raise _not_refused(server, response.status_code, path, note)
+    kept = [n.get("id") for n in user_notes(server, user["id"])]
+    if kept != [note["id"]]:
         raise CheckFailure(
-            f"DELETE /users/{user['id']} answered {response.status_code}; it should be 409 "
-            "(the user still owns notes) or 204 (the notes were deleted with the user).",
-            "Let the foreign key decide: commit the delete, and answer 409 on IntegrityError.",
+            f"DELETE {path} answered 409, but the user's notes are now {kept}, not [{note['id']}].",
+            "A refused delete must change nothing: `db.rollback()` before raising the 409.",
         )
     lonely = create_user(server, random_text())
     response = server.request("DELETE", f"/users/{lonely['id']}")
@@ -165,7 +178,33 @@ def test_deleting_a_user_with_notes(server: StudentServer) -> None:
         server.expect(response, (204,))
 
 
-@check(points=3, task=4)
+def _not_refused(server: StudentServer, status: int, path: str, note: dict[str, Any]) -> CheckFailure:
+    """Why a DELETE of a user who owns a note, answered `status`, is wrong: what became of the note."""
+    after = server.request("GET", f"/notes/{note['id']}")
+    try:
+        body = after.json() if after.status_code == 200 else {}
+    except ValueError:
+        body = {}
+    said = f"DELETE {path}, a user who owns note {note['id']}, answered {status}"
+    if isinstance(body, dict) and "owner_id" in body and body["owner_id"] is None:
+        return CheckFailure(
+            f"{said}, and the note is still there with owner_id null: it silently lost its owner "
+            "(what `ondelete=\"SET NULL\"` does, and what SQLAlchemy does itself to the notes of "
+            "a relationship() without cascade). No user can find that note any more. This course "
+            "answers 409 while the user owns notes.",
+            DELETE_HINT,
+        )
+    if after.status_code == 404:
+        return CheckFailure(
+            f"{said}, and the note was deleted along with the user (a cascade). This course "
+            "answers 409 while the user owns notes: deleting data nobody asked to delete is the "
+            "worse surprise.",
+            DELETE_HINT,
+        )
+    return CheckFailure(f"{said}; it should be 409 Conflict: the user still owns notes.", DELETE_HINT)
+
+
+@check(points=2, task=4)
 def test_import_is_all_or_nothing(server: StudentServer) -> None:
     """POST /notes/import saves every note, or, when one is bad, none of them"""
     user = create_user(server, random_text())
@@ -220,3 +259,6 @@ def test_failed_import_after_a_restart(spawn: Callable[..., StudentServer]) -> N
             ATOMIC_HINT,
         )
     expect_no_orphans(second, "After a refused import and a restart")
+
+
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2)

@@ -7,6 +7,7 @@ No reachable server: each check fails with "skipped: no PostgreSQL server".
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from grader.checks.real_server import RealServer
 from grader.checks.restart import DB_FILE
 from grader.checks.step09_relations_and_transactions import (
     create_user,
+    restart,
     test_deleting_a_user_with_notes,
     test_failed_import_after_a_restart,
     test_import_is_all_or_nothing,
     test_no_orphan_notes,
     test_notes_have_an_owner,
+    test_notes_survive_a_graceful_restart,
     test_users,
 )
 from grader.feedback import CheckFailure
@@ -33,6 +36,7 @@ from grader.server import StudentServer
 ON_POSTGRES = (
     test_users, test_notes_have_an_owner, test_no_orphan_notes, test_deleting_a_user_with_notes,
     test_import_is_all_or_nothing, test_failed_import_after_a_restart,
+    test_notes_survive_a_graceful_restart,
 )
 
 
@@ -47,15 +51,16 @@ def databases() -> Iterator[ThrowawayDatabases]:
 def spawn(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, databases: ThrowawayDatabases
 ) -> Iterator[Callable[..., StudentServer]]:
-    """Start the app for real on a folder (default: a fresh copy with a fresh database)."""
+    """Start the app for real on a folder (default: a fresh copy); a new folder gets a new database."""
     urls: dict[Path, str] = {}
+    copies = itertools.count()
     servers: list[RealServer] = []
 
     def start(folder: Path | None = None) -> StudentServer:
         if folder is None:
-            url = databases.create()
-            folder = scratch.fresh(target.folder, f"pg{len(urls)}")
-            urls[folder] = url
+            folder = scratch.fresh(target.folder, f"pg{next(copies)}")
+        if folder not in urls:
+            urls[folder] = databases.create()
         name = urls[folder].rsplit("/", 1)[1]
         env = {"DATABASE_URL": with_database(databases.url, name, driver="psycopg")}
         server = RealServer(folder, limits, workdir, env)
@@ -90,4 +95,4 @@ def test_tables_are_on_postgres(server: StudentServer) -> None:
         )
 
 
-__all__ = [check.__name__ for check in ON_POSTGRES] + ["test_tables_are_on_postgres"]
+__all__ = [check.__name__ for check in ON_POSTGRES] + ["restart", "test_tables_are_on_postgres"]

@@ -178,7 +178,8 @@ VARIANTS += [
             first_failure="test_quotes_are_safe", says=("db.py line 26", "db.py line 24 puts a value"),
             hint_says=("?",)),
     Variant("shutdown-keeps-the-last-note", 5, S5, {"main.py": [("    yield\n", PRUNE_AT_SHUTDOWN)]},
-            first_failure="test_notes_survive_a_graceful_restart", says=("stopped normally", "2 notes")),
+            first_failure="test_notes_survive_a_graceful_restart", says=("stopped normally", "2 notes"),
+            hint_says=("after the `yield`",)),
 ]
 
 S6 = "06-sqlalchemy-orm"
@@ -222,6 +223,18 @@ VARIANTS += [
             first_failure="test_delete", says=("answered 200",), hint_says=("db.commit()",)),
     Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__ = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
+]
+
+DROP_AT_SHUTDOWN = [("    yield\n", "    yield\n    Base.metadata.drop_all(engine)\n")]
+
+VARIANTS += [
+    Variant("put-without-validation", 7, S7,
+            {"schemas.py": [("class NoteUpdate(NoteBase):\n    pass",
+                             "class NoteUpdate(BaseModel):\n    text: str\n    pinned: bool = False")]},
+            first_failure="test_bad_input_is_refused", says=("PUT /notes/", "an empty text", "422"),
+            hint_says=("NoteUpdate",)),
+    Variant("drop-tables-at-shutdown", 7, S7, {"main.py": DROP_AT_SHUTDOWN},
+            first_failure="test_notes_survive_a_graceful_restart", says=("SIGTERM", "survived a SIGKILL")),
 ]
 
 S8 = "08-schema-change"
@@ -277,6 +290,18 @@ VARIANTS += [
             first_failure="test_no_orphan_notes", says=("orphan",), hint_says=("PRAGMA foreign_keys = ON",)),
     Variant("commit-per-imported-note", 9, S9, {"main.py": [(IMPORT_ONCE, IMPORT_EACH)]},
             first_failure="test_import_is_all_or_nothing", says=("saved anyway",), hint_says=("commit once",)),
+]
+
+VARIANTS += [
+    Variant("delete-user-sets-owner-null", 9, S9,
+            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="SET NULL")')]},
+            first_failure="test_deleting_a_user_with_notes", says=("owner_id null", "lost its owner"),
+            hint_says=("409",)),
+    Variant("delete-user-cascades", 9, S9,
+            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="CASCADE")')]},
+            first_failure="test_deleting_a_user_with_notes", says=("deleted along with the user",)),
+    Variant("drop-users-and-notes-at-shutdown", 9, S9, {"main.py": DROP_AT_SHUTDOWN},
+            first_failure="test_notes_survive_a_graceful_restart", says=("SIGTERM", "survived a SIGKILL")),
 ]
 
 S10 = "10-postgresql"

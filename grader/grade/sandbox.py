@@ -113,12 +113,21 @@ def isolate_worker(size: str = "256m") -> Path:
     return root
 
 
+def mount_tmpfs(target: Path, size: int) -> None:
+    """A tmpfs of `size` bytes over `target` (in the worker's own mount namespace)."""
+    _mount("tmpfs", str(target), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0700")
+
+
+def unmount(target: Path) -> None:
+    if os.path.ismount(target):
+        _libc().umount2(str(target).encode(), 2)  # MNT_DETACH
+
+
 def release_worker(root: Path) -> None:
     """Unmount and remove a worker's scratch area (at the worker's exit)."""
     import shutil
 
-    if os.path.ismount(root):
-        _libc().umount2(str(root).encode(), 2)  # MNT_DETACH
+    unmount(root)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -240,6 +249,6 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
 
 
 __all__ = [
-    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "plain_scratch", "release_worker",
-    "unavailable_reason", "user_only_reason",
+    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "mount_tmpfs", "plain_scratch",
+    "release_worker", "unavailable_reason", "unmount", "user_only_reason",
 ]

@@ -5,10 +5,13 @@ Registered after grader.plugin, so these module-scoped fixtures replace its sess
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from grader.grade.scratch import BoundedScratch
 from grader.plugin import Target
-from grader.runner import Limits
+from grader.runner import Limits, Scratch
 
 TARGETS: dict[str, Target] = {}  # check module path -> its step folder; set by run_steps
 
@@ -21,3 +24,12 @@ def target(request: pytest.FixtureRequest) -> Target:
 @pytest.fixture(scope="module")
 def limits(target: Target) -> Limits:
     return target.limits
+
+
+@pytest.fixture(scope="module")
+def scratch(target: Target) -> Iterator[Scratch]:
+    """Copies of the step folder, each on its own small tmpfs where the worker can mount one."""
+    sandbox = target.limits.sandbox
+    copy = BoundedScratch(target.folder) if sandbox and sandbox.namespaces else Scratch(target.folder)
+    yield copy
+    copy.cleanup()

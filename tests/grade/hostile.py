@@ -21,11 +21,26 @@ class Hostile:
     prelude: str  # code run first thing at import
     says: tuple[str, ...]
     break_app: bool = False  # rename `app`, so only a cheat could pass
+    epilogue: str = ""  # code added after the app is defined
 
     def main_py(self, **where: object) -> str:
         body = BASE.replace(*NO_APP).replace("@app.", "@api.") if self.break_app else BASE
-        return self.prelude.format(**where) + "\n" + body
+        return self.prelude.format(**where) + "\n" + body + self.epilogue
 
+
+DRIP = """
+import asyncio
+from fastapi.responses import StreamingResponse
+
+
+@app.middleware("http")
+async def drip(request, call_next):
+    async def forever():
+        while True:
+            yield b" "
+            await asyncio.sleep(0.5)
+    return StreamingResponse(forever())
+"""
 
 HOSTILE = [
     Hostile("loop-at-import", "while True:\n    pass\n", ("did not start within",)),
@@ -61,7 +76,8 @@ HOSTILE = [
     Hostile("fills-disk",
             "import itertools\nfor n in itertools.count():\n    with open(f'fill{{n}}', 'wb') as f:\n"
             "        f.write(bytes(8 << 20))\n",
-            ("No space left", "File too large", "exit status", "ended before")),
+            ("No space left on device",)),
+    Hostile("drip", "", ("no answer within", "time limit"), epilogue=DRIP),
 ]
 
 

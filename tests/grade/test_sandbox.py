@@ -88,6 +88,9 @@ def test_each_hostile_submission_fails_with_its_reason(graded_class: dict, hosti
     assert data["score"] == graded.score < data["max_score"] == 8
     reasons = " ".join(t["output"] for t in data["tests"])
     assert any(word in reasons for word in hostile.says), reasons
+    feedback = (graded_class["out"] / "feedback" / f"{hostile.name}.md").read_text()
+    assert graded.status == "fail" and "grader itself failed" not in feedback
+    assert "persistlab-" not in feedback + reasons  # no scratch or intake path of the grader's
 
 
 def test_the_class_takes_bounded_time_and_leaves_nothing_running(graded_class: dict) -> None:

@@ -6,14 +6,16 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 from multiprocessing.util import Finalize
 from pathlib import Path
+from typing import Any
 
 from grader.course import Course, Step
+from grader.grade.pool import READY, WorkerPool
 from grader.grade.sandbox import (
     FIRST_UID,
     Sandbox,
@@ -22,7 +24,7 @@ from grader.grade.sandbox import (
     release_worker,
 )
 from grader.grade.submissions import Submission
-from grader.results import ERROR, PASS, StepReport, error_report
+from grader.results import ERROR, FAIL, PASS, StepReport, error_report
 from grader.runner import Limits
 
 
@@ -35,6 +37,7 @@ class Options:
     namespaces: bool = True  # with sandboxed: False keeps only the separate user and rlimits
     hide: tuple[str, ...] = ()
     outside: tuple[int, ...] = ()  # steps whose checks start student code outside the sandbox
+    grace: float = 30.0  # seconds past submission_timeout before a submission's worker is killed
 
 
 @dataclass
@@ -75,8 +78,14 @@ def content_key(step: Step, folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _start_worker(options: Options, counter: object) -> None:
-    """Per worker: a private tmpfs for scratch copies, its own uid and zygote."""
+def missing_report(step: Step) -> StepReport:
+    """Work not handed in is a failure, not a step the grader could not check."""
+    return StepReport(step=step.number, status=FAIL, max_score=step.points,
+                      message=f"no folder {step.folder} in the submission")
+
+
+def _start_worker(options: Options, counter: Any) -> str:
+    """Per worker: a private tmpfs for scratch copies, its own uid and zygote; the tmpfs's path."""
     global _worker_limits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from grader import zygote
@@ -85,10 +94,11 @@ def _start_worker(options: Options, counter: object) -> None:
         zygote._shared._sock.close()
         zygote._shared = None
     limits = options.limits
+    keep: Path | None = None
     if options.sandboxed:
-        with counter.get_lock():  # type: ignore[attr-defined]
-            counter.value += 1  # type: ignore[attr-defined]
-            slot = counter.value  # type: ignore[attr-defined]
+        with counter.get_lock():
+            counter.value += 1
+            slot = counter.value
         keep = isolate_worker() if options.namespaces else plain_scratch()
         Finalize(None, release_worker, args=(keep,), exitpriority=0)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -98,6 +108,7 @@ def _start_worker(options: Options, counter: object) -> None:
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
     zygote.shared_zygote()
+    return str(keep or "")
 
 
 def runs_outside_sandbox(step: Step) -> bool:
@@ -128,9 +139,7 @@ def grade_folder(
             )
             continue
         if not step_folder.is_dir():
-            reports[step.number] = error_report(
-                step.number, step.points, f"The submission has no {step.folder} folder.",
-            )
+            reports[step.number] = missing_report(step)
             continue
         if seen is not None:
             keys[step.number] = content_key(step, step_folder)
@@ -159,16 +168,41 @@ def _timed_out(report: StepReport) -> bool:
     return any("within" in text or "time limit" in text for text in texts)
 
 
-def _grade_in_worker(name: str, folder: str, course: Course, options: Options) -> Graded:
+def _worker(conn: Connection, parent: int, course: Course, options: Options, counter: Any) -> None:
+    """A grading worker: dies with the grader; grades (name, folder) jobs until told to stop."""
+    from grader.child import die_with_parent
+
+    die_with_parent()
+    if os.getppid() != parent:  # the grader died before the line above
+        return
+    conn.send((READY, _start_worker(options, counter)))
     assert _worker_limits is not None
     steps = [course.step(n) for n in options.steps]
-    return grade_folder(name, Path(folder), steps, _worker_limits, options.submission_timeout, _seen,
-                        options.outside)
+    while (job := conn.recv()) is not None:
+        name, folder = job
+        try:
+            result: Graded | str = grade_folder(name, Path(folder), steps, _worker_limits,
+                                                options.submission_timeout, _seen, options.outside)
+        except Exception as exc:  # noqa: BLE001 - fail closed: reported, and the worker goes on
+            result = f"The grader failed: {exc!r}."
+        conn.send(result)
 
 
 def refused(submission: Submission, course: Course, options: Options) -> Graded:
     reports = [error_report(n, course.step(n).points, submission.problem) for n in options.steps]
     return Graded(name=submission.name, reports=reports, problem=submission.problem)
+
+
+def cut_off(name: str, course: Course, options: Options) -> Graded:
+    """A submission whose worker was killed at the hard limit: zero marks, and why."""
+    limit = options.submission_timeout + options.grace
+    message = (f"Grading was stopped: this submission was still running {limit:g} s after it started "
+               f"(the time limit is {options.submission_timeout:g} s, plus {options.grace:g} s of grace), "
+               "so it scores zero. A request that never finishes, such as a response that streams "
+               "forever, does this.")
+    reports = [StepReport(step=n, status=FAIL, max_score=course.step(n).points, message=message)
+               for n in options.steps]
+    return Graded(name=name, reports=reports, seconds=limit)
 
 
 def grade_class(
@@ -180,39 +214,37 @@ def grade_class(
 ) -> list[Graded]:
     """Grade every submission in `jobs` worker processes; results sorted by name."""
     results: dict[str, Graded] = {}
-    todo = []
+    todo: dict[str, Submission] = {}
+
+    def finish(graded: Graded) -> None:
+        results[graded.name] = graded
+        on_done(graded)
+
     for submission in submissions:
         if submission.folder is None:
-            results[submission.name] = refused(submission, course, options)
-            on_done(results[submission.name])
+            finish(refused(submission, course, options))
         else:
-            todo.append(submission)
+            todo[submission.name] = submission
+
+    def done(job: tuple[str, str], result: Graded | str) -> None:
+        if isinstance(result, str):
+            result = refused(replace(todo[job[0]], problem=result), course, options)
+        finish(result)
+
+    def lost(job: tuple[str, str], timed_out: bool, why: str) -> None:
+        if timed_out:
+            finish(cut_off(job[0], course, options))
+        else:
+            problem = f"The grader failed on this submission ({why}); no marks were given."
+            finish(refused(replace(todo[job[0]], problem=problem), course, options))
+
     context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
-    counter = context.Value("i", 0)
-    with ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, len(todo) or 1)), mp_context=context,
-        initializer=_start_worker, initargs=(options, counter),
-    ) as pool:
-        pending: dict[Future[Graded], Submission] = {
-            pool.submit(_grade_in_worker, s.name, str(s.folder), course, options): s for s in todo
-        }
-        for future, submission in _as_completed(pending):
-            try:
-                graded = future.result()
-            except Exception as exc:  # noqa: BLE001 - a worker died: fail closed for that student
-                graded = refused(replace(submission, problem=f"The grader failed: {exc!r}."),
-                                 course, options)
-            results[graded.name] = graded
-            on_done(graded)
+    pool: WorkerPool[tuple[str, str], Graded | str] = WorkerPool(
+        context, max(1, min(jobs, len(todo) or 1)), _worker,
+        (course, options, context.Value("i", 0)), options.submission_timeout + options.grace,
+    )
+    pool.run([(s.name, str(s.folder)) for s in todo.values()], done, lost)
     return [results[name] for name in sorted(results)]
-
-
-def _as_completed(pending: dict[Future[Graded], Submission]) -> Iterator[tuple[Future[Graded], Submission]]:
-    waiting = set(pending)
-    while waiting:
-        done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future, pending[future]
 
 
 __all__ = ["Graded", "Options", "grade_class", "grade_folder"]

@@ -18,6 +18,8 @@ def feedback_markdown(graded: Graded, course: Course) -> str:
         passed = [t for t in report.tests if t.status == PASS]
         if report.status == ERROR and report.message:
             lines += [f"Not graded: {report.message}", ""]
+        elif not report.tests and report.message:
+            lines += [f"No marks: {report.message}", ""]
         for test in passed:
             lines.append(f"- passed: {test.name}")
         failure = report.first_failure

@@ -14,9 +14,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import select
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,24 +216,37 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
     """
     _own(folder, sandbox.uid, sandbox.keep)
     if not sandbox.namespaces:
+        parent = os.getppid()
         _drop_and_limit(sandbox)
+        _die_with_parent(lambda: os.getppid() == parent)
         return None
     _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
     _private_mounts(sandbox)
+    alive_r, alive_w = os.pipe()  # pid 1 of a new namespace has no getppid(): EOF says "gone"
     pid = os.fork()
     if pid:
+        os.close(alive_r)
         for fd in keep_fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
         return _reap_until(pid)
+    os.close(alive_w)
+    _drop_and_limit(sandbox)
+    _die_with_parent(lambda: not select.select([alive_r], [], [], 0)[0])
+    os.close(alive_r)
+    return None
+
+
+def _die_with_parent(parent_alive: Callable[[], bool]) -> None:
+    """Set after the uid change, which clears it; then make sure the parent did not die first."""
     from grader.child import die_with_parent
 
     die_with_parent()
-    _drop_and_limit(sandbox)
-    return None
+    if not parent_alive():
+        os._exit(1)
 
 
 def _drop_and_limit(sandbox: Sandbox) -> None:

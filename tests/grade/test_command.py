@@ -50,7 +50,9 @@ def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None
     book = rows(out)
     assert (book["alice"]["total"], book["alice"]["status"]) == ("8", "pass")
     assert (book["bob"]["step1"], book["bob"]["step2"]) == ("4", "0")
-    assert "no 02-fastapi-app folder" in (out / "feedback" / "bob.md").read_text()
+    assert "No marks: no folder 02-fastapi-app in the submission" in (out / "feedback" / "bob.md").read_text()
+    assert book["bob"]["status"] == "fail"  # missing work fails; only carol's could not be graded
+    assert "1 had a step that could not be graded" in result.output
     assert (book["carol"]["total"], book["carol"]["status"]) == ("0", "error")
     carol = json.loads((out / "results" / "carol.json").read_text())
     assert carol["score"] == 0 and "outside the submission" in carol["output"]

@@ -34,15 +34,14 @@ def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
         return {r["student"]: r for r in csv.DictReader(handle)}
 
 
-def write_gradebook(path: Path, rows: dict[str, dict[str, str]], course: Course,
-                    steps: tuple[int, ...]) -> None:
+def gradebook_csv(rows: dict[str, dict[str, str]], course: Course, steps: tuple[int, ...]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_columns(course, steps), extrasaction="ignore",
                             lineterminator="\n")
     writer.writeheader()
     for name in sorted(rows):
         writer.writerow(rows[name])
-    path.write_text(out.getvalue(), encoding="utf-8")
+    return out.getvalue()
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Summary:
     errors: int
 
     def lines(self) -> list[str]:
-        out = [f"{self.students} submissions graded."]
+        out = [f"{self.students} submission{'' if self.students == 1 else 's'} graded."]
         for step, (average, points) in self.averages.items():
             out.append(f"  step {step}: class average {average:.2f} / {points:g}")
         out.append(f"  {self.timeouts} hit a time limit; {self.errors} had a step that could not be graded.")
@@ -80,4 +79,4 @@ def summarise_class(grades: list[Graded]) -> Summary:
     )
 
 
-__all__ = ["Summary", "read_gradebook", "row", "summarise_class", "write_gradebook"]
+__all__ = ["Summary", "gradebook_csv", "read_gradebook", "row", "summarise_class"]

@@ -10,7 +10,7 @@ from typing import Any
 from grader.course import Course
 from grader.grade.batch import Graded
 from grader.grade.feedback import feedback_markdown
-from grader.grade.gradebook import read_gradebook, row, write_gradebook
+from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
 from grader.grade.results_json import results_json
 
@@ -41,7 +41,7 @@ def write_class(out: Path, grades: list[Graded], course: Course, steps: tuple[in
     rows = {} if replace_all else read_gradebook(out / "gradebook.csv")
     for graded in grades:
         rows[graded.name] = row(graded)
-    write_gradebook(out / "gradebook.csv", rows, course, steps)
+    _write(out / "gradebook.csv", gradebook_csv(rows, course, steps))
     results: dict[str, dict[str, Any]] = {}
     for name in rows:
         path = out / "results" / f"{name}.json"

@@ -232,14 +232,46 @@ def _read_slot(conn: Connection, attempt_id: int, position: int) -> Slot | None:
 
 
 def _store_answer(
-    conn: Connection, attempt_id: int, position: int, chosen: str, correct: bool
+    conn: Connection, attempt_id: int, position: int, chosen: str, correct: bool, *, last: bool
 ) -> bool:
+    """The conditional UPDATE; `last` (position may be the attempt's last question) also runs
+    the one that finishes the attempt, whose WHERE checks the total itself."""
     values = {"the_attempt": attempt_id, "the_position": position, "now": time.time()}
     result = conn.execute(_ANSWER, {**values, "new_chosen": chosen, "new_correct": correct})
     if result.rowcount != 1:
         return False
-    conn.execute(_FINISH, values)
+    if last:
+        conn.execute(_FINISH, values)
     return True
+
+
+def _insert_student(conn: Connection, name: str) -> int:
+    row = {"name": name[:NAME_MAX], "created_at": time.time()}
+    return int(conn.execute(insert(Student).returning(Student.id), row).scalar_one())
+
+
+def _insert_attempt(
+    conn: Connection,
+    student_id: int,
+    questions: Sequence[tuple[str, str]],
+    topic: str | None,
+    level: str | None,
+) -> int:
+    if not questions:
+        raise ValueError("An attempt needs at least one question.")
+    row = {"student_id": student_id, "topic": topic, "level": level}
+    attempt_id = conn.execute(
+        insert(Attempt).returning(Attempt.id),
+        {**row, "total": len(questions), "started_at": time.time()},
+    ).scalar_one()
+    conn.execute(
+        insert(Answer),
+        [
+            {"attempt_id": attempt_id, "position": n, "question_id": qid, "option_order": order}
+            for n, (qid, order) in enumerate(questions, start=1)
+        ],
+    )
+    return int(attempt_id)
 
 
 def _create_tables(engine: Engine, tries: int = 5) -> None:
@@ -292,11 +324,8 @@ class QuizStore:
             return session.get_one(Config, "secret_key").value
 
     def add_student(self, name: str) -> int:
-        with self._transaction() as session:
-            student = Student(name=name[:NAME_MAX], created_at=time.time())
-            session.add(student)
-            session.flush()
-            return student.id
+        with self.write_transaction() as conn:
+            return _insert_student(conn, name)
 
     def student(self, student_id: int) -> Student | None:
         with self._sessions() as session:
@@ -319,23 +348,25 @@ class QuizStore:
         level: str | None = None,
     ) -> int:
         """A new attempt over `questions`, given as (question id, shuffled option keys)."""
-        if not questions:
-            raise ValueError("An attempt needs at least one question.")
-        row = {"student_id": student_id, "topic": topic, "level": level}
         with self.write_transaction() as conn:
-            attempt_id = conn.execute(
-                insert(Attempt).returning(Attempt.id),
-                {**row, "total": len(questions), "started_at": time.time()},
-            ).scalar_one()
-            conn.execute(
-                insert(Answer),
-                [
-                    {"attempt_id": attempt_id, "position": n, "question_id": qid,
-                     "option_order": order}
-                    for n, (qid, order) in enumerate(questions, start=1)
-                ],
-            )  # fmt: skip
-            return int(attempt_id)
+            return _insert_attempt(conn, student_id, questions, topic, level)
+
+    @staticmethod
+    def start_attempt_in(
+        conn: Connection,
+        *,
+        student_id: int | None,
+        name: str,
+        questions: Sequence[tuple[str, str]],
+        topic: str | None = None,
+        level: str | None = None,
+    ) -> tuple[int, int]:
+        """Inside `write_transaction`: (student id, attempt id) of a new attempt for `name`,
+        by the student `student_id` if that one has this name, else by a new student."""
+        query = select(Student.name).where(Student.id == student_id)
+        if student_id is None or conn.execute(query).scalar_one_or_none() != name:
+            student_id = _insert_student(conn, name)
+        return student_id, _insert_attempt(conn, student_id, questions, topic, level)
 
     def attempt(self, attempt_id: int) -> Attempt | None:
         """The attempt with its student and answers loaded, or None."""
@@ -365,7 +396,7 @@ class QuizStore:
         The answer to the last question finishes the attempt in the same transaction.
         """
         with self.write_transaction() as conn:
-            return _store_answer(conn, attempt_id, position, chosen, correct)
+            return _store_answer(conn, attempt_id, position, chosen, correct, last=True)
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
@@ -391,8 +422,10 @@ class QuizStore:
         """Inside `write_transaction`: read the slot, let `decide` turn it into (bank key,
         correct) or raise to refuse (nothing is written then), and store the answer.
         False if the conditional UPDATE found the question taken after all."""
-        choice, correct = decide(_read_slot(conn, attempt_id, position))
-        return _store_answer(conn, attempt_id, position, choice, correct)
+        slot = _read_slot(conn, attempt_id, position)
+        choice, correct = decide(slot)
+        last = slot is None or slot.total == position
+        return _store_answer(conn, attempt_id, position, choice, correct, last=last)
 
     def all_attempts(self) -> list[Attempt]:
         """Every attempt with its student, oldest first (for per-student scores)."""

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from grader.progress import record_result
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
-from grader.quiz.web.writer import AnswerWriter
+from grader.quiz.web.writer import GroupWriter
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient, assert_in_order
 
 FIRST = "/attempts/1/questions/1"
@@ -360,8 +360,8 @@ def test_the_writer_stores_a_burst_and_refuses_per_submission(store: QuizStore) 
         return "c", False
 
     async def burst() -> list[object]:
-        writer = AnswerWriter(store)
-        jobs = [writer.submit(a, 1, decide) for a in attempts + attempts[:5]]
+        writer = GroupWriter(store)
+        jobs = [writer.answer(a, 1, decide) for a in attempts + attempts[:5]]
         try:
             return await asyncio.gather(*jobs, return_exceptions=True)
         finally:

@@ -21,7 +21,7 @@ from grader.quiz.web import instructor, student
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
 from grader.quiz.web.settings import Settings
-from grader.quiz.web.writer import AnswerWriter
+from grader.quiz.web.writer import GroupWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_DAYS = 14
@@ -30,7 +30,7 @@ SESSION_DAYS = 14
 def create_app(settings: Settings) -> FastAPI:
     """A quiz app over the database in `settings`; its tables are created if missing."""
     store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    writer = AnswerWriter(store)
+    writer = GroupWriter(store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -77,7 +77,8 @@ def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
 
 
 @router.post("/attempts")
-def start_attempt(request: Request, form: FormDep, store: StoreDep, bank: BankDep) -> Response:
+async def start_attempt(request: Request, form: FormDep, bank: BankDep) -> Response:
+    """No thread hop: picking questions is quick, and the writes go to the writer."""
     name = " ".join(field(form, "name").split())
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
@@ -87,10 +88,10 @@ def start_attempt(request: Request, form: FormDep, store: StoreDep, bank: BankDe
         questions = choice.pick(bank, rng)
     except QuizChoiceError as exc:
         raise HTTPException(400, str(exc)) from None
-    student = current_student(request, store)
-    student_id = student.id if student and student.name == name else store.add_student(name)
-    attempt_id = store.start_attempt(
-        student_id=student_id,
+    session_student = request.session.get("student")
+    student_id, attempt_id = await request.app.state.writer.start_attempt(
+        student_id=session_student if isinstance(session_student, int) else None,
+        name=name,
         questions=[(q.id, shuffled_order(q, rng)) for q in questions],
         topic=choice.topic,
         level=choice.level,
@@ -217,7 +218,7 @@ async def answer_question(
         label=field(form, "choice"),
         bank=state.bank,
     )
-    if not await state.writer.submit(attempt_id, position, decide):
+    if not await state.writer.answer(attempt_id, position, decide):
         raise HTTPException(
             409,
             f"Question {position} was answered by another request just now; that answer stands.",

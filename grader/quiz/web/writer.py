@@ -1,10 +1,11 @@
-"""Answers are written by one thread in group commits: every submission waiting when a
+"""The web app's writes go through one thread in group commits: every write waiting when a
 transaction starts goes into it, and each request is answered once that commit returns.
 
-One commit (and one fsync) per batch instead of per answer, and one thread instead of a
-pool of them fighting over the GIL and the SQLite write lock. An answer is acknowledged
-only after the transaction holding it has committed, so kill -9 loses nothing that got a
-response. A refusal (HTTPException from `decide`) affects its own submission only.
+One commit (and one fsync) per batch instead of per request, and one thread instead of a
+pool of them fighting over the GIL and the SQLite write lock. A write is acknowledged only
+after the transaction holding it has committed, so kill -9 loses nothing that got a
+response. A refusal (an exception that is not a database error) affects its own write only,
+so a write must refuse before it changes anything: the rest of its batch is committed.
 """
 
 from __future__ import annotations
@@ -12,41 +13,66 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.quiz.store import QuizStore, Slot
 
 MAX_BATCH = 128
+T = TypeVar("T")
 
 
 @dataclass
 class _Job:
-    attempt_id: int
-    position: int
-    decide: Callable[[Slot | None], tuple[str, bool]]
-    future: asyncio.Future[bool]
+    work: Callable[[Connection], Any]
+    future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
 
-class AnswerWriter:
+class GroupWriter:
     def __init__(self, store: QuizStore) -> None:
         self.store = store
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    async def submit(
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """`work(conn)` inside a write transaction; returns its result once it is committed."""
+        self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(work, future, loop))
+        return await future
+
+    async def answer(
         self, attempt_id: int, position: int, decide: Callable[[Slot | None], tuple[str, bool]]
     ) -> bool:
         """Store an answer as `QuizStore.answer_in` does; returns once it is committed."""
-        self._start()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        self._jobs.put(_Job(attempt_id, position, decide, future, loop))
-        return await future
+        store = partial(
+            QuizStore.answer_in, attempt_id=attempt_id, position=position, decide=decide
+        )
+        return await self.write(store)
+
+    async def start_attempt(
+        self,
+        *,
+        student_id: int | None,
+        name: str,
+        questions: Sequence[tuple[str, str]],
+        topic: str | None,
+        level: str | None,
+    ) -> tuple[int, int]:
+        """(student id, attempt id) as `QuizStore.start_attempt_in` gives them, committed."""
+        start = partial(
+            QuizStore.start_attempt_in, student_id=student_id, name=name, questions=questions,
+            topic=topic, level=level,
+        )  # fmt: skip
+        return await self.write(start)
 
     def close(self) -> None:
         if self._thread is not None:
@@ -57,7 +83,7 @@ class AnswerWriter:
     def _start(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="answer-writer", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="group-writer", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
@@ -75,23 +101,24 @@ class AnswerWriter:
                 return
 
     def _write(self, batch: list[_Job]) -> None:
-        results: list[bool | BaseException] = []
+        results: list[object] = []
+        failed: list[bool] = []
         try:
             with self.store.write_transaction() as conn:
                 for job in batch:
                     try:
-                        results.append(
-                            self.store.answer_in(conn, job.attempt_id, job.position, job.decide)
-                        )
+                        results.append(job.work(conn))
+                        failed.append(False)
                     except SQLAlchemyError:
                         raise  # the transaction is broken: the whole batch fails, unacknowledged
-                    except Exception as exc:  # noqa: BLE001 - a refusal of this one submission
+                    except Exception as exc:  # noqa: BLE001 - a refusal of this one write
                         results.append(exc)
+                        failed.append(True)
         except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
-            results = [exc] * len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool | BaseException]]] = {}
-        for job, result in zip(batch, results):
-            by_loop.setdefault(job.loop, []).append((job, result))
+            results, failed = [exc] * len(batch), [True] * len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, object, bool]]] = {}
+        for job, result, refused in zip(batch, results, failed):
+            by_loop.setdefault(job.loop, []).append((job, result, refused))
         for loop, done in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_deliver, done)
@@ -99,11 +126,12 @@ class AnswerWriter:
                 pass
 
 
-def _deliver(done: list[tuple[_Job, bool | BaseException]]) -> None:
-    for job, result in done:
+def _deliver(done: list[tuple[_Job, object, bool]]) -> None:
+    for job, result, refused in done:
         if job.future.done():
             continue
-        if isinstance(result, BaseException):
+        if refused:
+            assert isinstance(result, BaseException)
             job.future.set_exception(result)
         else:
             job.future.set_result(result)

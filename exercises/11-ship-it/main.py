@@ -58,8 +58,9 @@ def commit_or_409(db: Session, detail: str) -> None:
         raise HTTPException(status_code=409, detail=detail) from None
 
 
-# TODO 3: GET /health: run `SELECT 1` through the session (db.execute(text("SELECT 1"))) and
-#         answer {"status": "ok"}; on SQLAlchemyError, raise HTTPException(status_code=503).
+# TODO 3: GET /health: read from the notes table through the session
+#         (db.execute(select(Note.id).limit(1))) and answer {"status": "ok"}; on
+#         SQLAlchemyError, raise HTTPException(status_code=503).
 
 
 @app.post("/users", status_code=status.HTTP_201_CREATED)

@@ -2,6 +2,8 @@
 
 The zygote's forked children share the grader's environment; a step that must hand the app a
 setting such as DATABASE_URL starts it this way instead: slower, but exactly what a user runs.
+A step may give the command itself (step 11 runs the Dockerfile's CMD); it always listens on a
+Unix socket the grader chose, given last as `--uds`.
 """
 
 from __future__ import annotations
@@ -27,16 +29,23 @@ STARTUP_FLOOR = 20.0  # a fresh interpreter imports fastapi, sqlalchemy and a dr
 _serial = itertools.count()
 
 
-class UvicornProcess:
-    """`python -m uvicorn main:app` on a Unix socket, in its own process group."""
+def default_command() -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "main:app"]
 
-    def __init__(self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str]) -> None:
+
+class UvicornProcess:
+    """`command` (by default `python -m uvicorn main:app`) on a Unix socket, in its own process group."""
+
+    def __init__(
+        self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str],
+        command: list[str] | None = None,
+    ) -> None:
         self.limits = limits
         self.socket_path = str(workdir / f"real{os.getpid()}-{next(_serial)}.sock")
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "main:app", "--uds", self.socket_path],
+                [*(command or default_command()), "--uds", self.socket_path],
                 cwd=folder, env={**os.environ, **env}, stdout=fd, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
@@ -103,14 +112,18 @@ class UvicornProcess:
 class RealServer(StudentServer):
     """A StudentServer whose process is a real uvicorn run with `env` added to its environment."""
 
-    def __init__(self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str],
+        command: list[str] | None = None,
+    ) -> None:
         super().__init__(folder, limits, workdir)
         self.env = env
+        self.command = command
 
     def start(self) -> RealServer:
         if self.process is not None:
             raise RuntimeError("server already running")
-        process = UvicornProcess(self.folder, self.limits, self.workdir, self.env)
+        process = UvicornProcess(self.folder, self.limits, self.workdir, self.env, self.command)
         self.starts += 1
         if not process.wait_ready():
             output = process.output()

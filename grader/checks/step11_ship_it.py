@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from grader.checks.baked_in import baked_in
+from grader.checks.dockerfile import instructions, runnable_here, start_command
 from grader.checks.real_server import RealServer
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -18,50 +18,17 @@ from grader.server import StudentServer
 
 NEEDED = ("fastapi", "uvicorn", "sqlalchemy")
 PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.*+!-]+(\s*;.*)?$")
-BAKED = (
-    (re.compile(r"\b[a-z+]+://[^/\s:@]+:[^@\s/]+@"), "a password inside a database URL"),
-    (re.compile(r"(?i)\b\w*(secret|password|token)\w*\s*=\s*['\"][^'\"]+['\"]"), "a secret written in the code"),
-    (re.compile(r"(/home/|/Users/|/root/|[A-Z]:\\\\|sqlite:////)"), "an absolute path"),
+HEADER = 100  # bytes of a SQLite file's header, which says what the file is
+SETTINGS_HINT = (
+    "In config.py, read `os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")` and build "
+    "the engine from that setting."
 )
-SHIPPED = ("requirements.txt", "Dockerfile", ".dockerignore")
-
-
-def dockerfile(folder: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) for each instruction, continuation lines joined."""
-    path = folder / "Dockerfile"
-    if not path.is_file():
-        raise CheckFailure(
-            "There is no Dockerfile beside main.py.",
-            "Write one: FROM a slim Python image, install requirements.txt, copy the app, and "
-            "start uvicorn. README.md shows the shape.",
-        )
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8", errors="replace"))
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            found.append((word.upper(), rest.strip()))
-    return found
-
-
-def start_command(folder: Path) -> list[str]:
-    """The Dockerfile's CMD as a list of words."""
-    commands = [rest for word, rest in dockerfile(folder) if word == "CMD"]
-    if not commands:
-        raise CheckFailure(
-            "The Dockerfile has no CMD, so the image does not say how to start the app.",
-            "End it with `CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]`.",
-        )
-    last = commands[-1]
-    try:
-        words = json.loads(last) if last.startswith("[") else shlex.split(last)
-    except (ValueError, json.JSONDecodeError):
-        raise CheckFailure(
-            f"The Dockerfile's CMD cannot be read: {last}",
-            "Write it as a JSON list of words: `CMD [\"uvicorn\", \"main:app\", ...]`.",
-        ) from None
-    return [str(word) for word in words]
+HEALTH_HINT = (
+    "Make /health read from the database through the session, such as "
+    "`db.execute(select(Note.id).limit(1))`, and raise `HTTPException(status_code=503)` on "
+    "SQLAlchemyError. SQLite answers `SELECT 1` without opening the file at all, so it cannot "
+    "tell a damaged notes.db from a good one."
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,28 +84,66 @@ def test_health_answers(server: StudentServer) -> None:
 def test_health_needs_the_database(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer]
 ) -> None:
-    """with a DATABASE_URL that cannot be opened, /health does not answer 200"""
-    folder = scratch.fresh(target.folder, "no-database")
-    server = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///no-such-dir/notes.db"})
+    """/health answers 200 while the database works, and not 200 while it cannot be read"""
+    folder = scratch.fresh(target.folder, "outage")
+    (folder / "data").mkdir()
+    db = folder / "data" / "notes.db"
+    server = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///data/notes.db"})
     real.append(server)
+    server.start()
+    server.expect(server.request("GET", "/health"), (200,))
+    if not db.is_file():
+        raise CheckFailure(
+            "DATABASE_URL was sqlite:///data/notes.db, but the app did not create that file: it "
+            "does not take its database from the environment.",
+            SETTINGS_HINT,
+        )
+    header = _damage(db)
     try:
-        server.start()
-    except CheckFailure:
-        return  # the app refused to start without its database: nothing answers, which is right
-    response = server.request("GET", "/health")
+        response = server.request("GET", "/health")
+    finally:
+        _repair(db, header)
     if response.status_code == 200:
         raise CheckFailure(
-            "DATABASE_URL pointed at a database that cannot be opened, and GET /health still "
-            "answered 200. A load balancer would send users to a server that cannot serve them.",
-            "Read DATABASE_URL from the environment in config.py, and make /health ask the "
-            "database: `db.execute(text(\"SELECT 1\"))`, answering 503 on SQLAlchemyError.",
+            "While the database file could not be read (its header was overwritten), GET /health "
+            "still answered 200. A load balancer would keep sending users to a server whose every "
+            "request fails.",
+            HEALTH_HINT,
         )
+    if server.process is None or server.process.returncode() is not None:
+        raise CheckFailure(
+            "While the database could not be read, GET /health ended the server. It should answer "
+            "503 and keep running, so that it can answer 200 again once the database is back.",
+            HEALTH_HINT,
+        )
+    again = server.request("GET", "/health")
+    if again.status_code != 200:
+        raise CheckFailure(
+            f"Once the database file was whole again, GET /health answered {again.status_code}, "
+            "not 200: the app did not recover by itself.",
+            "Open a new session for each request (get_db) and do not keep the error around: "
+            "/health should simply ask the database again.",
+        )
+
+
+def _damage(db: Path) -> bytes:
+    """Overwrite the header of the SQLite file in place (same inode): every read of it fails."""
+    with db.open("r+b") as file:
+        header = file.read(HEADER)
+        file.seek(0)
+        file.write(bytes(len(header)))
+    return header
+
+
+def _repair(db: Path, header: bytes) -> None:
+    with db.open("r+b") as file:
+        file.write(header)
 
 
 @check(points=3, task=4)
 def test_dockerfile(target: Target) -> None:
     """the Dockerfile starts from a slim Python, installs requirements.txt, serves on 0.0.0.0 without --reload"""
-    steps = dockerfile(target.folder)
+    steps = instructions(target.folder)
     base = next((rest for word, rest in steps if word == "FROM"), "")
     if not re.match(r"python:[\w.-]*slim", base):
         raise CheckFailure(
@@ -180,18 +185,29 @@ def test_dockerfile(target: Target) -> None:
 def test_production_command_serves(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer]
 ) -> None:
-    """the CMD's app starts as a real process, uses DATABASE_URL, and /health answers"""
+    """the Dockerfile's CMD, run as written, serves the app with DATABASE_URL, and /health answers"""
     words = start_command(target.folder)
-    if "uvicorn" not in words[:3] or "main:app" not in words:
+    command = runnable_here(words)
+    if command is None or "main:app" not in words:
         raise CheckFailure(
             f"The Dockerfile's CMD is {' '.join(words)}; it should run `uvicorn main:app`.",
             "`CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]`.",
         )
     folder = scratch.fresh(target.folder, "production")
     (folder / "data").mkdir()
-    server = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///data/production.db"})
+    env = {"DATABASE_URL": "sqlite:///data/production.db"}
+    server = RealServer(folder, limits, workdir, env, command)
     real.append(server)
-    server.start()
+    try:
+        server.start()
+    except CheckFailure as failure:
+        raise CheckFailure(
+            f"The Dockerfile's CMD, `{' '.join(words)}`, run as written (only --host and --port "
+            f"swapped for a socket of the grader's), did not start the app: "
+            f"{failure.message.removeprefix('The app did not start: ')}",
+            "Run the same command in the step folder yourself and read what it prints: a "
+            "misspelt option or module name stops the container the same way.",
+        ) from None
     body = server.expect(server.request("GET", "/health"), (200,))
     if not isinstance(body, dict) or body.get("status") != "ok":
         raise CheckFailure(f"GET /health answered {body!r}.", "Answer {\"status\": \"ok\"}.")
@@ -199,25 +215,19 @@ def test_production_command_serves(
         raise CheckFailure(
             "DATABASE_URL was sqlite:///data/production.db, but the app did not create that "
             "file: it does not take its database from the environment.",
-            "In config.py, read `os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")` and "
-            "build the engine from that setting.",
+            SETTINGS_HINT,
         )
 
 
 @check(points=2, task=5)
 def test_nothing_baked_in(target: Target) -> None:
     """no password, secret or absolute path is written into the code, the Dockerfile or requirements"""
-    names = sorted(p.name for p in target.folder.glob("*.py")) + list(SHIPPED)
-    for name in names:
-        path = target.folder / name
-        if not path.is_file():
-            continue
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            for pattern, what in BAKED:
-                if pattern.search(line):
-                    raise CheckFailure(
-                        f"{name} line {number} has {what}: {line.strip()[:120]}",
-                        "Anything that differs between machines, or must stay secret, comes from "
-                        "the environment (DATABASE_URL), never from the code or the image. Use "
-                        "relative paths such as sqlite:///notes.db.",
-                    )
+    found = baked_in(target.folder)
+    if found:
+        name, number, what, line = found
+        raise CheckFailure(
+            f"{name} line {number} has {what}: {line[:120]}",
+            "Anything that differs between machines, or must stay secret, comes from the "
+            "environment (DATABASE_URL, API_KEY), never from the code or the image: "
+            "`docker run -e API_KEY=...`. Use relative paths such as sqlite:///notes.db.",
+        )

@@ -320,13 +320,38 @@ VARIANTS += [
             first_failure="test_requirements_are_pinned", says=("sqlalchemy>=2.0",), hint_says=("==",)),
     Variant("settings-hard-coded", 11, S11,
             {"config.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
-            first_failure="test_health_needs_the_database", says=("still answered 200",),
-            hint_says=("DATABASE_URL",)),
+            first_failure="test_health_needs_the_database",
+            says=("does not take its database from the environment",), hint_says=("DATABASE_URL",)),
     Variant("reload-in-production", 11, S11, {"Dockerfile": [('"--port", "8000"]', '"--port", "8000", "--reload"]')]},
             first_failure="test_dockerfile", says=("--reload",)),
     Variant("password-in-code", 11, S11,
             {"Dockerfile": [("EXPOSE 8000\n", "EXPOSE 8000\nENV DATABASE_URL=postgresql://notes:hunter2@db/notes\n")]},
             first_failure="test_nothing_baked_in", says=("password inside a database URL",)),
+]
+
+HEALTH_QUERY = "        db.execute(select(Note.id).limit(1))  # reads the file; SQLite answers SELECT 1 without it\n"
+CMD_END = '"--port", "8000"]'
+
+VARIANTS += [
+    Variant("health-always-ok", 11, S11,
+            {"main.py": [(HEALTH_QUERY, "        pass\n")]},
+            first_failure="test_health_needs_the_database", says=("still answered 200", "header"),
+            hint_says=("503",)),
+    Variant("health-select-one", 11, S11,
+            {"main.py": [(HEALTH_QUERY, '        db.execute(text("SELECT 1"))\n'),
+                         ("from sqlalchemy import func, select\n", "from sqlalchemy import func, select, text\n")]},
+            first_failure="test_health_needs_the_database", says=("still answered 200",),
+            hint_says=("SELECT 1",)),
+    Variant("cmd-unknown-option", 11, S11, {"Dockerfile": [(CMD_END, '"--port", "8000", "--no-such-flag"]')]},
+            first_failure="test_production_command_serves", says=("did not start the app: Error: No such option '--no-such-flag'",)),
+    Variant("cmd-shell-form-bad-value", 11, S11,
+            {"Dockerfile": [('CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]',
+                             "CMD uvicorn main:app --host 0.0.0.0 --port 8000 --workers two")]},
+            first_failure="test_production_command_serves", says=("did not start", "--workers", "'two'")),
+    Variant("absolute-db-file", 11, S11, {"config.py": [("\n\n@dataclass", '\nDB_FILE = "/var/tmp/notes.db"\n\n\n@dataclass')]},
+            first_failure="test_nothing_baked_in", says=("config.py line 6", "an absolute path", "/var/tmp/notes.db")),
+    Variant("api-key-in-image", 11, S11, {"Dockerfile": [("EXPOSE 8000\n", "EXPOSE 8000\nENV API_KEY=abc123\n")]},
+            first_failure="test_nothing_baked_in", says=("Dockerfile line 9", "API_KEY")),
 ]
 
 FORGED_FACTS = (

@@ -152,6 +152,10 @@ VARIANTS.append(
             hint_says=("commit()",))
 )
 
+SAFE_INSERT = (
+    "def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
+    "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n"
+)
 ESCAPED_SQL = (
     "def insert_note(text: str) -> int:\n"
     "    safe = text.replace(\"'\", \"''\")\n"
@@ -172,9 +176,7 @@ VARIANTS += [
             first_failure="test_add_and_list", says=("never committed", "notes.db does not hold it"),
             hint_says=("conn.commit()",)),
     Variant("escaped-sql-in-a-variable", 5, S5,
-            {"db.py": [("def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
-                        "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n",
-                        ESCAPED_SQL)]},
+            {"db.py": [(SAFE_INSERT, ESCAPED_SQL)]},
             first_failure="test_quotes_are_safe", says=("db.py line 26", "db.py line 24 puts a value"),
             hint_says=("?",)),
     Variant("shutdown-keeps-the-last-note", 5, S5, {"main.py": [("    yield\n", PRUNE_AT_SHUTDOWN)]},

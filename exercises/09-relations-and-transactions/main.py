@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Response, status
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 import migrations
 from database import Base, SessionLocal, engine
+from fastapi import Depends, FastAPI, HTTPException, Response, status
 from models import Note
 from schemas import NoteCount, NoteCreate, NotePublic, NoteUpdate
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 
 @asynccontextmanager

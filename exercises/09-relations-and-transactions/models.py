@@ -1,12 +1,11 @@
 """The tables, as Python classes: one class per table, one object per row."""
 
 from datetime import datetime
-
-from sqlalchemy import String, false, func
-from sqlalchemy.orm import Mapped, mapped_column
+from typing import Any, ClassVar
 
 from database import Base
-
+from sqlalchemy import String, false, func
+from sqlalchemy.orm import Mapped, mapped_column
 
 # TODO 1: class User(Base): table "users", id (primary key, sqlite_autoincrement) and
 #         name, a String(100).
@@ -14,7 +13,7 @@ from database import Base
 
 class Note(Base):
     __tablename__ = "notes"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(500))

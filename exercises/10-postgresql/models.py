@@ -1,6 +1,7 @@
 """The tables, as Python classes: one class per table, one object per row."""
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from database import Base
 from sqlalchemy import ForeignKey, String, false, func
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -17,7 +18,7 @@ class User(Base):
 
 class Note(Base):
     __tablename__ = "notes"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(500))

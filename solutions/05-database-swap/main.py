@@ -3,10 +3,9 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import db
 from fastapi import FastAPI
 from pydantic import BaseModel
-
-import db
 
 
 @asynccontextmanager

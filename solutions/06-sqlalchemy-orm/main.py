@@ -4,13 +4,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from database import Base, SessionLocal, engine
+from fastapi import Depends, FastAPI
 from models import Note
 from schemas import NoteCreate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 
 @asynccontextmanager

@@ -1,16 +1,16 @@
 """The tables, as Python classes: one class per table, one object per row."""
 
 from datetime import datetime
-
-from sqlalchemy import String, false, func
-from sqlalchemy.orm import Mapped, mapped_column
+from typing import Any, ClassVar
 
 from database import Base
+from sqlalchemy import String, false, func
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 class Note(Base):
     __tablename__ = "notes"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(500))

@@ -223,7 +223,7 @@ VARIANTS += [
     Variant("delete-not-committed", 7, S7,
             {"main.py": [("    db.delete(find_note(db, note_id))\n    db.commit()\n", "    db.delete(find_note(db, note_id))\n")]},
             first_failure="test_delete", says=("answered 200",), hint_says=("db.commit()",)),
-    Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__ = {"sqlite_autoincrement": True}\n', "")]},
+    Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
 ]
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import traceback
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.course import ROOT, SOLUTIONS, Course, load_course
+
+if TYPE_CHECKING:
+    from grader.grade.submissions import Submission
 
 PACKAGE = "persistlab"
 INCLUDED = ("pyproject.toml", "README.md", "course.toml", "grader", "exercises", "solutions")
@@ -76,16 +80,23 @@ def _failure(message: str) -> dict[str, Any]:
 
 def grade_submission(root: Path, course: Course) -> dict[str, Any]:
     """Grade root/submission with every protection this container allows."""
+    from grader.grade.submissions import intake
+
+    staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
+    try:
+        return _grade_staged(root, course, intake([root / "submission"], course, staging))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _grade_staged(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
     from grader.grade.batch import Options, grade_class, runs_outside_sandbox
     from grader.grade.command import limits_for
     from grader.grade.results_json import results_json
     from grader.grade.sandbox import unavailable_reason, user_only_reason
-    from grader.grade.submissions import intake
 
     namespaces = unavailable_reason() is None
     user = user_only_reason() is None
-    staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
-    submissions = intake([root / "submission"], course, staging)
     if len(submissions) != 1:
         return _failure(f"Upload one workspace (the step folders, or one zip of them); found {len(submissions)}.")
     hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")

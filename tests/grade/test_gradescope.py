@@ -24,8 +24,11 @@ def autograder(tmp_path: Path) -> Path:
 
 def run_autograder(root: Path, python: str = sys.executable) -> dict:
     script = root / "source" / "run_autograder"
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PERSISTLAB_PYTHON": python}
+    scratch = root.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PERSISTLAB_PYTHON": python, "TMPDIR": str(scratch)}
     subprocess.run(["bash", str(script)], env=env, check=True, timeout=300, capture_output=True)
+    assert list(scratch.iterdir()) == []  # no staging copy or scratch area left behind
     return json.loads((root / "results" / "results.json").read_text())
 
 

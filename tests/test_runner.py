@@ -14,7 +14,7 @@ from grader.course import Course
 from grader.results import FAIL, PASS
 from grader.runner import Limits
 from grader.zygote import children, shared_zygote
-from tests.checks.variants import S1, S3, VARIANTS, Variant
+from tests.checks.variants import S1, S3, S11, VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.0, stop=1.0)
 
@@ -74,12 +74,15 @@ def _running(argv: list[str]) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("step", [1, 3])
-def test_a_detached_grandchild_dies_with_the_check(step: int, course: Course, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("step", "anchor"), [
+    (1, "next_id = 1"), (3, "next_id = 1"), (11, "app = FastAPI(lifespan=lifespan)"),
+])
+def test_a_detached_grandchild_dies_with_the_check(
+    step: int, anchor: str, course: Course, tmp_path: Path
+) -> None:
     argv = ["sleep", f"{random.randint(10**6, 10**7)}.5"]
     detach = f"import subprocess\nsubprocess.Popen({argv!r}, start_new_session=True)\n"
-    base = {1: S1, 3: S3}[step]
-    anchor = "next_id = 1"
+    base = {1: S1, 3: S3, 11: S11}[step]
     variant = Variant("detaches", step, base, {"main.py": [(anchor, anchor + "\n" + detach)]})
     report = run_checks(course.step(step), variant.write(tmp_path / "s"), QUICK)
     assert report.status == PASS, report.message

@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from grader.grade.family import descendants
 from grader.server import StudentServer
 
 MAX_OPEN = 3  # connections to notes.db a server that closes its sessions may hold
@@ -27,7 +28,7 @@ def open_db_files(server: StudentServer, name: str = "notes.db") -> int | None:
     if process is None or not Path("/proc/self/fd").is_dir():
         return None
     count = 0
-    for pid in _family(process.pid):
+    for pid in (process.pid, *descendants(process.pid)):
         try:
             entries = list(Path(f"/proc/{pid}/fd").iterdir())
         except OSError:
@@ -38,24 +39,6 @@ def open_db_files(server: StudentServer, name: str = "notes.db") -> int | None:
             except OSError:
                 continue
     return count
-
-
-def _family(root: int) -> set[int]:
-    """`root` and every process descended from it, from /proc/*/stat."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    family = {root}
-    grown = True
-    while grown:
-        new = {pid for pid, parent in parents.items() if parent in family} - family
-        family |= new
-        grown = bool(new)
-    return family
 
 
 def get_db_problem(folder: Path) -> str:

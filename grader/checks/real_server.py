@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 
 from grader.feedback import CheckFailure
-from grader.runner import Limits
+from grader.grade.family import descendants, kill_family
+from grader.runner import Limits, deadline_client
 from grader.server import StudentServer
 
 STARTUP_FLOOR = 20.0  # a fresh interpreter imports fastapi, sqlalchemy and a driver itself
@@ -65,11 +66,7 @@ class UvicornProcess:
         return False
 
     def client(self) -> httpx.Client:
-        transport = httpx.HTTPTransport(uds=self.socket_path)
-        return httpx.Client(
-            transport=transport, base_url="http://student", timeout=self.limits.request,
-            headers={"Connection": "close"},
-        )
+        return deadline_client(self.socket_path, self.limits.request)
 
     def returncode(self) -> int | None:
         return self.popen.poll()
@@ -85,11 +82,17 @@ class UvicornProcess:
             os.killpg(self.pid, sig)
 
     def stop(self, graceful: bool = True) -> int | None:
-        """SIGTERM and a wait (graceful), then SIGKILL for the whole group, grandchildren too."""
+        """SIGTERM and a wait (graceful), then SIGKILL for the whole group and every descendant,
+        found before the stop so that one which left the group (setsid) is not missed."""
+        family = descendants(self.pid)
         if graceful and self.returncode() is None:
             self._kill_group(signal.SIGTERM)
             self.wait(self.limits.stop)
         self._kill_group(signal.SIGKILL)
+        kill_family(self.pid)
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         self.wait(self.limits.stop)
         return self.returncode()
 

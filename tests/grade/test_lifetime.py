@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,13 +85,16 @@ def grading(tmp_path: Path, course: Course) -> Iterator[subprocess.Popen[bytes]]
     command = [sys.executable, "-m", "grader", "grade", str(make_class(tmp_path, course)),
                "--out", str(tmp_path / "out"), "--steps", "3", "--jobs", "1",
                "--timeout", "300", "--submission-timeout", "600"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    scratch = tempfile.mkdtemp(prefix="pl-")  # short: Unix socket paths are made in here
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "TMPDIR": scratch})
     yield process
     if process.poll() is None:
         process.kill()
     process.wait()
     assert process.stderr is not None
     process.stderr.close()
+    shutil.rmtree(scratch)  # what a killed grader could not clean up
 
 
 def test_a_submission_past_the_hard_limit_is_cut_off_and_the_rest_graded(

@@ -105,7 +105,10 @@ class WorkerPool(Generic[Job, Result]):
 
     def _give(self, worker: _Worker, job: Job) -> None:
         worker.job, worker.ends = job, time.monotonic() + self.limit
-        worker.conn.send(job)
+        try:
+            worker.conn.send(job)
+        except OSError:  # it has just died: the next step settles the job as lost
+            pass
 
     def _stop_all(self) -> None:
         """No more jobs: ask each worker to end, so it cleans up; `run` kills any that do not."""

@@ -276,7 +276,8 @@ def watch(directory: Path | None, poll: bool) -> None:
               help="Folder for gradebook.csv, results/, feedback/ and junit.xml.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Submissions graded at once, each in its own worker process.")
-@click.option("--steps", "steps_text", default=None, help="Steps to grade, e.g. 1-5 (default: all).")
+@click.option("--steps", "steps_text", default=None,
+              help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=5.0, show_default=True,
               help="Seconds the app may take to start, and to answer one request.")
@@ -296,7 +297,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
     out_console = console()
     try:
         request = Request(
-            inputs=submissions, out=out, jobs=jobs, steps=parse_steps(steps_text or f"1-{len(course.steps)}", course),
+            inputs=submissions, out=out, jobs=jobs,
+            steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
         )
         _, summary = grade_submissions(request, course, out_console)

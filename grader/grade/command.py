@@ -28,7 +28,7 @@ class Request:
     inputs: tuple[Path, ...]
     out: Path
     jobs: int = 2
-    steps: tuple[int, ...] = (1, 2, 3, 4, 5)
+    steps: tuple[int, ...] | None = None  # None: every step this machine can grade
     only: str | None = None
     timeout: float = 5.0
     submission_timeout: float = 120.0
@@ -50,6 +50,24 @@ def parse_steps(text: str, course: Course) -> tuple[int, ...]:
     return tuple(sorted(numbers))
 
 
+def steps_to_grade(request: Request, course: Course, sandboxed: bool, console: Console) -> tuple[int, ...]:
+    """The steps asked for; steps whose checks start the app with its own command (outside the
+    sandbox) only with --unsafe: left out of the default, refused when named."""
+    asked = request.steps or tuple(s.number for s in course.steps)
+    outside = [n for n in asked if runs_outside_sandbox(course.step(n))]
+    if not sandboxed or request.unsafe or not outside:
+        return asked
+    listed = ", ".join(map(str, outside))
+    if request.steps is not None:
+        raise GradeRefused(
+            f"Steps {listed} start the student's app with its own command, outside the sandbox: "
+            "grade them with --unsafe (code you trust) or leave them out of --steps."
+        )
+    console.print(f"[yellow]Not grading steps {listed}: their checks start the student's app "
+                  "outside the sandbox. Add --unsafe for code you trust.[/]")
+    return tuple(n for n in asked if n not in outside)
+
+
 def limits_for(timeout: float) -> Limits:
     return Limits(startup=timeout, request=timeout, stop=2.0, cpu_seconds=30,
                   memory_bytes=1 << 30, file_bytes=16 << 20, output=32 * 1024)
@@ -69,6 +87,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
         )
     if reason:
         console.print(f"[yellow]Unsafe mode: no sandbox ({reason}); student code runs as you.[/]")
+    steps = steps_to_grade(request, course, sandboxed=reason is None, console=console)
     request.out.mkdir(parents=True, exist_ok=True)
     prepare(request.out)
     staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
@@ -80,14 +99,10 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
                 raise GradeRefused(f"No submission is named {request.only!r}.")
         if not submissions:
             raise GradeRefused("No submission was found in the given paths.")
-        outside = tuple(n for n in request.steps if runs_outside_sandbox(course.step(n)))
-        if outside and reason is None:
-            console.print(f"[yellow]Steps {', '.join(map(str, outside))} start the app outside the "
-                          "sandbox: they get zero here unless you pass --unsafe.[/]")
         options = Options(
-            steps=request.steps, limits=limits_for(request.timeout),
+            steps=steps, limits=limits_for(request.timeout),
             submission_timeout=request.submission_timeout, sandboxed=reason is None,
-            hide=hidden_paths(request, course), outside=outside if reason is None else (),
+            hide=hidden_paths(request, course),
         )
         with Progress(
             TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -102,7 +117,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
             grades = grade_class(submissions, course, options, request.jobs, done)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    write_class(request.out, grades, course, request.steps, replace_all=request.only is None)
+    write_class(request.out, grades, course, steps, replace_all=request.only is None)
     return grades, summarise_class(grades)
 
 

@@ -6,6 +6,7 @@ import random
 import re
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,11 +73,19 @@ class Question:
 class Bank:
     questions: tuple[Question, ...]
 
-    def get(self, question_id: str) -> Question:
+    @cached_property
+    def _by_id(self) -> dict[str, Question]:
+        """The first question of each id (lint_bank reports repeated ids)."""
+        by_id: dict[str, Question] = {}
         for question in self.questions:
-            if question.id == question_id:
-                return question
-        raise KeyError(f"There is no question {question_id!r} in the bank.")
+            by_id.setdefault(question.id, question)
+        return by_id
+
+    def get(self, question_id: str) -> Question:
+        try:
+            return self._by_id[question_id]
+        except KeyError:
+            raise KeyError(f"There is no question {question_id!r} in the bank.") from None
 
     def topics(self) -> list[str]:
         return sorted({q.topic for q in self.questions})

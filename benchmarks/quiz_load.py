@@ -267,6 +267,7 @@ def main() -> int:
         database_url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         env = {**os.environ, "PERSISTLAB_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
         port = free_port()
+        load_before = os.getloadavg()[0]
         server = start_server(port, env, Path(tmp) / "server.log")
         try:
             phase = (args.clients, args.seconds, args.max_requests, server.pid)
@@ -278,7 +279,9 @@ def main() -> int:
         missing = verify(database_url, answers)
 
     print(
-        f"{args.clients} concurrent clients on loopback, server: uvicorn, 1 process, {database_url.split(':')[0]}"
+        f"{args.clients} concurrent clients on loopback, server: uvicorn, 1 process, "
+        f"{database_url.split(':')[0]}; {os.cpu_count()} CPUs, load average (1 min) "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     print(plain.report("GET /plain"))
     print(answers.report("POST answer"))

@@ -36,7 +36,6 @@ class Options:
     sandboxed: bool = True
     namespaces: bool = True  # with sandboxed: False keeps only the separate user and rlimits
     hide: tuple[str, ...] = ()
-    outside: tuple[int, ...] = ()  # steps whose checks start student code outside the sandbox
     grace: float = 30.0  # seconds past submission_timeout before a submission's worker is killed
 
 
@@ -120,7 +119,7 @@ def runs_outside_sandbox(step: Step) -> bool:
 
 def grade_folder(
     name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
-    seen: dict[str, StepReport] | None = None, outside: tuple[int, ...] = (),
+    seen: dict[str, StepReport] | None = None,
 ) -> Graded:
     """Check each step folder of one workspace in one session, within `budget` seconds."""
     from grader.grade.session import run_steps
@@ -131,13 +130,6 @@ def grade_folder(
     keys: dict[int, str] = {}
     for step in steps:
         step_folder = folder / step.folder
-        if step.number in outside:
-            reports[step.number] = error_report(
-                step.number, step.points,
-                f"Not graded: the checks of step {step.number} start the app outside the sandbox, "
-                "so they only run with --unsafe.",
-            )
-            continue
         if not step_folder.is_dir():
             reports[step.number] = missing_report(step)
             continue
@@ -182,7 +174,7 @@ def _worker(conn: Connection, parent: int, course: Course, options: Options, cou
         name, folder = job
         try:
             result: Graded | str = grade_folder(name, Path(folder), steps, _worker_limits,
-                                                options.submission_timeout, _seen, options.outside)
+                                                options.submission_timeout, _seen)
         except Exception as exc:  # noqa: BLE001 - fail closed: reported, and the worker goes on
             result = f"The grader failed: {exc!r}."
         conn.send(result)

@@ -10,7 +10,10 @@ import pytest
 
 from grader.checks.baked_in import baked_in
 from grader.checks.dockerfile import instructions, runnable_here, start_command
+from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.real_server import RealServer
+from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.runner import Limits, Scratch
@@ -66,6 +69,18 @@ def test_requirements_are_pinned(target: Target) -> None:
             f"requirements.txt does not list {', '.join(missing)}.",
             "Every package main.py and its modules import must be there, pinned.",
         )
+
+
+restart = restart_fixture(ORM_COMMIT_HINT, api=OWNED_NOTES)
+
+
+@check(points=1, task=2)
+def test_notes_survive_a_crash(restart: RestartRun) -> None:
+    """notes are still there after the server is killed (SIGKILL) and started again"""
+    restart.expect_kept_after_crash()
+
+
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2)
 
 
 @check(points=2, task=3)
@@ -140,7 +155,7 @@ def _repair(db: Path, header: bytes) -> None:
         file.write(header)
 
 
-@check(points=3, task=4)
+@check(points=2, task=4)
 def test_dockerfile(target: Target) -> None:
     """the Dockerfile starts from a slim Python, installs requirements.txt, serves on 0.0.0.0 without --reload"""
     steps = instructions(target.folder)
@@ -181,7 +196,7 @@ def test_dockerfile(target: Target) -> None:
         )
 
 
-@check(points=3, task=4)
+@check(points=2, task=4)
 def test_production_command_serves(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer]
 ) -> None:

@@ -392,3 +392,10 @@ VARIANTS += [
                          ('@app.post("/add_note")', DRIP + '\n\n@app.post("/unused")')]},
             first_failure="test_first_note_gets_id_one", says=("no answer within",)),
 ]
+
+VARIANTS += [
+    Variant("tables-dropped-at-startup", 11, S11,
+            {"main.py": [("    Base.metadata.create_all(engine)\n",
+                          "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
+            first_failure="test_notes_survive_a_crash", says=("killed",)),
+]

@@ -19,7 +19,7 @@ from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
-from grader.render import current_step, show_progress, show_report
+from grader.render import current_step, show_progress, show_protections, show_report
 from grader.results import ERROR, PASS, usage_error_json
 from grader.runner import Limits
 from grader.workspace import (
@@ -155,7 +155,10 @@ def list_steps(directory: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as Exercism results JSON.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
               help="Seconds the app may take to start, and to answer one request.")
-def check(step: str | None, directory: Path | None, as_json: bool, timeout: float | None) -> None:
+@click.option("--protections/--no-protections", "list_protections", default=True, hidden=True,
+              help="End with which protections were on (watch lists them once).")
+def check(step: str | None, directory: Path | None, as_json: bool, timeout: float | None,
+          list_protections: bool) -> None:
     """Run the checks of STEP (default: the first step that does not pass yet).
 
     Example: persistlab check 3 --json
@@ -173,6 +176,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         click.echo(json.dumps(failed, indent=2))
         sys.exit(2)
     from grader.check import run_checks
+    from grader.protections import for_check
 
     limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
@@ -182,9 +186,13 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     except ProgressError as exc:
         unsaved = f"This result was not saved: {exc}"
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        guarded = for_check(chosen, limits).to_json()
+        click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
     else:
-        show_report(console(), chosen, report, course)
+        out = console()
+        show_report(out, chosen, report, course)
+        if list_protections and report.tests:
+            show_protections(out, for_check(chosen, limits))
     if unsaved:
         click.echo(unsaved, err=True)
     sys.exit(EXIT[report.status])

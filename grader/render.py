@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
@@ -10,6 +12,9 @@ from rich.table import Table
 from grader.course import Course, Step
 from grader.progress import StepResult
 from grader.results import ERROR, PASS, StepReport
+
+if TYPE_CHECKING:
+    from grader.protections import Protections
 
 MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]"}
 
@@ -44,6 +49,12 @@ def show_report(console: Console, step: Step, report: StepReport, course: Course
         console.print(
             f"Fix the first failure, then check again. Stuck? `persistlab hint {step.number}`."
         )
+
+
+def show_protections(console: Console, protections: Protections) -> None:
+    """Last and quiet: what kept the student's code in bounds, and what only `grade` adds."""
+    for line in protections.lines():
+        console.print(escape(line), style="dim")
 
 
 def show_progress(

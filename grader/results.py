@@ -72,8 +72,9 @@ def error_report(step: int, max_score: float, message: str) -> StepReport:
 
 
 def usage_error_json(step: int | None, max_score: float, message: str) -> dict[str, Any]:
-    """Every key of a result, for a command that was refused before (or after) a step was known."""
-    return {**error_report(0, max_score, message).to_json(), "step": step}
+    """Every key of a result, for a command that was refused before (or after) a step was known;
+    no code ran, so no protections applied."""
+    return {**error_report(0, max_score, message).to_json(), "step": step, "protections": None}
 
 
 def summarise(step: int, max_score: float, tests: list[TestResult]) -> StepReport:

@@ -11,15 +11,20 @@ from functools import partial
 from pathlib import Path
 
 import watchfiles
+from rich.console import Console
 
 from grader.course import Course, Step
+from grader.grade.sandbox import unavailable_reason
 from grader.progress import load_progress
-from grader.render import current_step
+from grader.protections import for_check
+from grader.render import current_step, show_protections
+from grader.runner import Limits
 from grader.workspace import step_dir
 
 
 def _check(step: Step, workspace: Path) -> int:
-    command = [sys.executable, "-m", "grader", "check", str(step.number), "--dir", str(workspace)]
+    command = [sys.executable, "-m", "grader", "check", str(step.number), "--dir", str(workspace),
+               "--no-protections"]
     return subprocess.run(command, check=False).returncode
 
 
@@ -34,6 +39,8 @@ def _python_files(change: watchfiles.Change, path: str) -> bool:
 
 def watch_workspace(course: Course, workspace: Path, force_polling: bool = False) -> None:
     step = current_step(course, load_progress(workspace)) or course.steps[-1]
+    no_sandbox = unavailable_reason()  # asked once, before any thread starts: it forks
+    shown: list[str] = []
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_lines, args=(lines,), daemon=True).start()
     stop = threading.Event()
@@ -42,6 +49,10 @@ def watch_workspace(course: Course, workspace: Path, force_polling: bool = False
         print(f"\nWatching {folder} (q + Enter quits).", flush=True)
         checked = _fingerprint(folder)
         passed = _check(step, workspace) == 0
+        guarded = for_check(step, Limits(), lambda: no_sandbox)
+        if guarded.lines() != shown:  # once, and again only when a step changes them
+            show_protections(Console(highlight=False), guarded)
+            shown = guarded.lines()
         if passed:
             _offer_next(step, course)
         try:

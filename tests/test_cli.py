@@ -15,8 +15,12 @@ from click.testing import CliRunner, Result
 
 from grader.cli import cli
 from grader.course import Course
+from grader.grade.sandbox import unavailable_reason
+from grader.protections import for_check
+from grader.runner import Limits
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "tests"}
 
 
 def run(*args: str, input: str | None = None) -> Result:
@@ -70,6 +74,30 @@ def test_check_json_is_exercism_v3_with_scores(workspace: Path, course: Course) 
     failing = json.loads(run("check", "4", "--dir", str(workspace), "--json").output)
     assert failing["status"] == "fail" and failing["score"] < failing["max_score"]
     assert "404" in failing["message"]
+    assert set(data) == RESULT_KEYS | {"protections"}
+    assert data["protections"] == for_check(course.step(3), Limits()).to_json()
+    assert {"time limits", "resource limits"} <= {p["name"] for p in data["protections"]["on"]}
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_check_ends_with_its_protections_briefly(workspace: Path, course: Course) -> None:
+    failed = run("check", "1", "--dir", str(workspace))
+    summary = for_check(course.step(1), Limits()).lines()
+    assert failed.exit_code == 1 and flat(failed.output).endswith(flat(" ".join(summary)))
+    assert flat(failed.output).index("Fix the first failure") < flat(failed.output).index("Protections on:")
+    assert summary[0].startswith("Protections on: time limits (start 10 s, answer 5 s)")
+    reason = unavailable_reason()
+    machine = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
+    assert summary[1] == ("Off: network, process, user and filesystem isolation, because check runs "
+                          f"your own code as you ({machine}).")
+    quiet = run("check", "1", "--dir", str(workspace), "--no-protections")
+    assert quiet.exit_code == 1 and "Protections" not in quiet.output
+    (workspace / course.step(1).folder / "main.py").write_text("")
+    refused = run("check", "1", "--dir", str(workspace))
+    assert refused.exit_code == 2 and "Protections" not in refused.output, "no code ran"
 
 
 @pytest.mark.parametrize(
@@ -168,7 +196,7 @@ def test_grader_output_has_no_warnings(workspace: Path, course: Course) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "always"}
     done = subprocess.run(
         [sys.executable, "-m", "grader", "check", "5", "--dir", str(workspace)],
-        capture_output=True, text=True, env=env, timeout=60,
+        check=False, capture_output=True, text=True, env=env, timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stdout + done.stderr and "Traceback" not in done.stderr
@@ -180,16 +208,18 @@ def test_watch_rechecks_on_save_and_waits_to_move_on(workspace: Path, course: Co
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert watcher.stdin is not None and watcher.stdout is not None
+    seen: list[str] = []
     try:
-        assert _read_until(watcher, "no module-level name `notes_db`")
+        assert _read_until(watcher, "no module-level name `notes_db`", seen)
         solve(workspace, course, 1)
-        assert _read_until(watcher, "Press Enter to go on to step 2")
+        assert _read_until(watcher, "Press Enter to go on to step 2", seen)
         time.sleep(0.5)
         (workspace / course.step(1).folder / "main.py").touch()
-        assert _read_until(watcher, "Step 1 passes"), "a save re-checks the same step"
+        assert _read_until(watcher, "Step 1 passes", seen), "a save re-checks the same step"
         watcher.stdin.write("\n")
         watcher.stdin.flush()
-        assert _read_until(watcher, "Step 2")
+        assert _read_until(watcher, "Step 2", seen)
+        assert "".join(seen).count("Protections on:") == 1, "listed once, not on every save"
         watcher.stdin.write("q\n")
         watcher.stdin.flush()
         assert watcher.wait(timeout=20) == 0
@@ -198,7 +228,8 @@ def test_watch_rechecks_on_save_and_waits_to_move_on(workspace: Path, course: Co
         watcher.wait()
 
 
-def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) -> bool:
+def _read_until(process: subprocess.Popen[str], text: str, log: list[str] | None = None,
+                timeout: float = 30) -> bool:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     seen = ""
@@ -207,12 +238,11 @@ def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) 
         if not line:
             return False
         seen += line
+        if log is not None:
+            log.append(line)
         if text in " ".join(seen.split()):
             return True
     return False
-
-
-RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "tests"}
 
 
 @pytest.mark.parametrize(
@@ -233,7 +263,8 @@ def test_check_json_refusals_have_every_key(
         argv += ["--dir", str(workspace)]
     result = CliRunner().invoke(cli, [*argv, "--json"])
     data = json.loads(result.stdout)
-    assert result.exit_code == 2 and set(data) == RESULT_KEYS
+    assert result.exit_code == 2 and set(data) == RESULT_KEYS | {"protections"}
+    assert data["protections"] is None, "no code ran"
     assert data["version"] == 3 and data["step"] == step and data["status"] == "error"
     assert data["score"] == 0 and type(data["score"]) is int and data["max_score"] == max_score
     assert data["tests"] == [] and says in data["message"]

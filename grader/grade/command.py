@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -14,8 +14,9 @@ from grader.course import SOLUTIONS, Course
 from grader.grade.batch import Graded, Options, grade_class, runs_outside_sandbox
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, write_class, write_student
-from grader.grade.sandbox import unavailable_reason
+from grader.grade.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.grade.submissions import intake
+from grader.protections import protections
 from grader.runner import Limits
 
 
@@ -68,6 +69,40 @@ def steps_to_grade(request: Request, course: Course, sandboxed: bool, console: C
     return tuple(n for n in asked if n not in outside)
 
 
+@dataclass
+class GradeSummary(Summary):
+    """The class summary, ending with what the students' code ran without, if anything."""
+
+    unprotected: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        return [*super().lines(), *self.unprotected]
+
+
+def student_limits(options: Options) -> Limits:
+    """The limits each student process gets from its worker (uid and scratch area aside)."""
+    if not options.sandboxed:
+        return options.limits
+    sandbox = Sandbox(uid=FIRST_UID, keep="", hide=options.hide, namespaces=options.namespaces)
+    return replace(options.limits, sandbox=sandbox)
+
+
+def protections_off(options: Options, course: Course, why: str) -> list[str]:
+    """Summary lines naming each protection the graded steps ran without (none in the sandbox);
+    `why`: why the sandbox's parts are missing, where they are."""
+    limits = student_limits(options)
+    lines = []
+    if off := protections(limits, why=why).off_text():
+        lines.append(f"Protections off: {off}.")
+    own = [str(n) for n in options.steps if runs_outside_sandbox(course.step(n))]
+    if own:
+        steps, their = (f"step {own[0]}", "its") if len(own) == 1 else (f"steps {', '.join(own)}", "their")
+        off = protections(limits, own_command=True, why=f"{their} checks start the app with its own "
+                          "command, outside the sandbox").off_text()
+        lines.append(f"Protections off for {steps}: {off}.")
+    return lines
+
+
 def limits_for(timeout: float) -> Limits:
     return Limits(startup=timeout, request=timeout, stop=2.0, cpu_seconds=30,
                   memory_bytes=1 << 30, file_bytes=16 << 20, output=32 * 1024)
@@ -118,7 +153,9 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     write_class(request.out, grades, course, steps, replace_all=request.only is None)
-    return grades, summarise_class(grades)
+    why = f"there was no sandbox ({reason}): student code ran as you"
+    return grades, GradeSummary(**vars(summarise_class(grades)),
+                                unprotected=tuple(protections_off(options, course, why)))
 
 
-__all__ = ["GradeRefused", "Request", "grade", "parse_steps"]
+__all__ = ["GradeRefused", "GradeSummary", "Request", "grade", "parse_steps", "protections_off"]

@@ -91,12 +91,12 @@ def grade_submission(root: Path, course: Course) -> dict[str, Any]:
 
 def _grade_staged(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
     from grader.grade.batch import Options, grade_class, runs_outside_sandbox
-    from grader.grade.command import limits_for
+    from grader.grade.command import limits_for, protections_off
     from grader.grade.results_json import results_json
     from grader.grade.sandbox import unavailable_reason, user_only_reason
 
-    namespaces = unavailable_reason() is None
-    user = user_only_reason() is None
+    no_namespaces, no_user = unavailable_reason(), user_only_reason()
+    namespaces, user = no_namespaces is None, no_user is None
     if len(submissions) != 1:
         return _failure(f"Upload one workspace (the step folders, or one zip of them); found {len(submissions)}.")
     hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")
@@ -110,8 +110,10 @@ def _grade_staged(root: Path, course: Course, submissions: list[Submission]) -> 
     if outside:
         data["output"] += (f"\n(Steps {', '.join(map(str, outside))} are not graded here: their "
                            "checks start the app outside the sandbox.)")
-    if not namespaces:
-        data["output"] += "\n(Graded as a separate user with rlimits; this container allows no namespaces.)"
+    why = ((no_namespaces or "") if user
+           else f"there is no sandbox here ({no_user}): student code ran as the autograder's user")
+    for line in protections_off(options, course, why):
+        data["output"] += f"\n({line})"
     return data
 
 

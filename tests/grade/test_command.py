@@ -63,6 +63,7 @@ def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None
     assert "execution_time" in alice
     assert (out / "junit.xml").read_text().count("<testsuite ") == 3
     assert not (tmp_path / "carol.py").exists()
+    assert ("Protections off" in result.output) == bool(SAFETY), "in the sandbox nothing is off"
 
 
 def test_grades_are_deterministic_and_only_regrades_one(tmp_path: Path, bulk: Path, course: Course) -> None:
@@ -134,3 +135,31 @@ def test_unsafe_grades_a_step_that_starts_the_app_itself(tmp_path: Path, course:
     assert result.exit_code == 0, result.output
     data = json.loads((out / "results" / "erin.json").read_text(encoding="utf-8"))
     assert data["score"] == data["max_score"] == step.points, data["output"]
+    summary = " ".join(result.output.split())
+    assert (f"Protections off for step {step.number}: resource limits and network, process, user and "
+            "filesystem isolation, because its checks start the app with its own command") in summary
+    assert summary.index("submission graded") < summary.index(f"Protections off for step {step.number}")
+
+
+NO_ROOT = "namespaces and a separate user need root"
+
+
+def test_without_the_sandbox_unsafe_grading_says_what_was_off(
+    tmp_path: Path, bulk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("grader.grade.command.unavailable_reason", lambda: NO_ROOT)
+    args = ["grade", str(bulk / "alice"), "--steps", "1", "--timeout", "2"]
+    refused = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "refused")])
+    assert refused.exit_code == 2 and f"without the sandbox: {NO_ROOT}" in refused.output
+    assert not (tmp_path / "refused").exists()
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out"), "--unsafe"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = " ".join(result.output.split())
+    assert f"Unsafe mode: no sandbox ({NO_ROOT}); student code runs as you." in summary
+    assert summary.endswith(
+        f"Protections off: network, process, user and filesystem isolation, because there was no sandbox "
+        f"({NO_ROOT}): student code ran as you. Wrote {tmp_path / 'out'}/gradebook.csv, results/, "
+        "feedback/, junit.xml."
+    )
+    assert rows(tmp_path / "out")["alice"]["total"] == "4"

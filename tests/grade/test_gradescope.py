@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from grader.course import Course
+from grader.grade import sandbox
 from grader.grade.batch import runs_outside_sandbox
-from grader.grade.gradescope import build_bundle
-from grader.grade.sandbox import user_only_reason
+from grader.grade.gradescope import build_bundle, grade_submission
+from grader.grade.sandbox import unavailable_reason, user_only_reason
 from grader.workspace import create_workspace
 from tests.grade.classroom import solve
 
@@ -55,6 +59,35 @@ def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) ->
         assert data["max_score"] == sum(s.points for s in course.steps if s not in outside)
     first = data["tests"][0]
     assert first["status"] == "passed" and first["number"] == "1.1" and first["visibility"] == "visible"
+    assert ("Protections off" in data["output"]) == (unavailable_reason() is not None)
+
+
+@pytest.mark.skipif(user_only_reason() is not None, reason="grading as another user needs root")
+@pytest.mark.parametrize(
+    ("no_namespaces", "no_user", "says"),
+    [
+        ("this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)", None,
+         [("(Protections off: network, process and filesystem isolation, because this machine refuses "
+           "new namespaces (a container without CAP_SYS_ADMIN?).)")]),
+        ("namespaces and a separate user need root", "a separate user needs root",
+         [("(Protections off: network, process, user and filesystem isolation, because there is no "
+           "sandbox here (a separate user needs root): student code ran as the autograder's user.)"),
+          ("(Protections off for steps 10, 11: resource limits and network, process, user and "
+           "filesystem isolation, because their checks start the app with its own command")]),
+    ],
+)
+def test_a_container_without_the_full_sandbox_says_what_is_off(
+    tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch,
+    no_namespaces: str, no_user: str | None, says: list[str],
+) -> None:
+    monkeypatch.setattr(sandbox, "unavailable_reason", lambda: no_namespaces)
+    monkeypatch.setattr(sandbox, "user_only_reason", lambda: no_user)
+    root = tmp_path / "autograder"
+    step = course.step(1)
+    shutil.copytree(step.solution_dir, root / "submission" / step.folder)
+    data = grade_submission(root, course)
+    assert data["score"] == step.points, data["output"]
+    assert all(line in data["output"] for line in says), data["output"]
 
 
 def test_results_json_is_written_even_when_grading_cannot_start(tmp_path: Path) -> None:

@@ -1,0 +1,166 @@
+"""Which protections a run of student code really has, and why each missing one is missing.
+
+`check` runs a student's own code as the student: time limits, rlimits, process cleanup and a
+scratch copy, but none of what only grade's sandbox adds (namespaces, a separate user, hidden
+folders). Everything here is read from the Limits a run is given, from how the step's checks
+start the app, and from this machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from grader.course import Step
+from grader.grade.sandbox import unavailable_reason
+from grader.runner import CAN_FORK, Limits
+
+LINUX = sys.platform.startswith("linux")
+SANDBOX_ONLY = ("network isolation", "process isolation", "user isolation", "filesystem isolation")
+
+
+@dataclass(frozen=True)
+class Protection:
+    name: str
+    on: bool
+    detail: str  # on: what is applied, with its values; off: why it is not
+    brief: str = ""  # on: the values worth a student's glance, for the one-line summary
+    headline: bool = True  # named in that summary (the full list is in to_json)
+
+
+@dataclass(frozen=True)
+class Protections:
+    items: tuple[Protection, ...]
+
+    @property
+    def off(self) -> list[Protection]:
+        return [p for p in self.items if not p.on]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "on": [{"name": p.name, "detail": p.detail} for p in self.items if p.on],
+            "off": [{"name": p.name, "reason": p.detail} for p in self.off],
+        }
+
+    def off_text(self) -> str:
+        """'network and user isolation, because ...; ...', grouped by reason ('' when none is off)."""
+        reasons: dict[str, list[str]] = {}
+        for item in self.off:
+            reasons.setdefault(item.detail, []).append(item.name)
+        return "; ".join(f"{_names(names)}, because {why}" for why, names in reasons.items())
+
+    def lines(self) -> list[str]:
+        """The short summary a student reads after a check."""
+        on = [f"{p.name} ({p.brief})" if p.brief else p.name for p in self.items if p.on and p.headline]
+        out = [f"Protections on: {_and(on)}."]
+        if self.off:
+            out.append(f"Off: {self.off_text()}.")
+        return out
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _names(names: list[str]) -> str:
+    """['resource limits', 'network isolation', 'user isolation'] -> 'resource limits and network and
+    user isolation'."""
+    kinds = [n.removesuffix(" isolation") for n in names if n.endswith(" isolation")]
+    rest = [n for n in names if not n.endswith(" isolation")]
+    return _and(rest + ([f"{_and(kinds)} isolation"] if kinds else []))
+
+
+def _size(count: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift and count % (1 << shift) == 0:
+            return f"{count >> shift} {unit}"
+    return f"{count} bytes"
+
+
+def _cleanup(own_command: bool) -> str:
+    if own_command:
+        return ("its process group and every process below it are killed when a check ends; "
+                "started as a plain command, it does not die with the grader")
+    parts = ["its own process group, killed when a check ends"]
+    if LINUX:
+        parts.append("it dies if the grader dies (PR_SET_PDEATHSIG)")
+    if CAN_FORK and LINUX:
+        parts.append("a process it detaches (setsid, double fork) is caught by the zygote, "
+                     "a child subreaper, and killed")
+    elif not CAN_FORK:
+        parts.append(f"without fork on {sys.platform} there is no zygote, so a process it "
+                     "detaches (setsid, double fork) is not caught")
+    return "; ".join(parts)
+
+
+def _rlimits(limits: Limits, own_command: bool, why: str) -> Protection:
+    if own_command:
+        return Protection("resource limits", False, why)
+    values = [f"CPU {limits.cpu_seconds} s", f"address space {_size(limits.memory_bytes)}",
+              f"file size {_size(limits.file_bytes)}", "no core dumps"]
+    if limits.sandbox is not None:
+        values += [f"{limits.sandbox.processes} processes", f"{limits.sandbox.open_files} open files"]
+        counts = ""
+    else:  # RLIMIT_NPROC counts every process of the user: set only for the sandbox's own uid
+        counts = "; processes and open files are limited only for the grade sandbox's separate user"
+    where = "" if LINUX else f" (as far as {sys.platform} enforces them)"
+    brief = f"CPU {limits.cpu_seconds} s, memory {_size(limits.memory_bytes)}, files {_size(limits.file_bytes)}"
+    return Protection("resource limits", True, ", ".join(values) + where + counts, brief)
+
+
+def _sandbox_items(limits: Limits, own_command: bool, why: str) -> list[Protection]:
+    sandbox = None if own_command else limits.sandbox
+    if sandbox is None:
+        return [Protection(name, False, why) for name in SANDBOX_ONLY]
+    if not sandbox.namespaces:
+        user = Protection("user isolation", True, "an unprivileged user of its own; without "
+                          "namespaces, only file modes keep it out of the grader's folders")
+        return [Protection("network isolation", False, why), Protection("process isolation", False, why),
+                user, Protection("filesystem isolation", False, why)]
+    user = Protection("user isolation", True, "an unprivileged user of its own")
+    return [
+        Protection("network isolation", True, "its own network namespace: no network at all"),
+        Protection("process isolation", True, "pid 1 of its own pid namespace: everything it starts "
+                   "dies with it"),
+        user,
+        Protection("filesystem isolation", True, "empty mounts over /tmp, /var/tmp, /dev/shm, /root and "
+                   f"{len(sandbox.hide)} folders it must not read (solutions, output, submissions)"),
+    ]
+
+
+def protections(limits: Limits, *, own_command: bool = False, why: str) -> Protections:
+    """What a student process run under `limits` has; `own_command`: the app is started as a
+    plain command (steps 10-11), not forked by the zygote; `why`: why the sandbox's parts are off."""
+    from grader.checks.real_server import STARTUP_FLOOR
+
+    startup = max(limits.startup, STARTUP_FLOOR) if own_command else limits.startup
+    return Protections((
+        Protection("time limits", True, f"{startup:g} s to start, {limits.request:g} s for each whole "
+                   f"answer, {limits.stop:g} s to stop before SIGKILL",
+                   f"start {startup:g} s, answer {limits.request:g} s"),
+        _rlimits(limits, own_command, why),
+        Protection("process cleanup", True, _cleanup(own_command)),
+        Protection("scratch copy", True, "it runs in a temporary copy of the step folder", headline=False),
+        Protection("output cap", True, f"the last {_size(limits.output)} of its output is kept",
+                   headline=False),
+        *_sandbox_items(limits, own_command, why),
+    ))
+
+
+def for_check(
+    step: Step, limits: Limits, machine: Callable[[], str | None] = unavailable_reason
+) -> Protections:
+    """What `persistlab check` gives a student's own code on this machine."""
+    from grader.grade.batch import runs_outside_sandbox
+
+    if runs_outside_sandbox(step):
+        return protections(limits, own_command=True,
+                           why="a check of this step starts your app with its own command, as you")
+    reason = machine()
+    where = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
+    return protections(limits, why=f"check runs your own code as you ({where})")
+
+
+__all__ = ["Protection", "Protections", "for_check", "protections"]

@@ -9,114 +9,23 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import (
-    Engine,
-    ForeignKey,
-    String,
-    bindparam,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import (
-    DeclarativeBase,
-    Mapped,
-    Session,
-    aliased,
-    mapped_column,
-    relationship,
-    selectinload,
-    sessionmaker,
-)
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from grader.quiz.answers import Slot, insert_attempt, insert_student, read_sheet, store_answer
+from grader.quiz.models import NAME_MAX, Answer, Attempt, Base, Config, Student
 from grader.workspace import find_workspace, state_db
 
+__all__ = ["NAME_MAX", "Answer", "AnswerRow", "Attempt", "Base", "QuizStore", "Slot", "Student"]
+
 DEFAULT_DB_FILE = "persistlab-quiz.db"
-NAME_MAX = 60
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Student(Base):
-    __tablename__ = "quiz_students"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX))
-    created_at: Mapped[float]
-
-
-class Attempt(Base):
-    __tablename__ = "quiz_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("quiz_students.id"), index=True)
-    topic: Mapped[str | None] = mapped_column(String(80))
-    level: Mapped[str | None] = mapped_column(String(10))
-    total: Mapped[int]
-    started_at: Mapped[float]
-    finished_at: Mapped[float | None]
-    score: Mapped[int | None]
-    student: Mapped[Student] = relationship(lazy="joined")
-    answers: Mapped[list[Answer]] = relationship(order_by="Answer.position")
-
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None
-
-    @property
-    def next_position(self) -> int | None:
-        """The 1-based position of the first unanswered question, or None when all are done."""
-        for answer in self.answers:
-            if answer.chosen is None:
-                return answer.position
-        return None
-
-
-class Answer(Base):
-    """One question of an attempt: its shuffled option order, then the student's choice."""
-
-    __tablename__ = "quiz_answers"
-
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id"), primary_key=True)
-    position: Mapped[int] = mapped_column(primary_key=True)
-    question_id: Mapped[str] = mapped_column(String(120), index=True)
-    option_order: Mapped[str] = mapped_column(String(8))
-    chosen: Mapped[str | None] = mapped_column(String(1))
-    correct: Mapped[bool | None]
-    answered_at: Mapped[float | None]
-
-
-class Config(Base):
-    __tablename__ = "quiz_config"
-
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One question of an attempt as the answer route needs it, read in a single query."""
-
-    attempt_id: int
-    student_id: int
-    total: int
-    finished: bool
-    next_position: int | None
-    question_id: str | None  # None when the attempt has no such position
-    option_order: str
-    chosen: str | None
 
 
 @dataclass(frozen=True)
@@ -164,114 +73,6 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         cursor.close()
 
     return engine
-
-
-# The answer path's statements, built once: constructing a statement costs about ten times
-# as much as running it on SQLite.
-_pending = aliased(Answer)
-_SLOT = (
-    select(
-        Attempt.student_id,
-        Attempt.total,
-        Attempt.finished_at.is_not(None),
-        select(func.min(_pending.position))
-        .where(_pending.attempt_id == Attempt.id, _pending.chosen.is_(None))
-        .scalar_subquery(),
-        Answer.question_id,
-        Answer.option_order,
-        Answer.chosen,
-    )
-    .outerjoin(
-        Answer, (Answer.attempt_id == Attempt.id) & (Answer.position == bindparam("the_position"))
-    )
-    .where(Attempt.id == bindparam("the_attempt"))
-)
-_ANSWER = (
-    update(Answer)
-    .where(
-        Answer.attempt_id == bindparam("the_attempt"),
-        Answer.position == bindparam("the_position"),
-        Answer.chosen.is_(None),
-        Answer.position
-        == select(func.min(_pending.position))
-        .where(_pending.attempt_id == bindparam("the_attempt"), _pending.chosen.is_(None))
-        .scalar_subquery(),
-    )
-    .values(
-        chosen=bindparam("new_chosen"),
-        correct=bindparam("new_correct"),
-        answered_at=bindparam("now"),
-    )
-)
-_FINISH = (
-    update(Attempt)
-    .where(
-        Attempt.id == bindparam("the_attempt"),
-        Attempt.finished_at.is_(None),
-        Attempt.total == bindparam("the_position"),
-    )
-    .values(
-        finished_at=bindparam("now"),
-        score=select(func.count())
-        .select_from(Answer)
-        .where(Answer.attempt_id == bindparam("the_attempt"), Answer.correct.is_(True))
-        .scalar_subquery(),
-    )
-)
-
-
-def _read_slot(conn: Connection, attempt_id: int, position: int) -> Slot | None:
-    row = conn.execute(_SLOT, {"the_attempt": attempt_id, "the_position": position}).first()
-    if row is None:
-        return None
-    student_id, total, finished, next_position, question_id, order, chosen = row
-    return Slot(
-        attempt_id, student_id, total, bool(finished), next_position, question_id,
-        order or "", chosen,
-    )  # fmt: skip
-
-
-def _store_answer(
-    conn: Connection, attempt_id: int, position: int, chosen: str, correct: bool, *, last: bool
-) -> bool:
-    """The conditional UPDATE; `last` (position may be the attempt's last question) also runs
-    the one that finishes the attempt, whose WHERE checks the total itself."""
-    values = {"the_attempt": attempt_id, "the_position": position, "now": time.time()}
-    result = conn.execute(_ANSWER, {**values, "new_chosen": chosen, "new_correct": correct})
-    if result.rowcount != 1:
-        return False
-    if last:
-        conn.execute(_FINISH, values)
-    return True
-
-
-def _insert_student(conn: Connection, name: str) -> int:
-    row = {"name": name[:NAME_MAX], "created_at": time.time()}
-    return int(conn.execute(insert(Student).returning(Student.id), row).scalar_one())
-
-
-def _insert_attempt(
-    conn: Connection,
-    student_id: int,
-    questions: Sequence[tuple[str, str]],
-    topic: str | None,
-    level: str | None,
-) -> int:
-    if not questions:
-        raise ValueError("An attempt needs at least one question.")
-    row = {"student_id": student_id, "topic": topic, "level": level}
-    attempt_id = conn.execute(
-        insert(Attempt).returning(Attempt.id),
-        {**row, "total": len(questions), "started_at": time.time()},
-    ).scalar_one()
-    conn.execute(
-        insert(Answer),
-        [
-            {"attempt_id": attempt_id, "position": n, "question_id": qid, "option_order": order}
-            for n, (qid, order) in enumerate(questions, start=1)
-        ],
-    )
-    return int(attempt_id)
 
 
 def _create_tables(engine: Engine, tries: int = 5) -> None:
@@ -325,7 +126,7 @@ class QuizStore:
 
     def add_student(self, name: str) -> int:
         with self.write_transaction() as conn:
-            return _insert_student(conn, name)
+            return insert_student(conn, name)
 
     def student(self, student_id: int) -> Student | None:
         with self._sessions() as session:
@@ -349,24 +150,7 @@ class QuizStore:
     ) -> int:
         """A new attempt over `questions`, given as (question id, shuffled option keys)."""
         with self.write_transaction() as conn:
-            return _insert_attempt(conn, student_id, questions, topic, level)
-
-    @staticmethod
-    def start_attempt_in(
-        conn: Connection,
-        *,
-        student_id: int | None,
-        name: str,
-        questions: Sequence[tuple[str, str]],
-        topic: str | None = None,
-        level: str | None = None,
-    ) -> tuple[int, int]:
-        """Inside `write_transaction`: (student id, attempt id) of a new attempt for `name`,
-        by the student `student_id` if that one has this name, else by a new student."""
-        query = select(Student.name).where(Student.id == student_id)
-        if student_id is None or conn.execute(query).scalar_one_or_none() != name:
-            student_id = _insert_student(conn, name)
-        return student_id, _insert_attempt(conn, student_id, questions, topic, level)
+            return insert_attempt(conn, student_id, questions, topic, level)
 
     def attempt(self, attempt_id: int) -> Attempt | None:
         """The attempt with its student and answers loaded, or None."""
@@ -376,7 +160,8 @@ class QuizStore:
     def slot(self, attempt_id: int, position: int) -> Slot | None:
         """The attempt's owner and state with question `position`; None if no such attempt."""
         with self.engine.connect() as conn:
-            return _read_slot(conn, attempt_id, position)
+            sheet = read_sheet(conn, attempt_id)
+        return sheet.slot(attempt_id, position) if sheet else None
 
     def attempts_of(self, student_id: int, limit: int = 20) -> list[Attempt]:
         with self._sessions() as session:
@@ -396,36 +181,16 @@ class QuizStore:
         The answer to the last question finishes the attempt in the same transaction.
         """
         with self.write_transaction() as conn:
-            return _store_answer(conn, attempt_id, position, chosen, correct, last=True)
+            return store_answer(conn, attempt_id, position, chosen, correct, last=True)
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
         """One write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE), so
         what it reads cannot go stale before it writes."""
-        with self._writer, self.engine.connect() as conn:
+        with self._writer, self.engine.connect() as conn, conn.begin():
             if self.engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-
-    @staticmethod
-    def answer_in(
-        conn: Connection,
-        attempt_id: int,
-        position: int,
-        decide: Callable[[Slot | None], tuple[str, bool]],
-    ) -> bool:
-        """Inside `write_transaction`: read the slot, let `decide` turn it into (bank key,
-        correct) or raise to refuse (nothing is written then), and store the answer.
-        False if the conditional UPDATE found the question taken after all."""
-        slot = _read_slot(conn, attempt_id, position)
-        choice, correct = decide(slot)
-        last = slot is None or slot.total == position
-        return _store_answer(conn, attempt_id, position, choice, correct, last=last)
+            yield conn
 
     def all_attempts(self) -> list[Attempt]:
         """Every attempt with its student, oldest first (for per-student scores)."""

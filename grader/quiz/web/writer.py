@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.quiz.store import QuizStore, Slot
+from grader.quiz.answers import Decide, Sheets, answer_in, start_attempt_in
+from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class GroupWriter:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._sheets = Sheets()  # the writer thread's own: no lock
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """`work(conn)` inside a write transaction; returns its result once it is committed."""
@@ -49,12 +51,10 @@ class GroupWriter:
         self._jobs.put(_Job(work, future, loop))
         return await future
 
-    async def answer(
-        self, attempt_id: int, position: int, decide: Callable[[Slot | None], tuple[str, bool]]
-    ) -> bool:
-        """Store an answer as `QuizStore.answer_in` does; returns once it is committed."""
+    async def answer(self, attempt_id: int, position: int, decide: Decide) -> bool:
+        """Store an answer as `answers.answer_in` does; returns once it is committed."""
         store = partial(
-            QuizStore.answer_in, attempt_id=attempt_id, position=position, decide=decide
+            answer_in, attempt_id=attempt_id, position=position, decide=decide, sheets=self._sheets
         )
         return await self.write(store)
 
@@ -67,10 +67,10 @@ class GroupWriter:
         topic: str | None,
         level: str | None,
     ) -> tuple[int, int]:
-        """(student id, attempt id) as `QuizStore.start_attempt_in` gives them, committed."""
+        """(student id, attempt id) as `answers.start_attempt_in` gives them, committed."""
         start = partial(
-            QuizStore.start_attempt_in, student_id=student_id, name=name, questions=questions,
-            topic=topic, level=level,
+            start_attempt_in, student_id=student_id, name=name, questions=questions, topic=topic,
+            level=level, sheets=self._sheets,
         )  # fmt: skip
         return await self.write(start)
 
@@ -116,6 +116,7 @@ class GroupWriter:
                         failed.append(True)
         except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
             results, failed = [exc] * len(batch), [True] * len(batch)
+            self._sheets.clear()  # they may hold what was rolled back
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, object, bool]]] = {}
         for job, result, refused in zip(batch, results, failed):
             by_loop.setdefault(job.loop, []).append((job, result, refused))

@@ -1,0 +1,71 @@
+"""The quiz tables: students, their attempts, one row per question of an attempt, and config.
+
+All prefixed `quiz_`, so they may share the workspace's state.db with step progress.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAME_MAX = 60
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Student(Base):
+    __tablename__ = "quiz_students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    created_at: Mapped[float]
+
+
+class Attempt(Base):
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("quiz_students.id"), index=True)
+    topic: Mapped[str | None] = mapped_column(String(80))
+    level: Mapped[str | None] = mapped_column(String(10))
+    total: Mapped[int]
+    started_at: Mapped[float]
+    finished_at: Mapped[float | None]
+    score: Mapped[int | None]
+    student: Mapped[Student] = relationship(lazy="joined")
+    answers: Mapped[list[Answer]] = relationship(order_by="Answer.position")
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def next_position(self) -> int | None:
+        """The 1-based position of the first unanswered question, or None when all are done."""
+        for answer in self.answers:
+            if answer.chosen is None:
+                return answer.position
+        return None
+
+
+class Answer(Base):
+    """One question of an attempt: its shuffled option order, then the student's choice."""
+
+    __tablename__ = "quiz_answers"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(120), index=True)
+    option_order: Mapped[str] = mapped_column(String(8))
+    chosen: Mapped[str | None] = mapped_column(String(1))
+    correct: Mapped[bool | None]
+    answered_at: Mapped[float | None]
+
+
+class Config(Base):
+    __tablename__ = "quiz_config"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.router.routes.append(student.answer_route)  # first: the hot path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(student.router)
     app.include_router(instructor.router)

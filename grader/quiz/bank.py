@@ -114,18 +114,25 @@ class Bank:
             rng.shuffle(chosen)
         return chosen if count is None else chosen[:count]
 
+    @cached_property
+    def _by_level(self) -> dict[str, list[Question]]:
+        return {level: [q for q in self.questions if q.difficulty == level] for level in LEVELS}
+
     def self_check(self, count: int = 10, rng: random.Random | None = None) -> list[Question]:
         """A random quiz of `count` questions, spread evenly over the levels, easiest first."""
         rng = rng or random.Random()
-        pools = {level: self.select(level=level, rng=rng) for level in LEVELS}
         wanted = {level: count // len(LEVELS) for level in LEVELS}
         for level in LEVELS[: count % len(LEVELS)]:
             wanted[level] += 1
-        picked = {level: pools[level][: wanted[level]] for level in LEVELS}
-        spare = [q for level in LEVELS for q in pools[level][wanted[level] :]]
-        rng.shuffle(spare)
-        for question in spare[: count - sum(len(p) for p in picked.values())]:
-            picked[question.difficulty].append(question)
+        picked = {
+            level: rng.sample(pool, min(wanted[level], len(pool)))
+            for level, pool in self._by_level.items()
+        }
+        short = count - sum(len(p) for p in picked.values())
+        if short > 0:  # a level ran short: the rest comes from the other levels' leftovers
+            spare = [q for level in LEVELS for q in self._by_level[level] if q not in picked[level]]
+            for question in rng.sample(spare, min(short, len(spare))):
+                picked[question.difficulty].append(question)
         return [q for level in LEVELS for q in picked[level]]
 
 

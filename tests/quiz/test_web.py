@@ -189,7 +189,7 @@ def test_bad_answers_are_refused_and_change_nothing(
 ) -> None:
     path = student.start()
     before = _answers(store)
-    response = student.answer(path, **form)
+    response = student.answer(path, form=form)
     assert response.status_code == status
     assert message in _error(response.text)
     assert _answers(store) == before
@@ -272,7 +272,7 @@ def test_attempts_belong_to_their_student(
     student: QuizClient, other_student: QuizClient, store: QuizStore
 ) -> None:
     path = student.start(name="Ada")
-    response = other_student.answer(path, csrf_token=other_student.csrf(), choice="A")
+    response = other_student.answer(path, form={"csrf_token": other_student.csrf(), "choice": "A"})
     assert response.status_code == 403 and "belongs to another student" in _error(response.text)
     assert other_student.http.get(path).status_code == 403
     assert _answers(store)[0] == (None, None)
@@ -286,6 +286,22 @@ def test_session_survives_an_app_restart_on_the_same_database(
     with TestClient(create_app(settings), cookies=client.cookies) as restarted:
         page = restarted.get(path)
     assert page.status_code == 200 and "Right!" in page.text
+
+
+def test_two_servers_on_one_database_let_the_database_judge(
+    settings: Settings, client: TestClient, student: QuizClient, store: QuizStore
+) -> None:
+    """Another server process on the same database answers for this browser: what the first
+    one remembers of the attempt is out of date, and the database decides."""
+    path = student.start()
+    with TestClient(create_app(settings), cookies=client.cookies) as other_server:
+        assert QuizClient(other_server).answer(path).status_code == 303
+    form = {"csrf_token": student.csrf(), "choice": "A"}
+    replay = student.http.post(path, data=form)
+    assert replay.status_code == 409 and "already answered" in _error(replay.text)
+    second = student.http.post(path.replace("/questions/1", "/questions/2"), data=form)
+    assert second.status_code == 303
+    assert [chosen is not None for chosen, _ in _answers(store)] == [True, True, False]
 
 
 def _sign_in(student: QuizClient, token: str) -> int:
@@ -377,11 +393,13 @@ def test_the_writer_stores_a_burst_and_refuses_per_submission(store: QuizStore) 
 
 def test_the_real_bank_serves_a_ten_question_self_check(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'real.db'}")
-    with TestClient(create_app(settings), follow_redirects=False) as client:
+    app = create_app(settings)
+    with TestClient(app, follow_redirects=False) as client:
         student = QuizClient(client)
         assert "Persistence" in client.get("/").text
         first = student.start("self-check")
         assert student.options(first)  # four options, rendered from the real bank
-        stored = client.app.state.store.attempt(1)
-    levels = [client.app.state.bank.get(a.question_id).difficulty for a in stored.answers]
+        stored = app.state.store.attempt(1)
+    assert stored is not None
+    levels = [app.state.bank.get(a.question_id).difficulty for a in stored.answers]
     assert len(levels) == 10 and {"easy", "medium", "hard"} == set(levels)

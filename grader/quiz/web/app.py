@@ -11,15 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 from grader.course import load_course
 from grader.quiz.bank import load_bank
 from grader.quiz.store import QuizStore
-from grader.quiz.web import instructor, student
+from grader.quiz.web import instructor, student, submissions
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
+from grader.quiz.web.sessions import SignedSessions
 from grader.quiz.web.settings import Settings
 from grader.quiz.web.writer import GroupWriter
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.course = load_course()
     app.state.templates = make_templates()
     app.add_middleware(
-        SessionMiddleware,
+        SignedSessions,
         secret_key=settings.secret_key or store.secret_key(),
         session_cookie="persistlab_session",
         max_age=SESSION_DAYS * 24 * 3600,
@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
-    app.router.routes.append(student.answer_route)  # first: the hot path
+    app.router.routes.extend(submissions.routes)  # first: the hot path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(student.router)
     app.include_router(instructor.router)

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from grader.course import Course
-from grader.quiz.bank import Bank
+from grader.quiz.bank import Bank, Question
 from grader.quiz.store import Attempt, QuizStore, Student
 from grader.quiz.web.forms import csrf_token
 from grader.quiz.web.settings import Settings
@@ -83,6 +83,23 @@ def check_owner(session_student: object, attempt_id: int, owner_id: int) -> None
 
 def no_attempt(attempt_id: int) -> HTTPException:
     return HTTPException(404, f"There is no attempt {attempt_id}.")
+
+
+def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
+    return HTTPException(
+        404,
+        f"There is no question {position} in attempt {attempt_id}: it has questions 1 to {total}.",
+    )
+
+
+def bank_question(bank: Bank, question_id: str) -> Question:
+    """The bank's question, or 410 when it has left the bank since the attempt started."""
+    try:
+        return bank.get(question_id)
+    except KeyError:
+        raise HTTPException(
+            410, f"Question {question_id!r} is no longer in the bank; start a new attempt."
+        ) from None
 
 
 def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attempt:

@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Request
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -68,7 +69,7 @@ async def posted_form(request: Request) -> dict[str, str]:
     try:
         # Parsed here rather than by request.form(): a form of a few short fields does not
         # need python-multipart's streaming parser, which costs more than the database write.
-        text = (await request.body()).decode("utf-8")
+        text = (await _body(request)).decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
         form = dict(pairs)
     except (UnicodeDecodeError, ValueError):
@@ -88,6 +89,19 @@ async def posted_form(request: Request) -> dict[str, str]:
             "blocked?). Reload the page and submit the form again.",
         )
     return form
+
+
+async def _body(request: Request) -> bytes:
+    """The whole body, as `request.body()` reads it, without its async generator (a few µs of
+    the answer route's)."""
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 FormDep = Annotated[dict[str, str], Depends(posted_form)]

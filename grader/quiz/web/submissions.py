@@ -1,0 +1,133 @@
+"""The two forms of a quiz run, start an attempt and answer a question: Starlette routes the
+app matches before its FastAPI routes, since FastAPI's route matching and parameter solving
+were the larger part of their time in the event loop (benchmarks/quiz_load.py). Each reads
+its form and path itself; the checks that need the attempt and the writes go to the writer."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from functools import partial
+
+from fastapi import HTTPException
+from fastapi.responses import RedirectResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from grader.quiz.answers import Slot
+from grader.quiz.bank import LEVELS, Bank
+from grader.quiz.grading import (
+    SELF_CHECK,
+    QuizChoice,
+    QuizChoiceError,
+    grade,
+    key_for,
+    shuffled_order,
+)
+from grader.quiz.models import NAME_MAX
+from grader.quiz.web.deps import bank_question, check_owner, no_attempt, no_question, path_int
+from grader.quiz.web.forms import field, posted_form
+
+
+def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
+    if form_level and form_level not in LEVELS:
+        raise HTTPException(400, f"There is no level {form_level!r}: choose {', '.join(LEVELS)}.")
+    if form_quiz in ("", SELF_CHECK):
+        return QuizChoice()
+    if form_quiz not in bank.topics():
+        raise HTTPException(
+            404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."
+        )
+    return QuizChoice(topic=form_quiz, level=form_level or None)
+
+
+async def start_attempt(request: Request) -> Response:
+    """No thread hop: picking questions is quick, and the writes go to the writer."""
+    form = await posted_form(request)
+    bank: Bank = request.app.state.bank
+    name = " ".join(field(form, "name").split())
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
+    choice = _choice(field(form, "quiz"), field(form, "level"), bank)
+    try:
+        rng = random.Random(secrets.randbits(64))  # seeded once; SystemRandom per draw is slow
+        questions = choice.pick(bank, rng)
+    except QuizChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    session_student = request.session.get("student")
+    student_id, attempt_id = await request.app.state.writer.start_attempt(
+        student_id=session_student if isinstance(session_student, int) else None,
+        name=name,
+        questions=[(q.id, shuffled_order(q, rng)) for q in questions],
+        topic=choice.topic,
+        level=choice.level,
+    )
+    request.session["student"] = student_id
+    return RedirectResponse(f"/attempts/{attempt_id}/questions/1", status_code=303)
+
+
+def _decide(
+    slot: Slot | None,
+    *,
+    attempt_id: int,
+    position: int,
+    student: object,
+    label: str,
+    bank: Bank,
+) -> tuple[str, bool]:
+    """The bank key and its correctness for a submission, or the HTTP error refusing it.
+    Runs in the answer writer, inside the transaction that then stores the answer."""
+    if slot is None:
+        raise no_attempt(attempt_id)
+    check_owner(student, attempt_id, slot.student_id)
+    if slot.finished:
+        raise HTTPException(
+            409,
+            f"Attempt {attempt_id} is finished, so its answers cannot change. "
+            "To try again, start a new attempt from the results page.",
+        )
+    if slot.question_id is None:
+        raise no_question(attempt_id, position, slot.total)
+    if slot.chosen is not None:
+        raise HTTPException(
+            409, f"Question {position} was already answered (was the form sent twice?). "
+            "The first answer stands.",
+        )  # fmt: skip
+    if position != slot.next_position:
+        raise HTTPException(
+            409, f"Answer question {slot.next_position} first: questions go in order."
+        )
+    question = bank_question(bank, slot.question_id)
+    try:
+        key = key_for(slot.option_order, label)
+    except ValueError as exc:
+        raise HTTPException(400, f"{exc} Pick an option, then submit.") from None
+    return key, grade(question, slot.option_order, key).correct
+
+
+async def answer_question(request: Request) -> Response:
+    form = await posted_form(request)  # the CSRF check comes first
+    attempt_id, position = path_int(request, "attempt_id"), path_int(request, "position")
+    state = request.app.state
+    decide = partial(
+        _decide,
+        attempt_id=attempt_id,
+        position=position,
+        student=request.session.get("student"),
+        label=field(form, "choice"),
+        bank=state.bank,
+    )
+    if not await state.writer.answer(attempt_id, position, decide):
+        raise HTTPException(
+            409,
+            f"Question {position} was answered by another request just now; that answer stands.",
+        )
+    # No #feedback fragment: a fragment target stops the browser from honouring autofocus.
+    return RedirectResponse(f"/attempts/{attempt_id}/questions/{position}", 303)
+
+
+routes = [
+    Route("/attempts/{attempt_id}/questions/{position}", answer_question, methods=["POST"]),
+    Route("/attempts", start_attempt, methods=["POST"]),
+]

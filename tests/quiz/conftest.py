@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -244,11 +245,15 @@ OPTION = re.compile(
 )
 
 
+HTTPClient = httpx.Client | TestClient  # TestClient is an httpx2.Client since Starlette 1.0
+HTTPResponse = httpx.Response | httpx2.Response
+
+
 class QuizClient:
     """A student's browser without a browser: an HTTP client (TestClient or httpx.Client, with
     its cookie jar) that reads CSRF tokens and options from the pages it is served."""
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: HTTPClient) -> None:
         self.http = http
 
     def csrf(self, path: str = "/") -> str:
@@ -275,9 +280,11 @@ class QuizClient:
         prefix = "Right answer of" if right else "Wrong"
         return next(k for k, text in self.options(path).items() if text.startswith(prefix))
 
-    def answer(self, path: str, right: bool = True, **form: str) -> httpx.Response:
-        """Post an answer; `form` fields override (choice=..., csrf_token=...)."""
-        fields = dict(form)
+    def answer(
+        self, path: str, right: bool = True, form: dict[str, str] | None = None
+    ) -> HTTPResponse:
+        """Post an answer; `form` fields override ({"choice": ..., "csrf_token": ...})."""
+        fields = dict(form or {})
         if "csrf_token" not in fields:
             fields["csrf_token"] = self.csrf(path)
         if "choice" not in fields:

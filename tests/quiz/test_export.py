@@ -207,7 +207,7 @@ def test_qti_has_no_raw_backticks_and_round_trips_every_text(bank: Bank, tmp_pat
         texts = [e for e in body.iter() if e.tag in (f"{QTI}p", f"{QTI}simpleChoice")]
         texts += [e for e in item.iter(f"{QTI}modalFeedback") if e.get("identifier") != "solution"]
         texts += list(item.iter(f"{QTI}li"))
-        expected = [question.stem] + [o.text for o in question.options]
+        expected: list[str | None] = [question.stem, *(o.text for o in question.options)]
         expected += [
             question.final_answer if o.correct else o.misconception for o in question.options
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import html
 import re
 from dataclasses import replace
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from grader.progress import record_result
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
+from grader.quiz.web.app import YOUNG_GENERATION
 from grader.quiz.web.writer import GroupWriter
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient, assert_in_order
 
@@ -403,3 +405,10 @@ def test_the_real_bank_serves_a_ten_question_self_check(tmp_path: Path) -> None:
     assert stored is not None
     levels = [app.state.bank.get(a.question_id).difficulty for a in stored.answers]
     assert len(levels) == 10 and {"easy", "medium", "hard"} == set(levels)
+
+
+def test_serving_sets_the_collector_and_gives_it_back(settings: Settings) -> None:
+    before = gc.get_threshold()
+    with TestClient(create_app(settings)):
+        assert gc.get_threshold()[0] == YOUNG_GENERATION and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

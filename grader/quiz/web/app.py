@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from grader.quiz.web.writer import GroupWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_DAYS = 14
+YOUNG_GENERATION = 10_000  # allocations between young collections (Python's default: 700)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -34,7 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        with _collector_for_serving():
+            yield
         writer.close()
         store.close()
 
@@ -64,6 +67,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(student.router)
     app.include_router(instructor.router)
     return app
+
+
+@contextmanager
+def _collector_for_serving() -> Iterator[None]:
+    """Python's cyclic garbage collector, set for a server whose requests wait on the writer.
+
+    A request waiting for its commit keeps its objects alive, so with 64 in flight a young
+    collection every 700 allocations found nothing to free, and moved them all on, bringing
+    on full collections that walked the ~100,000 objects made at startup (tens of ms each).
+    Young collections come every YOUNG_GENERATION allocations instead, and what exists at
+    startup, which lives as long as the app, is frozen out of the collector's walks.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def app_from_env() -> FastAPI:

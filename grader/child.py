@@ -47,6 +47,7 @@ class ChildSpec:
     memory_bytes: int = 2 << 30
     file_bytes: int = 64 << 20
     sandbox: dict[str, Any] | None = None
+    alive_fd: int = -1  # set by the zygote when it forked the child into its own pid namespace
     token: str = ""  # never sent by the grader in the spec: read from the status socket
 
 
@@ -205,7 +206,8 @@ def _contain(spec: ChildSpec) -> int | None:
     settings["hide"] = tuple(settings.get("hide", ()))
     fds = (spec.status_fd, spec.output_fd, spec.socket_fd)
     try:
-        return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0))
+        return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0),
+                     spec.alive_fd)
     except (SandboxError, OSError) as exc:
         _take_token(spec)
         _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")

@@ -164,6 +164,21 @@ def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
             time.sleep(0.01)
 
 
+def _fork(spec: ChildSpec, alive_r: int) -> int:
+    """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed."""
+    from grader.grade.sandbox import SandboxError, fork_into_pid_namespace
+
+    if spec.sandbox is None or not spec.sandbox.get("namespaces", True):
+        return os.fork()
+    try:
+        pid = fork_into_pid_namespace()
+    except SandboxError:
+        return os.fork()  # the child's sandbox makes the namespace itself, with a second fork
+    if pid == 0:
+        spec.alive_fd = alive_r
+    return pid
+
+
 def serve(sock: socket.socket) -> None:
     from grader.preload import warm_up
 
@@ -175,6 +190,7 @@ def serve(sock: socket.socket) -> None:
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
     status_fds: dict[int, int] = {}
+    alive_r, alive_w = os.pipe()  # a sandboxed child sees EOF here once the zygote is gone
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -192,14 +208,16 @@ def serve(sock: socket.socket) -> None:
         spec = ChildSpec(**json.loads(data))
         spec.status_fd, spec.output_fd = fds[0], fds[1]
         spec.socket_fd = fds[2] if len(fds) > 2 else -1
-        pid = os.fork()
+        pid = _fork(spec, alive_r)
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 sock.close()
-                for fd in (wake_r, wake_w, *status_fds.values()):
+                if spec.alive_fd < 0:
+                    os.close(alive_r)
+                for fd in (alive_w, wake_r, wake_w, *status_fds.values()):
                     os.close(fd)
                 code = run_child(spec)
             finally:

@@ -208,11 +208,13 @@ def _reap_until(pid: int) -> int:
         return os.waitstatus_to_exitcode(status)
 
 
-def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | None:
+def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: int = -1) -> int | None:
     """Contain the calling (freshly forked) process; return None in the contained process.
 
-    The caller becomes a small supervisor that waits for the contained process and returns
-    its exit code, which the caller must exit with. Fds in `keep_fds` are closed there.
+    With `alive_fd` (the read end of a pipe whose writer is the parent), the caller was forked
+    into a pid namespace of its own (`fork_into_pid_namespace`) and is contained as it is.
+    Otherwise the caller becomes a small supervisor that waits for the contained process and
+    returns its exit code, which the caller must exit with; fds in `keep_fds` are closed there.
     """
     _own(folder, sandbox.uid, sandbox.keep)
     if not sandbox.namespaces:
@@ -220,9 +222,15 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
         _drop_and_limit(sandbox)
         _die_with_parent(lambda: os.getppid() == parent)
         return None
-    _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+    pid_ns = 0 if alive_fd >= 0 else CLONE_NEWPID
+    _unshare(CLONE_NEWNS | CLONE_NEWNET | pid_ns | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
     _private_mounts(sandbox)
+    if alive_fd >= 0:
+        _drop_and_limit(sandbox)
+        _die_with_parent(lambda: not select.select([alive_fd], [], [], 0)[0])
+        os.close(alive_fd)
+        return None
     alive_r, alive_w = os.pipe()  # pid 1 of a new namespace has no getppid(): EOF says "gone"
     pid = os.fork()
     if pid:
@@ -238,6 +246,22 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...]) -> int | No
     _die_with_parent(lambda: not select.select([alive_r], [], [], 0)[0])
     os.close(alive_r)
     return None
+
+
+def fork_into_pid_namespace() -> int:
+    """os.fork(), the child being pid 1 of a new pid namespace (saves `enter` a second fork).
+
+    Raises SandboxError where the machine refuses; the caller then forks as usual.
+    """
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    try:
+        _unshare(CLONE_NEWPID)  # for the next child only: set back right after the fork
+        pid = os.fork()
+        if pid:
+            _check(_libc().setns(own, CLONE_NEWPID), "setns")
+        return pid
+    finally:
+        os.close(own)
 
 
 def _die_with_parent(parent_alive: Callable[[], bool]) -> None:
@@ -264,6 +288,6 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
 
 
 __all__ = [
-    "FIRST_UID", "Sandbox", "SandboxError", "enter", "isolate_worker", "mount_tmpfs", "plain_scratch",
-    "release_worker", "unavailable_reason", "unmount", "user_only_reason",
+    "FIRST_UID", "Sandbox", "SandboxError", "enter", "fork_into_pid_namespace", "isolate_worker",
+    "mount_tmpfs", "plain_scratch", "release_worker", "unavailable_reason", "unmount", "user_only_reason",
 ]

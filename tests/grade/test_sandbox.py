@@ -140,3 +140,41 @@ def test_without_namespaces_students_still_run_as_another_user(tmp_path: Path, c
     [graded] = grade_class(submissions, course, options, jobs=1)
     assert graded.score == 0 and "no `app`" in graded.reports[0].message
     assert not Path("/etc/evil-canary.txt").exists() and not (source / "evil.txt").exists()
+
+
+ONE_FORK = """
+import shutil, sys, tempfile
+from dataclasses import replace
+from pathlib import Path
+from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker
+from grader.runner import Limits, StudentProcess
+
+keep = isolate_worker()
+folder = Path(tempfile.mkdtemp(dir=keep)) / "app"
+shutil.copytree(sys.argv[1], folder)
+limits = replace(Limits(), sandbox=Sandbox(uid=FIRST_UID + 900, keep=str(keep)))
+child = StudentProcess(folder, "serve", limits, folder.parent)
+assert child.wait_report("ready").ok, child.output()
+status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
+print(next(line for line in status if line.startswith("Uid:")))
+print(next(line for line in status if line.startswith("NSpid:")))
+with child.client() as client:
+    print(client.get("/notes").status_code)
+child.close()
+"""
+
+
+def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Course) -> None:
+    """The zygote forks straight into a new pid namespace: no supervisor process in between."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", ONE_FORK, str(course.step(4).solution_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    uid, nspid, code = run.stdout.split("\n")[:3]
+    assert uid.split()[1] == str(FIRST_UID + 900)  # the process the grader holds is the student
+    assert nspid.split()[-1] == "1" and len(nspid.split()) == 3, nspid
+    assert code == "200"

@@ -85,7 +85,7 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
         "--import-mode=importlib",
         "--rootdir", str(module.parent),
         "-c", str(module.parent / "pytest.ini"),
-        "-q",
+        "-q", "--tb=no",  # verdicts come from the plugin: no tracebacks to format
     ]
     sink = io.StringIO()
     autoload = os.environ.get(_AUTOLOAD)

@@ -59,7 +59,7 @@ def run_steps(
     collector = plugin.Collector()
     args = [
         *targets, "-p", "no:cacheprovider", *(f"-pno:{name}" for name in _UNUSED_PLUGINS),
-        "--import-mode=importlib", "--rootdir", str(root), "-c", str(root / "pytest.ini"), "-q",
+        "--import-mode=importlib", "--rootdir", str(root), "-c", str(root / "pytest.ini"), "-q", "--tb=no",
     ]
     session_fixtures.TARGETS = targets
     sink = io.StringIO()

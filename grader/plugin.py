@@ -83,12 +83,36 @@ def spawn(
         server.crash()
 
 
+@pytest.fixture(scope="module")
+def latest() -> dict[str, StudentServer]:
+    """The module's most recent server, kept running for a check that may reuse it."""
+    return {}
+
+
+def _fresh(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]) -> StudentServer:
+    previous = latest.pop("server", None)
+    if previous is not None:
+        previous.crash()
+    latest["server"] = spawn()
+    return latest["server"]
+
+
 @pytest.fixture
-def server(spawn: Callable[..., StudentServer]) -> Iterator[StudentServer]:
+def server(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]) -> StudentServer:
     """The student's server, started on a fresh copy of the step folder."""
-    started = spawn()
-    yield started
-    started.crash()
+    return _fresh(spawn, latest)
+
+
+@pytest.fixture
+def running_server(
+    spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
+) -> StudentServer:
+    """The previous check's server when it is still sound (for a check whose verdict does not
+    depend on what was added before), else a fresh one: one start fewer per such check."""
+    previous = latest.get("server")
+    if previous is not None and previous.sound():
+        return previous
+    return _fresh(spawn, latest)
 
 
 class Collector:

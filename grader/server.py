@@ -24,6 +24,7 @@ class StudentServer:
         self.process: StudentProcess | None = None
         self._client: httpx.Client | None = None
         self.starts = 0
+        self.stuck = False  # a request timed out or lost its connection
 
     def start(self) -> StudentServer:
         if self.process is not None:
@@ -57,8 +58,10 @@ class StudentServer:
         try:
             return self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
+            self.stuck = True
             raise no_answer(action, self.limits.request, self.process.returncode()) from None
         except httpx.TransportError:
+            self.stuck = True
             exited = self.process.wait(self.limits.stop)
             raise no_answer(action, self.limits.request, exited) from None
 
@@ -79,6 +82,10 @@ class StudentServer:
                 f"{response.text[:200]!r}",
                 "Return a dict (or a Pydantic model) from the function; FastAPI turns it into JSON.",
             ) from None
+
+    def sound(self) -> bool:
+        """Running, and every request so far got a whole answer in time."""
+        return self.process is not None and not self.stuck and self.process.returncode() is None
 
     def crash(self) -> None:
         """SIGKILL the server at once: no shutdown code runs, like a power cut."""

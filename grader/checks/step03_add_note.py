@@ -34,10 +34,10 @@ def test_ids_count_up(server: StudentServer) -> None:
 
 
 @check(points=2, task=3)
-def test_rejects_a_body_without_text(server: StudentServer) -> None:
+def test_rejects_a_body_without_text(running_server: StudentServer) -> None:
     """a body with no text, or text that is not a string, is refused with 422"""
     for body in ({}, {"text": 42}, {"text": ["a", "b"]}, {"note": "wrong field"}):
-        response = server.request("POST", "/add_note", json=body)
+        response = running_server.request("POST", "/add_note", json=body)
         if response.status_code != 422:
             raise CheckFailure(
                 f"POST /add_note with the body {body} answered {response.status_code}; "

@@ -12,10 +12,10 @@ def test_no_notes_at_first(server: StudentServer) -> None:
 
 
 @check(points=4, task=1)
-def test_lists_every_note(server: StudentServer) -> None:
+def test_lists_every_note(running_server: StudentServer) -> None:
     """GET /notes answers every added note under its id"""
     added: dict[int, str] = {}
     for _ in range(3):
         text = random_text()
-        added[add_note(server, text)] = text
-    expect_listing(list_notes(server), added, "After adding three notes")
+        added[add_note(running_server, text)] = text
+    expect_listing(list_notes(running_server), added, "After adding three notes")

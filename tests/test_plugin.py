@@ -1,0 +1,64 @@
+"""The plugin's server fixtures: a check may reuse the previous check's server only while it is sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import runner
+from grader.check import run_checks
+from grader.course import Course
+from grader.results import FAIL, PASS
+from grader.runner import Limits
+from tests.checks.variants import S3, S4, Variant
+
+QUICK = Limits(startup=5.0, request=1.0, stop=1.0)
+
+
+@pytest.fixture
+def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The mode of every student process started (the processes are real)."""
+    started: list[str] = []
+    original = runner.StudentProcess.__init__
+
+    def counting(self: runner.StudentProcess, folder: Path, mode: str, *args: object) -> None:
+        started.append(mode)
+        original(self, folder, mode, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner.StudentProcess, "__init__", counting)
+    return started
+
+
+@pytest.mark.parametrize(("number", "servers"), [(3, 2), (4, 1)])
+def test_checks_that_can_share_a_server_do(
+    course: Course, starts: list[str], number: int, servers: int
+) -> None:
+    step = course.step(number)
+    report = run_checks(step, step.solution_dir, QUICK)
+    assert report.status == PASS
+    assert starts == ["serve"] * servers
+
+
+def test_a_server_that_hung_is_not_reused(course: Course, tmp_path: Path, starts: list[str]) -> None:
+    """The second note hangs: the check after it gets a fresh server, and passes."""
+    hangs = Variant("hangs-on-the-second-note", 3, S3, {"main.py": [
+        ("    note_id = next_id\n",
+         "    note_id = next_id\n    if note_id == 2:\n        import time\n        time.sleep(30)\n"),
+    ]})
+    report = run_checks(course.step(3), hangs.write(tmp_path / "step"), QUICK)
+    first, count_up, rejects = report.tests
+    assert (first.status, count_up.status, rejects.status) == (PASS, FAIL, PASS)
+    assert "within 1 s" in (count_up.message or "")
+    assert starts == ["serve"] * 3
+
+
+def test_a_listing_check_on_a_reused_server_still_sees_only_its_notes(
+    course: Course, tmp_path: Path
+) -> None:
+    """A server that starts with a note in it fails both listing checks, reused or not."""
+    seeded = Variant("seeded", 4, S4, {"main.py": [
+        ("notes_db: dict[int, str] = {}", 'notes_db: dict[int, str] = {0: "example"}'),
+    ]})
+    report = run_checks(course.step(4), seeded.write(tmp_path / "step"), QUICK)
+    assert [t.status for t in report.tests] == [FAIL, FAIL]

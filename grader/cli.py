@@ -287,8 +287,8 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--steps", "steps_text", default=None,
               help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=5.0, show_default=True,
-              help="Seconds the app may take to start, and to answer one request.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=2.0, show_default=True,
+              help="Seconds for one whole answer; a start may take this or 5 s, whichever is longer.")
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")
 @click.option("--unsafe", is_flag=True, help="Run student code without the sandbox (trusted code only).")

@@ -31,7 +31,7 @@ class Request:
     jobs: int = 2
     steps: tuple[int, ...] | None = None  # None: every step this machine can grade
     only: str | None = None
-    timeout: float = 5.0
+    timeout: float = 2.0  # a correct app answers in milliseconds; a hung one costs this much
     submission_timeout: float = 120.0
     unsafe: bool = False
 
@@ -104,7 +104,7 @@ def protections_off(options: Options, course: Course, why: str) -> list[str]:
 
 
 def limits_for(timeout: float) -> Limits:
-    return Limits(startup=timeout, request=timeout, stop=2.0, cpu_seconds=30,
+    return Limits(startup=max(timeout, 5.0), request=timeout, stop=2.0, cpu_seconds=30,
                   memory_bytes=1 << 30, file_bytes=16 << 20, output=32 * 1024)
 
 

@@ -163,3 +163,19 @@ def test_without_the_sandbox_unsafe_grading_says_what_was_off(
         "feedback/, junit.xml."
     )
     assert rows(tmp_path / "out")["alice"]["total"] == "4"
+
+
+def test_a_short_answer_timeout_still_gives_a_slow_start_five_seconds(
+    tmp_path: Path, course: Course
+) -> None:
+    """--timeout (2 s by default) bounds each answer; a start may take 5 s however short it is."""
+    student = tmp_path / "downloads" / "slow"
+    create_workspace(course, student)
+    solve(student, course, 1)
+    main = student / "01-notes-dict" / "main.py"
+    main.write_text("import time\ntime.sleep(2)\n" + main.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["grade", str(student), "--out", str(tmp_path / "out"), "--steps", "1",
+              "--timeout", "0.5", *SAFETY], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert rows(tmp_path / "out")["slow"]["total"] == "4"

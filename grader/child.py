@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -187,7 +188,14 @@ def _serve(spec: ChildSpec, app: Any) -> None:
                 await asyncio.sleep(0.01)
 
     sock = socket.socket(fileno=spec.socket_fd)
-    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
+    handlers = logging.getLogger("uvicorn").handlers
+    for handler in handlers:  # configured in the zygote, before stderr became the output file
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+    config = uvicorn.Config(
+        app, lifespan="on", ws="none", log_level="warning", access_log=False,
+        log_config=None if handlers else uvicorn.config.LOGGING_CONFIG,
+    )
     server = ReportingServer(config)
     try:
         asyncio.run(server.serve(sockets=[sock]))

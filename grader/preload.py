@@ -39,10 +39,24 @@ def warm_up() -> None:
         except ImportError:
             pass
     try:
+        configure_uvicorn_logging()
         asyncio.run(_exercise_app())
     except Exception:  # noqa: BLE001, S110 - a warm-up is an optimisation; a failure only costs time
         pass
     _warm = True
+
+
+def configure_uvicorn_logging() -> None:
+    """uvicorn's own logging setup, done once here instead of in every server the zygote forks."""
+    import copy
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["use_colors"] = False  # what uvicorn picks when the output is a file
+    logging.config.dictConfig(config)
 
 
 async def _exercise_app() -> None:

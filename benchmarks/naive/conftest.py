@@ -23,7 +23,7 @@ grader.runner.CAN_FORK = False  # spawn `python -m grader.child`: no zygote, no 
 @pytest.fixture(scope="module")
 def target(request: pytest.FixtureRequest) -> Target:
     folder = Path(os.environ["PERSISTLAB_SUBMISSION"]) / request.module.STEP_FOLDER
-    return Target(folder=folder.resolve(), limits=Limits(startup=10, request=5))
+    return Target(folder=folder.resolve(), limits=Limits(startup=5, request=2))  # as `persistlab grade`
 
 
 @pytest.fixture(scope="module")

@@ -97,22 +97,31 @@ def _fresh(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
     return latest["server"]
 
 
+def _settle(latest: dict[str, StudentServer]) -> None:
+    """After a check: a server that hung or went away is killed now, not kept for the next."""
+    kept = latest.get("server")
+    if kept is not None and not kept.sound():
+        latest.pop("server").crash()
+
+
 @pytest.fixture
-def server(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]) -> StudentServer:
+def server(
+    spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
+) -> Iterator[StudentServer]:
     """The student's server, started on a fresh copy of the step folder."""
-    return _fresh(spawn, latest)
+    yield _fresh(spawn, latest)
+    _settle(latest)
 
 
 @pytest.fixture
 def running_server(
     spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
-) -> StudentServer:
+) -> Iterator[StudentServer]:
     """The previous check's server when it is still sound (for a check whose verdict does not
     depend on what was added before), else a fresh one: one start fewer per such check."""
     previous = latest.get("server")
-    if previous is not None and previous.sound():
-        return previous
-    return _fresh(spawn, latest)
+    yield previous if previous is not None and previous.sound() else _fresh(spawn, latest)
+    _settle(latest)
 
 
 class Collector:

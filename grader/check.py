@@ -63,6 +63,11 @@ def check_module_path(step: Step) -> Path:
     return Path(spec.origin)
 
 
+def runs_outside_sandbox(step: Step) -> bool:
+    """Checks that start the app themselves (`python -m uvicorn`) bypass the sandbox."""
+    return "real_server" in check_module_path(step).read_text(encoding="utf-8")
+
+
 def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepReport:
     """Check `folder` against `step`; never raises for anything the student's code does."""
     try:
@@ -106,4 +111,4 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
     return summarise(step.number, step.points, collector.tests())
 
 
-__all__ = ["SubmissionError", "preflight", "run_checks"]
+__all__ = ["SubmissionError", "preflight", "run_checks", "runs_outside_sandbox"]

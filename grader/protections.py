@@ -153,7 +153,7 @@ def for_check(
     step: Step, limits: Limits, machine: Callable[[], str | None] = unavailable_reason
 ) -> Protections:
     """What `persistlab check` gives a student's own code on this machine."""
-    from grader.grade.batch import runs_outside_sandbox
+    from grader.check import runs_outside_sandbox
 
     if runs_outside_sandbox(step):
         return protections(limits, own_command=True,

@@ -110,13 +110,6 @@ def _start_worker(options: Options, counter: Any) -> str:
     return str(keep or "")
 
 
-def runs_outside_sandbox(step: Step) -> bool:
-    """Checks that start the app themselves (`python -m uvicorn`) bypass the sandbox."""
-    from grader.check import check_module_path
-
-    return "real_server" in check_module_path(step).read_text(encoding="utf-8")
-
-
 def grade_folder(
     name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
     seen: dict[str, StepReport] | None = None,

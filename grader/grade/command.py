@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from grader.check import runs_outside_sandbox
 from grader.course import SOLUTIONS, Course
-from grader.grade.batch import Graded, Options, grade_class, runs_outside_sandbox
+from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, write_class, write_student
 from grader.grade.sandbox import FIRST_UID, Sandbox, unavailable_reason

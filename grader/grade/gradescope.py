@@ -90,7 +90,8 @@ def grade_submission(root: Path, course: Course) -> dict[str, Any]:
 
 
 def _grade_staged(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
-    from grader.grade.batch import Options, grade_class, runs_outside_sandbox
+    from grader.check import runs_outside_sandbox
+    from grader.grade.batch import Options, grade_class
     from grader.grade.command import limits_for, protections_off
     from grader.grade.results_json import results_json
     from grader.grade.sandbox import unavailable_reason, user_only_reason

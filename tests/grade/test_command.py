@@ -91,7 +91,7 @@ def test_unknown_student_and_bad_steps_are_refused(tmp_path: Path, bulk: Path) -
 
 
 def _outside(course: Course) -> list[int]:
-    from grader.grade.batch import runs_outside_sandbox
+    from grader.check import runs_outside_sandbox
 
     return [s.number for s in course.steps if runs_outside_sandbox(s)]
 

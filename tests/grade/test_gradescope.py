@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.check import runs_outside_sandbox
 from grader.course import Course
 from grader.grade import sandbox
-from grader.grade.batch import runs_outside_sandbox
 from grader.grade.gradescope import build_bundle, grade_submission
 from grader.grade.sandbox import unavailable_reason, user_only_reason
 from grader.workspace import create_workspace

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +25,7 @@ from grader.grade.sandbox import (
     plain_scratch,
     release_worker,
 )
-from grader.grade.submissions import Submission
+from grader.grade.submissions import IntakeError, Submission, stage
 from grader.results import ERROR, FAIL, PASS, StepReport, error_report
 from grader.runner import Limits
 
@@ -89,9 +91,7 @@ def _start_worker(options: Options, counter: Any) -> str:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from grader import zygote
 
-    if zygote._shared is not None:  # inherited from the parent by fork: not ours to use
-        zygote._shared._sock.close()
-        zygote._shared = None
+    zygote.forget_inherited()
     limits = options.limits
     keep: Path | None = None
     if options.sandboxed:
@@ -106,7 +106,7 @@ def _start_worker(options: Options, counter: Any) -> str:
                           cpu=cpus[slot % len(cpus)] if cpus else -1)
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
-    zygote.shared_zygote()
+    zygote.shared_zygote("web" if limits.preload == "auto" else limits.preload)
     return str(keep or "")
 
 
@@ -115,16 +115,37 @@ def grade_folder(
     seen: dict[str, StepReport] | None = None,
 ) -> Graded:
     """Check each step folder of one workspace in one session, within `budget` seconds."""
+    start = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix="staged-"))
+    try:
+        reports = _grade_staged(folder, staging, steps, limits, budget, seen)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    graded = Graded(name=name, reports=[reports[s.number] for s in steps])
+    graded.seconds = time.monotonic() - start
+    return graded
+
+
+def _grade_staged(
+    folder: Path, staging: Path, steps: list[Step], limits: Limits, budget: float,
+    seen: dict[str, StepReport] | None,
+) -> dict[int, StepReport]:
+    """Each step folder copied into `staging` first: what is graded can no longer change."""
     from grader.grade.session import run_steps
 
-    start = time.monotonic()
     reports: dict[int, StepReport] = {}
     todo: list[tuple[Step, Path]] = []
     keys: dict[int, str] = {}
     for step in steps:
-        step_folder = folder / step.folder
-        if not step_folder.is_dir():
+        source = folder / step.folder
+        if source.is_symlink() or not source.is_dir():
             reports[step.number] = missing_report(step)
+            continue
+        try:
+            step_folder = stage(source, staging / step.folder)
+        except (IntakeError, OSError) as exc:
+            reports[step.number] = error_report(
+                step.number, step.points, f"The step folder could not be read for grading: {exc}.")
             continue
         if seen is not None:
             keys[step.number] = content_key(step, step_folder)
@@ -142,9 +163,7 @@ def grade_folder(
             reports[number] = report
             if seen is not None and not _timed_out(report):
                 seen[keys[number]] = report
-    graded = Graded(name=name, reports=[reports[s.number] for s in steps])
-    graded.seconds = time.monotonic() - start
-    return graded
+    return reports
 
 
 def _timed_out(report: StepReport) -> bool:

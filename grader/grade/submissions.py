@@ -6,8 +6,8 @@ folder itself but holds folders or zips is an LMS bulk download, and is opened o
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import stat
 import unicodedata
 import zipfile
@@ -115,7 +115,8 @@ def _workspace_root(folder: Path, course: Course) -> Path:
     return folder
 
 
-def _copy_folder(source: Path, target: Path) -> Path:
+def _check_folder(source: Path) -> Path:
+    """A folder is graded where it is (each step folder is staged by its worker): check the caps."""
     count, size = 0, 0
     for path in source.rglob("*"):
         if path.is_symlink():
@@ -125,10 +126,33 @@ def _copy_folder(source: Path, target: Path) -> Path:
             size += path.stat().st_size
         if count > MAX_FILES or size > MAX_BYTES:
             raise IntakeError(f"{source.name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
-    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in list(target.rglob("*")):
-        if path.is_symlink():
-            path.unlink()
+    return source
+
+
+def stage(source: Path, target: Path) -> Path:
+    """Copy the regular files under `source` into `target` (made here): no symlinks, no special
+    files, no __pycache__, within the caps. What is graded is this copy, never the original."""
+    count, size = 0, 0
+    target.mkdir(parents=True)
+    for folder, dirs, files in os.walk(source):
+        here = Path(folder)
+        into = target / here.relative_to(source)
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not (here / d).is_symlink()]
+        for name in dirs:
+            (into / name).mkdir()
+        for name in files:
+            try:
+                fd = os.open(here / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue  # a symlink, or gone
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue
+                data = handle.read(MAX_BYTES + 1 - size)
+            count, size = count + 1, size + len(data)
+            if count > MAX_FILES or size > MAX_BYTES:
+                raise IntakeError(f"{source.name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
+            (into / name).write_bytes(data)
     return target
 
 
@@ -149,7 +173,7 @@ def _expand(paths: list[Path], course: Course) -> list[Path]:
 def intake(
     paths: list[Path], course: Course, staging: Path, exclude: tuple[Path, ...] = ()
 ) -> list[Submission]:
-    """Every submission under `paths` (but not `exclude`), unpacked into `staging`, by name."""
+    """Every submission under `paths` (but not `exclude`), by name; zips unpacked into `staging`."""
     submissions: list[Submission] = []
     seen: dict[str, Path] = {}
     skipped = {p.resolve() for p in exclude}
@@ -174,7 +198,7 @@ def intake(
             if path.is_file() and path.suffix.lower() == ".zip":
                 root = _workspace_root(safe_unzip(path, target), course)
             elif path.is_dir():
-                root = _copy_folder(path, target)
+                root = _check_folder(path)
             elif not path.exists():
                 raise IntakeError(f"there is no file or folder {path}")
             else:
@@ -189,4 +213,4 @@ def intake(
     return sorted(submissions, key=lambda s: s.name)
 
 
-__all__ = ["IntakeError", "Submission", "intake", "safe_unzip", "student_name"]
+__all__ = ["IntakeError", "Submission", "intake", "safe_unzip", "stage", "student_name"]

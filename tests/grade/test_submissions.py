@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.course import Course
-from grader.grade.submissions import MAX_BYTES, MAX_FILES, intake, student_name
+from grader.course import SOLUTIONS, Course
+from grader.grade.submissions import MAX_BYTES, MAX_FILES, IntakeError, intake, stage, student_name
 from grader.workspace import create_workspace
 
 
@@ -71,13 +72,32 @@ def test_a_symlink_member_is_refused(tmp_path: Path, course: Course) -> None:
     assert "symbolic link" in take(tmp_path, course, path)["mallory"]
 
 
-def test_symlinks_in_a_folder_are_dropped(tmp_path: Path, course: Course) -> None:
+def test_a_folder_is_graded_in_place_and_staged_without_symlinks(tmp_path: Path, course: Course) -> None:
     folder = tmp_path / "eve"
     create_workspace(course, folder)
-    (folder / "01-notes-dict" / "secret.py").symlink_to("/etc/passwd")
-    staging = tmp_path / "staging"
-    [eve] = intake([folder], course, staging)
-    assert eve.folder is not None and not (eve.folder / "01-notes-dict" / "secret.py").exists()
+    step = folder / "01-notes-dict"
+    (step / "secret.py").symlink_to("/etc/passwd")
+    (step / "solutions").symlink_to(SOLUTIONS, target_is_directory=True)
+    os.mkfifo(step / "pipe")
+    (step / "__pycache__").mkdir()
+    (step / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"stale")
+    (step / "data").mkdir()
+    (step / "data" / "seed.txt").write_text("kept", encoding="utf-8")
+    [eve] = intake([folder], course, tmp_path / "staging")
+    assert eve.folder == folder and not (tmp_path / "staging").exists()
+    staged = stage(step, tmp_path / "staged")
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == [
+        "README.md", "data", "data/seed.txt", "main.py"]
+    assert (staged / "main.py").read_bytes() == (step / "main.py").read_bytes()
+
+
+def test_staging_keeps_the_caps(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(MAX_FILES + 1):
+        (folder / f"f{i}.py").touch()
+    with pytest.raises(IntakeError, match="larger than the caps"):
+        stage(folder, tmp_path / "staged")
 
 
 def test_zip_bombs_are_refused(tmp_path: Path, course: Course) -> None:

@@ -28,6 +28,7 @@ import httpx
 
 from grader.child import TOKEN_BYTES, ChildSpec, spec_arg
 from grader.grade.sandbox import Sandbox
+from grader.preload import kind_for
 from grader.workspace import IGNORED
 from grader.zygote import shared_zygote
 
@@ -45,6 +46,7 @@ class Limits:
     memory_bytes: int = 2 << 30
     file_bytes: int = 64 << 20
     sandbox: Sandbox | None = None  # None: the student's own code, run as the student
+    preload: str = "orm"  # the zygote kind every child forks from; "auto": by the app's imports
 
 
 @dataclass
@@ -176,7 +178,8 @@ class StudentProcess:
         )
         try:
             if CAN_FORK:
-                self.pid = shared_zygote().spawn(spec)
+                kind = kind_for(folder) if limits.preload == "auto" else limits.preload
+                self.pid = shared_zygote(kind).spawn(spec)
             else:  # pragma: no cover - platforms without fork
                 inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
                 self._popen = subprocess.Popen(

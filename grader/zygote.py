@@ -33,12 +33,13 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """The grader's handle on a running zygote process."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "orm") -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = ours
         self._lock = threading.Lock()
+        self.kind = kind
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.zygote", str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
         )
@@ -67,16 +68,24 @@ class Zygote:
             self.process.wait()
 
 
-_shared: Zygote | None = None
+_shared: dict[str, Zygote] = {}
 
 
-def shared_zygote() -> Zygote:
-    """The process-wide zygote, started on first use and reused by every check after."""
-    global _shared
-    if _shared is None or _shared.process.poll() is not None:
-        _shared = Zygote()
-        atexit.register(_shared.close)
-    return _shared
+def shared_zygote(kind: str = "orm") -> Zygote:
+    """The process-wide zygote of `kind` (see grader.preload), started on first use and reused
+    by every check after."""
+    zygote = _shared.get(kind)
+    if zygote is None or zygote.process.poll() is not None:
+        zygote = _shared[kind] = Zygote(kind)
+        atexit.register(zygote.close)
+    return zygote
+
+
+def forget_inherited() -> None:
+    """In a process forked from the grader: its zygotes are not ours to use."""
+    for zygote in _shared.values():
+        zygote._sock.close()
+    _shared.clear()
 
 
 def become_subreaper() -> None:
@@ -179,12 +188,12 @@ def _fork(spec: ChildSpec, alive_r: int) -> int:
     return pid
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, kind: str = "orm") -> None:
     from grader.preload import warm_up
 
     die_with_parent()
     become_subreaper()
-    warm_up()
+    warm_up(kind)
     import grader.grade.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
 
     gc.collect()
@@ -231,4 +240,4 @@ def serve(sock: socket.socket) -> None:
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])), *sys.argv[2:3])

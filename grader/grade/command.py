@@ -106,7 +106,7 @@ def protections_off(options: Options, course: Course, why: str) -> list[str]:
 
 def limits_for(timeout: float) -> Limits:
     return Limits(startup=max(timeout, 5.0), request=timeout, stop=2.0, cpu_seconds=30,
-                  memory_bytes=1 << 30, file_bytes=16 << 20, output=32 * 1024)
+                  memory_bytes=1 << 30, file_bytes=16 << 20, output=32 * 1024, preload="auto")
 
 
 def hidden_paths(request: Request, course: Course) -> tuple[str, ...]:

@@ -89,7 +89,7 @@ def latest() -> dict[str, StudentServer]:
     return {}
 
 
-def _fresh(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]) -> StudentServer:
+def fresh_server(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]) -> StudentServer:
     previous = latest.pop("server", None)
     if previous is not None:
         previous.crash()
@@ -97,7 +97,7 @@ def _fresh(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
     return latest["server"]
 
 
-def _settle(latest: dict[str, StudentServer]) -> None:
+def settle(latest: dict[str, StudentServer]) -> None:
     """After a check: a server that hung or went away is killed now, not kept for the next."""
     kept = latest.get("server")
     if kept is not None and not kept.sound():
@@ -109,8 +109,8 @@ def server(
     spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
 ) -> Iterator[StudentServer]:
     """The student's server, started on a fresh copy of the step folder."""
-    yield _fresh(spawn, latest)
-    _settle(latest)
+    yield fresh_server(spawn, latest)
+    settle(latest)
 
 
 @pytest.fixture
@@ -120,8 +120,8 @@ def running_server(
     """The previous check's server when it is still sound (for a check whose verdict does not
     depend on what was added before), else a fresh one: one start fewer per such check."""
     previous = latest.get("server")
-    yield previous if previous is not None and previous.sound() else _fresh(spawn, latest)
-    _settle(latest)
+    yield previous if previous is not None and previous.sound() else fresh_server(spawn, latest)
+    settle(latest)
 
 
 class Collector:

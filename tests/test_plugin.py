@@ -30,7 +30,7 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
-@pytest.mark.parametrize(("number", "servers"), [(3, 2), (4, 1)])
+@pytest.mark.parametrize(("number", "servers"), [(3, 1), (4, 1)])
 def test_checks_that_can_share_a_server_do(
     course: Course, starts: list[str], number: int, servers: int
 ) -> None:
@@ -50,7 +50,20 @@ def test_a_server_that_hung_is_not_reused(course: Course, tmp_path: Path, starts
     first, count_up, rejects = report.tests
     assert (first.status, count_up.status, rejects.status) == (PASS, FAIL, PASS)
     assert "within 1 s" in (count_up.message or "")
-    assert starts == ["serve"] * 3
+    assert starts == ["serve"] * 2
+
+
+def test_a_first_note_that_hangs_is_waited_on_once(course: Course, tmp_path: Path, starts: list[str]) -> None:
+    """The second check needs the first note's id: it fails at once, with the first one's reason."""
+    hangs = Variant("hangs-on-the-first-note", 3, S3, {"main.py": [
+        ("    note_id = next_id\n", "    note_id = next_id\n    import time\n    time.sleep(30)\n"),
+    ]})
+    report = run_checks(course.step(3), hangs.write(tmp_path / "step"), QUICK)
+    first, count_up, _ = report.tests
+    assert (first.status, count_up.status) == (FAIL, FAIL)
+    assert "within 1 s" in (first.message or "")
+    assert (count_up.message or "").startswith("Cannot check the ids of the notes after it yet: ")
+    assert starts == ["serve"] * 2  # the first server, then a fresh one for the 422 check
 
 
 def test_a_listing_check_on_a_reused_server_still_sees_only_its_notes(

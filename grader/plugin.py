@@ -97,6 +97,14 @@ def fresh_server(spawn: Callable[..., StudentServer], latest: dict[str, StudentS
     return latest["server"]
 
 
+def keep_running(latest: dict[str, StudentServer], server: StudentServer) -> None:
+    """Leave `server` running as the module's latest (the one it replaces is killed)."""
+    previous = latest.pop("server", None)
+    if previous is not None and previous is not server:
+        previous.crash()
+    latest["server"] = server
+
+
 def settle(latest: dict[str, StudentServer]) -> None:
     """After a check: a server that hung or went away is killed now, not kept for the next."""
     kept = latest.get("server")

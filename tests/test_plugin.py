@@ -30,7 +30,7 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
-@pytest.mark.parametrize(("number", "servers"), [(3, 1), (4, 1)])
+@pytest.mark.parametrize(("number", "servers"), [(3, 1), (4, 1), (5, 3)])
 def test_checks_that_can_share_a_server_do(
     course: Course, starts: list[str], number: int, servers: int
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
 from grader.feedback import CheckFailure
-from grader.plugin import check
+from grader.plugin import check, keep_running
 from grader.runner import Scratch
 from grader.server import StudentServer
 
@@ -68,7 +68,8 @@ class RestartRun(Phases):
 
     first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
     after_crash: started again, the two notes are back; a third is added; SIGTERM.
-    after_graceful: started again, every note is back; then SIGKILL, as nothing is left to see.
+    after_graceful: started again, every note is back; then SIGKILL, as nothing is left to see,
+    or, given `latest`, the server is left running there for a later check to reuse.
     """
 
     def __init__(
@@ -77,8 +78,10 @@ class RestartRun(Phases):
         folder: Path,
         commit_hint: str = COMMIT_HINT,
         api: NotesApi = ADD_NOTE_API,
+        latest: dict[str, StudentServer] | None = None,
     ) -> None:
         self.spawn = spawn
+        self.latest = latest
         self.folder = folder
         self.commit_hint = commit_hint
         self.api = api
@@ -110,8 +113,15 @@ class RestartRun(Phases):
     def _after_graceful(self) -> dict[str, str]:
         self._needs("after_crash", "a graceful restart")
         server = self.spawn(self.folder)
-        listing = self.api.listing(server)
-        server.crash()
+        try:
+            listing = self.api.listing(server)
+        except CheckFailure:
+            server.crash()
+            raise
+        if self.latest is None:
+            server.crash()
+        else:
+            keep_running(self.latest, server)
         return listing
 
     def expect_listed(self, listing: dict[str, str], notes: dict[int, str], when: str) -> None:
@@ -181,12 +191,17 @@ class RestartRun(Phases):
         )
 
 
-def restart_fixture(commit_hint: str = COMMIT_HINT, api: NotesApi = ADD_NOTE_API) -> Any:
-    """A step module's `restart` fixture: one RestartRun on the module's scratch folder."""
+def restart_fixture(
+    commit_hint: str = COMMIT_HINT, api: NotesApi = ADD_NOTE_API, hand_over: bool = False
+) -> Any:
+    """A step module's `restart` fixture: one RestartRun on the module's scratch folder; with
+    `hand_over`, its last server is left for the next check that takes `running_server`."""
 
     @pytest.fixture(scope="module")
-    def restart(spawn: Callable[[Path], StudentServer], scratch: Scratch) -> RestartRun:
-        return RestartRun(spawn, scratch.folder, commit_hint, api)
+    def restart(
+        spawn: Callable[[Path], StudentServer], scratch: Scratch, latest: dict[str, StudentServer]
+    ) -> RestartRun:
+        return RestartRun(spawn, scratch.folder, commit_hint, api, latest if hand_over else None)
 
     return restart
 

@@ -21,7 +21,7 @@ PLACEHOLDER_HINT = (
 )
 
 
-restart = restart_fixture()
+restart = restart_fixture(hand_over=True)
 
 
 @check(points=3, task=2)
@@ -87,11 +87,11 @@ def test_notes_db_holds_the_notes(restart: RestartRun, target: Target) -> None:
 
 
 @check(points=2, task=3)
-def test_quotes_are_safe(server: StudentServer, target: Target) -> None:
+def test_quotes_are_safe(running_server: StudentServer, target: Target) -> None:
     """a note with quotes in it is stored unchanged, and SQL gets values through ? placeholders"""
     text = random_text(quote=True)
-    note_id = add_note(server, text)
-    listing = list_notes(server)
+    note_id = add_note(running_server, text)
+    listing = list_notes(running_server)
     if listing.get(str(note_id)) != text:
         raise CheckFailure(
             f"The note {text!r} came back as {listing.get(str(note_id))!r}.",

@@ -132,12 +132,17 @@ def running_server(
     settle(latest)
 
 
+NOT_RUN = "The check did not run, so it gives no marks."
+
+
 class Collector:
-    """Records each check's verdict, in collection order."""
+    """Records each check's verdict, in collection order: a check that never ran is an error."""
 
     def __init__(self) -> None:
+        self.checks: dict[str, tuple[str, int, int]] = {}  # nodeid: name, points, task
         self.results: dict[str, TestResult] = {}
         self.order: list[str] = []
+        self.settled: set[str] = set()  # checks whose first failure is recorded
         self.internal_error = ""
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -152,16 +157,28 @@ class Collector:
                 self.internal_error = f"check {item.name} has no points: a grader bug."
                 continue
             self.order.append(item.nodeid)
-            self.results[item.nodeid] = TestResult(
-                name=name, status=PASS, max_score=mark.kwargs["points"], task_id=mark.kwargs["task"]
-            )
+            self.checks[item.nodeid] = (name, mark.kwargs["points"], mark.kwargs["task"])
+        self.reset()
+
+    def reset(self) -> None:
+        """Every check back to not run (before a run of the checks, or a run again)."""
+        self.settled.clear()
+        self.results = {
+            nodeid: TestResult(name=name, status=ERROR, max_score=points, task_id=task, message=NOT_RUN)
+            for nodeid, (name, points, task) in self.checks.items()
+        }
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
         yield
         result = self.results.get(item.nodeid)
-        if result is None or call.excinfo is None or result.status != PASS:
+        if result is None or item.nodeid in self.settled:
             return
+        if call.excinfo is None:
+            if call.when == "call":
+                result.status, result.message = PASS, ""
+            return
+        self.settled.add(item.nodeid)
         exc = call.excinfo.value
         if isinstance(exc, CheckFailure):
             result.status, result.message, result.hint = FAIL, exc.message, exc.hint

@@ -25,9 +25,12 @@ from grader.grade.sandbox import (
     plain_scratch,
     release_worker,
 )
+from grader.grade.session import Session, open_session, run_steps
 from grader.grade.submissions import IntakeError, Submission, stage
 from grader.results import ERROR, FAIL, PASS, StepReport, error_report
 from grader.runner import Limits
+
+Run = Callable[[list[tuple[Step, Path]], Limits, float], dict[int, StepReport]]
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,15 @@ def _start_worker(options: Options, counter: Any) -> str:
 
 def grade_folder(
     name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
-    seen: dict[str, StepReport] | None = None,
+    seen: dict[str, StepReport] | None = None, session: Session | None = None,
 ) -> Graded:
-    """Check each step folder of one workspace in one session, within `budget` seconds."""
+    """Check each step folder of one workspace within `budget` seconds, in `session` (the
+    worker's) or in a pytest session of its own."""
     start = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix="staged-"))
+    run = session.run if session is not None else run_steps
     try:
-        reports = _grade_staged(folder, staging, steps, limits, budget, seen)
+        reports = _grade_staged(folder, staging, steps, limits, budget, seen, run)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     graded = Graded(name=name, reports=[reports[s.number] for s in steps])
@@ -128,11 +133,9 @@ def grade_folder(
 
 def _grade_staged(
     folder: Path, staging: Path, steps: list[Step], limits: Limits, budget: float,
-    seen: dict[str, StepReport] | None,
+    seen: dict[str, StepReport] | None, run: Run,
 ) -> dict[int, StepReport]:
     """Each step folder copied into `staging` first: what is graded can no longer change."""
-    from grader.grade.session import run_steps
-
     reports: dict[int, StepReport] = {}
     todo: list[tuple[Step, Path]] = []
     keys: dict[int, str] = {}
@@ -155,7 +158,7 @@ def _grade_staged(
         todo.append((step, step_folder))
     if todo:
         try:
-            fresh = run_steps(todo, limits, budget)
+            fresh = run(todo, limits, budget)
         except Exception as exc:  # noqa: BLE001 - fail closed: a grader crash is zero marks
             message = f"The grader failed on this submission ({type(exc).__name__}: {exc})."
             fresh = {s.number: error_report(s.number, s.points, message) for s, _ in todo}
@@ -173,7 +176,8 @@ def _timed_out(report: StepReport) -> bool:
 
 
 def _worker(conn: Connection, parent: int, course: Course, options: Options, counter: Any) -> None:
-    """A grading worker: dies with the grader; grades (name, folder) jobs until told to stop."""
+    """A grading worker: dies with the grader; grades (name, folder) jobs until told to stop,
+    all in one pytest session while that session is sound."""
     from grader.child import die_with_parent
 
     die_with_parent()
@@ -181,15 +185,23 @@ def _worker(conn: Connection, parent: int, course: Course, options: Options, cou
         return
     conn.send((READY, _start_worker(options, counter)))
     assert _worker_limits is not None
+    limits = _worker_limits
     steps = [course.step(n) for n in options.steps]
-    while (job := conn.recv()) is not None:
-        name, folder = job
-        try:
-            result: Graded | str = grade_folder(name, Path(folder), steps, _worker_limits,
-                                                options.submission_timeout, _seen)
-        except Exception as exc:  # noqa: BLE001 - fail closed: reported, and the worker goes on
-            result = f"The grader failed: {exc!r}."
-        conn.send(result)
+
+    def serve(session: Session | None) -> None:
+        while (job := conn.recv()) is not None:
+            name, folder = job
+            try:
+                result: Graded | str = grade_folder(name, Path(folder), steps, limits,
+                                                    options.submission_timeout, _seen, session)
+            except Exception as exc:  # noqa: BLE001 - fail closed: reported, and the worker goes on
+                result = f"The grader failed: {exc!r}."
+            conn.send(result)
+            if session is not None and session.broken:
+                return  # this worker ends; the pool starts a fresh one for the rest
+
+    if open_session(steps, serve):  # it could not start: a session per submission, failing closed
+        serve(None)
 
 
 def refused(submission: Submission, course: Course, options: Options) -> Graded:

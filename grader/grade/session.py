@@ -1,8 +1,11 @@
-"""All the steps of one submission checked in a single pytest session.
+"""A grading worker's checks: every step module collected once, in one pytest session.
 
 `grader.check.run_checks` starts a pytest session per step, which costs more than the checks of
-a short step. A class pays that five times per student, so grading runs every step module in
-one session, each module's fixtures pointed at its own step folder, and splits the results.
+a short step (about 20 ms to configure and collect five modules). A class would pay that for
+every student, so a worker collects the step modules once (`open_session`) and runs each
+submission's checks through that session (`Session.run`), each module's fixtures pointed at the
+submission's step folder. After a submission every fixture is torn down, session-scoped ones
+included, so nothing a check kept reaches the next student.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import io
 import os
 import time
 import warnings
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -28,63 +32,131 @@ from grader.runner import Limits
 class Deadline:
     """Checks that would start after the submission's time limit are not run (and score zero)."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.ends = time.monotonic() + seconds
+    def __init__(self) -> None:
+        self.seconds, self.ends = 0.0, 0.0
+
+    def start(self, seconds: float) -> None:
+        self.seconds, self.ends = seconds, time.monotonic() + seconds
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if time.monotonic() > self.ends:
             pytest.skip(f"not run: the submission used up its {self.seconds:g} s time limit")
 
 
-def run_steps(
-    steps: list[tuple[Step, Path]], limits: Limits, budget: float
-) -> dict[int, StepReport]:
-    """Check each (step, folder) pair in one pytest session; a report for every step."""
-    reports: dict[int, StepReport] = {}
-    modules: dict[str, Step] = {}
-    targets: dict[str, Target] = {}
-    for step, folder in steps:
+class Session:
+    """A pytest plugin: once the checks are collected, `serve(self)` runs submissions through them."""
+
+    def __init__(self, serve: Callable[[Session], None]) -> None:
+        self.serve = serve
+        self.collector = plugin.Collector()
+        self.deadline = Deadline()
+        self.sink = io.StringIO()
+        self.broken = ""  # why the session can no longer be trusted, once it cannot
+        self.started = False
+        self._session: pytest.Session | None = None
+
+    @property
+    def plugins(self) -> pytest.PytestPluginManager:
+        assert self._session is not None
+        return self._session.config.pluginmanager
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self._session, self.started = session, True
+        self.serve(self)
+        return True
+
+    def run(self, steps: list[tuple[Step, Path]], limits: Limits, budget: float) -> dict[int, StepReport]:
+        """Check each (step, folder) pair within `budget` seconds; a report for every step."""
+        assert self._session is not None
+        reports: dict[int, StepReport] = {}
+        modules: dict[Path, Step] = {}
+        for step, folder in steps:
+            try:
+                preflight(folder)
+                module = check_module_path(step)
+            except SubmissionError as exc:
+                reports[step.number] = error_report(step.number, step.points, str(exc))
+                continue
+            modules[module] = step
+            session_fixtures.TARGETS[str(module)] = Target(folder=folder.resolve(), limits=limits)
+        items = [item for item in self._session.items if item.path in modules]
+        self._reset(budget)
         try:
-            preflight(folder)
-            module = check_module_path(step)
-        except SubmissionError as exc:
-            reports[step.number] = error_report(step.number, step.points, str(exc))
-            continue
-        modules[module.name] = step
-        targets[str(module)] = Target(folder=folder.resolve(), limits=limits)
-    if not modules:
+            for index, item in enumerate(items):
+                following = items[index + 1] if index + 1 < len(items) else None  # None: tear all down
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+        except Exception as exc:  # noqa: BLE001 - fail closed, and the worker starts afresh
+            self.broken = f"The grader failed while checking ({type(exc).__name__}: {exc}); no marks given."
+        finally:
+            session_fixtures.TARGETS.clear()
+        failure = self.collector.internal_error or self.broken
+        for module, step in modules.items():
+            if failure:
+                reports[step.number] = error_report(step.number, step.points, failure)
+                continue
+            tests = [self.collector.results[item.nodeid] for item in items if item.path == module]
+            reports[step.number] = summarise(step.number, step.points, tests)
         return reports
-    root = Path(next(iter(targets))).parent
-    collector = plugin.Collector()
-    args = [
-        *targets, "-p", "no:cacheprovider", *(f"-pno:{name}" for name in _UNUSED_PLUGINS),
-        "--import-mode=importlib", "--rootdir", str(root), "-c", str(root / "pytest.ini"), "-q", "--tb=no",
-    ]
-    session_fixtures.TARGETS = targets
-    sink = io.StringIO()
+
+    def _reset(self, budget: float) -> None:
+        self.collector.reset()
+        self.deadline.start(budget)
+        self.sink.seek(0)
+        self.sink.truncate()
+        reporter = self.plugins.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.stats.clear()  # a report per check phase would pile up over a class
+
+
+@contextmanager
+def _quiet(sink: io.StringIO) -> Iterator[None]:
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with warnings.catch_warnings(), redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin, session_fixtures, Deadline(budget), collector])
+            yield
     finally:
-        session_fixtures.TARGETS = {}
         if autoload is None:
             del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
-    failure = collector.internal_error
-    if not failure and code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        tail = sink.getvalue().strip().splitlines()[-1:] or [str(code)]
-        failure = f"The grader could not run its checks: {tail[0]}"
-    for name, step in modules.items():
-        if failure:
-            reports[step.number] = error_report(step.number, step.points, failure)
-            continue
-        tests = [collector.results[n] for n in collector.order if n.split("::")[0].endswith(name)]
-        reports[step.number] = summarise(step.number, step.points, tests)
+
+
+def open_session(steps: list[Step], serve: Callable[[Session], None]) -> str:
+    """Collect the checks of `steps` once and call `serve` with the session; returns "" once
+    `serve` has run, else why the session could not start."""
+    try:
+        modules = sorted({check_module_path(step) for step in steps})
+    except SubmissionError as exc:
+        return str(exc)
+    if not modules:
+        return "No step to check."
+    root = modules[0].parent
+    args = [
+        *map(str, modules), "-p", "no:cacheprovider", *(f"-pno:{name}" for name in _UNUSED_PLUGINS),
+        "--import-mode=importlib", "--rootdir", str(root), "-c", str(root / "pytest.ini"), "-q",
+        "--tb=no", "--capture=no",
+    ]
+    session = Session(serve)
+    with _quiet(session.sink):
+        code = pytest.main(args, plugins=[plugin, session_fixtures, session.deadline, session.collector, session])
+    if session.started:
+        return ""
+    tail = session.sink.getvalue().strip().splitlines()[-1:] or [str(code)]
+    return f"The grader could not run its checks: {tail[0]}"
+
+
+def run_steps(
+    steps: list[tuple[Step, Path]], limits: Limits, budget: float
+) -> dict[int, StepReport]:
+    """Check each (step, folder) pair in a session of their own; a report for every step."""
+    reports: dict[int, StepReport] = {}
+    failure = open_session([step for step, _ in steps],
+                           lambda session: reports.update(session.run(steps, limits, budget)))
+    if failure:
+        return {step.number: error_report(step.number, step.points, failure) for step, _ in steps}
     return reports
 
 
-__all__ = ["run_steps"]
+__all__ = ["Session", "open_session", "run_steps"]

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from grader.check import run_checks
 from grader.course import Course
-from grader.grade.session import run_steps
+from grader.grade.session import Session, open_session, run_steps
+from grader.results import StepReport
 from grader.runner import Limits
+from grader.zygote import children, shared_zygote
 from tests.checks.variants import VARIANTS
 
 LIMITS = Limits(startup=3, request=3)
@@ -34,3 +36,52 @@ def test_checks_past_the_deadline_score_zero(course: Course) -> None:
     step = course.step(1)
     [report] = run_steps([(step, step.solution_dir)], LIMITS, budget=0).values()
     assert report.score == 0 and all("time limit" in t.message for t in report.tests)
+
+
+def test_one_session_grades_submissions_in_turn_as_sessions_of_their_own(
+    tmp_path: Path, course: Course
+) -> None:
+    three, five = course.step(3), course.step(5)
+    named = {v.name: v for v in VARIANTS}
+    jobs = [
+        [(three, three.solution_dir), (five, five.solution_dir)],
+        [(three, named["no-increment"].write(tmp_path / "a")), (five, named["dict-in-memory"].write(tmp_path / "b"))],
+        [(three, tmp_path / "missing")],
+        [(five, five.solution_dir)],
+    ]
+    seen: list[dict[int, StepReport]] = []
+    left_running: list[list[int]] = []
+
+    def serve(session: Session) -> None:
+        for job in jobs:
+            seen.append(session.run(job, LIMITS, budget=60))
+            left_running.append(children(shared_zygote("orm").process.pid))
+
+    assert open_session([three, five], serve) == ""
+    alone = [run_steps(job, LIMITS, budget=60) for job in jobs]
+    assert [{n: (r.status, r.score, [t.status for t in r.tests]) for n, r in reports.items()}
+            for reports in seen] == [
+        {n: (r.status, r.score, [t.status for t in r.tests]) for n, r in reports.items()} for reports in alone]
+    assert seen[0][5].status == "pass" and seen[1][5].status == "fail" and seen[3][5].score == 16
+    assert left_running == [[], [], [], []]  # every server of a submission ended with it
+
+
+def test_a_session_that_breaks_fails_closed(course: Course) -> None:
+    step = course.step(1)
+
+    class Breaks:
+        def pytest_runtest_logstart(self) -> None:
+            raise RuntimeError("a grader bug")
+
+    results: list[dict[int, StepReport]] = []
+    broken: list[str] = []
+
+    def serve(session: Session) -> None:
+        session.plugins.register(Breaks())
+        results.append(session.run([(step, step.solution_dir)], LIMITS, budget=60))
+        broken.append(session.broken)
+
+    assert open_session([step], serve) == ""
+    [report] = results[0].values()
+    assert (report.status, report.score) == ("error", 0) and "a grader bug" in report.message
+    assert "a grader bug" in broken[0]

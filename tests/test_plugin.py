@@ -75,3 +75,23 @@ def test_a_listing_check_on_a_reused_server_still_sees_only_its_notes(
     ]})
     report = run_checks(course.step(4), seeded.write(tmp_path / "step"), QUICK)
     assert [t.status for t in report.tests] == [FAIL, FAIL]
+
+
+@pytest.mark.parametrize("number", range(5, 10))
+def test_a_server_starts_only_once_every_other_has_ended(
+    course: Course, monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    """Two student processes alive at once could hand notes to each other through a restart."""
+    started: list[runner.StudentProcess] = []
+    overlaps: list[int] = []
+    original = runner.StudentProcess.__init__
+
+    def watching(self: runner.StudentProcess, *args: object) -> None:
+        overlaps.append(sum(p.returncode() is None for p in started))
+        original(self, *args)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(runner.StudentProcess, "__init__", watching)
+    step = course.step(number)
+    assert run_checks(step, step.solution_dir, QUICK).status == PASS
+    assert len(overlaps) > 1 and set(overlaps) == {0}

@@ -237,9 +237,10 @@ def run_child(spec: ChildSpec) -> int:
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)
-    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    # the student's streams for as long as the process lives: never closed by us
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
     _limit(spec)
     os.chdir(spec.folder)
     sys.path.insert(0, spec.folder)
@@ -250,7 +251,7 @@ def run_child(spec: ChildSpec) -> int:
     try:
         module = importlib.import_module("main")
         names = _probe(module, genuine) if spec.mode == "probe" else {}
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - whatever main.py raises, SystemExit too, is reported
         _take_token(spec)
         _error(spec, "import", exc)
         return 3
@@ -264,7 +265,7 @@ def run_child(spec: ChildSpec) -> int:
         return 4
     try:
         _serve(spec, app)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - _serve reported it; the exit code says it too
         return 5
     return 0
 

@@ -112,13 +112,13 @@ VARIANTS = [
             first_failure="test_quotes_are_safe", says=("quote",), hint_says=("?",)),
     Variant("ids-from-python", 5, S5,
             {"db.py": [("id INTEGER PRIMARY KEY AUTOINCREMENT", "id INTEGER"),
-                       ("def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
-                        "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n"
-                        "        return cursor.lastrowid",
-                        "next_id = 1\n\n\ndef insert_note(text: str) -> int:\n    global next_id\n"
-                        "    note_id, next_id = next_id, next_id + 1\n    with closing(connect()) as conn, conn:\n"
-                        "        conn.execute(\"INSERT INTO notes (id, text) VALUES (?, ?)\", (note_id, text))\n"
-                        "    return note_id")]},
+                       (("def insert_note(text: str) -> int:\n    with closing(connect()) as conn, conn:\n"
+                         "        cursor = conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))\n"
+                         "        return cursor.lastrowid"),
+                        ("next_id = 1\n\n\ndef insert_note(text: str) -> int:\n    global next_id\n"
+                         "    note_id, next_id = next_id, next_id + 1\n    with closing(connect()) as conn, conn:\n"
+                         "        conn.execute(\"INSERT INTO notes (id, text) VALUES (?, ?)\", (note_id, text))\n"
+                         "    return note_id"))]},
             first_failure="test_ids_are_not_reused", says=("got id 1",), hint_says=("AUTOINCREMENT",)),
 ]
 

@@ -7,6 +7,8 @@ own process group, which is killed whole when the grader is done with it.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
 import json
 import os
@@ -33,7 +35,24 @@ from grader.workspace import IGNORED
 from grader.zygote import shared_zygote
 
 CAN_FORK = hasattr(os, "fork")
+MAX_SOCKET_PATH = 100  # AF_UNIX paths end at 104 bytes (macOS) or 108 (Linux)
 _serial = itertools.count()
+
+
+def socket_path(workdir: Path, name: str) -> str:
+    """Where a student server's socket goes: in `workdir`, unless that path is too long for a
+    Unix socket (a long TMPDIR); then in a short private folder of this process's."""
+    path = str(workdir / name)
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        return path
+    return str(_short_socket_folder() / f"{os.getpid()}-{name}")
+
+
+@functools.cache
+def _short_socket_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @dataclass(frozen=True)
@@ -159,7 +178,7 @@ class StudentProcess:
         self._token = secrets.token_hex(TOKEN_BYTES // 2)
         self._status.sendall(f"{self._token}\n".encode())
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
-        self.socket_path = str(workdir / f"s{next(_serial)}.sock")
+        self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
         listener: socket.socket | None = None
         if mode == "serve":
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

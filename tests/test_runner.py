@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,3 +101,15 @@ def test_the_whole_answer_has_one_deadline(course: Course, tmp_path: Path) -> No
     assert report.status == FAIL and "no answer within 1 s" in report.tests[0].message
     asked = sum(1 for t in report.tests if "no answer within" in t.message)
     assert elapsed < asked * QUICK.request + 5, (elapsed, asked)
+
+
+def test_a_long_temporary_folder_still_gets_a_socket(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TMPDIR too long for an AF_UNIX path (108 bytes) must not stop a check."""
+    deep = tmp_path / ("t" * 100)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    step = course.step(3)
+    report = run_checks(step, step.solution_dir, QUICK)
+    assert report.status == PASS, report

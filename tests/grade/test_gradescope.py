@@ -14,7 +14,7 @@ import pytest
 
 from grader.check import runs_outside_sandbox
 from grader.course import Course
-from grader.grade import sandbox
+from grader.grade import command, sandbox
 from grader.grade.gradescope import build_bundle, grade_submission
 from grader.grade.sandbox import unavailable_reason, user_only_reason
 from grader.workspace import create_workspace
@@ -72,7 +72,7 @@ def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) ->
         ("namespaces and a separate user need root", "a separate user needs root",
          [("(Protections off: network, process, user and filesystem isolation, because there is no "
            "sandbox here (a separate user needs root): student code ran as the autograder's user.)"),
-          ("(Protections off for steps 10, 11: resource limits and network, process, user and "
+          ("(Protections off for steps 10, 11: network, process, user and "
            "filesystem isolation, because their checks start the app with its own command")]),
     ],
 )
@@ -80,6 +80,7 @@ def test_a_container_without_the_full_sandbox_says_what_is_off(
     tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch,
     no_namespaces: str, no_user: str | None, says: list[str],
 ) -> None:
+    assert command.unavailable_reason is sandbox.unavailable_reason  # bound before the patch below
     monkeypatch.setattr(sandbox, "unavailable_reason", lambda: no_namespaces)
     monkeypatch.setattr(sandbox, "user_only_reason", lambda: no_user)
     root = tmp_path / "autograder"

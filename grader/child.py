@@ -71,12 +71,13 @@ def _report(spec: ChildSpec, **message: Any) -> None:
         pass
 
 
-def _limit(spec: ChildSpec) -> None:
+def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
+    """The rlimits of a student process: CPU seconds, address space, file size, no core dumps."""
     for name, value in (
         ("RLIMIT_CORE", 0),
-        ("RLIMIT_CPU", spec.cpu_seconds),
-        ("RLIMIT_AS", spec.memory_bytes),
-        ("RLIMIT_FSIZE", spec.file_bytes),
+        ("RLIMIT_CPU", cpu_seconds),
+        ("RLIMIT_AS", memory_bytes),
+        ("RLIMIT_FSIZE", file_bytes),
     ):
         limit = getattr(resource, name, None)
         if limit is None:
@@ -241,7 +242,7 @@ def run_child(spec: ChildSpec) -> int:
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
-    _limit(spec)
+    set_limits(spec.cpu_seconds, spec.memory_bytes, spec.file_bytes)
     os.chdir(spec.folder)
     sys.path.insert(0, spec.folder)
     sys.argv = [str(Path(spec.folder) / "main.py")]

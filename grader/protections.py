@@ -81,8 +81,9 @@ def _size(count: int) -> str:
 
 def _cleanup(own_command: bool) -> str:
     if own_command:
-        return ("its process group and every process below it are killed when a check ends; "
-                "started as a plain command, it does not die with the grader")
+        return ("its process group and every process below it are killed when a check ends; it "
+                "dies if the grader dies (PR_SET_PDEATHSIG); started as a plain command, with no "
+                "zygote above it, a process it detaches twice (double fork) is not caught")
     parts = ["its own process group, killed when a check ends"]
     if LINUX:
         parts.append("it dies if the grader dies (PR_SET_PDEATHSIG)")
@@ -95,12 +96,10 @@ def _cleanup(own_command: bool) -> str:
     return "; ".join(parts)
 
 
-def _rlimits(limits: Limits, own_command: bool, why: str) -> Protection:
-    if own_command:
-        return Protection("resource limits", False, why)
+def _rlimits(limits: Limits, own_command: bool) -> Protection:
     values = [f"CPU {limits.cpu_seconds} s", f"address space {_size(limits.memory_bytes)}",
               f"file size {_size(limits.file_bytes)}", "no core dumps"]
-    if limits.sandbox is not None:
+    if limits.sandbox is not None and not own_command:
         values += [f"{limits.sandbox.processes} processes", f"{limits.sandbox.open_files} open files"]
         counts = ""
     else:  # RLIMIT_NPROC counts every process of the user: set only for the sandbox's own uid
@@ -140,7 +139,7 @@ def protections(limits: Limits, *, own_command: bool = False, why: str) -> Prote
         Protection("time limits", True, f"{startup:g} s to start, {limits.request:g} s for each whole "
                    f"answer, {limits.stop:g} s to stop before SIGKILL",
                    f"start {startup:g} s, answer {limits.request:g} s"),
-        _rlimits(limits, own_command, why),
+        _rlimits(limits, own_command),
         Protection("process cleanup", True, _cleanup(own_command)),
         Protection("scratch copy", True, "it runs in a temporary copy of the step folder", headline=False),
         Protection("output cap", True, f"the last {_size(limits.output)} of its output is kept",

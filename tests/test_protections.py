@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.check import run_checks
+from grader.checks.real_server import UvicornProcess
 from grader.course import Course
 from grader.grade.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.protections import Protections, for_check, protections
@@ -89,15 +90,31 @@ def test_a_machine_without_the_sandbox_is_named(course: Course, reason: str) -> 
     assert named(found)["time limits"][0] and named(found)["resource limits"][0]
 
 
-def test_a_step_that_starts_the_app_itself_has_no_rlimits(course: Course) -> None:
+def test_a_step_that_starts_the_app_itself_says_what_it_has(course: Course) -> None:
     def never() -> str | None:
         raise AssertionError("the machine does not matter: the app runs as a plain command")
 
     found = named(for_check(course.step(11), Limits(startup=2), machine=never))
-    assert found["resource limits"] == (False, "a check of this step starts your app with its own command, as you")
+    assert found["resource limits"][0] and "CPU 60 s" in found["resource limits"][1]
     assert "20 s to start" in found["time limits"][1], "a plain start has its own floor"
-    assert "does not die with the grader" in found["process cleanup"][1]
+    assert "PR_SET_PDEATHSIG" in found["process cleanup"][1]
+    assert "double fork" in found["process cleanup"][1]
     assert all(not found[name][0] for name in ISOLATION)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads prctl")
+def test_every_claim_holds_in_a_process_started_with_its_own_command(tmp_path: Path) -> None:
+    limits = Limits(cpu_seconds=7, memory_bytes=1536 << 20, file_bytes=3 << 20, startup=5)
+    process = UvicornProcess(tmp_path, limits, tmp_path, {}, [sys.executable, "-c", SELF_REPORT])
+    try:
+        assert process.wait(5) == 0, process.output()
+        seen = json.loads(process.output().strip().splitlines()[-1])
+    finally:
+        process.close()
+    claims = named(protections(limits, own_command=True, why="it runs as you"))
+    assert claims["resource limits"][0] and "CPU 7 s" in claims["resource limits"][1]
+    assert (seen["cpu"], seen["memory"], seen["file"], seen["core"]) == (7, 1536 << 20, 3 << 20, 0)
+    assert seen["leads_group"] and seen["deathsig"] == 9
 
 
 def test_the_sandbox_turns_everything_on_and_without_namespaces_says_what_is_left() -> None:

@@ -3,12 +3,14 @@
 The zygote's forked children share the grader's environment; a step that must hand the app a
 setting such as DATABASE_URL starts it this way instead: slower, but exactly what a user runs.
 A step may give the command itself (step 11 runs the Dockerfile's CMD); it always listens on a
-Unix socket the grader chose, given last as `--uds`.
+Unix socket the grader chose, given last as `--uds`. It gets the rlimits a forked child gets, and
+dies with the grader.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -21,13 +23,22 @@ from pathlib import Path
 
 import httpx
 
+from grader.child import die_with_parent, set_limits
 from grader.feedback import CheckFailure
 from grader.grade.family import descendants, kill_family
-from grader.runner import Limits, deadline_client
+from grader.runner import Limits, deadline_client, socket_path
 from grader.server import StudentServer
 
 STARTUP_FLOOR = 20.0  # a fresh interpreter imports fastapi, sqlalchemy and a driver itself
 _serial = itertools.count()
+
+
+def _contain(parent: int, limits: Limits) -> None:
+    """In the new process, before the command runs: it dies with the grader, under rlimits."""
+    die_with_parent()
+    if os.getppid() != parent:  # the grader died before the line above
+        os._exit(1)
+    set_limits(limits.cpu_seconds, limits.memory_bytes, limits.file_bytes)
 
 
 def default_command() -> list[str]:
@@ -42,13 +53,14 @@ class UvicornProcess:
         command: list[str] | None = None,
     ) -> None:
         self.limits = limits
-        self.socket_path = str(workdir / f"real{os.getpid()}-{next(_serial)}.sock")
+        self.socket_path = socket_path(workdir, f"real{os.getpid()}-{next(_serial)}.sock")
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
-        try:
+        try:  # a preexec_fn is safe here: checks start servers from the one thread they run in
             self.popen = subprocess.Popen(
                 [*(command or default_command()), "--uds", self.socket_path],
                 cwd=folder, env={**os.environ, **env}, stdout=fd, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=functools.partial(_contain, os.getpid(), limits),  # noqa: PLW1509
             )
         finally:
             os.close(fd)

@@ -19,9 +19,9 @@ from typing import Any
 from grader.course import Course, Step
 from grader.grade.pool import READY, WorkerPool
 from grader.grade.sandbox import (
-    FIRST_UID,
     Sandbox,
     isolate_worker,
+    lease_uid,
     plain_scratch,
     release_worker,
 )
@@ -69,6 +69,7 @@ class Graded:
 
 
 _worker_limits: Limits | None = None
+_uid_lease = -1  # the fd whose lock keeps this worker's uid its own
 _seen: dict[str, StepReport] = {}  # per worker: a step folder already graded, by its content
 
 
@@ -90,7 +91,7 @@ def missing_report(step: Step) -> StepReport:
 
 def _start_worker(options: Options, counter: Any) -> str:
     """Per worker: a private tmpfs for scratch copies, its own uid and zygote; the tmpfs's path."""
-    global _worker_limits
+    global _worker_limits, _uid_lease
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from grader import zygote
 
@@ -104,7 +105,8 @@ def _start_worker(options: Options, counter: Any) -> str:
         keep = isolate_worker() if options.namespaces else plain_scratch()
         Finalize(None, release_worker, args=(keep,), exitpriority=0)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        sandbox = Sandbox(uid=FIRST_UID + slot, keep=str(keep), hide=options.hide,
+        uid, _uid_lease = lease_uid()  # held until this worker exits
+        sandbox = Sandbox(uid=uid, keep=str(keep), hide=options.hide,
                           namespaces=options.namespaces,
                           cpu=cpus[slot % len(cpus)] if cpus else -1)
         limits = replace(limits, sandbox=sandbox)

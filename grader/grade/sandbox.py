@@ -12,6 +12,7 @@ own pid namespace (everything it starts dies with it); then an unprivileged uid 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import functools
 import os
 import select
@@ -27,6 +28,8 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 FIRST_UID = 61000
+UIDS = 1000  # a worker leases one of FIRST_UID + 1 .. FIRST_UID + 999 for its students
+LEASES = ("/run/persistlab-uids", os.path.join(tempfile.gettempdir(), "persistlab-uids"))
 
 
 class SandboxError(RuntimeError):
@@ -95,6 +98,29 @@ def user_only_reason() -> str | None:
     if not hasattr(os, "setresuid"):
         return f"a separate user needs a Unix system, and this is {sys.platform}"
     return None if os.geteuid() == 0 else "a separate user needs root"
+
+
+def lease_uid() -> tuple[int, int]:
+    """A uid for this worker's students that no other grading worker on the machine holds, and
+    the fd whose lock holds it until the worker exits, however it exits. Workers of two grade
+    runs at once never share a uid, whose process limit one student's fork bomb would use up
+    for the other's students too."""
+    for folder in LEASES:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            break
+        except OSError:
+            continue
+    for uid in range(FIRST_UID + 1, FIRST_UID + UIDS):
+        fd = os.open(os.path.join(folder, f"{uid}.lock"),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise SandboxError(f"every one of the {UIDS - 1} uids for grading is in use")
 
 
 def plain_scratch() -> Path:
@@ -288,6 +314,17 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
 
 
 __all__ = [
-    "FIRST_UID", "Sandbox", "SandboxError", "enter", "fork_into_pid_namespace", "isolate_worker",
-    "mount_tmpfs", "plain_scratch", "release_worker", "unavailable_reason", "unmount", "user_only_reason",
+    "FIRST_UID",
+    "Sandbox",
+    "SandboxError",
+    "enter",
+    "fork_into_pid_namespace",
+    "isolate_worker",
+    "lease_uid",
+    "mount_tmpfs",
+    "plain_scratch",
+    "release_worker",
+    "unavailable_reason",
+    "unmount",
+    "user_only_reason",
 ]

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from rich.console import Console
 
 from grader.course import SOLUTIONS, Course
 from grader.grade.command import Request, grade
-from grader.grade.sandbox import FIRST_UID, unavailable_reason
+from grader.grade.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from tests.grade.hostile import HOSTILE, write_class
 
 pytestmark = pytest.mark.skipif(
@@ -178,3 +180,19 @@ def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Cour
     assert uid.split()[1] == str(FIRST_UID + 900)  # the process the grader holds is the student
     assert nspid.split()[-1] == "1" and len(nspid.split()) == 3, nspid
     assert code == "200"
+
+
+def test_grading_workers_lease_uids_no_other_worker_holds() -> None:
+    first, first_lock = lease_uid()
+    second, second_lock = lease_uid()
+    try:
+        assert first != second and FIRST_UID < min(first, second)
+        code = "from grader.grade.sandbox import lease_uid\nprint(lease_uid()[0])"
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert int(other.stdout) not in (first, second)  # another grade run, at the same time
+    finally:
+        os.close(first_lock)
+    again, again_lock = lease_uid()
+    os.close(again_lock)
+    os.close(second_lock)
+    assert again == first  # given back when its holder ends

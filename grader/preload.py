@@ -30,7 +30,7 @@ ORM = ("httpx", "sqlalchemy", "sqlalchemy.orm")
 KINDS = {"web": WEB, "orm": WEB + ORM}
 MODULES = KINDS["orm"]
 _IMPORTS_ORM = re.compile(rb"^\s*(?:from|import)\s+sqlalchemy\b", re.MULTILINE)
-_warm = False
+_warm: set[str] = set()  # the kinds this process has loaded
 
 
 def kind_for(folder: Path) -> str:
@@ -47,8 +47,7 @@ def kind_for(folder: Path) -> str:
 
 def warm_up(kind: str = "orm") -> None:
     """Import the modules of `kind` and push one request through a FastAPI app, in-process."""
-    global _warm
-    if _warm:
+    if kind in _warm:
         return
     for name in KINDS[kind]:
         try:
@@ -60,7 +59,7 @@ def warm_up(kind: str = "orm") -> None:
         asyncio.run(_exercise_app())
     except Exception:  # noqa: BLE001, S110 - a warm-up is an optimisation; a failure only costs time
         pass
-    _warm = True
+    _warm.add(kind)
 
 
 def configure_uvicorn_logging() -> None:

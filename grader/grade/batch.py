@@ -26,7 +26,8 @@ from grader.grade.sandbox import (
     release_worker,
 )
 from grader.grade.session import Session, open_session, run_steps
-from grader.grade.submissions import IntakeError, Submission, stage
+from grader.grade.sources import IntakeError, Source
+from grader.grade.submissions import Submission
 from grader.results import ERROR, FAIL, PASS, StepReport, error_report
 from grader.runner import Limits
 
@@ -115,17 +116,17 @@ def _start_worker(options: Options, counter: Any) -> str:
     return str(keep or "")
 
 
-def grade_folder(
-    name: str, folder: Path, steps: list[Step], limits: Limits, budget: float,
+def grade_work(
+    name: str, work: Source, steps: list[Step], limits: Limits, budget: float,
     seen: dict[str, StepReport] | None = None, session: Session | None = None,
 ) -> Graded:
-    """Check each step folder of one workspace within `budget` seconds, in `session` (the
+    """Check each step folder of one submission within `budget` seconds, in `session` (the
     worker's) or in a pytest session of its own."""
     start = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix="staged-"))
     run = session.run if session is not None else run_steps
     try:
-        reports = _grade_staged(folder, staging, steps, limits, budget, seen, run)
+        reports = _grade_staged(work, staging, steps, limits, budget, seen, run)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     graded = Graded(name=name, reports=[reports[s.number] for s in steps])
@@ -134,7 +135,7 @@ def grade_folder(
 
 
 def _grade_staged(
-    folder: Path, staging: Path, steps: list[Step], limits: Limits, budget: float,
+    work: Source, staging: Path, steps: list[Step], limits: Limits, budget: float,
     seen: dict[str, StepReport] | None, run: Run,
 ) -> dict[int, StepReport]:
     """Each step folder copied into `staging` first: what is graded can no longer change."""
@@ -142,15 +143,14 @@ def _grade_staged(
     todo: list[tuple[Step, Path]] = []
     keys: dict[int, str] = {}
     for step in steps:
-        source = folder / step.folder
-        if source.is_symlink() or not source.is_dir():
-            reports[step.number] = missing_report(step)
-            continue
         try:
-            step_folder = stage(source, staging / step.folder)
+            step_folder = work.stage(step.folder, staging / step.folder)
         except (IntakeError, OSError) as exc:
             reports[step.number] = error_report(
                 step.number, step.points, f"The step folder could not be read for grading: {exc}.")
+            continue
+        if step_folder is None:
+            reports[step.number] = missing_report(step)
             continue
         if seen is not None:
             keys[step.number] = content_key(step, step_folder)
@@ -178,7 +178,7 @@ def _timed_out(report: StepReport) -> bool:
 
 
 def _worker(conn: Connection, parent: int, course: Course, options: Options, counter: Any) -> None:
-    """A grading worker: dies with the grader; grades (name, folder) jobs until told to stop,
+    """A grading worker: dies with the grader; grades (name, work) jobs until told to stop,
     all in one pytest session while that session is sound."""
     from grader.child import die_with_parent
 
@@ -192,10 +192,10 @@ def _worker(conn: Connection, parent: int, course: Course, options: Options, cou
 
     def serve(session: Session | None) -> None:
         while (job := conn.recv()) is not None:
-            name, folder = job
+            name, work = job
             try:
-                result: Graded | str = grade_folder(name, Path(folder), steps, limits,
-                                                    options.submission_timeout, _seen, session)
+                result: Graded | str = grade_work(name, work, steps, limits,
+                                                  options.submission_timeout, _seen, session)
             except Exception as exc:  # noqa: BLE001 - fail closed: reported, and the worker goes on
                 result = f"The grader failed: {exc!r}."
             conn.send(result)
@@ -239,17 +239,17 @@ def grade_class(
         on_done(graded)
 
     for submission in submissions:
-        if submission.folder is None:
+        if submission.work is None:
             finish(refused(submission, course, options))
         else:
             todo[submission.name] = submission
 
-    def done(job: tuple[str, str], result: Graded | str) -> None:
+    def done(job: tuple[str, Source], result: Graded | str) -> None:
         if isinstance(result, str):
             result = refused(replace(todo[job[0]], problem=result), course, options)
         finish(result)
 
-    def lost(job: tuple[str, str], timed_out: bool, why: str) -> None:
+    def lost(job: tuple[str, Source], timed_out: bool, why: str) -> None:
         if timed_out:
             finish(cut_off(job[0], course, options))
         else:
@@ -257,12 +257,12 @@ def grade_class(
             finish(refused(replace(todo[job[0]], problem=problem), course, options))
 
     context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
-    pool: WorkerPool[tuple[str, str], Graded | str] = WorkerPool(
+    pool: WorkerPool[tuple[str, Source], Graded | str] = WorkerPool(
         context, max(1, min(jobs, len(todo) or 1)), _worker,
         (course, options, context.Value("i", 0)), options.submission_timeout + options.grace,
     )
-    pool.run([(s.name, str(s.folder)) for s in todo.values()], done, lost)
+    pool.run([(s.name, s.work) for s in todo.values() if s.work is not None], done, lost)
     return [results[name] for name in sorted(results)]
 
 
-__all__ = ["Graded", "Options", "grade_class", "grade_folder"]
+__all__ = ["Graded", "Options", "grade_class", "grade_work"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -126,33 +124,29 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
     steps = steps_to_grade(request, course, sandboxed=reason is None, console=console)
     request.out.mkdir(parents=True, exist_ok=True)
     prepare(request.out)
-    staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
-    try:
-        submissions = intake(list(request.inputs), course, staging, exclude=(request.out,))
-        if request.only is not None:
-            submissions = [s for s in submissions if s.name == request.only]
-            if not submissions:
-                raise GradeRefused(f"No submission is named {request.only!r}.")
+    submissions = intake(list(request.inputs), course, exclude=(request.out,))
+    if request.only is not None:
+        submissions = [s for s in submissions if s.name == request.only]
         if not submissions:
-            raise GradeRefused("No submission was found in the given paths.")
-        options = Options(
-            steps=steps, limits=limits_for(request.timeout),
-            submission_timeout=request.submission_timeout, sandboxed=reason is None,
-            hide=hidden_paths(request, course),
-        )
-        with Progress(
-            TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=console, transient=True,
-        ) as progress:
-            task = progress.add_task("", total=len(submissions))
+            raise GradeRefused(f"No submission is named {request.only!r}.")
+    if not submissions:
+        raise GradeRefused("No submission was found in the given paths.")
+    options = Options(
+        steps=steps, limits=limits_for(request.timeout),
+        submission_timeout=request.submission_timeout, sandboxed=reason is None,
+        hide=hidden_paths(request, course),
+    )
+    with Progress(
+        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(submissions))
 
-            def done(graded: Graded) -> None:
-                write_student(request.out, graded, course)
-                progress.update(task, advance=1, description=graded.name)
+        def done(graded: Graded) -> None:
+            write_student(request.out, graded, course)
+            progress.update(task, advance=1, description=graded.name)
 
-            grades = grade_class(submissions, course, options, request.jobs, done)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        grades = grade_class(submissions, course, options, request.jobs, done)
     write_class(request.out, grades, course, steps, replace_all=request.only is None)
     why = f"there was no sandbox ({reason}): student code ran as you"
     return grades, GradeSummary(**vars(summarise_class(grades)),

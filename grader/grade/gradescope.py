@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import traceback
 import zipfile
 from pathlib import Path
@@ -82,14 +80,10 @@ def grade_submission(root: Path, course: Course) -> dict[str, Any]:
     """Grade root/submission with every protection this container allows."""
     from grader.grade.submissions import intake
 
-    staging = Path(tempfile.mkdtemp(prefix="persistlab-intake-"))
-    try:
-        return _grade_staged(root, course, intake([root / "submission"], course, staging))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return _grade_taken(root, course, intake([root / "submission"], course))
 
 
-def _grade_staged(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
+def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
     from grader.check import runs_outside_sandbox
     from grader.grade.batch import Options, grade_class
     from grader.grade.command import limits_for, protections_off

@@ -1,39 +1,32 @@
-"""Intake of a class: workspace folders and .zip files, unpacked with every safety cap.
+"""Intake of a class: workspace folders and .zip files, each checked against every safety cap.
 
 A submission is named by its folder or zip (the student's name). A folder that holds no step
 folder itself but holds folders or zips is an LMS bulk download, and is opened one level down.
+Nothing is copied or unpacked here: each worker reads the step folders it grades
+(`grader.grade.sources`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.course import Course
+from grader.grade.sources import MAX_BYTES, MAX_FILES, Folder, IntakeError, Source, Zip, zip_members
 
-MAX_FILES = 2000
-MAX_BYTES = 64 << 20
-MAX_RATIO = 200  # a member unpacking to more than 200 times its packed size is a bomb
 NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
 @dataclass
 class Submission:
-    """One student's work: the folder to grade, or the reason it cannot be graded at all."""
+    """One student's work: where to read it, or the reason it cannot be graded at all."""
 
     name: str
     source: Path
-    folder: Path | None = None
+    work: Source | None = None
     problem: str = ""
-
-
-class IntakeError(Exception):
-    """A zip or folder that must not be unpacked or graded."""
 
 
 def student_name(path: Path) -> str:
@@ -49,111 +42,47 @@ def _is_workspace(folder: Path, course: Course) -> bool:
     ).is_dir()
 
 
-def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
-    """The member's safe relative path, None for a directory entry; raises for a bad one."""
-    if info.flag_bits & 0x800 == 0:
-        try:
-            info.filename.encode("ascii")
-        except UnicodeEncodeError:
-            raise IntakeError(f"{info.filename!r} is not a UTF-8 file name") from None
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise IntakeError(f"{info.filename!r} is an absolute path")
-    path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise IntakeError(f"{info.filename!r} points outside the submission (..)")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise IntakeError(f"{info.filename!r} is a symbolic link")
-    if name.endswith("/"):
-        return None
-    return path
+def _zip_root(files: list[PurePosixPath], course: Course) -> str:
+    """The folder of the zip holding the step folders: its top, or its single top folder."""
+    marks = {step.folder for step in course.steps} | {".persistlab"}
+
+    def folders_at(depth: int, under: tuple[str, ...]) -> set[str]:
+        return {p.parts[depth] for p in files if len(p.parts) > depth + 1 and p.parts[:depth] == under}
+
+    if folders_at(0, ()) & marks:
+        return ""
+    tops = {p.parts[0] for p in files if not p.parts[0].startswith((".", "__MACOSX"))}
+    if len(tops) == 1 and (top := tops.pop()) in folders_at(0, ()) and folders_at(1, (top,)) & marks:
+        return f"{top}/"
+    return ""
 
 
-def safe_unzip(archive: Path, target: Path) -> Path:
-    """Unpack `archive` into `target` (made here), refusing anything unsafe; return the root."""
-    try:
-        bundle = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise IntakeError(f"{archive.name} is not a readable zip ({exc})") from None
-    with bundle:
-        members = bundle.infolist()
-        if len(members) > MAX_FILES:
-            raise IntakeError(f"{archive.name} holds {len(members)} entries; the cap is {MAX_FILES}")
-        declared = sum(m.file_size for m in members)
-        if declared > MAX_BYTES:
-            raise IntakeError(f"{archive.name} unpacks to {declared} bytes; the cap is {MAX_BYTES}")
-        plan = []
-        for info in members:
-            path = _member_path(info)
-            if path is None or path.parts[0] in ("__MACOSX",):
-                continue
-            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-                raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
-            plan.append((info, path))
-        target.mkdir(parents=True)
-        written = 0
-        for info, path in plan:
-            destination = target.joinpath(*path.parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(info) as source, open(destination, "wb") as sink:
-                while chunk := source.read(1 << 16):
-                    written += len(chunk)
-                    if written > MAX_BYTES:  # the sizes in the zip's directory can lie
-                        raise IntakeError(f"{archive.name} unpacks to more than {MAX_BYTES} bytes")
-                    sink.write(chunk)
-    return target
+class Empty(IntakeError):
+    """A submission without a single Python file."""
 
 
-def _workspace_root(folder: Path, course: Course) -> Path:
-    """The folder holding the step folders: itself, or its single subfolder (zip of a folder)."""
-    if _is_workspace(folder, course):
-        return folder
-    inner = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(inner) == 1 and inner[0].is_dir() and _is_workspace(inner[0], course):
-        return inner[0]
-    return folder
+def _check_zip(archive: Path, course: Course) -> Zip:
+    files = zip_members(archive)
+    root = _zip_root(files, course)
+    if not any(p.suffix == ".py" and str(p).startswith(root) for p in files):
+        raise Empty
+    return Zip(archive, root)
 
 
-def _check_folder(source: Path) -> Path:
-    """A folder is graded where it is (each step folder is staged by its worker): check the caps."""
-    count, size = 0, 0
+def _check_folder(source: Path) -> Folder:
+    count, size, python = 0, 0, False
     for path in source.rglob("*"):
         if path.is_symlink():
             continue
         count += 1
         if path.is_file():
             size += path.stat().st_size
+            python = python or path.suffix == ".py"
         if count > MAX_FILES or size > MAX_BYTES:
             raise IntakeError(f"{source.name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
-    return source
-
-
-def stage(source: Path, target: Path) -> Path:
-    """Copy the regular files under `source` into `target` (made here): no symlinks, no special
-    files, no __pycache__, within the caps. What is graded is this copy, never the original."""
-    count, size = 0, 0
-    target.mkdir(parents=True)
-    for folder, dirs, files in os.walk(source):
-        here = Path(folder)
-        into = target / here.relative_to(source)
-        dirs[:] = [d for d in dirs if d != "__pycache__" and not (here / d).is_symlink()]
-        for name in dirs:
-            (into / name).mkdir()
-        for name in files:
-            try:
-                fd = os.open(here / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError:
-                continue  # a symlink, or gone
-            with os.fdopen(fd, "rb") as handle:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    continue
-                data = handle.read(MAX_BYTES + 1 - size)
-            count, size = count + 1, size + len(data)
-            if count > MAX_FILES or size > MAX_BYTES:
-                raise IntakeError(f"{source.name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
-            (into / name).write_bytes(data)
-    return target
+    if not python:
+        raise Empty
+    return Folder(source)
 
 
 def _expand(paths: list[Path], course: Course) -> list[Path]:
@@ -170,10 +99,8 @@ def _expand(paths: list[Path], course: Course) -> list[Path]:
     return found
 
 
-def intake(
-    paths: list[Path], course: Course, staging: Path, exclude: tuple[Path, ...] = ()
-) -> list[Submission]:
-    """Every submission under `paths` (but not `exclude`), by name; zips unpacked into `staging`."""
+def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = ()) -> list[Submission]:
+    """Every submission under `paths` (but not `exclude`), by name, each checked."""
     submissions: list[Submission] = []
     seen: dict[str, Path] = {}
     skipped = {p.resolve() for p in exclude}
@@ -191,26 +118,22 @@ def intake(
             )
             continue
         seen[name] = path
-        target = staging / name
         try:
             if path.is_symlink():
                 raise IntakeError(f"{path} is a symbolic link")
             if path.is_file() and path.suffix.lower() == ".zip":
-                root = _workspace_root(safe_unzip(path, target), course)
+                submission.work = _check_zip(path, course)
             elif path.is_dir():
-                root = _check_folder(path)
+                submission.work = _check_folder(path)
             elif not path.exists():
                 raise IntakeError(f"there is no file or folder {path}")
             else:
                 raise IntakeError(f"{path.name} is neither a folder nor a .zip")
+        except Empty:
+            submission.problem = "The submission is empty: it holds no Python file."
         except IntakeError as exc:
             submission.problem = f"The submission was not graded: {exc}."
-            continue
-        if not any(root.rglob("*.py")):
-            submission.problem = "The submission is empty: it holds no Python file."
-            continue
-        submission.folder = root
     return sorted(submissions, key=lambda s: s.name)
 
 
-__all__ = ["IntakeError", "Submission", "intake", "safe_unzip", "stage", "student_name"]
+__all__ = ["IntakeError", "Submission", "intake", "student_name"]

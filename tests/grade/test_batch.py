@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.course import Course
-from grader.grade.batch import grade_folder
+from grader.grade.batch import grade_work
+from grader.grade.sources import Folder
 from grader.runner import Limits
 from grader.workspace import create_workspace
 
@@ -16,7 +17,7 @@ def test_a_step_folder_that_links_to_the_solution_is_missing_work(tmp_path: Path
     step = course.step(5)
     (workspace / step.folder).rename(tmp_path / "starter")
     (workspace / step.folder).symlink_to(step.solution_dir, target_is_directory=True)
-    graded = grade_folder("mallory", workspace, [step], Limits(), budget=60)
+    graded = grade_work("mallory", Folder(workspace), [step], Limits(), budget=60)
     [report] = graded.reports
     assert (report.status, report.score) == ("fail", 0)
     assert f"no folder {step.folder}" in report.message

@@ -100,7 +100,7 @@ def grading(tmp_path: Path, course: Course) -> Iterator[subprocess.Popen[bytes]]
 def test_a_submission_past_the_hard_limit_is_cut_off_and_the_rest_graded(
     tmp_path: Path, course: Course
 ) -> None:
-    submissions = intake([make_class(tmp_path, course)], course, tmp_path / "staging")
+    submissions = intake([make_class(tmp_path, course)], course)
     options = Options(steps=(3,), limits=limits_for(300), submission_timeout=2, grace=2,
                       sandboxed=SANDBOX)
     start = time.monotonic()
@@ -115,15 +115,15 @@ def test_a_submission_past_the_hard_limit_is_cut_off_and_the_rest_graded(
 def test_a_worker_that_dies_costs_only_its_submission(
     tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch.grade_folder
+    real = batch.grade_work
 
     def dies_on_drip(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
         if name == "a-drip":
             os.kill(os.getpid(), signal.SIGKILL)
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "grade_folder", dies_on_drip)  # the forked workers inherit it
-    submissions = intake([make_class(tmp_path, course)], course, tmp_path / "staging")
+    monkeypatch.setattr(batch, "grade_work", dies_on_drip)  # the forked workers inherit it
+    submissions = intake([make_class(tmp_path, course)], course)
     options = Options(steps=(3,), limits=limits_for(2), sandboxed=SANDBOX)
     drip, good = grade_class(submissions, course, options, jobs=1)
     assert (drip.score, drip.status) == (0, "error") and "exit code -9" in drip.problem

@@ -137,7 +137,7 @@ def test_without_namespaces_students_still_run_as_another_user(tmp_path: Path, c
     (source / "03-add-note").mkdir(parents=True)
     (source / "03-add-note" / "main.py").write_text(hostile.main_py(
         canary="/etc/evil-canary.txt", source=str(source), out="", port=0, solutions=""))
-    submissions = intake([tmp_path / "class"], course, tmp_path / "staging")
+    submissions = intake([tmp_path / "class"], course)
     options = Options(steps=(3,), limits=limits_for(2), namespaces=False)
     [graded] = grade_class(submissions, course, options, jobs=1)
     assert graded.score == 0 and "no `app`" in graded.reports[0].message

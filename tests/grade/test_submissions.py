@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.course import SOLUTIONS, Course
-from grader.grade.submissions import MAX_BYTES, MAX_FILES, IntakeError, intake, stage, student_name
+from grader.course import Course
+from grader.grade.sources import MAX_BYTES, MAX_FILES, Folder, Zip
+from grader.grade.submissions import intake, student_name
 from grader.workspace import create_workspace
 
 
@@ -29,21 +29,20 @@ def latin1_zip(path: Path) -> Path:
 
 
 def take(tmp_path: Path, course: Course, *paths: Path) -> dict[str, str]:
-    staging = tmp_path / "staging"
-    staging.mkdir(exist_ok=True)
-    return {s.name: s.problem for s in intake(list(paths), course, staging)}
+    return {s.name: s.problem for s in intake(list(paths), course)}
 
 
 def test_folders_and_zips_in_a_bulk_download(tmp_path: Path, course: Course) -> None:
     bulk = tmp_path / "bulk"
     create_workspace(course, bulk / "alice")
     zip_of(bulk / "bob.zip", {"bob/01-notes-dict/main.py": b"notes_db = {}\n"})
-    staging = tmp_path / "staging"
-    submissions = intake([bulk], course, staging)
-    assert [s.name for s in submissions] == ["alice", "bob"]
-    assert all(s.problem == "" for s in submissions)
-    bob = submissions[1]
-    assert bob.folder is not None and (bob.folder / "01-notes-dict" / "main.py").is_file()
+    zip_of(bulk / "cy.zip", {"02-fastapi-app/main.py": b"app = 1\n", "notes.txt": b""})
+    before = sorted(tmp_path.rglob("*"))
+    submissions = intake([bulk], course)
+    assert [(s.name, s.problem) for s in submissions] == [("alice", ""), ("bob", ""), ("cy", "")]
+    assert [s.work for s in submissions] == [
+        Folder(bulk / "alice"), Zip(bulk / "bob.zip", "bob/"), Zip(bulk / "cy.zip", "")]
+    assert sorted(tmp_path.rglob("*")) == before  # nothing copied or unpacked
 
 
 @pytest.mark.parametrize(
@@ -70,34 +69,6 @@ def test_a_symlink_member_is_refused(tmp_path: Path, course: Course) -> None:
         info.external_attr = (stat.S_IFLNK | 0o777) << 16
         bundle.writestr(info, "/etc/passwd")
     assert "symbolic link" in take(tmp_path, course, path)["mallory"]
-
-
-def test_a_folder_is_graded_in_place_and_staged_without_symlinks(tmp_path: Path, course: Course) -> None:
-    folder = tmp_path / "eve"
-    create_workspace(course, folder)
-    step = folder / "01-notes-dict"
-    (step / "secret.py").symlink_to("/etc/passwd")
-    (step / "solutions").symlink_to(SOLUTIONS, target_is_directory=True)
-    os.mkfifo(step / "pipe")
-    (step / "__pycache__").mkdir()
-    (step / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"stale")
-    (step / "data").mkdir()
-    (step / "data" / "seed.txt").write_text("kept", encoding="utf-8")
-    [eve] = intake([folder], course, tmp_path / "staging")
-    assert eve.folder == folder and not (tmp_path / "staging").exists()
-    staged = stage(step, tmp_path / "staged")
-    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == [
-        "README.md", "data", "data/seed.txt", "main.py"]
-    assert (staged / "main.py").read_bytes() == (step / "main.py").read_bytes()
-
-
-def test_staging_keeps_the_caps(tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(MAX_FILES + 1):
-        (folder / f"f{i}.py").touch()
-    with pytest.raises(IntakeError, match="larger than the caps"):
-        stage(folder, tmp_path / "staged")
 
 
 def test_zip_bombs_are_refused(tmp_path: Path, course: Course) -> None:

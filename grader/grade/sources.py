@@ -1,0 +1,155 @@
+"""Where a submission's files come from: a folder or a zip, read one step folder at a time.
+
+Nothing is unpacked or copied whole at intake. The worker that grades a submission copies each
+step folder it grades onto its own scratch area (`stage`): from a folder, its regular files
+only, never through a symbolic link; from a zip, its members, checked again as they come out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MAX_FILES = 2000
+MAX_BYTES = 64 << 20
+MAX_RATIO = 200  # a member unpacking to more than 200 times its packed size is a bomb
+
+
+class IntakeError(Exception):
+    """A zip or folder that must not be unpacked or graded."""
+
+
+def _too_big(name: str) -> IntakeError:
+    return IntakeError(f"{name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
+
+
+def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
+    """The member's safe relative path, None for a directory entry; raises for a bad one."""
+    if info.flag_bits & 0x800 == 0:
+        try:
+            info.filename.encode("ascii")
+        except UnicodeEncodeError:
+            raise IntakeError(f"{info.filename!r} is not a UTF-8 file name") from None
+    name = info.filename.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise IntakeError(f"{info.filename!r} is an absolute path")
+    path = PurePosixPath(name)
+    if ".." in path.parts:
+        raise IntakeError(f"{info.filename!r} points outside the submission (..)")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise IntakeError(f"{info.filename!r} is a symbolic link")
+    if name.endswith("/"):
+        return None
+    return path
+
+
+def zip_members(archive: Path) -> list[PurePosixPath]:
+    """The files of `archive`, once every member is found safe to unpack; raises if one is not."""
+    with _open(archive) as bundle:
+        return [path for _, path in _plan(bundle, archive)]
+
+
+def _open(archive: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IntakeError(f"{archive.name} is not a readable zip ({exc})") from None
+
+
+def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    members = bundle.infolist()
+    if len(members) > MAX_FILES:
+        raise IntakeError(f"{archive.name} holds {len(members)} entries; the cap is {MAX_FILES}")
+    declared = sum(m.file_size for m in members)
+    if declared > MAX_BYTES:
+        raise IntakeError(f"{archive.name} unpacks to {declared} bytes; the cap is {MAX_BYTES}")
+    plan = []
+    for info in members:
+        path = _member_path(info)
+        if path is None or path.parts[0] == "__MACOSX":
+            continue
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
+        plan.append((info, path))
+    return plan
+
+
+def stage(source: Path, target: Path) -> Path:
+    """Copy the regular files under `source` into `target` (made here): no symlinks, no special
+    files, no __pycache__, within the caps. What is graded is this copy, never the original."""
+    count, size = 0, 0
+    target.mkdir(parents=True)
+    for folder, dirs, files in os.walk(source):
+        here = Path(folder)
+        into = target / here.relative_to(source)
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not (here / d).is_symlink()]
+        for name in dirs:
+            (into / name).mkdir()
+        for name in files:
+            try:
+                fd = os.open(here / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue  # a symlink, or gone
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue
+                data = handle.read(MAX_BYTES + 1 - size)
+            count, size = count + 1, size + len(data)
+            if count > MAX_FILES or size > MAX_BYTES:
+                raise _too_big(source.name)
+            (into / name).write_bytes(data)
+    return target
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A workspace folder, graded where it is and never changed."""
+
+    path: Path
+
+    def stage(self, step_folder: str, target: Path) -> Path | None:
+        """A copy of the step folder in `target`; None if there is none (a link is none)."""
+        source = self.path / step_folder
+        if source.is_symlink() or not source.is_dir():
+            return None
+        return stage(source, target)
+
+
+@dataclass(frozen=True)
+class Zip:
+    """A workspace inside a zip, at `root` ("" or "folder/"), never unpacked whole."""
+
+    path: Path
+    root: str = ""
+
+    def stage(self, step_folder: str, target: Path) -> Path | None:
+        """The step folder's members unpacked into `target`; None if the zip has none."""
+        prefix = PurePosixPath(self.root, step_folder).parts
+        with _open(self.path) as bundle:
+            wanted = [(info, path.parts[len(prefix):]) for info, path in _plan(bundle, self.path)
+                      if path.parts[:len(prefix)] == prefix and len(path.parts) > len(prefix)
+                      and "__pycache__" not in path.parts]
+            if not wanted:
+                return None
+            target.mkdir(parents=True)
+            written = 0
+            for info, parts in wanted:
+                destination = target.joinpath(*parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(info) as source, open(destination, "wb") as sink:
+                    while chunk := source.read(1 << 16):
+                        written += len(chunk)
+                        if written > MAX_BYTES:  # the sizes in the zip's directory can lie
+                            raise IntakeError(f"{self.path.name} unpacks to more than {MAX_BYTES} bytes")
+                        sink.write(chunk)
+        return target
+
+
+Source = Folder | Zip
+
+__all__ = ["MAX_BYTES", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "zip_members"]

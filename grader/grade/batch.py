@@ -84,6 +84,27 @@ def content_key(step: Step, folder: Path) -> str:
     return digest.hexdigest()
 
 
+def python_files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.glob("*.py") if path.is_file()}
+
+
+_starters: dict[int, dict[str, bytes]] = {}
+
+
+def untouched(step: Step, folder: Path) -> bool:
+    """The step folder's Python files are the starter's, byte for byte: no work was done in it."""
+    if step.number not in _starters:
+        _starters[step.number] = python_files(step.exercise_dir)
+    return python_files(folder) == _starters[step.number]
+
+
+def untouched_report(step: Step) -> StepReport:
+    """A starter handed back unchanged earns nothing, even where it already does a little."""
+    return StepReport(step=step.number, status=FAIL, max_score=step.points,
+                      message=f"{step.folder} is the starter as handed out, unchanged: there is no "
+                      "work of yours in it to grade yet")
+
+
 def missing_report(step: Step) -> StepReport:
     """Work not handed in is a failure, not a step the grader could not check."""
     return StepReport(step=step.number, status=FAIL, max_score=step.points,
@@ -151,6 +172,9 @@ def _grade_staged(
             continue
         if step_folder is None:
             reports[step.number] = missing_report(step)
+            continue
+        if untouched(step, step_folder):
+            reports[step.number] = untouched_report(step)
             continue
         if seen is not None:
             keys[step.number] = content_key(step, step_folder)

@@ -22,3 +22,18 @@ def test_a_step_folder_that_links_to_the_solution_is_missing_work(tmp_path: Path
     assert (report.status, report.score) == ("fail", 0)
     assert f"no folder {step.folder}" in report.message
     assert (workspace / step.folder).is_symlink()  # the submission is never changed
+
+
+def test_a_starter_handed_back_unchanged_earns_nothing(tmp_path: Path, course: Course) -> None:
+    """Steps 2, 5 and 8's starters already pass a check each; untouched, they score zero."""
+    workspace = tmp_path / "sam"
+    create_workspace(course, workspace)
+    steps = [course.step(n) for n in (2, 5, 8)]
+    graded = grade_work("sam", Folder(workspace), steps, Limits(), budget=60)
+    for step, report in zip(steps, graded.reports):
+        assert (report.status, report.score) == ("fail", 0)
+        assert f"{step.folder} is the starter as handed out, unchanged" in report.message
+    (workspace / steps[0].folder / "main.py").write_text(
+        (workspace / steps[0].folder / "main.py").read_text() + "\n# started\n")
+    [begun] = grade_work("sam", Folder(workspace), steps[:1], Limits(), budget=60).reports
+    assert begun.score == 1 and not begun.message.startswith(steps[0].folder)  # graded as it is

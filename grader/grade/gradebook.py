@@ -44,18 +44,30 @@ def gradebook_csv(rows: dict[str, dict[str, str]], course: Course, steps: tuple[
     return out.getvalue()
 
 
+NAMED = 8  # students named after a count in the summary, at most
+
+
+def _count(names: list[str]) -> str:
+    """'2 (ann, bo)': how many, and who, so the instructor knows whose feedback to read."""
+    if not names:
+        return "0"
+    more = f", and {len(names) - NAMED} more" if len(names) > NAMED else ""
+    return f"{len(names)} ({', '.join(names[:NAMED])}{more})"
+
+
 @dataclass
 class Summary:
     students: int
     averages: dict[int, tuple[float, float]]  # step -> (average score, points)
-    timeouts: int
-    errors: int
+    timeouts: list[str]  # the students who hit a time limit
+    errors: list[str]  # the students with a step that could not be graded
 
     def lines(self) -> list[str]:
         out = [f"{self.students} submission{'' if self.students == 1 else 's'} graded."]
         for step, (average, points) in self.averages.items():
             out.append(f"  step {step}: class average {average:.2f} / {points:g}")
-        out.append(f"  {self.timeouts} hit a time limit; {self.errors} had a step that could not be graded.")
+        out.append(f"  {_count(self.timeouts)} hit a time limit; {_count(self.errors)} had a step that "
+                   "could not be graded.")
         return out
 
 
@@ -74,8 +86,8 @@ def summarise_class(grades: list[Graded]) -> Summary:
 
     return Summary(
         students=len(grades), averages=averages,
-        timeouts=sum(1 for g in grades if hit_time(g)),
-        errors=sum(1 for g in grades if any(r.status == ERROR for r in g.reports)),
+        timeouts=[g.name for g in grades if hit_time(g)],
+        errors=[g.name for g in grades if any(r.status == ERROR for r in g.reports)],
     )
 
 

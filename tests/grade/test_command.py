@@ -53,7 +53,7 @@ def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None
     assert (book["bob"]["step1"], book["bob"]["step2"]) == ("4", "0")
     assert "No marks: no folder 02-fastapi-app in the submission" in (out / "feedback" / "bob.md").read_text()
     assert book["bob"]["status"] == "fail"  # missing work fails; only carol's could not be graded
-    assert "1 had a step that could not be graded" in result.output
+    assert "0 hit a time limit; 1 (carol) had a step that could not be graded" in result.output
     assert (book["carol"]["total"], book["carol"]["status"]) == ("0", "error")
     carol = json.loads((out / "results" / "carol.json").read_text())
     assert carol["score"] == 0 and "outside the submission" in carol["output"]

@@ -102,6 +102,7 @@ def main() -> None:
     if args.baseline_sample is None:
         args.baseline_sample = args.count
     course = load_course()
+    print(f"{os.cpu_count()} CPUs; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         students = make_class(root / "class", course, args.count)
@@ -117,18 +118,18 @@ def main() -> None:
               f"in {ours:.1f} s: {1000 * ours / len(rows):.0f} ms wall per submission, "
               f"median {1000 * per_student:.0f} ms of worker time each; "
               f"peak memory {peak / (1 << 20):.0f} MiB (PSS of the whole process tree)")
-        if args.baseline_sample <= 0:
-            return
-        sample = students[:: max(1, len(students) // args.baseline_sample)][: args.baseline_sample]
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.jobs) as pool:
-            times = list(pool.map(naive_one, sample))
-        naive_wall = time.perf_counter() - start
-        scaled = naive_wall * len(students) / len(sample)
-        print(f"naive (python -m pytest per submission, {args.jobs} at once): {len(sample)} submissions "
-              f"in {naive_wall:.1f} s, median {statistics.median(times):.2f} s each; "
-              f"{'' if len(sample) == len(students) else 'scaled to the class: '}{scaled:.1f} s")
-        print(f"ratio: persistlab grade is {scaled / ours:.1f}x faster")
+        if args.baseline_sample > 0:
+            sample = students[:: max(1, len(students) // args.baseline_sample)][: args.baseline_sample]
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.jobs) as pool:
+                times = list(pool.map(naive_one, sample))
+            naive_wall = time.perf_counter() - start
+            scaled = naive_wall * len(students) / len(sample)
+            print(f"naive (python -m pytest per submission, {args.jobs} at once): {len(sample)} submissions "
+                  f"in {naive_wall:.1f} s, median {statistics.median(times):.2f} s each; "
+                  f"{'' if len(sample) == len(students) else 'scaled to the class: '}{scaled:.1f} s")
+            print(f"ratio: persistlab grade is {scaled / ours:.1f}x faster")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ WEB = (
 )
 ORM = ("httpx", "sqlalchemy", "sqlalchemy.orm")
 KINDS = {"web": WEB, "orm": WEB + ORM}
-MODULES = KINDS["orm"]
 _IMPORTS_ORM = re.compile(rb"^\s*(?:from|import)\s+sqlalchemy\b", re.MULTILINE)
 _warm: set[str] = set()  # the kinds this process has loaded
 

@@ -111,6 +111,8 @@ def lease_uid() -> tuple[int, int]:
             break
         except OSError:
             continue
+    else:
+        raise SandboxError(f"no folder for the uid leases could be made ({', '.join(LEASES)})")
     for uid in range(FIRST_UID + 1, FIRST_UID + UIDS):
         fd = os.open(os.path.join(folder, f"{uid}.lock"),
                      os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

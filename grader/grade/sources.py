@@ -23,7 +23,7 @@ class IntakeError(Exception):
     """A zip or folder that must not be unpacked or graded."""
 
 
-def _too_big(name: str) -> IntakeError:
+def too_big(name: str) -> IntakeError:
     return IntakeError(f"{name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
 
 
@@ -101,7 +101,7 @@ def stage(source: Path, target: Path) -> Path:
                 data = handle.read(MAX_BYTES + 1 - size)
             count, size = count + 1, size + len(data)
             if count > MAX_FILES or size > MAX_BYTES:
-                raise _too_big(source.name)
+                raise too_big(source.name)
             (into / name).write_bytes(data)
     return target
 
@@ -152,4 +152,4 @@ class Zip:
 
 Source = Folder | Zip
 
-__all__ = ["MAX_BYTES", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "zip_members"]
+__all__ = ["MAX_BYTES", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "too_big", "zip_members"]

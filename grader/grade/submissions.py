@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.course import Course
-from grader.grade.sources import MAX_BYTES, MAX_FILES, Folder, IntakeError, Source, Zip, zip_members
+from grader.grade.sources import (
+    MAX_BYTES,
+    MAX_FILES,
+    Folder,
+    IntakeError,
+    Source,
+    Zip,
+    too_big,
+    zip_members,
+)
 
 NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
@@ -79,7 +88,7 @@ def _check_folder(source: Path) -> Folder:
             size += path.stat().st_size
             python = python or path.suffix == ".py"
         if count > MAX_FILES or size > MAX_BYTES:
-            raise IntakeError(f"{source.name} is larger than the caps ({MAX_FILES} files, {MAX_BYTES} bytes)")
+            raise too_big(source.name)
     if not python:
         raise Empty
     return Folder(source)

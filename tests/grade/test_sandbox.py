@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 
 from grader.course import SOLUTIONS, Course
+from grader.grade import sandbox
 from grader.grade.command import Request, grade
 from grader.grade.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from tests.grade.hostile import HOSTILE, write_class
@@ -196,3 +197,10 @@ def test_grading_workers_lease_uids_no_other_worker_holds() -> None:
     os.close(again_lock)
     os.close(second_lock)
     assert again == first  # given back when its holder ends
+
+
+def test_no_folder_for_uid_leases_is_a_clear_sandbox_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(sandbox, "LEASES", (str(tmp_path / "file" / "uids"),))
+    with pytest.raises(sandbox.SandboxError, match="no folder for the uid leases"):
+        lease_uid()

@@ -21,8 +21,9 @@ from rich.table import Table
 
 from grader.checks.orm_app import open_db_files
 from grader.course import Course
+from grader.engine.limits import Limits
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure, error_line
-from grader.runner import Limits, Scratch
 from grader.server import StudentServer
 
 STEP = 6

@@ -18,10 +18,10 @@ from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
+from grader.engine.limits import Limits
 from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
 from grader.render import current_step, show_progress, show_protections, show_report
 from grader.results import ERROR, PASS, usage_error_json
-from grader.runner import Limits
 from grader.workspace import (
     WorkspaceError,
     create_workspace,

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from grader.checks.notes_api import add_note, list_notes
 from grader.course import Course
+from grader.engine.limits import Limits
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
-from grader.runner import Limits, Scratch
 from grader.server import StudentServer
 
 TEXTS = ("buy oat milk", "call the dentist", "water the basil")

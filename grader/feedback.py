@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from grader.runner import ChildReport
+from grader.engine.process import ChildReport
 
 
 class CheckFailure(AssertionError):

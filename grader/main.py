@@ -9,7 +9,7 @@ NEEDS_STUDENT_PROCESSES = {"check", "demo", "dev"}
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in NEEDS_STUDENT_PROCESSES:
-        from grader.zygote import shared_zygote
+        from grader.engine.zygote import shared_zygote
 
         shared_zygote()
     from grader.cli import cli

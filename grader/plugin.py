@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from grader.engine.limits import Limits
+from grader.engine.scratch import BoundedScratch, Scratch
 from grader.feedback import CheckFailure
 from grader.results import ERROR, FAIL, PASS, TestResult
-from grader.runner import Limits, Scratch
 from grader.server import StudentServer, module_facts
 
 
@@ -23,7 +24,7 @@ class Target:
     limits: Limits
 
 
-TARGET = pytest.StashKey[Target]()
+TARGETS: dict[str, Target] = {}  # check module path -> the folder it checks; set by the driver
 
 
 def check(points: int, task: int) -> pytest.MarkDecorator:
@@ -31,12 +32,12 @@ def check(points: int, task: int) -> pytest.MarkDecorator:
     return pytest.mark.persistlab(points=points, task=task)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def target(request: pytest.FixtureRequest) -> Target:
-    return request.config.stash[TARGET]
+    return TARGETS[str(request.path)]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def limits(target: Target) -> Limits:
     return target.limits
 
@@ -50,7 +51,9 @@ def workdir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def scratch(target: Target) -> Iterator[Scratch]:
-    copy = Scratch(target.folder)
+    """Copies of the step folder; sandboxed, each on its own small tmpfs."""
+    sandbox = target.limits.sandbox
+    copy = BoundedScratch(target.folder) if sandbox and sandbox.namespaces else Scratch(target.folder)
     yield copy
     copy.cleanup()
 

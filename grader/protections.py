@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.course import Step
-from grader.grade.sandbox import unavailable_reason
-from grader.runner import CAN_FORK, Limits
+from grader.engine.limits import Limits
+from grader.engine.process import CAN_FORK
+from grader.engine.sandbox import unavailable_reason
 
 LINUX = sys.platform.startswith("linux")
 SANDBOX_ONLY = ("network isolation", "process isolation", "user isolation", "filesystem isolation")
@@ -132,7 +133,7 @@ def _sandbox_items(limits: Limits, own_command: bool, why: str) -> list[Protecti
 def protections(limits: Limits, *, own_command: bool = False, why: str) -> Protections:
     """What a student process run under `limits` has; `own_command`: the app is started as a
     plain command (steps 10-11), not forked by the zygote; `why`: why the sandbox's parts are off."""
-    from grader.checks.real_server import STARTUP_FLOOR
+    from grader.engine.own_command import STARTUP_FLOOR
 
     startup = max(limits.startup, STARTUP_FLOOR) if own_command else limits.startup
     return Protections((

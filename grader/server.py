@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
+from grader.engine.limits import Limits
+from grader.engine.process import ChildReport, StudentProcess, probe
 from grader.feedback import CheckFailure, no_answer, startup_failure, status_failure
-from grader.runner import ChildReport, Limits, StudentProcess, probe
 
 FASTAPI = "fastapi.applications.FastAPI"
 

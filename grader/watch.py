@@ -14,11 +14,11 @@ import watchfiles
 from rich.console import Console
 
 from grader.course import Course, Step
-from grader.grade.sandbox import unavailable_reason
+from grader.engine.limits import Limits
+from grader.engine.sandbox import unavailable_reason
 from grader.progress import load_progress
 from grader.protections import for_check
 from grader.render import current_step, show_protections
-from grader.runner import Limits
 from grader.workspace import step_dir
 
 

@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 from grader.course import Course, Step
+from grader.engine.scratch import IGNORED
 
 MARKER = ".persistlab"
 STATE_FILE = "state.db"
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-journal", "*.db-wal")
 
 
 class WorkspaceError(Exception):

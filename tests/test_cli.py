@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 
 from grader.cli import cli
 from grader.course import Course
-from grader.grade.sandbox import unavailable_reason
+from grader.engine.limits import Limits
+from grader.engine.sandbox import unavailable_reason
 from grader.protections import for_check
-from grader.runner import Limits
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "tests"}

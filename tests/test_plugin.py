@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import runner
 from grader.check import run_checks
 from grader.course import Course
+from grader.engine import process
+from grader.engine.limits import Limits
 from grader.results import FAIL, PASS
-from grader.runner import Limits
 from tests.checks.variants import S3, S4, Variant
 
 QUICK = Limits(startup=5.0, request=1.0, stop=1.0)
@@ -20,13 +20,13 @@ QUICK = Limits(startup=5.0, request=1.0, stop=1.0)
 def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The mode of every student process started (the processes are real)."""
     started: list[str] = []
-    original = runner.StudentProcess.__init__
+    original = process.StudentProcess.__init__
 
-    def counting(self: runner.StudentProcess, folder: Path, mode: str, *args: object) -> None:
+    def counting(self: process.StudentProcess, folder: Path, mode: str, *args: object) -> None:
         started.append(mode)
         original(self, folder, mode, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner.StudentProcess, "__init__", counting)
+    monkeypatch.setattr(process.StudentProcess, "__init__", counting)
     return started
 
 
@@ -82,16 +82,16 @@ def test_a_server_starts_only_once_every_other_has_ended(
     course: Course, monkeypatch: pytest.MonkeyPatch, number: int
 ) -> None:
     """Two student processes alive at once could hand notes to each other through a restart."""
-    started: list[runner.StudentProcess] = []
+    started: list[process.StudentProcess] = []
     overlaps: list[int] = []
-    original = runner.StudentProcess.__init__
+    original = process.StudentProcess.__init__
 
-    def watching(self: runner.StudentProcess, *args: object) -> None:
+    def watching(self: process.StudentProcess, *args: object) -> None:
         overlaps.append(sum(Path(f"/proc/{p.pid}").exists() for p in started))
         original(self, *args)  # type: ignore[arg-type]
         started.append(self)
 
-    monkeypatch.setattr(runner.StudentProcess, "__init__", watching)
+    monkeypatch.setattr(process.StudentProcess, "__init__", watching)
     step = course.step(number)
     assert run_checks(step, step.solution_dir, QUICK).status == PASS
     assert len(overlaps) > 1 and set(overlaps) == {0}

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from grader.check import run_checks
-from grader.checks.real_server import UvicornProcess
 from grader.course import Course
-from grader.grade.sandbox import FIRST_UID, Sandbox, unavailable_reason
+from grader.engine.limits import Limits
+from grader.engine.own_command import UvicornProcess
+from grader.engine.process import probe
+from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.protections import Protections, for_check, protections
-from grader.runner import Limits, probe
 
 ISOLATION = ["network isolation", "process isolation", "user isolation", "filesystem isolation"]
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import grader.runner
+import grader.engine.process
+from grader.engine.limits import Limits
 from grader.plugin import Target
-from grader.runner import Limits
 
 pytest_plugins = ["grader.plugin"]
-grader.runner.CAN_FORK = False  # spawn `python -m grader.child`: no zygote, no preloading
+grader.engine.process.CAN_FORK = False  # spawn `python -m grader.engine.child`: no zygote, no preloading
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from grader.grade.family import descendants
+from grader.engine.family import descendants
 from grader.server import StudentServer
 
 MAX_OPEN = 3  # connections to notes.db a server that closes its sessions may hold

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import check, keep_running
-from grader.runner import Scratch
 from grader.server import StudentServer
 
 DB_FILE = "notes.db"

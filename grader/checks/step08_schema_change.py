@@ -19,9 +19,9 @@ from grader.checks.restart import (
     restart_fixture,
 )
 from grader.course import SOLUTIONS
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
-from grader.runner import Scratch
 from grader.server import StudentServer
 
 STEP7 = "07-crud-rest"

@@ -28,9 +28,10 @@ from grader.checks.step09_relations_and_transactions import (
     test_notes_survive_a_graceful_restart,
     test_users,
 )
+from grader.engine.limits import Limits
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
-from grader.runner import Limits, Scratch
 from grader.server import StudentServer
 
 ON_POSTGRES = (

@@ -14,9 +14,10 @@ from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.real_server import RealServer
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
+from grader.engine.limits import Limits
+from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
-from grader.runner import Limits, Scratch
 from grader.server import StudentServer
 
 NEEDED = ("fastapi", "uvicorn", "sqlalchemy")

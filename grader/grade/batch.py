@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from grader.course import Course, Step
-from grader.grade.pool import READY, WorkerPool
-from grader.grade.sandbox import (
+from grader.driver import Session, open_session, run_steps
+from grader.engine.limits import Limits
+from grader.engine.sandbox import (
     Sandbox,
     isolate_worker,
     lease_uid,
     plain_scratch,
     release_worker,
 )
-from grader.grade.session import Session, open_session, run_steps
+from grader.grade.pool import READY, WorkerPool
 from grader.grade.sources import IntakeError, Source
 from grader.grade.submissions import Submission
 from grader.results import ERROR, FAIL, PASS, StepReport, error_report
-from grader.runner import Limits
 
 Run = Callable[[list[tuple[Step, Path]], Limits, float], dict[int, StepReport]]
 
@@ -115,7 +115,7 @@ def _start_worker(options: Options, counter: Any) -> str:
     """Per worker: a private tmpfs for scratch copies, its own uid and zygote; the tmpfs's path."""
     global _worker_limits, _uid_lease
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from grader import zygote
+    from grader.engine import zygote
 
     zygote.forget_inherited()
     limits = options.limits
@@ -204,7 +204,7 @@ def _timed_out(report: StepReport) -> bool:
 def _worker(conn: Connection, parent: int, course: Course, options: Options, counter: Any) -> None:
     """A grading worker: dies with the grader; grades (name, work) jobs until told to stop,
     all in one pytest session while that session is sound."""
-    from grader.child import die_with_parent
+    from grader.engine.child import die_with_parent
 
     die_with_parent()
     if os.getppid() != parent:  # the grader died before the line above

@@ -10,13 +10,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader.check import runs_outside_sandbox
 from grader.course import SOLUTIONS, Course
+from grader.engine.limits import Limits
+from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, write_class, write_student
-from grader.grade.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.grade.submissions import intake
 from grader.protections import protections
-from grader.runner import Limits
 
 
 class GradeRefused(Exception):

@@ -85,10 +85,10 @@ def grade_submission(root: Path, course: Course) -> dict[str, Any]:
 
 def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> dict[str, Any]:
     from grader.check import runs_outside_sandbox
+    from grader.engine.sandbox import unavailable_reason, user_only_reason
     from grader.grade.batch import Options, grade_class
     from grader.grade.command import limits_for, protections_off
     from grader.grade.results_json import results_json
-    from grader.grade.sandbox import unavailable_reason, user_only_reason
 
     no_namespaces, no_user = unavailable_reason(), user_only_reason()
     namespaces, user = no_namespaces is None, no_user is None

@@ -19,7 +19,7 @@ from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
-from grader.grade.family import kill_family
+from grader.engine.family import kill_family
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")

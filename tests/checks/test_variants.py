@@ -8,8 +8,8 @@ import pytest
 
 from grader.check import run_checks
 from grader.course import Course
+from grader.engine.limits import Limits
 from grader.results import FAIL
-from grader.runner import Limits
 from tests.checks.variants import VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.5, stop=2.0)

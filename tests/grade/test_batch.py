@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.course import Course
+from grader.engine.limits import Limits
 from grader.grade.batch import grade_work
 from grader.grade.sources import Folder
-from grader.runner import Limits
 from grader.workspace import create_workspace
 
 

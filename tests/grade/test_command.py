@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from grader.cli import cli
 from grader.course import Course
-from grader.grade.sandbox import unavailable_reason
+from grader.engine.sandbox import unavailable_reason
 from grader.workspace import create_workspace
 from tests.grade.classroom import solve
 

@@ -14,9 +14,10 @@ import pytest
 
 from grader.check import runs_outside_sandbox
 from grader.course import Course
-from grader.grade import command, sandbox
+from grader.engine import sandbox
+from grader.engine.sandbox import unavailable_reason, user_only_reason
+from grader.grade import command
 from grader.grade.gradescope import build_bundle, grade_submission
-from grader.grade.sandbox import unavailable_reason, user_only_reason
 from grader.workspace import create_workspace
 from tests.grade.classroom import solve
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from grader.course import Course
+from grader.engine.family import descendants
+from grader.engine.sandbox import FIRST_UID, unavailable_reason
 from grader.grade import batch
 from grader.grade.batch import Options, grade_class
 from grader.grade.command import limits_for
-from grader.grade.family import descendants
-from grader.grade.sandbox import FIRST_UID, unavailable_reason
 from grader.grade.submissions import intake
 from tests.grade.hostile import BASE, HOSTILE
 

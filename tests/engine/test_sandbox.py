@@ -17,9 +17,9 @@ import pytest
 from rich.console import Console
 
 from grader.course import SOLUTIONS, Course
-from grader.grade import sandbox
+from grader.engine import sandbox
+from grader.engine.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from grader.grade.command import Request, grade
-from grader.grade.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from tests.grade.hostile import HOSTILE, write_class
 
 pytestmark = pytest.mark.skipif(
@@ -149,8 +149,9 @@ ONE_FORK = """
 import shutil, sys, tempfile
 from dataclasses import replace
 from pathlib import Path
-from grader.grade.sandbox import FIRST_UID, Sandbox, isolate_worker
-from grader.runner import Limits, StudentProcess
+from grader.engine.sandbox import FIRST_UID, Sandbox, isolate_worker
+from grader.engine.limits import Limits
+from grader.engine.process import StudentProcess
 
 keep = isolate_worker()
 folder = Path(tempfile.mkdtemp(dir=keep)) / "app"
@@ -188,7 +189,7 @@ def test_grading_workers_lease_uids_no_other_worker_holds() -> None:
     second, second_lock = lease_uid()
     try:
         assert first != second and FIRST_UID < min(first, second)
-        code = "from grader.grade.sandbox import lease_uid\nprint(lease_uid()[0])"
+        code = "from grader.engine.sandbox import lease_uid\nprint(lease_uid()[0])"
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert int(other.stdout) not in (first, second)  # another grade run, at the same time
     finally:

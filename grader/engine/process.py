@@ -1,8 +1,8 @@
 """Student processes seen from the grader: start, talk over HTTP on a Unix socket, stop, clean up.
 
 A child is forked by the zygote (fastapi and uvicorn already imported, so it starts in a few
-milliseconds) or, where fork is missing, spawned as `python -m grader.child`. Each child leads its
-own process group, which is killed whole when the grader is done with it.
+milliseconds) or, where fork is missing, spawned as `python -m grader.engine.child`. Each child
+leads its own process group, which is killed whole when the grader is done with it.
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 
-from grader.child import TOKEN_BYTES, ChildSpec, spec_arg
-from grader.grade.sandbox import Sandbox
-from grader.preload import kind_for
-from grader.workspace import IGNORED
-from grader.zygote import shared_zygote
+from grader.engine.child import TOKEN_BYTES, ChildSpec, spec_arg
+from grader.engine.limits import Limits
+from grader.engine.preload import kind_for
+from grader.engine.transport import deadline_client
+from grader.engine.zygote import shared_zygote
 
 CAN_FORK = hasattr(os, "fork")
 MAX_SOCKET_PATH = 100  # AF_UNIX paths end at 104 bytes (macOS) or 108 (Linux)
@@ -55,19 +54,6 @@ def _short_socket_folder() -> Path:
     return folder
 
 
-@dataclass(frozen=True)
-class Limits:
-    startup: float = 10.0  # seconds for main.py to import and the server to answer
-    request: float = 5.0  # seconds for one HTTP answer
-    stop: float = 3.0  # seconds a graceful stop may take before SIGKILL
-    output: int = 64 * 1024  # bytes of the student's output kept
-    cpu_seconds: int = 60
-    memory_bytes: int = 2 << 30
-    file_bytes: int = 64 << 20
-    sandbox: Sandbox | None = None  # None: the student's own code, run as the student
-    preload: str = "orm"  # the zygote kind every child forks from; "auto": by the app's imports
-
-
 @dataclass
 class ChildReport:
     """What a child said on its status pipe, and how it ended."""
@@ -83,86 +69,6 @@ class ChildReport:
     @property
     def ok(self) -> bool:
         return self.error is None and self.stage in ("facts", "ready")
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection on which each request and its whole answer must end within `seconds`."""
-
-    def __init__(self, stream: httpcore.NetworkStream, seconds: float, started: float) -> None:
-        self._stream = stream
-        self._seconds = seconds
-        self._deadline = started + seconds  # the first request's time includes the connect
-        self._answering = False
-
-    def _left(self, timeout: float | None, error: type[Exception]) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise error(f"no complete answer within {self._seconds:g} s")
-        return left if timeout is None else min(timeout, left)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        self._answering = True
-        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if self._answering:  # the next request on a kept-alive connection: a new deadline
-            self._deadline = time.monotonic() + self._seconds
-            self._answering = False
-        self._stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.SyncBackend):
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        started = time.monotonic()
-        stream = super().connect_unix_socket(path, timeout, socket_options)
-        return _DeadlineStream(stream, self.seconds, started)
-
-
-class DeadlineTransport(httpx.HTTPTransport):
-    """HTTP over a Unix socket, where httpx's per-read timeout becomes one for the whole answer."""
-
-    def __init__(self, socket_path: str, seconds: float) -> None:
-        super().__init__(uds=socket_path, verify=False)
-        self._pool = httpcore.ConnectionPool(  # httpx's defaults, on our network backend
-            max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
-            uds=socket_path, network_backend=_DeadlineBackend(seconds),
-        )
-
-
-def deadline_client(socket_path: str, seconds: float) -> httpx.Client:
-    """A client for a student's server: no request and its answer may take over `seconds`."""
-    return httpx.Client(
-        transport=DeadlineTransport(socket_path, seconds), base_url="http://student", timeout=seconds,
-        headers={"Connection": "close"},  # no idle connection holds up a graceful stop
-    )
-
-
-class Scratch:
-    """A throwaway copy of a step folder, so grading never touches the student's files."""
-
-    def __init__(self, source: Path) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="persistlab-"))
-        self.folder = self.root / "app"
-        shutil.copytree(source, self.folder, ignore=IGNORED, symlinks=True)
-
-    def fresh(self, source: Path, name: str) -> Path:
-        folder = self.root / name
-        shutil.copytree(source, folder, ignore=IGNORED, symlinks=True)
-        return folder
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class StudentProcess:
@@ -202,7 +108,7 @@ class StudentProcess:
             else:  # pragma: no cover - platforms without fork
                 inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
                 self._popen = subprocess.Popen(
-                    [sys.executable, "-m", "grader.child", spec_arg(spec)],
+                    [sys.executable, "-m", "grader.engine.child", spec_arg(spec)],
                     pass_fds=inherited, start_new_session=True, cwd=folder,
                 )
                 self.pid = self._popen.pid

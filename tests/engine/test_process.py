@@ -12,9 +12,9 @@ import pytest
 
 from grader.check import run_checks
 from grader.course import Course
+from grader.engine.limits import Limits
+from grader.engine.zygote import children, shared_zygote
 from grader.results import FAIL, PASS
-from grader.runner import Limits
-from grader.zygote import children, shared_zygote
 from tests.checks.variants import S1, S3, S11, VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.0, stop=1.0)

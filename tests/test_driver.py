@@ -6,10 +6,10 @@ from pathlib import Path
 
 from grader.check import run_checks
 from grader.course import Course
-from grader.grade.session import Session, open_session, run_steps
+from grader.driver import Session, open_session, run_steps
+from grader.engine.limits import Limits
+from grader.engine.zygote import children, shared_zygote
 from grader.results import StepReport
-from grader.runner import Limits
-from grader.zygote import children, shared_zygote
 from tests.checks.variants import VARIANTS
 
 LIMITS = Limits(startup=3, request=3)

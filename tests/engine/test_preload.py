@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from grader import zygote as zygote_module
 from grader.check import run_checks
 from grader.course import Course
-from grader.preload import KINDS, ORM, kind_for
-from grader.runner import Limits
-from grader.zygote import shared_zygote
+from grader.engine import zygote as zygote_module
+from grader.engine.limits import Limits
+from grader.engine.preload import KINDS, ORM, kind_for
+from grader.engine.zygote import shared_zygote
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_kind_loads_its_modules_and_no_more(kind: str) -> None:
-    code = (f"import sys\nfrom grader.preload import KINDS, ORM, warm_up\nwarm_up({kind!r})\n"
+    code = (f"import sys\nfrom grader.engine.preload import KINDS, ORM, warm_up\nwarm_up({kind!r})\n"
             f"print(sorted(set(KINDS[{kind!r}]) - set(sys.modules)), sorted(set(ORM) & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     missing, orm = result.stdout.split("] [")

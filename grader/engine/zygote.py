@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from grader.child import ChildSpec, die_with_parent, run_child
+from grader.engine.child import ChildSpec, die_with_parent, run_child
 
 
 class ZygoteError(RuntimeError):
@@ -39,7 +39,7 @@ class Zygote:
         self._lock = threading.Lock()
         self.kind = kind
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.zygote", str(theirs.fileno()), kind],
+            [sys.executable, "-m", "grader.engine.zygote", str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
         )
@@ -72,7 +72,7 @@ _shared: dict[str, Zygote] = {}
 
 
 def shared_zygote(kind: str = "orm") -> Zygote:
-    """The process-wide zygote of `kind` (see grader.preload), started on first use and reused
+    """The process-wide zygote of `kind` (see grader.engine.preload), started on first use and reused
     by every check after."""
     zygote = _shared.get(kind)
     if zygote is None or zygote.process.poll() is not None:
@@ -175,7 +175,7 @@ def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
 
 def _fork(spec: ChildSpec, alive_r: int) -> int:
     """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed."""
-    from grader.grade.sandbox import SandboxError, fork_into_pid_namespace
+    from grader.engine.sandbox import SandboxError, fork_into_pid_namespace
 
     if spec.sandbox is None or not spec.sandbox.get("namespaces", True):
         return os.fork()
@@ -189,12 +189,12 @@ def _fork(spec: ChildSpec, alive_r: int) -> int:
 
 
 def serve(sock: socket.socket, kind: str = "orm") -> None:
-    from grader.preload import warm_up
+    from grader.engine.preload import warm_up
 
     die_with_parent()
     become_subreaper()
     warm_up(kind)
-    import grader.grade.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
+    import grader.engine.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
 
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)

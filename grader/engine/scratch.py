@@ -1,4 +1,5 @@
-"""Scratch copies for sandboxed grading, each on a small tmpfs of its own.
+"""Scratch copies of a step folder, so grading never touches the student's files; for sandboxed
+grading, each on a small tmpfs of its own.
 
 A student that fills its folder fills only its own copy and sees "No space left on device",
 as on a full disk; the worker's scratch area, and so the grader's next copy, are untouched.
@@ -10,9 +11,27 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.grade.sandbox import mount_tmpfs, unmount
-from grader.runner import Scratch
-from grader.workspace import IGNORED
+from grader.engine.sandbox import mount_tmpfs, unmount
+
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-journal", "*.db-wal")
+
+
+class Scratch:
+    """A throwaway copy of a step folder, so grading never touches the student's files."""
+
+    def __init__(self, source: Path) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="persistlab-"))
+        self.folder = self.root / "app"
+        shutil.copytree(source, self.folder, ignore=IGNORED, symlinks=True)
+
+    def fresh(self, source: Path, name: str) -> Path:
+        folder = self.root / name
+        shutil.copytree(source, folder, ignore=IGNORED, symlinks=True)
+        return folder
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
 
 SPARE = 32 << 20  # bytes a student may write into one copy
 PAGE = 4096
@@ -51,4 +70,4 @@ class BoundedScratch(Scratch):
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["BoundedScratch", "space_for"]
+__all__ = ["IGNORED", "BoundedScratch", "Scratch", "space_for"]

@@ -1,15 +1,15 @@
-"""A grading worker's checks: every step module collected once, in one pytest session.
+"""The one pytest driver: `check`, `grade` and the Gradescope bundle all run checks through it.
 
-`grader.check.run_checks` starts a pytest session per step, which costs more than the checks of
-a short step (about 20 ms to configure and collect five modules). A class would pay that for
-every student, so a worker collects the step modules once (`open_session`) and runs each
-submission's checks through that session (`Session.run`), each module's fixtures pointed at the
-submission's step folder. After a submission every fixture is torn down, session-scoped ones
-included, so nothing a check kept reaches the next student.
+A pytest session collects the step modules once (`open_session`) and runs submissions through
+them (`Session.run`), each module's fixtures pointed at the submission's step folder; `check`
+runs one step in a session of its own (`run_steps`), a grading worker keeps one session for a
+whole class (collecting costs about 20 ms a submission otherwise). After a submission every
+fixture is torn down, session-scoped ones included, so nothing a check kept reaches the next.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import time
@@ -21,12 +21,55 @@ from pathlib import Path
 import pytest
 
 from grader import plugin
-from grader.check import _UNUSED_PLUGINS, SubmissionError, check_module_path, preflight
 from grader.course import Step
-from grader.grade import session_fixtures
+from grader.engine.limits import Limits
 from grader.plugin import Target
 from grader.results import StepReport, error_report, summarise
-from grader.runner import Limits
+
+MAX_SOURCE_BYTES = 1 << 20
+_UNUSED_PLUGINS = (
+    "doctest", "junitxml", "pastebin", "legacypath", "unraisableexception",
+    "threadexception", "faulthandler", "logging", "warnings", "setuponly", "setupplan",
+    "stepwise", "debugging",
+)
+
+
+class SubmissionError(Exception):
+    """The folder cannot be checked at all: missing, empty or unreadable code."""
+
+
+def preflight(folder: Path) -> None:
+    """Refuse, with one clear sentence, a folder that cannot hold an answer."""
+    if not folder.exists():
+        raise SubmissionError(f"There is no folder {folder}.")
+    if not folder.is_dir():
+        raise SubmissionError(f"{folder} is a file, not a step folder.")
+    main = folder / "main.py"
+    if not main.exists():
+        raise SubmissionError(f"There is no main.py in {folder}.")
+    if not main.is_file():
+        raise SubmissionError(f"{main} is a directory; main.py must be a file.")
+    for path in sorted(folder.glob("*.py")):
+        if not path.is_file():
+            raise SubmissionError(f"{path} is not a regular file.")
+        data = path.read_bytes()
+        if len(data) > MAX_SOURCE_BYTES:
+            raise SubmissionError(f"{path.name} is larger than 1 MiB; is it really source code?")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SubmissionError(
+                f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 in your editor."
+            ) from None
+    if not main.read_text(encoding="utf-8").strip():
+        raise SubmissionError(f"{main} is empty: write your code in it (or run `persistlab reset`).")
+
+
+def check_module_path(step: Step) -> Path:
+    spec = importlib.util.find_spec(step.checks)
+    if spec is None or spec.origin is None:
+        raise SubmissionError(f"The checks module {step.checks} for {step.label} is missing.")
+    return Path(spec.origin)
 
 
 class Deadline:
@@ -79,7 +122,7 @@ class Session:
                 reports[step.number] = error_report(step.number, step.points, str(exc))
                 continue
             modules[module] = step
-            session_fixtures.TARGETS[str(module)] = Target(folder=folder.resolve(), limits=limits)
+            plugin.TARGETS[str(module)] = Target(folder=folder.resolve(), limits=limits)
         items = [item for item in self._session.items if item.path in modules]
         self._reset(budget)
         try:
@@ -89,7 +132,7 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - fail closed, and the worker starts afresh
             self.broken = f"The grader failed while checking ({type(exc).__name__}: {exc}); no marks given."
         finally:
-            session_fixtures.TARGETS.clear()
+            plugin.TARGETS.clear()
         failure = self.collector.internal_error or self.broken
         for module, step in modules.items():
             if failure:
@@ -140,7 +183,7 @@ def open_session(steps: list[Step], serve: Callable[[Session], None]) -> str:
     ]
     session = Session(serve)
     with _quiet(session.sink):
-        code = pytest.main(args, plugins=[plugin, session_fixtures, session.deadline, session.collector, session])
+        code = pytest.main(args, plugins=[plugin, session.deadline, session.collector, session])
     if session.started:
         return ""
     tail = session.sink.getvalue().strip().splitlines()[-1:] or [str(code)]
@@ -159,4 +202,4 @@ def run_steps(
     return reports
 
 
-__all__ = ["Session", "open_session", "run_steps"]
+__all__ = ["Session", "SubmissionError", "check_module_path", "open_session", "preflight", "run_steps"]

@@ -294,7 +294,7 @@ def fork_into_pid_namespace() -> int:
 
 def _die_with_parent(parent_alive: Callable[[], bool]) -> None:
     """Set after the uid change, which clears it; then make sure the parent did not die first."""
-    from grader.child import die_with_parent
+    from grader.engine.limits import die_with_parent
 
     die_with_parent()
     if not parent_alive():

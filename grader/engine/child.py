@@ -1,6 +1,7 @@
 """What runs inside a student process: import main.py, then report module facts or serve `app`.
 
-The parent forks into `run_child` (or, where fork is missing, starts `python -m grader.child`).
+The parent forks into `run_child` (or, where fork is missing, starts
+`python -m grader.engine.child`).
 Nothing here decides a verdict: it only reports raw facts on the status socket, computed with
 references taken before main.py runs. Every message carries the run's token, which the grader
 sent down the status socket and which is read only once main.py has been imported.
@@ -13,8 +14,6 @@ import importlib
 import json
 import logging
 import os
-import resource
-import signal
 import socket
 import sys
 import traceback
@@ -22,6 +21,8 @@ import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from grader.engine.limits import die_with_parent, set_limits
 
 PROBED_NAMES = ("notes_db", "next_id", "app")
 TOKEN_BYTES = 32
@@ -69,33 +70,6 @@ def _report(spec: ChildSpec, **message: Any) -> None:
         _write(spec.status_fd, data)
     except OSError:
         pass
-
-
-def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
-    """The rlimits of a student process: CPU seconds, address space, file size, no core dumps."""
-    for name, value in (
-        ("RLIMIT_CORE", 0),
-        ("RLIMIT_CPU", cpu_seconds),
-        ("RLIMIT_AS", memory_bytes),
-        ("RLIMIT_FSIZE", file_bytes),
-    ):
-        limit = getattr(resource, name, None)
-        if limit is None:
-            continue
-        try:
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):
-            pass
-
-
-def die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
 
 
 def _student_frame(exc: BaseException, folder: str) -> tuple[str | None, int | None]:
@@ -209,7 +183,7 @@ def _serve(spec: ChildSpec, app: Any) -> None:
 
 def _contain(spec: ChildSpec) -> int | None:
     """Enter the sandbox; in the supervisor left outside, the contained process's exit code."""
-    from grader.grade.sandbox import Sandbox, SandboxError, enter
+    from grader.engine.sandbox import Sandbox, SandboxError, enter
 
     settings = dict(spec.sandbox or {})
     settings["hide"] = tuple(settings.get("hide", ()))

@@ -1,0 +1,56 @@
+"""What bounds a student process: time, rlimits, output kept; and the calls that apply them."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.engine.sandbox import Sandbox
+
+
+@dataclass(frozen=True)
+class Limits:
+    startup: float = 10.0  # seconds for main.py to import and the server to answer
+    request: float = 5.0  # seconds for one HTTP answer
+    stop: float = 3.0  # seconds a graceful stop may take before SIGKILL
+    output: int = 64 * 1024  # bytes of the student's output kept
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 << 30
+    file_bytes: int = 64 << 20
+    sandbox: Sandbox | None = None  # None: the student's own code, run as the student
+    preload: str = "orm"  # the zygote kind every child forks from; "auto": by the app's imports
+
+
+
+def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
+    """The rlimits of a student process: CPU seconds, address space, file size, no core dumps."""
+    for name, value in (
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_CPU", cpu_seconds),
+        ("RLIMIT_AS", memory_bytes),
+        ("RLIMIT_FSIZE", file_bytes),
+    ):
+        limit = getattr(resource, name, None)
+        if limit is None:
+            continue
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+__all__ = ["Limits", "die_with_parent", "set_limits"]

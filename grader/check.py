@@ -11,8 +11,8 @@ from grader.engine.limits import Limits
 from grader.results import StepReport
 
 
-def runs_outside_sandbox(step: Step) -> bool:
-    """Checks that start the app themselves (`python -m uvicorn`) bypass the sandbox."""
+def starts_own_command(step: Step) -> bool:
+    """Whether the step's checks start the app as a real uvicorn run (steps 10-11)."""
     return "real_server" in check_module_path(step).read_text(encoding="utf-8")
 
 
@@ -21,4 +21,4 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
     return run_steps([(step, folder)], limits or Limits(), math.inf)[step.number]
 
 
-__all__ = ["SubmissionError", "preflight", "run_checks", "runs_outside_sandbox"]
+__all__ = ["SubmissionError", "preflight", "run_checks", "starts_own_command"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.course import Step
 from grader.engine.limits import Limits
-from grader.engine.process import CAN_FORK
+from grader.engine.process import CAN_FORK, STARTUP_FLOOR
 from grader.engine.sandbox import unavailable_reason
 
 LINUX = sys.platform.startswith("linux")
@@ -80,11 +80,7 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def _cleanup(own_command: bool) -> str:
-    if own_command:
-        return ("its process group and every process below it are killed when a check ends; it "
-                "dies if the grader dies (PR_SET_PDEATHSIG); started as a plain command, with no "
-                "zygote above it, a process it detaches twice (double fork) is not caught")
+def _cleanup() -> str:
     parts = ["its own process group, killed when a check ends"]
     if LINUX:
         parts.append("it dies if the grader dies (PR_SET_PDEATHSIG)")
@@ -97,10 +93,10 @@ def _cleanup(own_command: bool) -> str:
     return "; ".join(parts)
 
 
-def _rlimits(limits: Limits, own_command: bool) -> Protection:
+def _rlimits(limits: Limits) -> Protection:
     values = [f"CPU {limits.cpu_seconds} s", f"address space {_size(limits.memory_bytes)}",
               f"file size {_size(limits.file_bytes)}", "no core dumps"]
-    if limits.sandbox is not None and not own_command:
+    if limits.sandbox is not None:
         values += [f"{limits.sandbox.processes} processes", f"{limits.sandbox.open_files} open files"]
         counts = ""
     else:  # RLIMIT_NPROC counts every process of the user: set only for the sandbox's own uid
@@ -110,8 +106,8 @@ def _rlimits(limits: Limits, own_command: bool) -> Protection:
     return Protection("resource limits", True, ", ".join(values) + where + counts, brief)
 
 
-def _sandbox_items(limits: Limits, own_command: bool, why: str) -> list[Protection]:
-    sandbox = None if own_command else limits.sandbox
+def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
+    sandbox = limits.sandbox
     if sandbox is None:
         return [Protection(name, False, why) for name in SANDBOX_ONLY]
     if not sandbox.namespaces:
@@ -131,21 +127,19 @@ def _sandbox_items(limits: Limits, own_command: bool, why: str) -> list[Protecti
 
 
 def protections(limits: Limits, *, own_command: bool = False, why: str) -> Protections:
-    """What a student process run under `limits` has; `own_command`: the app is started as a
-    plain command (steps 10-11), not forked by the zygote; `why`: why the sandbox's parts are off."""
-    from grader.engine.own_command import STARTUP_FLOOR
-
+    """What a student process run under `limits` has; `own_command`: the app is started with its
+    own command (steps 10-11), which has longer to start; `why`: why the sandbox's parts are off."""
     startup = max(limits.startup, STARTUP_FLOOR) if own_command else limits.startup
     return Protections((
         Protection("time limits", True, f"{startup:g} s to start, {limits.request:g} s for each whole "
                    f"answer, {limits.stop:g} s to stop before SIGKILL",
                    f"start {startup:g} s, answer {limits.request:g} s"),
-        _rlimits(limits, own_command),
-        Protection("process cleanup", True, _cleanup(own_command)),
+        _rlimits(limits),
+        Protection("process cleanup", True, _cleanup()),
         Protection("scratch copy", True, "it runs in a temporary copy of the step folder", headline=False),
         Protection("output cap", True, f"the last {_size(limits.output)} of its output is kept",
                    headline=False),
-        *_sandbox_items(limits, own_command, why),
+        *_sandbox_items(limits, why),
     ))
 
 
@@ -153,14 +147,12 @@ def for_check(
     step: Step, limits: Limits, machine: Callable[[], str | None] = unavailable_reason
 ) -> Protections:
     """What `persistlab check` gives a student's own code on this machine."""
-    from grader.check import runs_outside_sandbox
+    from grader.check import starts_own_command
 
-    if runs_outside_sandbox(step):
-        return protections(limits, own_command=True,
-                           why="a check of this step starts your app with its own command, as you")
     reason = machine()
     where = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
-    return protections(limits, why=f"check runs your own code as you ({where})")
+    return protections(limits, own_command=starts_own_command(step),
+                       why=f"check runs your own code as you ({where})")
 
 
 __all__ = ["Protection", "Protections", "for_check", "protections"]

@@ -16,12 +16,18 @@ FASTAPI = "fastapi.applications.FastAPI"
 
 
 class StudentServer:
-    """`main:app` served from `folder`; every failure is raised as a CheckFailure."""
+    """`main:app` served from `folder` (with `env` added to its environment), or the app's own
+    `command`; every failure is raised as a CheckFailure."""
 
-    def __init__(self, folder: Path, limits: Limits, workdir: Path) -> None:
+    def __init__(
+        self, folder: Path, limits: Limits, workdir: Path,
+        env: dict[str, str] | None = None, command: list[str] | None = None,
+    ) -> None:
         self.folder = folder
         self.limits = limits
         self.workdir = workdir
+        self.env = env or {}
+        self.command = command
         self.process: StudentProcess | None = None
         self._client: httpx.Client | None = None
         self.starts = 0
@@ -30,15 +36,21 @@ class StudentServer:
     def start(self) -> StudentServer:
         if self.process is not None:
             raise RuntimeError("server already running")
-        self.process = StudentProcess(self.folder, "serve", self.limits, self.workdir)
+        mode = "exec" if self.command else "serve"
+        self.process = StudentProcess(
+            self.folder, mode, self.limits, self.workdir, env=self.env, command=self.command
+        )
         self.starts += 1
         report = self.process.wait_report("ready")
         if not report.ok:
             output = self.process.output()
             self.close()
-            raise startup_failure(report, output, self.limits.startup)
+            raise self.startup_failure(report, output)
         self._client = self.process.client()
         return self
+
+    def startup_failure(self, report: ChildReport, output: str) -> CheckFailure:
+        return startup_failure(report, output, self.limits.startup)
 
     def output(self) -> str:
         return self.process.output() if self.process else ""

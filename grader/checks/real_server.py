@@ -1,39 +1,20 @@
-"""A check's server for an app started with its own command (`grader.engine.own_command`)."""
+"""A check's server for an app started as a real uvicorn run would be, explained as one."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from grader.engine.limits import Limits
-from grader.engine.own_command import UvicornProcess
+from grader.engine.process import ChildReport
 from grader.feedback import CheckFailure
 from grader.server import StudentServer
 
 
 class RealServer(StudentServer):
-    """A StudentServer whose process is a real uvicorn run with `env` added to its environment."""
+    """A StudentServer started as a real uvicorn run would be, with `env` added to its environment:
+    `main:app` served by the zygote, or the app's own `command` (the Dockerfile's CMD)."""
 
-    def __init__(
-        self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str],
-        command: list[str] | None = None,
-    ) -> None:
-        super().__init__(folder, limits, workdir)
-        self.env = env
-        self.command = command
-
-    def start(self) -> RealServer:
-        if self.process is not None:
-            raise RuntimeError("server already running")
-        process = UvicornProcess(self.folder, self.limits, self.workdir, self.env, self.command)
-        self.starts += 1
-        if not process.wait_ready():
-            output = process.output()
-            process.close()
-            raise startup_error(output)
-        self.process = process  # type: ignore[assignment]
-        self._client = process.client()
-        return self
+    def startup_failure(self, report: ChildReport, output: str) -> CheckFailure:
+        return startup_error(f"{output}\n{report.traceback}")
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")

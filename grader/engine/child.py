@@ -18,7 +18,7 @@ import socket
 import sys
 import traceback
 import types
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ _write = os.write
 @dataclass
 class ChildSpec:
     folder: str
-    mode: str  # "probe" or "serve"
+    mode: str  # "probe", "serve", or "exec" (run `command`, which listens on its own)
     status_fd: int
     output_fd: int
     socket_fd: int = -1
@@ -51,6 +51,8 @@ class ChildSpec:
     sandbox: dict[str, Any] | None = None
     alive_fd: int = -1  # set by the zygote when it forked the child into its own pid namespace
     token: str = ""  # never sent by the grader in the spec: read from the status socket
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment before main.py
+    command: list[str] = field(default_factory=list)  # for "exec"
 
 
 def _take_token(spec: ChildSpec) -> None:
@@ -197,6 +199,16 @@ def _contain(spec: ChildSpec) -> int | None:
         return 6
 
 
+def _exec(spec: ChildSpec) -> int:
+    """Replace this process with the app's own command; no status message can come from it."""
+    os.close(spec.status_fd)
+    try:
+        os.execvp(spec.command[0], spec.command)
+    except OSError as exc:
+        print(f"could not run {spec.command[0]}: {exc.strerror}", file=sys.stderr)
+    return 127
+
+
 def run_child(spec: ChildSpec) -> int:
     """Import the student's main.py in `spec.folder`; report facts or serve its app."""
     try:
@@ -218,6 +230,9 @@ def run_child(spec: ChildSpec) -> int:
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
     set_limits(spec.cpu_seconds, spec.memory_bytes, spec.file_bytes)
     os.chdir(spec.folder)
+    os.environ.update(spec.env)
+    if spec.mode == "exec":
+        return _exec(spec)
     sys.path.insert(0, spec.folder)
     sys.argv = [str(Path(spec.folder) / "main.py")]
     for name in ("main", "db", "database", "models", "schemas"):

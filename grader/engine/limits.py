@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import sys
@@ -53,4 +54,20 @@ def die_with_parent() -> None:
             pass
 
 
-__all__ = ["Limits", "die_with_parent", "set_limits"]
+
+def student_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a student's app starts with, made on purpose: nothing of the grader's own
+    (an instructor's tokens, DATABASE_URL, PYTHONPATH), the same in check and grade, plus `extra`."""
+    scripts = os.path.dirname(sys.executable)
+    return {
+        "PATH": f"{scripts}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(extra or {}),
+    }
+
+
+__all__ = ["Limits", "die_with_parent", "set_limits", "student_environment"]

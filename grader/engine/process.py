@@ -34,6 +34,7 @@ from grader.engine.transport import deadline_client
 from grader.engine.zygote import shared_zygote
 
 CAN_FORK = hasattr(os, "fork")
+STARTUP_FLOOR = 20.0  # an own command's fresh interpreter imports fastapi, sqlalchemy and a driver
 MAX_SOCKET_PATH = 100  # AF_UNIX paths end at 104 bytes (macOS) or 108 (Linux)
 _serial = itertools.count()
 
@@ -72,9 +73,15 @@ class ChildReport:
 
 
 class StudentProcess:
-    """One child process importing a student's main.py, forked by the zygote."""
+    """One student process, forked by the zygote: it imports main.py and serves `app` ("serve"),
+    reports facts about main.py ("probe"), or runs the app's own command ("exec"), which must
+    listen on the Unix socket given as `--uds`. All three are started, watched, asked and
+    stopped the same way, in the sandbox when the limits have one."""
 
-    def __init__(self, folder: Path, mode: str, limits: Limits, workdir: Path) -> None:
+    def __init__(
+        self, folder: Path, mode: str, limits: Limits, workdir: Path,
+        env: dict[str, str] | None = None, command: list[str] | None = None,
+    ) -> None:
         self.folder = folder
         self.mode = mode
         self.limits = limits
@@ -84,7 +91,15 @@ class StudentProcess:
         self._token = secrets.token_hex(TOKEN_BYTES // 2)
         self._status.sendall(f"{self._token}\n".encode())
         fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
-        self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
+        self._own_folder: Path | None = None
+        if mode == "exec":  # the command makes its socket itself, as the student's user
+            self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder.parent))
+            if limits.sandbox is not None:
+                os.chown(self._own_folder, limits.sandbox.uid, limits.sandbox.uid)
+            self.socket_path = socket_path(self._own_folder, "app.sock")
+            command = [*(command or []), "--uds", self.socket_path]
+        else:
+            self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
         listener: socket.socket | None = None
         if mode == "serve":
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -100,6 +115,8 @@ class StudentProcess:
             memory_bytes=limits.memory_bytes,
             file_bytes=limits.file_bytes,
             sandbox=asdict(limits.sandbox) if limits.sandbox else None,
+            env=env or {},
+            command=command or [],
         )
         try:
             if CAN_FORK:
@@ -154,9 +171,14 @@ class StudentProcess:
                 self._messages.append(message)
 
     def wait_report(self, until: str) -> ChildReport:
-        """Read the status pipe until the child reports `until`, an error, exits or times out."""
-        deadline = time.monotonic() + self.limits.startup
+        """Read the status pipe until the child reports `until`, an error, exits or times out;
+        an own command is "ready" once its socket exists (uvicorn binds after the app started)."""
+        startup = max(self.limits.startup, STARTUP_FLOOR) if self.mode == "exec" else self.limits.startup
+        deadline = time.monotonic() + startup
         while True:
+            if self.mode == "exec" and os.path.exists(self.socket_path):
+                self.report = ChildReport(stage="ready")
+                return self.report
             for message in self._messages:
                 if message.get("stage") == until or message.get("error"):
                     fields = {k: v for k, v in message.items() if k in _FIELDS}
@@ -168,11 +190,9 @@ class StudentProcess:
                 return self.report
             left = deadline - time.monotonic()
             if left <= 0:
-                self.report = ChildReport(
-                    stage="timeout", error="Timeout", message=f"{self.limits.startup:g} s"
-                )
+                self.report = ChildReport(stage="timeout", error="Timeout", message=f"{startup:g} s")
                 return self.report
-            self._pump(left)
+            self._pump(min(left, 0.02) if self.mode == "exec" else left)
 
     def client(self) -> httpx.Client:
         return deadline_client(self.socket_path, self.limits.request)
@@ -228,6 +248,8 @@ class StudentProcess:
                 os.unlink(path)
             except OSError:
                 pass
+        if self._own_folder is not None:
+            shutil.rmtree(self._own_folder, ignore_errors=True)
 
 
 _FIELDS = set(ChildReport.__dataclass_fields__)

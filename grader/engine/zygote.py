@@ -23,7 +23,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from grader.engine.child import ChildSpec, die_with_parent, run_child
+from grader.engine.child import ChildSpec, run_child
+from grader.engine.limits import die_with_parent, student_environment
 
 
 class ZygoteError(RuntimeError):
@@ -38,10 +39,9 @@ class Zygote:
         self._sock = ours
         self._lock = threading.Lock()
         self.kind = kind
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.engine.zygote", str(theirs.fileno()), kind],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(  # isolated: no folder of a submission on its sys.path
+            [sys.executable, "-I", "-m", "grader.engine.zygote", str(theirs.fileno()), kind],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/", env=student_environment(),
         )
         theirs.close()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from grader.check import runs_outside_sandbox
 from grader.course import SOLUTIONS, Course
 from grader.engine.limits import Limits
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
@@ -28,7 +27,7 @@ class Request:
     inputs: tuple[Path, ...]
     out: Path
     jobs: int = 2
-    steps: tuple[int, ...] | None = None  # None: every step this machine can grade
+    steps: tuple[int, ...] | None = None  # None: every step
     only: str | None = None
     timeout: float = 2.0  # a correct app answers in milliseconds; a hung one costs this much
     submission_timeout: float = 120.0
@@ -50,24 +49,6 @@ def parse_steps(text: str, course: Course) -> tuple[int, ...]:
     return tuple(sorted(numbers))
 
 
-def steps_to_grade(request: Request, course: Course, sandboxed: bool, console: Console) -> tuple[int, ...]:
-    """The steps asked for; steps whose checks start the app with its own command (outside the
-    sandbox) only with --unsafe: left out of the default, refused when named."""
-    asked = request.steps or tuple(s.number for s in course.steps)
-    outside = [n for n in asked if runs_outside_sandbox(course.step(n))]
-    if not sandboxed or request.unsafe or not outside:
-        return asked
-    listed = ", ".join(map(str, outside))
-    if request.steps is not None:
-        raise GradeRefused(
-            f"Steps {listed} start the student's app with its own command, outside the sandbox: "
-            "grade them with --unsafe (code you trust) or leave them out of --steps."
-        )
-    console.print(f"[yellow]Not grading steps {listed}: their checks start the student's app "
-                  "outside the sandbox. Add --unsafe for code you trust.[/]")
-    return tuple(n for n in asked if n not in outside)
-
-
 @dataclass
 class GradeSummary(Summary):
     """The class summary, ending with what the students' code ran without, if anything."""
@@ -86,20 +67,12 @@ def student_limits(options: Options) -> Limits:
     return replace(options.limits, sandbox=sandbox)
 
 
-def protections_off(options: Options, course: Course, why: str) -> list[str]:
-    """Summary lines naming each protection the graded steps ran without (none in the sandbox);
-    `why`: why the sandbox's parts are missing, where they are."""
+def protections_off(options: Options, why: str) -> list[str]:
+    """A summary line naming each protection the students' code ran without (none in the
+    sandbox); `why`: why the sandbox's parts are missing, where they are."""
     limits = student_limits(options)
-    lines = []
-    if off := protections(limits, why=why).off_text():
-        lines.append(f"Protections off: {off}.")
-    own = [str(n) for n in options.steps if runs_outside_sandbox(course.step(n))]
-    if own:
-        steps, their = (f"step {own[0]}", "its") if len(own) == 1 else (f"steps {', '.join(own)}", "their")
-        off = protections(limits, own_command=True, why=f"{their} checks start the app with its own "
-                          "command, outside the sandbox").off_text()
-        lines.append(f"Protections off for {steps}: {off}.")
-    return lines
+    off = protections(limits, why=why).off_text()
+    return [f"Protections off: {off}."] if off else []
 
 
 def limits_for(timeout: float) -> Limits:
@@ -121,7 +94,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
         )
     if reason:
         console.print(f"[yellow]Unsafe mode: no sandbox ({reason}); student code runs as you.[/]")
-    steps = steps_to_grade(request, course, sandboxed=reason is None, console=console)
+    steps = request.steps or tuple(s.number for s in course.steps)
     request.out.mkdir(parents=True, exist_ok=True)
     prepare(request.out)
     submissions = intake(list(request.inputs), course, exclude=(request.out,))
@@ -150,7 +123,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
     write_class(request.out, grades, course, steps, replace_all=request.only is None)
     why = f"there was no sandbox ({reason}): student code ran as you"
     return grades, GradeSummary(**vars(summarise_class(grades)),
-                                unprotected=tuple(protections_off(options, course, why)))
+                                unprotected=tuple(protections_off(options, why)))
 
 
 __all__ = ["GradeRefused", "GradeSummary", "Request", "grade", "parse_steps", "protections_off"]

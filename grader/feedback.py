@@ -225,3 +225,13 @@ def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
     )
+
+
+def memory_exceeded(action: str, limit: int) -> CheckFailure:
+    """The kernel killed the app for using more memory than a student's app may."""
+    return CheckFailure(
+        f"{action}: your app used more than {limit >> 20} MiB of memory, all its processes "
+        "together, and was stopped.",
+        "A notes app needs a few dozen MiB. Look for a list or string that keeps growing, a "
+        "whole table or file read into memory at once, or a loop that starts processes.",
+    )

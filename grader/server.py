@@ -10,7 +10,13 @@ import httpx
 
 from grader.engine.limits import Limits
 from grader.engine.process import ChildReport, StudentProcess, probe
-from grader.feedback import CheckFailure, no_answer, startup_failure, status_failure
+from grader.feedback import (
+    CheckFailure,
+    memory_exceeded,
+    no_answer,
+    startup_failure,
+    status_failure,
+)
 
 FASTAPI = "fastapi.applications.FastAPI"
 
@@ -44,7 +50,10 @@ class StudentServer:
         report = self.process.wait_report("ready")
         if not report.ok:
             output = self.process.output()
+            memory = self.process.memory_exceeded()
             self.close()
+            if memory:
+                raise memory_exceeded("Starting the app", self.limits.memory_bytes)
             raise self.startup_failure(report, output)
         self._client = self.process.client()
         return self
@@ -76,6 +85,8 @@ class StudentServer:
         except httpx.TransportError:
             self.stuck = True
             exited = self.process.wait(self.limits.stop)
+            if self.process.memory_exceeded():
+                raise memory_exceeded(action, self.limits.memory_bytes) from None
             raise no_answer(action, self.limits.request, exited) from None
 
     def expect(

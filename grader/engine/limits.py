@@ -28,7 +28,8 @@ class Limits:
 
 
 def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
-    """The rlimits of a student process: CPU seconds, address space, file size, no core dumps."""
+    """The rlimits of a student process: CPU seconds, address space (none where `memory_bytes` is
+    0: a memory cgroup bounds it instead), file size, no core dumps."""
     for name, value in (
         ("RLIMIT_CORE", 0),
         ("RLIMIT_CPU", cpu_seconds),
@@ -36,7 +37,7 @@ def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
         ("RLIMIT_FSIZE", file_bytes),
     ):
         limit = getattr(resource, name, None)
-        if limit is None:
+        if limit is None or value <= 0:
             continue
         try:
             resource.setrlimit(limit, (value, value))
@@ -66,6 +67,7 @@ def student_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "MALLOC_ARENA_MAX": "2",  # a thread pool then reserves two malloc arenas, not sixteen
         **(extra or {}),
     }
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from grader.engine.cgroups import StudentCgroup
 from grader.engine.child import TOKEN_BYTES, ChildSpec, spec_arg
 from grader.engine.limits import Limits
 from grader.engine.preload import kind_for
@@ -100,6 +101,9 @@ class StudentProcess:
             command = [*(command or []), "--uds", self.socket_path]
         else:
             self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
+        self.cgroup: StudentCgroup | None = None
+        if limits.sandbox is not None and limits.sandbox.cgroups:
+            self.cgroup = StudentCgroup(limits.memory_bytes, limits.sandbox.processes)
         listener: socket.socket | None = None
         if mode == "serve":
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -112,11 +116,12 @@ class StudentProcess:
             output_fd=fd,
             socket_fd=listener.fileno() if listener else -1,
             cpu_seconds=limits.cpu_seconds,
-            memory_bytes=limits.memory_bytes,
+            memory_bytes=0 if self.cgroup else limits.memory_bytes,
             file_bytes=limits.file_bytes,
             sandbox=asdict(limits.sandbox) if limits.sandbox else None,
             env=env or {},
             command=command or [],
+            cgroups=self.cgroup.procs_files if self.cgroup else [],
         )
         try:
             if CAN_FORK:
@@ -240,8 +245,14 @@ class StudentProcess:
             return ""
         return data.decode("utf-8", "replace")
 
+    def memory_exceeded(self) -> bool:
+        """Whether the kernel killed the student's process for using more than its memory."""
+        return self.cgroup is not None and self.cgroup.oom_killed()
+
     def close(self) -> None:
         self.stop(graceful=False)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         self._status.close()
         for path in (self.output_path, self.socket_path):
             try:

@@ -47,6 +47,7 @@ class Sandbox:
     open_files: int = 256
     namespaces: bool = True  # False: only the separate user and rlimits (a container without them)
     cpu: int = -1  # the one CPU this worker's students run on, so a fork bomb starves no one else
+    cgroups: bool = False  # memory and processes bounded per student by control groups
 
 
 @functools.cache

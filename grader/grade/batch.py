@@ -115,7 +115,7 @@ def _start_worker(options: Options, counter: Any) -> str:
     """Per worker: a private tmpfs for scratch copies, its own uid and zygote; the tmpfs's path."""
     global _worker_limits, _uid_lease
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from grader.engine import zygote
+    from grader.engine import cgroups, zygote
 
     zygote.forget_inherited()
     limits = options.limits
@@ -128,9 +128,12 @@ def _start_worker(options: Options, counter: Any) -> str:
         Finalize(None, release_worker, args=(keep,), exitpriority=0)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         uid, _uid_lease = lease_uid()  # held until this worker exits
+        per_student = cgroups.unavailable_reason() is None
+        if per_student:
+            Finalize(None, cgroups.release, exitpriority=0)
         sandbox = Sandbox(uid=uid, keep=str(keep), hide=options.hide,
                           namespaces=options.namespaces,
-                          cpu=cpus[slot % len(cpus)] if cpus else -1)
+                          cpu=cpus[slot % len(cpus)] if cpus else -1, cgroups=per_student)
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
     zygote.shared_zygote("web" if limits.preload == "auto" else limits.preload)

@@ -1,0 +1,201 @@
+"""Memory and processes bounded per student: a control group for each student process.
+
+An address-space limit counts every thread stack and malloc arena a process reserves, so it trips
+a correct app that uses threads long before memory runs short, and it bounds one process, not a
+student's many. A memory cgroup counts what is really resident, for all the student's processes
+together, and a pids cgroup counts them. The grader makes one group per student process below a
+group of its own, and the child joins it (by writing 0 to cgroup.procs) before anything of the
+student's runs. Cgroup v1 (memory and pids hierarchies) and v2 (a unified tree whose memory and
+pids controllers this process may delegate) are both used; without either, the rlimits remain.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+_serial = itertools.count()
+
+
+class CgroupError(RuntimeError):
+    """A control group could not be made or joined."""
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where this process's groups go in one hierarchy: v1 (one per controller) or v2."""
+
+    base: Path  # this grader's own group, holding every student's
+    version: int
+
+
+def _own_paths() -> dict[str, str]:
+    """controller (or "" for v2) -> this process's cgroup path, from /proc/self/cgroup."""
+    paths: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for name in controllers.split(",") if controllers else [""]:
+            paths[name] = path
+    return paths
+
+
+def _v1(controller: str, own: dict[str, str]) -> Path | None:
+    mount = ROOT / controller
+    if controller in own and (mount / "cgroup.procs").exists():
+        return mount / own[controller].lstrip("/")
+    return None
+
+
+def _v2(own: dict[str, str]) -> Path | None:
+    root = ROOT if (ROOT / "cgroup.controllers").exists() else None
+    if root is None or "" not in own:
+        return None
+    enabled = set((root / "cgroup.controllers").read_text().split())
+    return root / own[""].lstrip("/") if {"memory", "pids"} <= enabled else None
+
+
+@functools.cache
+def _hierarchies(pid: int) -> tuple[Hierarchy, ...]:
+    """This process's own parent groups, made on first use (`pid` keys the cache: a forked
+    worker makes its own)."""
+    if os.geteuid() != 0:
+        raise CgroupError("control groups need root")
+    own = _own_paths()
+    memory, pids = _v1("memory", own), _v1("pids", own)
+    if memory is not None and pids is not None:
+        found = [Hierarchy(memory / f"persistlab-{pid}", 1), Hierarchy(pids / f"persistlab-{pid}", 1)]
+    elif (unified := _v2(own)) is not None:
+        found = [Hierarchy(unified.parent / f"persistlab-{pid}", 2)]
+    else:
+        raise CgroupError("this machine has no memory and pids cgroups to use")
+    try:
+        for hierarchy in found:
+            hierarchy.base.mkdir(exist_ok=True)
+            if hierarchy.version == 2:
+                (hierarchy.base / "cgroup.subtree_control").write_text("+memory +pids")
+    except OSError as exc:
+        raise CgroupError(f"a control group could not be made: {exc.strerror}") from None
+    return tuple(found)
+
+
+def unavailable_reason() -> str | None:
+    """Why per-student cgroups cannot be used here, or None."""
+    try:
+        _hierarchies(os.getpid())
+    except (CgroupError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+class StudentCgroup:
+    """The groups one student process and everything it starts live in."""
+
+    def __init__(self, memory_bytes: int, processes: int) -> None:
+        self.memory_bytes = memory_bytes
+        name = f"s{next(_serial)}"
+        self.paths = [h.base / name for h in _hierarchies(os.getpid())]
+        self.version = _hierarchies(os.getpid())[0].version
+        try:
+            for path in self.paths:
+                path.mkdir()
+            self._limit(memory_bytes, processes)
+        except OSError as exc:
+            self.remove()
+            raise CgroupError(f"a student's control group could not be made: {exc.strerror}") from None
+
+    def _limit(self, memory_bytes: int, processes: int) -> None:
+        if self.version == 2:
+            group = self.paths[0]
+            (group / "memory.max").write_text(str(memory_bytes))
+            if (group / "memory.swap.max").exists():
+                (group / "memory.swap.max").write_text("0")
+            (group / "pids.max").write_text(str(processes))
+            return
+        memory, pids = self.paths
+        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        if (memory / "memory.memsw.limit_in_bytes").exists():  # no swapping past the limit either
+            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+        (pids / "pids.max").write_text(str(processes))
+
+    @property
+    def procs_files(self) -> list[str]:
+        """The files a child writes 0 to, to join (see `join`)."""
+        return [str(path / "cgroup.procs") for path in self.paths]
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed a process of the group for going over its memory."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            for line in (self.paths[0] / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+        except (OSError, ValueError):
+            pass
+        return False
+
+    def _pids(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.paths[-1] / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL every process in the group, however it detached, until none is left."""
+        deadline = time.monotonic() + 5
+        while (pids := self._pids()) and time.monotonic() < deadline:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        self.kill()
+        for path in reversed(self.paths):
+            for _ in range(50):  # a killed process leaves its group a moment after it dies
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.002)
+
+
+def join(procs_files: list[str]) -> None:
+    """In a freshly forked child, before any student code: move this process into its groups."""
+    for path in procs_files:
+        try:
+            with open(path, "w") as handle:
+                handle.write("0")
+        except OSError as exc:
+            raise CgroupError(f"could not join {path}: {exc.strerror}") from None
+
+
+def release() -> None:
+    """At the grader's exit: remove its own parent groups (each student's is gone by then)."""
+    try:
+        found = _hierarchies(os.getpid())
+    except (CgroupError, OSError):
+        return
+    for hierarchy in found:
+        for child in hierarchy.base.glob("s*"):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
+        try:
+            hierarchy.base.rmdir()
+        except OSError:
+            pass
+
+
+__all__ = ["CgroupError", "StudentCgroup", "join", "release", "unavailable_reason"]

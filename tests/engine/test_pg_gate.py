@@ -1,0 +1,75 @@
+"""The gate to PostgreSQL lets one role into one database, and nothing else, on the real server."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.engine.pg_gate import PostgresGate
+
+psycopg = pytest.importorskip("psycopg")
+SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _admin() -> object:
+    try:
+        return psycopg.connect(SERVER, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL server at {SERVER}: {exc}")
+
+
+@pytest.fixture
+def role() -> Iterator[tuple[str, str]]:
+    """A throwaway unprivileged role owning a throwaway database."""
+    name = f"pl_gate_{secrets.token_hex(4)}"
+    with _admin() as conn:
+        conn.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    yield name, name
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def gate(tmp_path: Path, role: tuple[str, str]) -> Iterator[PostgresGate]:
+    opened = PostgresGate(tmp_path / "pg", SERVER, *role)
+    yield opened
+    opened.close()
+
+
+def test_the_students_role_reaches_its_database_through_the_gate(gate: PostgresGate) -> None:
+    url = gate.url(driver="")
+    assert "127.0.0.1" not in url and f"host={gate.folder}" in url
+    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute("CREATE TABLE notes (id serial PRIMARY KEY, text text)")
+        conn.execute("INSERT INTO notes (text) VALUES ('kept')")
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == (
+            gate.user, gate.database)
+        assert conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
+
+
+@pytest.mark.parametrize(("user", "database"), [
+    ("postgres", None),  # the superuser, into the student's database
+    (None, "test"),  # the student's role, into another database
+    ("postgres", "postgres"),
+])
+def test_any_other_role_or_database_is_refused(
+    gate: PostgresGate, user: str | None, database: str | None
+) -> None:
+    user, database = user or gate.user, database or gate.database
+    with pytest.raises(psycopg.OperationalError, match="gate refused"):
+        psycopg.connect(host=str(gate.folder), user=user, dbname=database, connect_timeout=3)
+    assert gate.refused and f"asked: {user} to {database}" in gate.refused[-1]
+
+
+def test_a_tls_request_is_answered_no_and_the_role_is_still_checked(gate: PostgresGate) -> None:
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host=str(gate.folder), user="postgres", dbname=gate.database,
+                        sslmode="require", connect_timeout=3)
+    with psycopg.connect(host=str(gate.folder), user=gate.user, dbname=gate.database,
+                         sslmode="prefer", connect_timeout=3) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)

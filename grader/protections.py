@@ -137,7 +137,7 @@ def protections(limits: Limits, *, own_command: bool = False, why: str) -> Prote
         _rlimits(limits),
         Protection("process cleanup", True, _cleanup()),
         Protection("scratch copy", True, "it runs in a temporary copy of the step folder", headline=False),
-        Protection("output cap", True, f"the last {_size(limits.output)} of its output is kept",
+        Protection("output cap", True, f"the first and last {_size(limits.output // 2)} of its output are kept",
                    headline=False),
         *_sandbox_items(limits, why),
     ))

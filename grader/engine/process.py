@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +55,54 @@ def _short_socket_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp" if os.path.isdir("/tmp") else None))
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+class OutputDrain:
+    """A student process's output, read from a pipe as it comes, so writing never fails or blocks
+    however much it writes: the first and last `keep // 2` bytes are kept, and the count."""
+
+    def __init__(self, fd: int, keep: int) -> None:
+        self._fd, self._half = fd, max(keep // 2, 1)
+        self.head, self.tail, self.total = bytearray(), bytearray(), 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            if not select.select([self._fd], [], [], 0.1)[0]:
+                continue
+            try:
+                data = os.read(self._fd, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.total += len(data)
+                room = self._half - len(self.head)
+                if room > 0:
+                    self.head += data[:room]
+                    data = data[room:]
+                self.tail += data
+                del self.tail[: -self._half]
+
+    @property
+    def cut(self) -> int:
+        """Bytes written and not kept (from the middle)."""
+        return self.total - len(self.head) - len(self.tail)
+
+    def text(self) -> str:
+        with self._lock:
+            head, tail, cut = bytes(self.head), bytes(self.tail), self.cut
+        middle = f"\n[... {cut} bytes of output cut here ...]\n".encode() if cut else b""
+        return (head + middle + tail).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+        os.close(self._fd)
 
 
 @dataclass
@@ -91,7 +140,8 @@ class StudentProcess:
         self._status_r, status_w = self._status.fileno(), theirs.fileno()
         self._token = secrets.token_hex(TOKEN_BYTES // 2)
         self._status.sendall(f"{self._token}\n".encode())
-        fd, self.output_path = tempfile.mkstemp(prefix="out-", dir=workdir)
+        drain, fd = os.pipe()
+        self.drain = OutputDrain(drain, limits.output)
         self._own_folder: Path | None = None
         if mode == "exec":  # the command makes its socket itself, as the student's user
             self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder.parent))
@@ -235,15 +285,7 @@ class StudentProcess:
         return code
 
     def output(self) -> str:
-        try:
-            with open(self.output_path, "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                size = handle.tell()
-                handle.seek(max(0, size - self.limits.output))
-                data = handle.read()
-        except OSError:
-            return ""
-        return data.decode("utf-8", "replace")
+        return self.drain.text()
 
     def memory_exceeded(self) -> bool:
         """Whether the kernel killed the student's process for using more than its memory."""
@@ -254,11 +296,11 @@ class StudentProcess:
         if self.cgroup is not None:
             self.cgroup.remove()
         self._status.close()
-        for path in (self.output_path, self.socket_path):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        self.drain.close()
+        try:
+            os.unlink(self.socket_path)
+        except OSError:
+            pass
         if self._own_folder is not None:
             shutil.rmtree(self._own_folder, ignore_errors=True)
 

@@ -195,12 +195,16 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def _mask(folder: str, needed: list[str]) -> None:
-    """An empty tmpfs over `folder`, with the `needed` folders inside it bound back in place."""
+def _mask(folder: str, needed: list[str], source: str | None = None) -> None:
+    """An empty tmpfs over `folder` (or `source` bound there), with the `needed` folders inside
+    it bound back in place."""
     inside = [p for p in needed if p == folder or p.startswith(folder.rstrip("/") + "/")]
     handles = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in inside]
     try:
-        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+        if source is None:
+            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+        else:
+            _mount(source, folder, None, MS_BIND, None)
         for path, handle in handles:
             os.makedirs(path, mode=0o755, exist_ok=True)
             _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC, None)
@@ -209,12 +213,18 @@ def _mask(folder: str, needed: list[str]) -> None:
             os.close(handle)
 
 
-def _private_mounts(sandbox: Sandbox) -> None:
+def step_tmp(folder: Path) -> Path:
+    """The student's /tmp while one step is checked: a folder beside its scratch copies, so what
+    the app keeps in /tmp is still there after a restart, as it is on a real machine."""
+    return folder.parent / ".tmp"
+
+
+def _private_mounts(sandbox: Sandbox, tmp: Path) -> None:
     needed = _needed(sandbox.keep)
     masks = {p for p in PRIVATE_TMP if os.path.isdir(p)}
     masks.update(a for a in map(_closed_ancestor, needed) if a)
     for folder in sorted(masks):
-        _mask(folder, needed)
+        _mask(folder, needed, str(tmp) if folder == "/tmp" else None)
     _hide(sandbox.hide)
 
 
@@ -246,6 +256,9 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
     returns its exit code, which the caller must exit with; fds in `keep_fds` are closed there.
     """
     _own(folder, sandbox.uid, sandbox.keep)
+    tmp = step_tmp(folder)
+    tmp.mkdir(mode=0o700, exist_ok=True)
+    os.lchown(tmp, sandbox.uid, sandbox.uid)
     if not sandbox.namespaces:
         parent = os.getppid()
         _drop_and_limit(sandbox)
@@ -254,7 +267,7 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
     pid_ns = 0 if alive_fd >= 0 else CLONE_NEWPID
     _unshare(CLONE_NEWNS | CLONE_NEWNET | pid_ns | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _private_mounts(sandbox)
+    _private_mounts(sandbox, tmp)
     if alive_fd >= 0:
         _drop_and_limit(sandbox)
         _die_with_parent(lambda: not select.select([alive_fd], [], [], 0)[0])

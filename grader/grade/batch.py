@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import tempfile
@@ -111,6 +112,17 @@ def missing_report(step: Step) -> StepReport:
                       message=f"no folder {step.folder} in the submission")
 
 
+WORKER_MEMORY = 4 << 30  # address space of a worker, its zygotes and whatever they start
+
+
+def bound_worker() -> None:
+    """No answer or output of a student's may take the grading machine's memory: a worker that
+    goes over its bound fails its submission closed, and a fresh worker takes over."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > WORKER_MEMORY:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+
+
 def _start_worker(options: Options, counter: Any) -> str:
     """Per worker: a private tmpfs for scratch copies, its own uid and zygote; the tmpfs's path."""
     global _worker_limits, _uid_lease
@@ -118,6 +130,7 @@ def _start_worker(options: Options, counter: Any) -> str:
     from grader.engine import cgroups, zygote
 
     zygote.forget_inherited()
+    bound_worker()
     limits = options.limits
     keep: Path | None = None
     if options.sandboxed:

@@ -9,10 +9,9 @@ from typing import Any
 import httpx
 
 from grader.engine.limits import Limits
-from grader.engine.process import ChildReport, StudentProcess, probe
+from grader.engine.process import ChildReport, StudentProcess
+from grader.engine.transport import UnsafeAnswer, waited
 from grader.feedback import CheckFailure, no_answer, startup_failure, status_failure
-
-FASTAPI = "fastapi.applications.FastAPI"
 
 
 class StudentServer:
@@ -26,19 +25,29 @@ class StudentServer:
         self._client: httpx.Client | None = None
         self.starts = 0
         self.stuck = False  # a request timed out or lost its connection
+        self.startup_allowed = limits.startup  # the last start's limit, with its second wait
 
     def start(self) -> StudentServer:
+        report, output = self.try_start()
+        if not report.ok:
+            raise startup_failure(report, output, self.startup_allowed)
+        return self
+
+    def try_start(self) -> tuple[ChildReport, str]:
+        """Start the server and say how it went: running when the report is ok; else stopped,
+        with its output."""
         if self.process is not None:
             raise RuntimeError("server already running")
-        self.process = StudentProcess(self.folder, "serve", self.limits, self.workdir)
+        self.process = StudentProcess(self.folder, self.limits, self.workdir)
         self.starts += 1
         report = self.process.wait_report("ready")
+        self.startup_allowed = self.process.startup_allowed
         if not report.ok:
             output = self.process.output()
             self.close()
-            raise startup_failure(report, output, self.limits.startup)
+            return report, output
         self._client = self.process.client()
-        return self
+        return report, ""
 
     def output(self) -> str:
         return self.process.output() if self.process else ""
@@ -58,12 +67,26 @@ class StudentServer:
         action = f"{method} {path}"
         try:
             return self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
             self.stuck = True
-            raise no_answer(action, self.limits.request, self.process.returncode()) from None
-        except httpx.TransportError:
+            given = waited(exc, self.limits.request)
+            raise no_answer(action, given, self.process.returncode()) from None
+        except UnsafeAnswer as exc:
+            self.stuck = True
+            raise CheckFailure(
+                f"{action}: the grader refused the answer unread: {exc.reason}.",
+                "Return plain JSON from the route (a dict or a Pydantic model) and let FastAPI "
+                "write the answer; no compression, no custom headers or streaming needed.",
+            ) from None
+        except httpx.TransportError as exc:
             self.stuck = True
             exited = self.process.wait(self.limits.stop)
+            if exited is None and isinstance(exc, httpx.RemoteProtocolError):
+                raise CheckFailure(
+                    f"{action}: the answer was not valid HTTP ({exc}).",
+                    "Let FastAPI and uvicorn write the answer: return a dict or a Response "
+                    "object from the route, never bytes written to the socket yourself.",
+                ) from None
             raise no_answer(action, self.limits.request, exited) from None
 
     def expect(
@@ -108,18 +131,4 @@ class StudentServer:
     close = crash
 
 
-def module_facts(folder: Path, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
-    """Import main.py in a child process and judge, here, what it reports about its names."""
-    report, output = probe(folder, limits, workdir)
-    if not report.ok:
-        raise startup_failure(report, output, limits.startup)
-    return {name: judge(facts) for name, facts in report.names.items() if isinstance(facts, dict)}
-
-
-def judge(facts: dict[str, Any]) -> dict[str, Any]:
-    """A name's raw facts, plus the verdicts the checks read (`is_fastapi`)."""
-    genuine = facts.get("genuine")
-    return {**facts, "is_fastapi": isinstance(genuine, list) and FASTAPI in genuine}
-
-
-__all__ = ["ChildReport", "StudentServer", "module_facts"]
+__all__ = ["ChildReport", "StudentServer"]

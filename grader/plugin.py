@@ -7,7 +7,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from grader.engine.limits import Limits
 from grader.engine.scratch import BoundedScratch, Scratch
 from grader.feedback import CheckFailure
 from grader.results import ERROR, FAIL, PASS, TestResult
-from grader.server import StudentServer, module_facts
+from grader.server import StudentServer
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,6 @@ def scratch(target: Target) -> Iterator[Scratch]:
     copy = BoundedScratch(target.folder) if sandbox and sandbox.namespaces else Scratch(target.folder)
     yield copy
     copy.cleanup()
-
-
-@pytest.fixture(scope="module")
-def facts(scratch: Scratch, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
-    """What main.py's names are, reported by a child process that imported it."""
-    return module_facts(scratch.folder, limits, workdir)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from grader.engine.limits import Limits
-from grader.engine.process import ChildReport, StudentProcess, probe
+from grader.engine.process import ChildReport, StudentProcess
+from grader.engine.transport import UnsafeAnswer, waited
 from grader.feedback import (
     CheckFailure,
     memory_exceeded,
@@ -17,8 +18,6 @@ from grader.feedback import (
     startup_failure,
     status_failure,
 )
-
-FASTAPI = "fastapi.applications.FastAPI"
 
 
 class StudentServer:
@@ -38,28 +37,38 @@ class StudentServer:
         self._client: httpx.Client | None = None
         self.starts = 0
         self.stuck = False  # a request timed out or lost its connection
+        self.startup_allowed = limits.startup  # the last start's limit, with its second wait
+        self.memory_exceeded = False  # the last start failed for going over its memory
 
     def start(self) -> StudentServer:
+        report, output = self.try_start()
+        if self.memory_exceeded:
+            raise memory_exceeded("Starting the app", self.limits.memory_bytes)
+        if not report.ok:
+            raise self.startup_failure(report, output)
+        return self
+
+    def try_start(self) -> tuple[ChildReport, str]:
+        """Start the server and say how it went: running when the report is ok; else stopped,
+        with its output."""
         if self.process is not None:
             raise RuntimeError("server already running")
-        mode = "exec" if self.command else "serve"
         self.process = StudentProcess(
-            self.folder, mode, self.limits, self.workdir, env=self.env, command=self.command
+            self.folder, self.limits, self.workdir, env=self.env, command=self.command
         )
         self.starts += 1
         report = self.process.wait_report("ready")
+        self.startup_allowed = self.process.startup_allowed
         if not report.ok:
             output = self.process.output()
-            memory = self.process.memory_exceeded()
+            self.memory_exceeded = self.process.memory_exceeded()
             self.close()
-            if memory:
-                raise memory_exceeded("Starting the app", self.limits.memory_bytes)
-            raise self.startup_failure(report, output)
+            return report, output
         self._client = self.process.client()
-        return self
+        return report, ""
 
     def startup_failure(self, report: ChildReport, output: str) -> CheckFailure:
-        return startup_failure(report, output, self.limits.startup)
+        return startup_failure(report, output, self.startup_allowed)
 
     def output(self) -> str:
         return self.process.output() if self.process else ""
@@ -79,14 +88,28 @@ class StudentServer:
         action = f"{method} {path}"
         try:
             return self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
             self.stuck = True
-            raise no_answer(action, self.limits.request, self.process.returncode()) from None
-        except httpx.TransportError:
+            given = waited(exc, self.limits.request)
+            raise no_answer(action, given, self.process.returncode()) from None
+        except UnsafeAnswer as exc:
+            self.stuck = True
+            raise CheckFailure(
+                f"{action}: the grader refused the answer unread: {exc.reason}.",
+                "Return plain JSON from the route (a dict or a Pydantic model) and let FastAPI "
+                "write the answer; no compression, no custom headers or streaming needed.",
+            ) from None
+        except httpx.TransportError as exc:
             self.stuck = True
             exited = self.process.wait(self.limits.stop)
             if self.process.memory_exceeded():
                 raise memory_exceeded(action, self.limits.memory_bytes) from None
+            if exited is None and isinstance(exc, httpx.RemoteProtocolError):
+                raise CheckFailure(
+                    f"{action}: the answer was not valid HTTP ({exc}).",
+                    "Let FastAPI and uvicorn write the answer: return a dict or a Response "
+                    "object from the route, never bytes written to the socket yourself.",
+                ) from None
             raise no_answer(action, self.limits.request, exited) from None
 
     def expect(
@@ -131,18 +154,4 @@ class StudentServer:
     close = crash
 
 
-def module_facts(folder: Path, limits: Limits, workdir: Path) -> dict[str, dict[str, Any]]:
-    """Import main.py in a child process and judge, here, what it reports about its names."""
-    report, output = probe(folder, limits, workdir)
-    if not report.ok:
-        raise startup_failure(report, output, limits.startup)
-    return {name: judge(facts) for name, facts in report.names.items() if isinstance(facts, dict)}
-
-
-def judge(facts: dict[str, Any]) -> dict[str, Any]:
-    """A name's raw facts, plus the verdicts the checks read (`is_fastapi`)."""
-    genuine = facts.get("genuine")
-    return {**facts, "is_fastapi": isinstance(genuine, list) and FASTAPI in genuine}
-
-
-__all__ = ["ChildReport", "StudentServer", "module_facts"]
+__all__ = ["ChildReport", "StudentServer"]

@@ -12,7 +12,7 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.engine.process import StudentProcess, probe
+from grader.engine.process import StudentProcess
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.protections import Protections, for_check, protections
 
@@ -44,8 +44,14 @@ def test_every_claim_holds_in_a_real_student_process(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text(SELF_REPORT)
     limits = Limits(cpu_seconds=7, memory_bytes=1536 << 20, file_bytes=3 << 20)
-    report, output = probe(tmp_path / "app", limits, tmp_path)
-    assert report.ok, (report, output)
+    child = StudentProcess(tmp_path / "app", limits, tmp_path)
+    try:
+        report = child.wait_report("ready")
+        child.wait(limits.stop)
+        output = child.output()
+    finally:
+        child.close()
+    assert report.error == "NoApp", (report, output)  # it imported: main.py defines no app
     seen = json.loads(output.strip().splitlines()[-1])
     claims = named(protections(limits, why="it runs as you"))
     on, rlimits = claims["resource limits"]
@@ -104,7 +110,7 @@ def test_every_claim_holds_in_a_process_started_with_its_own_command(tmp_path: P
     limits = Limits(cpu_seconds=7, memory_bytes=1536 << 20, file_bytes=3 << 20, startup=5)
     folder = tmp_path / "app"
     folder.mkdir()
-    process = StudentProcess(folder, "exec", limits, tmp_path, {}, [sys.executable, "-c", SELF_REPORT])
+    process = StudentProcess(folder, limits, tmp_path, {}, [sys.executable, "-c", SELF_REPORT])
     try:
         assert process.wait(5) == 0, process.output()
         seen = json.loads(process.output().strip().splitlines()[-1])

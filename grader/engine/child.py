@@ -1,10 +1,10 @@
-"""What runs inside a student process: import main.py, then report module facts or serve `app`.
+"""What runs inside a student process: import main.py, then serve `app`.
 
 The parent forks into `run_child` (or, where fork is missing, starts
 `python -m grader.engine.child`).
-Nothing here decides a verdict: it only reports raw facts on the status socket, computed with
-references taken before main.py runs. Every message carries the run's token, which the grader
-sent down the status socket and which is read only once main.py has been imported.
+Nothing here decides a verdict: it only says on the status socket whether main.py imported and
+the server started, or the error that stopped it. Every message carries the run's token, which
+the grader sent down the status socket and which is read only once main.py has been imported.
 """
 
 from __future__ import annotations
@@ -17,23 +17,16 @@ import os
 import socket
 import sys
 import traceback
-import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.engine.limits import die_with_parent, set_limits
 
-PROBED_NAMES = ("notes_db", "next_id", "app")
 TOKEN_BYTES = 32
+MESSAGE_CHARS = 2000  # of an error's message; the grader drops a status line beyond its cap
 
-# taken when the zygote loads this module, long before any student code can replace them
-_type, _id, _str = type, id, str
-_mro_of = type.__dict__["__mro__"].__get__
-_module_of = type.__dict__["__module__"].__get__
-_qualname_of = type.__dict__["__qualname__"].__get__
-_namespace_of = vars(types.ModuleType)["__dict__"].__get__
-_dict_len = dict.__len__
+# taken when the zygote loads this module, before any student code can replace them
 _dumps = json.dumps
 _write = os.write
 
@@ -41,7 +34,7 @@ _write = os.write
 @dataclass
 class ChildSpec:
     folder: str
-    mode: str  # "probe", "serve", or "exec" (run `command`, which listens on its own)
+    mode: str  # "serve" main:app, or "exec" (run `command`, which listens on its own)
     status_fd: int
     output_fd: int
     socket_fd: int = -1
@@ -88,6 +81,8 @@ def _student_frame(exc: BaseException, folder: str) -> tuple[str | None, int | N
 def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
     file, line = _student_frame(exc, spec.folder)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    if len(detail) > MESSAGE_CHARS:
+        detail = detail[:MESSAGE_CHARS] + " [...]"
     _report(
         spec,
         stage=stage,
@@ -97,39 +92,6 @@ def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
         line=line,
         traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
     )
-
-
-def _class_name(cls: type) -> str:
-    module = _module_of(cls)
-    return f"{module if _type(module) is _str else '?'}.{_qualname_of(cls)}"
-
-
-def reference_classes() -> dict[int, str]:
-    """The classes a verdict may depend on, by id, taken before main.py is imported."""
-    from fastapi import FastAPI
-
-    return {_id(cls): _class_name(cls) for cls in (FastAPI, dict, int)}
-
-
-def _describe(value: Any, genuine: dict[int, str]) -> dict[str, Any]:
-    """Raw facts: the class names of the value's MRO and which of them are the genuine ones."""
-    cls = _type(value)
-    mro = _mro_of(cls)
-    facts: dict[str, Any] = {
-        "type": _class_name(cls),
-        "mro": [_class_name(c) for c in mro],
-        "genuine": [genuine[_id(c)] for c in mro if _id(c) in genuine],
-    }
-    if _id(dict) in (_id(c) for c in mro):
-        facts["dict_len"] = _dict_len(value)
-    if cls is int:
-        facts["int_value"] = value
-    return facts
-
-
-def _probe(module: Any, genuine: dict[int, str]) -> dict[str, Any]:
-    namespace = _namespace_of(module)
-    return {n: _describe(namespace[n], genuine) for n in PROBED_NAMES if n in namespace}
 
 
 def _serve(spec: ChildSpec, app: Any) -> None:
@@ -225,7 +187,7 @@ def _exec(spec: ChildSpec) -> int:
 
 
 def run_child(spec: ChildSpec) -> int:
-    """Import the student's main.py in `spec.folder`; report facts or serve its app."""
+    """Import the student's main.py in `spec.folder` and serve its app."""
     try:
         os.setsid()
     except PermissionError:  # spawned with start_new_session: already leads its session
@@ -252,18 +214,13 @@ def run_child(spec: ChildSpec) -> int:
     sys.argv = [str(Path(spec.folder) / "main.py")]
     for name in ("main", "db", "database", "models", "schemas"):
         sys.modules.pop(name, None)
-    genuine = reference_classes()
     try:
         module = importlib.import_module("main")
-        names = _probe(module, genuine) if spec.mode == "probe" else {}
     except BaseException as exc:  # noqa: BLE001 - whatever main.py raises, SystemExit too, is reported
         _take_token(spec)
         _error(spec, "import", exc)
         return 3
     _take_token(spec)
-    if spec.mode == "probe":
-        _report(spec, stage="facts", names=names)
-        return 0
     app = getattr(module, "app", None)
     if app is None:
         _report(spec, stage="import", error="NoApp", message="main.py defines no `app`")

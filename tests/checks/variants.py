@@ -45,11 +45,11 @@ VARIANTS = [
     Variant("syntax-error", 1, S1, {"main.py": [("next_id = 1", "next_id = = 1")]},
             first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError")),
     Variant("notes-db-list", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "notes_db = []")]},
-            first_failure="test_notes_db_is_empty_dict", says=("builtins.list", "should be a dict")),
+            first_failure="test_notes_db_is_empty_dict", says=("a list (`[]`)", "should be an empty dict")),
     Variant("notes-db-prefilled", 1, S1, {"main.py": [("= {}", "= {1: 'x'}")]},
             first_failure="test_notes_db_is_empty_dict", says=("starts with 1 entries",)),
     Variant("next-id-string", 1, S1, {"main.py": [("next_id = 1", "next_id = '1'")]},
-            first_failure="test_next_id_starts_at_one", says=("builtins.str",)),
+            first_failure="test_next_id_starts_at_one", says=("the text '1'",)),
     Variant("next-id-zero", 1, S1, {"main.py": [("next_id = 1", "next_id = 0")]},
             first_failure="test_next_id_starts_at_one", says=("starts at 0",)),
     Variant("import-error", 2, S2, {"main.py": [("import FastAPI", "import FastApi")]},
@@ -381,12 +381,12 @@ DRIP_IMPORTS = "import time\n\nfrom fastapi.responses import StreamingResponse\n
 VARIANTS += [
     Variant("fastapi-monkeypatched", 2, S2,
             {"main.py": [("app = FastAPI()", "import fastapi\n\napp = 'x'\nfastapi.FastAPI = object")]},
-            first_failure="test_app_is_fastapi", says=("builtins.str", "not a FastAPI application")),
+            first_failure="test_app_is_fastapi", says=("not a FastAPI application", "line 7")),
     Variant("fake-fastapi-class", 2, S2,
             {"main.py": [("app = FastAPI()", FAKE_FASTAPI)]},
             first_failure="test_app_is_fastapi", says=("not a FastAPI application",)),
     Variant("forged-status-line", 2, S2, {"main.py": [("app = FastAPI()", FORGER)]},
-            first_failure="test_app_is_fastapi", says=("builtins.str", "not a FastAPI application")),
+            first_failure="test_app_is_fastapi", says=("not a FastAPI application",)),
     Variant("drips-forever", 3, S3,
             {"main.py": [("from pydantic import BaseModel", DRIP_IMPORTS),
                          ('@app.post("/add_note")', DRIP + '\n\n@app.post("/unused")')]},
@@ -398,4 +398,66 @@ VARIANTS += [
             {"main.py": [("    Base.metadata.create_all(engine)\n",
                           "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
             first_failure="test_notes_survive_a_crash", says=("killed",)),
+]
+
+PEEK_AND_FORGE = '''
+import json
+import os
+import socket
+import sys
+import types
+
+# pose as the grader's child module, then tell the grader every fact and a ready server
+sys.modules["grader.engine.child"] = types.ModuleType("grader.engine.child")
+FACTS = {"notes_db": {"type": "builtins.dict", "genuine": ["builtins.dict"], "dict_len": 0},
+         "next_id": {"type": "builtins.int", "genuine": ["builtins.int"], "int_value": 1},
+         "app": {"type": "fastapi.applications.FastAPI", "is_fastapi": True,
+                 "genuine": ["fastapi.applications.FastAPI"]}}
+for fd in range(3, 64):
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        continue
+    try:
+        token = sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT).decode().strip()
+    except OSError:
+        continue
+    for line in ({"stage": "facts", "names": FACTS}, {"stage": "ready"}):
+        try:
+            os.write(fd, (json.dumps({**line, "token": token}) + "\\n").encode())
+        except OSError:
+            pass
+'''
+STEP1_FORGER = PEEK_AND_FORGE + "\nnotes_db = []\nnext_id = '1'\n"
+STEP2_FORGER = "from fastapi import FastAPI\n" + STEP1_FORGER + "application = FastAPI()\n"
+FORGERS = [
+    Variant("forges-facts-step-1", 1, S1, files={"main.py": STEP1_FORGER},
+            first_failure="test_notes_db_is_empty_dict", says=("a list",)),
+    Variant("forges-facts-step-2", 2, S2, files={"main.py": STEP2_FORGER},
+            first_failure="test_app_is_fastapi"),
+]
+TOP = "notes_db: dict[int, str] = {}\nnext_id = 1"
+VARIANTS += FORGERS + [
+    Variant("notes-db-rebound", 1, S1, {"main.py": [(TOP, TOP + "\n\nnotes_db = []")]},
+            first_failure="test_notes_db_is_empty_dict", says=("changed again at main.py line 6",)),
+    Variant("notes-db-filled-after", 1, S1, {"main.py": [(TOP, TOP + "\nnotes_db[1] = 'test'")]},
+            first_failure="test_notes_db_is_empty_dict", says=("changed again", "notes_db[1] = 'test'")),
+    Variant("notes-db-updated", 1, S1, {"main.py": [(TOP, TOP + "\nnotes_db.update({1: 'x'})")]},
+            first_failure="test_notes_db_is_empty_dict", says=("changed again",)),
+    Variant("notes-db-dict-call-filled", 1, S1, {"main.py": [("= {}", "= dict(first='x')")]},
+            first_failure="test_notes_db_is_empty_dict", says=("starts with entries",)),
+    Variant("notes-db-in-a-block", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "if True:\n    notes_db = {}")]},
+            first_failure="test_notes_db_is_empty_dict", says=("top level",)),
+    Variant("notes-db-dict-redefined", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "dict = list\nnotes_db = dict()")]},
+            first_failure="test_notes_db_is_empty_dict", says=("redefines",)),
+    Variant("next-id-float", 1, S1, {"main.py": [("next_id = 1", "next_id = 1.0")]},
+            first_failure="test_next_id_starts_at_one", says=("`1.0`", "whole number")),
+    Variant("next-id-counted-up", 1, S1, {"main.py": [(TOP, TOP + "\nnext_id += 1")]},
+            first_failure="test_next_id_starts_at_one", says=("changed again",)),
+    Variant("app-is-starlette", 2, S2,
+            {"main.py": [("from fastapi import FastAPI", "from starlette.applications import Starlette"),
+                         ("app = FastAPI()", "app = Starlette()")]},
+            first_failure="test_app_is_fastapi", says=("not as a FastAPI application", "/openapi.json answered 404")),
+    Variant("app-raises-at-import", 2, S2, {"main.py": [("app = FastAPI()", "app = FastAPI()\nraise ValueError('half done')")]},
+            first_failure="test_app_is_fastapi", says=("ValueError", "main.py line 6")),
 ]

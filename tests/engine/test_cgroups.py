@@ -66,7 +66,7 @@ def start(worker: tuple[Path, int], source: str, name: str, memory: int) -> Stud
     (folder / "main.py").write_text(source)
     limits = Limits(sandbox=Sandbox(uid=uid, keep=str(keep), cgroups=True), memory_bytes=memory,
                     startup=20)
-    return StudentProcess(folder, "serve", limits, keep)
+    return StudentProcess(folder, limits, keep)
 
 
 def test_memory_is_counted_for_all_of_a_students_processes_together(worker: tuple[Path, int]) -> None:

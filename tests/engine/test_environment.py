@@ -47,7 +47,7 @@ def test_the_app_gets_no_grader_environment_and_no_grader_folder(
     folder = tmp_path / "scratch" / "app"
     folder.mkdir(parents=True)
     (folder / "main.py").write_text(ECHO_ENVIRONMENT)
-    child = StudentProcess(folder, "serve", Limits(preload="web"), tmp_path, env={"DATABASE_URL": "sqlite:///x.db"})
+    child = StudentProcess(folder, Limits(preload="web"), tmp_path, env={"DATABASE_URL": "sqlite:///x.db"})
     try:
         assert child.wait_report("ready").ok, child.output()
         with child.client() as client:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +16,8 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
+from grader.engine.patience import SECOND_WAIT
+from grader.engine.process import StudentProcess
 from grader.engine.zygote import children, shared_zygote
 from grader.results import FAIL, PASS
 from tests.checks.variants import S1, S3, S11, VARIANTS, Variant
@@ -113,3 +118,113 @@ def test_a_long_temporary_folder_still_gets_a_socket(
     step = course.step(3)
     report = run_checks(step, step.solution_dir, QUICK)
     assert report.status == PASS, report
+
+
+STATUS_FLOOD = '''
+import os
+import socket
+
+for fd in range(3, 64):
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            continue
+    except OSError:
+        continue
+    os.write(fd, b"[" * 200_000 + b"\\n")  # too deep for json: RecursionError
+    block = b"x" * (1 << 20)
+    for _ in range(32):  # 32 MiB without a newline
+        os.write(fd, block)
+    os.write(fd, b"\\n")
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_flooded_status_channel_costs_the_grader_little(tmp_path: Path) -> None:
+    from tests.engine.test_transport import peak_growth
+
+    (tmp_path / "main.py").write_text(STATUS_FLOOD + "\nfrom fastapi import FastAPI\napp = FastAPI()\n")
+    child = StudentProcess(tmp_path, Limits(startup=30.0), tmp_path)
+    reports = []
+    try:
+        grew = peak_growth(lambda: reports.append(child.wait_report("ready")))
+    finally:
+        child.close()
+    assert grew < 8 << 20, f"the grader's memory rose by {grew >> 20} MiB"
+    assert reports[0].ok, reports
+
+
+def test_a_start_that_sleeps_fails_at_its_limit(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("import time\ntime.sleep(60)\n")
+    child = StudentProcess(tmp_path, Limits(startup=1.0), tmp_path)
+    try:
+        report = child.wait_report("ready")
+    finally:
+        child.close()
+    assert (report.error, report.message, child.startup_allowed) == ("Timeout", "1 s", 1.0)
+
+
+HOG = "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass\n"
+NEEDS_CPU = (
+    "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.1:\n    pass\n"
+    "from fastapi import FastAPI\napp = FastAPI()\n"
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setscheduler"), reason="needs SCHED_IDLE")
+def test_a_start_kept_from_the_cpu_gets_a_second_wait(tmp_path: Path) -> None:
+    """An import that wants a CPU the machine does not give it is slow, not hung: once a CPU is
+    free, the start succeeds within the second wait."""
+    (tmp_path / "main.py").write_text(NEEDS_CPU)
+    hog = subprocess.Popen([sys.executable, "-c", HOG])
+    child = None
+    try:
+        time.sleep(0.2)  # the hog holds CPU 0
+        child = StudentProcess(tmp_path, Limits(startup=2.0), tmp_path)
+        os.sched_setaffinity(child.pid, {0})
+        os.sched_setscheduler(child.pid, os.SCHED_IDLE, os.sched_param(0))  # runs only when CPU 0 is idle
+
+        def free_the_cpu() -> None:  # after the first limit ran out, the student may run again
+            os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
+            os.sched_setaffinity(child.pid, range(os.cpu_count() or 1))
+
+        timer = threading.Timer(2.5, free_the_cpu)
+        timer.start()
+        report = child.wait_report("ready")
+        timer.join()
+    finally:
+        hog.kill()
+        hog.wait()
+        if child is not None:
+            child.close()
+    assert report.ok, (report, child.output())
+    assert child.startup_allowed == 2.0 * (1 + SECOND_WAIT)
+
+
+def _hogs() -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+
+
+def test_correct_apps_pass_beside_two_cpu_hogs_and_hangs_still_fail(course: Course, tmp_path: Path) -> None:
+    """On a machine kept busy, a correct app gets full marks with check's own limits, while a
+    handler that loops or drips forever still fails in bounded time."""
+    hogs = _hogs()
+    try:
+        for number in (3, 5):
+            step = course.step(number)
+            report = run_checks(step, step.solution_dir)
+            assert report.score == report.max_score, [(t.name, t.message) for t in report.tests]
+        limits = Limits(startup=5.0, request=2.0)
+        for name in ("handler-loops", "drips-forever"):
+            hanging = next(v for v in VARIANTS if v.name == name)
+            start = time.monotonic()
+            report = run_checks(course.step(3), hanging.write(tmp_path / name), limits)
+            elapsed = time.monotonic() - start
+            assert report.status == FAIL and "no answer within" in report.tests[0].message
+            asked = sum(1 for t in report.tests if "no answer within" in t.message)
+            bound = asked * limits.request * (1 + SECOND_WAIT) + len(report.tests) * 15
+            assert elapsed < bound, (name, elapsed, asked)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

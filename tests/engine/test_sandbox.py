@@ -157,7 +157,7 @@ keep = isolate_worker()
 folder = Path(tempfile.mkdtemp(dir=keep)) / "app"
 shutil.copytree(sys.argv[1], folder)
 limits = replace(Limits(), sandbox=Sandbox(uid=FIRST_UID + 900, keep=str(keep)))
-child = StudentProcess(folder, "serve", limits, folder.parent)
+child = StudentProcess(folder, limits, folder.parent)
 assert child.wait_report("ready").ok, child.output()
 status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
 print(next(line for line in status if line.startswith("Uid:")))

@@ -166,7 +166,7 @@ class StudentProcess:
             mode=mode,
             status_fd=status_w,
             output_fd=fd,
-            socket_fd=listener.fileno(),
+            socket_fd=listener.fileno() if listener else -1,
             cpu_seconds=limits.cpu_seconds,
             memory_bytes=0 if self.cgroup else limits.memory_bytes,
             file_bytes=limits.file_bytes,

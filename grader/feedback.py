@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import re
+import signal
 
 import httpx
 
 from grader.engine.process import ChildReport
+from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT
 
 
 class CheckFailure(AssertionError):
-    """A check failed because of the student's code: `message` says what, `hint` what to try."""
+    """A check failed because of the student's code: `message` says what, `hint` what to try,
+    `outcome` what kind of failure it is (grader.results: TIMEOUT, CRASHED, ...).
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    A failure raised while handling another, without an outcome of its own, keeps that one's:
+    "Cannot check X yet: ..." after a timeout is still a timeout.
+    """
+
+    def __init__(self, message: str, hint: str = "", outcome: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self._outcome = outcome
+
+    @property
+    def outcome(self) -> str:
+        failure: BaseException | None = self
+        seen: set[int] = set()
+        while isinstance(failure, CheckFailure) and id(failure) not in seen:
+            if failure._outcome is not None:
+                return failure._outcome
+            seen.add(id(failure))
+            failure = failure.__cause__ or failure.__context__
+        return FAILED
 
 
 def _where(report: ChildReport) -> str:
@@ -27,40 +46,57 @@ def _where(report: ChildReport) -> str:
 def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFailure:
     """Explain why main.py could not be imported or its server did not come up."""
     where = _where(report)
+    crashed = MEMORY if report.error == "MemoryError" else CRASHED
+    if report.error == "SandboxError":
+        return CheckFailure(
+            f"The grader could not start your app inside its sandbox ({report.message}), so this "
+            "check was not run.",
+            "This is a fault of the grading machine, not of your code: tell your instructor.",
+            SANDBOX_ERROR,
+        )
+    if report.error == "Exited" and report.code is not None and report.code < 0:
+        return killed(f"The server process was killed by {signal_name(-report.code)} before it "
+                      "answered", -report.code)
     if report.error in ("SyntaxError", "IndentationError", "TabError"):
         return CheckFailure(
             f"Python cannot read {where}: {report.error}: {report.message}.",
             "Look at that line and the one above it: an unclosed bracket or quote, a missing "
             "colon after `def ...` or a mixed-up indent is the usual cause.",
+            CRASHED,
         )
     if report.error in ("ModuleNotFoundError", "ImportError"):
         return CheckFailure(
             f"An import failed at {where}: {report.error}: {report.message}.",
             "Check the spelling of the module and name. `fastapi` is installed; a module of "
             "your own, such as db.py, must sit in the same folder as main.py.",
+            CRASHED,
         )
     if report.error == "NoApp":
         return CheckFailure(
             "main.py imports fine, but it defines no `app`, so there is no server to start.",
             "Create the application at module level: `from fastapi import FastAPI`, then "
             "`app = FastAPI()`. The grader serves it as `main:app`.",
+            FAILED,
         )
     if report.error == "Timeout":
         return CheckFailure(
             f"The server did not start within {timeout:g} s: importing main.py never finished.",
             "Something in main.py runs forever or waits when the file is imported: a loop, "
             "input(), or `uvicorn.run(...)` outside `if __name__ == \"__main__\":`.",
+            TIMEOUT,
         )
     if report.error == "SystemExit" and report.stage == "import":
         return CheckFailure(
             f"main.py called sys.exit() at {where} while it was imported, so the server process "
             "ended before it answered.",
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
+            CRASHED,
         )
     if report.error == "Exited":
         return CheckFailure(
             f"The server process ended before it answered ({report.message}).",
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
+            CRASHED,
         )
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
@@ -71,16 +107,19 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
                 "made on the first start, and the second start tried to make it again.",
                 "Write `CREATE TABLE IF NOT EXISTS notes (...)`: it makes the table the first "
                 "time and does nothing on every start after that.",
+                crashed,
             )
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
             "Code that runs at startup (a lifespan function, or table creation in db.py) "
             "raised an error. Run `uvicorn main:app` in the step folder to see the traceback.",
+            crashed,
         )
     return CheckFailure(
         f"main.py raised {report.error} at {where} when it was imported: {report.message}",
         "Run `python main.py` in the step folder to see the full traceback; the line named "
         "above is where it went wrong.",
+        crashed,
     )
 
 
@@ -215,13 +254,57 @@ def error_line(output: str) -> str:
 
 
 def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
+    if exited is not None and exited < 0:
+        return killed(f"{action}: the server process was killed by {signal_name(-exited)} while "
+                      "answering", -exited)
     if exited is not None:
         return CheckFailure(
             f"{action}: the server process died while answering (exit status {exited}).",
             "Something in the handler ended the process: sys.exit(), os._exit(), or a crash.",
+            CRASHED,
         )
     return CheckFailure(
         f"{action} got no answer within {timeout:g} s.",
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
+        TIMEOUT,
+    )
+
+
+def signal_name(number: int) -> str:
+    """"SIGSEGV (signal 11)", or "signal 77" for a number the system has no name for."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+_SIGNALS = {
+    signal.SIGSEGV: "a segmentation fault: code written in C (a compiled package, or ctypes) read "
+                    "or wrote memory it does not own. Python code alone cannot do this.",
+    signal.SIGBUS: "a bus error: code written in C touched memory it cannot reach, such as a "
+                   "memory-mapped file that was cut short.",
+    signal.SIGFPE: "an arithmetic fault in code written in C, such as an integer division by zero.",
+    signal.SIGILL: "an illegal instruction in code written in C (or a package built for another "
+                   "processor).",
+    signal.SIGABRT: "an abort: code written in C gave up, usually on a failed internal check or "
+                    "corrupted memory.",
+    signal.SIGKILL: "a kill that cannot be caught: the system does this to a process over a hard "
+                    "limit, most often memory.",
+    signal.SIGXCPU: "its CPU time limit was used up: something kept the processor busy for a long "
+                    "time, such as a loop that does not end.",
+    signal.SIGXFSZ: "it wrote a file larger than the limit.",
+}
+
+
+def killed(what: str, number: int) -> CheckFailure:
+    """A process ended by a signal: which one, what it means, and no talk of sys.exit()."""
+    meaning = _SIGNALS.get(number, "something outside Python ended it.")  # type: ignore[call-overload]
+    outcome = TIMEOUT if number == signal.SIGXCPU else CRASHED
+    return CheckFailure(
+        f"{what}: {meaning}",
+        "A Python exception or sys.exit() does not end a process this way. Look at what your "
+        "code calls outside Python (ctypes, os.kill, a C extension) and run `uvicorn main:app` "
+        "in the step folder to see whether it happens there too.",
+        outcome,
     )

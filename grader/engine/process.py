@@ -65,6 +65,7 @@ class ChildReport:
     line: int | None = None
     traceback: str = ""
     names: dict[str, Any] = field(default_factory=dict)
+    code: int | None = None  # how an "exited" child ended: its exit status, or minus the signal
 
     @property
     def ok(self) -> bool:
@@ -164,7 +165,8 @@ class StudentProcess:
                     return self.report
             if self._code is not None or self._eof:
                 code = self._code if self._code is not None else self.wait(self.limits.stop)
-                self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}")
+                self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}",
+                                          code=code)
                 return self.report
             left = deadline - time.monotonic()
             if left <= 0:
@@ -230,7 +232,7 @@ class StudentProcess:
                 pass
 
 
-_FIELDS = set(ChildReport.__dataclass_fields__)
+_FIELDS = set(ChildReport.__dataclass_fields__) - {"code"}  # the code comes from the zygote only
 
 
 def probe(folder: Path, limits: Limits, workdir: Path) -> tuple[ChildReport, str]:

@@ -303,8 +303,8 @@ def killed(what: str, number: int) -> CheckFailure:
     outcome = TIMEOUT if number == signal.SIGXCPU else CRASHED
     return CheckFailure(
         f"{what}: {meaning}",
-        "A Python exception or sys.exit() does not end a process this way. Look at what your "
-        "code calls outside Python (ctypes, os.kill, a C extension) and run `uvicorn main:app` "
-        "in the step folder to see whether it happens there too.",
+        "Python code alone cannot end a process this way. Look at what your code calls outside "
+        "Python (ctypes, os.kill, a compiled package) and run `uvicorn main:app` in the step "
+        "folder to see whether it happens there too.",
         outcome,
     )

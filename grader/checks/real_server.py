@@ -8,6 +8,7 @@ from pathlib import Path
 from grader.engine.limits import Limits
 from grader.engine.own_command import UvicornProcess
 from grader.feedback import CheckFailure
+from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
 
@@ -28,9 +29,9 @@ class RealServer(StudentServer):
         process = UvicornProcess(self.folder, self.limits, self.workdir, self.env, self.command)
         self.starts += 1
         if not process.wait_ready():
-            output = process.output()
+            output, code = process.output(), process.returncode()
             process.close()
-            raise startup_error(output)
+            raise startup_error(output, TIMEOUT if code is None else CRASHED)
         self.process = process  # type: ignore[assignment]
         self._client = process.client()
         return self
@@ -39,7 +40,7 @@ class RealServer(StudentServer):
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
 
 
-def startup_error(output: str) -> CheckFailure:
+def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
     """Why the app did not start, from the last exception line uvicorn printed."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     errors = [line for line in lines if _ERROR.match(line)]
@@ -58,4 +59,4 @@ def startup_error(output: str) -> CheckFailure:
             "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
             "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
         )
-    return CheckFailure(f"The app did not start: {last}", hint)
+    return CheckFailure(f"The app did not start: {last}", hint, outcome)

@@ -133,7 +133,7 @@ def test_a_huge_message_is_capped_everywhere(odd_class: dict[str, Any]) -> None:
     assert (out / "results" / "huge-message.json").stat().st_size < 32_000
     assert (out / "junit.xml").stat().st_size < 200_000
     cut = re.search(r"(\d+) characters cut", (out / "feedback" / "huge-message.md").read_text())
-    assert cut is not None and int(cut.group(1)) > 8_000_000  # said once, and truly
+    assert cut is not None and int(cut.group(1)) > 1_000_000  # said once, and truly
 
 
 def test_gradebook_cells_cannot_run_as_formulas(odd_class: dict[str, Any], course: Course) -> None:

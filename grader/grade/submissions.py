@@ -27,6 +27,7 @@ from grader.grade.sources import (
     zip_members,
 )
 
+
 @dataclass
 class Submission:
     """One student's work: where to read it, or the reason it cannot be graded at all."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import SOLUTIONS
-from grader.results import CRASHED, FAILED, PASSED, TIMEOUT
+from grader.results import CRASHED, FAILED, MEMORY, PASSED, TIMEOUT
 
 BASE = (SOLUTIONS / "03-add-note" / "main.py").read_text(encoding="utf-8")
 NO_APP = ("app = FastAPI()", "api = FastAPI()")
@@ -144,6 +144,9 @@ ODD = [
             outcome=CRASHED),
     Hostile("segfault-in-handler", "", ("SIGSEGV",),
             epilogue=middleware("    import ctypes\n    ctypes.string_at(0)"), outcome=CRASHED),
+    # out of memory at import: its own outcome, not a crash like any other
+    Hostile("memory", "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n", ("MemoryError",),
+            outcome=MEMORY),
     # a real hang: the one in this class that hit a time limit
     Hostile("hangs", "", ("no answer within",),
             epilogue=middleware("    import time\n    time.sleep(3600)"), outcome=TIMEOUT),

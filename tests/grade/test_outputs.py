@@ -15,7 +15,8 @@ from lxml import etree  # type: ignore[import-untyped]
 from rich.console import Console
 
 from grader.course import Course
-from grader.grade.batch import Graded, missing_report
+from grader.engine.limits import Limits
+from grader.grade.batch import Graded, Options, cut_off, missing_report
 from grader.grade.command import Request, grade
 from grader.grade.gradebook import FORMULA_STARTS, read_gradebook, row, summarise_class
 from grader.grade.junit import junit_xml
@@ -23,13 +24,11 @@ from grader.grade.outputs import prepare, write_class, write_student
 from grader.grade.results_json import results_json
 from grader.results import (
     CRASHED,
-    FAIL,
     GRADER_ERROR,
     PASSED,
     SANDBOX_ERROR,
     SKIPPED,
     TIMEOUT,
-    StepReport,
     TestResult,
     error_report,
     summarise,
@@ -205,9 +204,10 @@ def test_the_summary_reads_outcomes_not_wording(course: Course) -> None:
                     "1 (cy) had a step that could not be graded.")
 
 
-def test_a_submission_cut_off_at_the_hard_limit_hit_a_time_limit() -> None:
-    cut = StepReport(step=3, status=FAIL, max_score=8, message="Grading was stopped", outcome=TIMEOUT)
-    assert Graded(name="ann", reports=[cut]).timed_out and not cut.settled
+def test_a_submission_cut_off_at_the_hard_limit_hit_a_time_limit(course: Course) -> None:
+    cut = cut_off("ann", course, Options(steps=(3, 4), limits=Limits()))
+    assert cut.timed_out and [r.outcome for r in cut.reports] == [TIMEOUT, TIMEOUT]
+    assert summarise_class([cut]).timeouts == ["ann"] and not cut.reports[0].settled
     assert not error_report(3, 8, "boom").settled and error_report(3, 8, "x").outcome == GRADER_ERROR
 
 

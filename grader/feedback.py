@@ -43,16 +43,32 @@ def _where(report: ChildReport) -> str:
     return report.file or "main.py"
 
 
+def startup_outcome(report: ChildReport) -> str:
+    """What kind of failure a child's report is, from its stage and error, never its message."""
+    if report.error == "SandboxError":
+        return SANDBOX_ERROR
+    if report.stage == "timeout":
+        return TIMEOUT
+    if report.code is not None and report.code < 0:
+        return signal_outcome(-report.code)
+    if report.error == "MemoryError":
+        return MEMORY
+    return FAILED if report.error == "NoApp" else CRASHED
+
+
 def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFailure:
     """Explain why main.py could not be imported or its server did not come up."""
+    failure = _explain_startup(report, output, timeout)
+    return CheckFailure(failure.message, failure.hint, startup_outcome(report))
+
+
+def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckFailure:
     where = _where(report)
-    crashed = MEMORY if report.error == "MemoryError" else CRASHED
     if report.error == "SandboxError":
         return CheckFailure(
             f"The grader could not start your app inside its sandbox ({report.message}), so this "
             "check was not run.",
             "This is a fault of the grading machine, not of your code: tell your instructor.",
-            SANDBOX_ERROR,
         )
     if report.error == "Exited" and report.code is not None and report.code < 0:
         return killed(f"The server process was killed by {signal_name(-report.code)} before it "
@@ -62,41 +78,35 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
             f"Python cannot read {where}: {report.error}: {report.message}.",
             "Look at that line and the one above it: an unclosed bracket or quote, a missing "
             "colon after `def ...` or a mixed-up indent is the usual cause.",
-            CRASHED,
         )
     if report.error in ("ModuleNotFoundError", "ImportError"):
         return CheckFailure(
             f"An import failed at {where}: {report.error}: {report.message}.",
             "Check the spelling of the module and name. `fastapi` is installed; a module of "
             "your own, such as db.py, must sit in the same folder as main.py.",
-            CRASHED,
         )
     if report.error == "NoApp":
         return CheckFailure(
             "main.py imports fine, but it defines no `app`, so there is no server to start.",
             "Create the application at module level: `from fastapi import FastAPI`, then "
             "`app = FastAPI()`. The grader serves it as `main:app`.",
-            FAILED,
         )
     if report.error == "Timeout":
         return CheckFailure(
             f"The server did not start within {timeout:g} s: importing main.py never finished.",
             "Something in main.py runs forever or waits when the file is imported: a loop, "
             "input(), or `uvicorn.run(...)` outside `if __name__ == \"__main__\":`.",
-            TIMEOUT,
         )
     if report.error == "SystemExit" and report.stage == "import":
         return CheckFailure(
             f"main.py called sys.exit() at {where} while it was imported, so the server process "
             "ended before it answered.",
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
-            CRASHED,
         )
     if report.error == "Exited":
         return CheckFailure(
             f"The server process ended before it answered ({report.message}).",
             "main.py must not call sys.exit(), exit() or os._exit() when it is imported.",
-            CRASHED,
         )
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
@@ -107,19 +117,16 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
                 "made on the first start, and the second start tried to make it again.",
                 "Write `CREATE TABLE IF NOT EXISTS notes (...)`: it makes the table the first "
                 "time and does nothing on every start after that.",
-                crashed,
             )
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
             "Code that runs at startup (a lifespan function, or table creation in db.py) "
             "raised an error. Run `uvicorn main:app` in the step folder to see the traceback.",
-            crashed,
         )
     return CheckFailure(
         f"main.py raised {report.error} at {where} when it was imported: {report.message}",
         "Run `python main.py` in the step folder to see the full traceback; the line named "
         "above is where it went wrong.",
-        crashed,
     )
 
 
@@ -297,14 +304,18 @@ _SIGNALS = {
 }
 
 
+def signal_outcome(number: int) -> str:
+    """A death by signal `number`: the CPU time limit is a time limit, any other a crash."""
+    return TIMEOUT if number == signal.SIGXCPU else CRASHED
+
+
 def killed(what: str, number: int) -> CheckFailure:
     """A process ended by a signal: which one, what it means, and no talk of sys.exit()."""
     meaning = _SIGNALS.get(number, "something outside Python ended it.")  # type: ignore[call-overload]
-    outcome = TIMEOUT if number == signal.SIGXCPU else CRASHED
     return CheckFailure(
         f"{what}: {meaning}",
         "Python code alone cannot end a process this way. Look at what your code calls outside "
         "Python (ctypes, os.kill, a compiled package) and run `uvicorn main:app` in the step "
         "folder to see whether it happens there too.",
-        outcome,
+        signal_outcome(number),
     )

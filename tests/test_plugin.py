@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -161,3 +162,16 @@ def test_a_passing_step_has_every_outcome_passed(course: Course) -> None:
     assert report.outcome == PASSED and {t.outcome for t in report.tests} == {PASSED}
     assert report.to_json()["outcome"] == PASSED
     assert {t["outcome"] for t in report.to_json()["tests"]} == {PASSED}
+
+
+def test_an_app_started_with_its_own_command_that_segfaults_is_told_the_signal(
+    course: Course, tmp_path: Path
+) -> None:
+    step = course.step(10)
+    folder = tmp_path / step.folder
+    shutil.copytree(step.solution_dir, folder)
+    main = folder / "main.py"
+    main.write_text("import ctypes\nctypes.string_at(0)\n" + main.read_text(encoding="utf-8"), encoding="utf-8")
+    first = run_checks(step, folder, QUICK).first_failure
+    assert first is not None and first.outcome == CRASHED
+    assert "killed by SIGSEGV" in first.message and "sys.exit" not in first.message + first.hint

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.engine.limits import Limits
 from grader.engine.own_command import UvicornProcess
-from grader.feedback import CheckFailure
+from grader.feedback import CheckFailure, killed, signal_name
 from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
@@ -31,6 +31,8 @@ class RealServer(StudentServer):
         if not process.wait_ready():
             output, code = process.output(), process.returncode()
             process.close()
+            if code is not None and code < 0:
+                raise killed(f"The app was killed by {signal_name(-code)} before it answered", -code)
             raise startup_error(output, TIMEOUT if code is None else CRASHED)
         self.process = process  # type: ignore[assignment]
         self._client = process.client()

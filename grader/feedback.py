@@ -301,6 +301,8 @@ _SIGNALS = {
     signal.SIGXCPU: "its CPU time limit was used up: something kept the processor busy for a long "
                     "time, such as a loop that does not end.",
     signal.SIGXFSZ: "it wrote a file larger than the limit.",
+    signal.SIGTERM: "a request to stop, sent by os.kill() or by another process: the grader sends "
+                    "none before an answer.",
 }
 
 

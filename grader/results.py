@@ -1,4 +1,4 @@
-"""Check results in Exercism's results format (version 3), with scores."""
+"""Check results in Exercism's results format (version 3), with scores and outcomes."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ SKIPPED = "skipped"  # the check could not run here (no PostgreSQL server): no m
 REFUSED = "refused"  # the submission could not be taken: unsafe, empty or unreadable input
 SANDBOX_ERROR = "sandbox_error"  # the sandbox could not be set up: not the student's doing
 GRADER_ERROR = "grader_error"  # the grader itself failed: not the student's doing
-OUTCOMES = (PASSED, FAILED, TIMEOUT, CRASHED, MEMORY, OUTPUT_CUT, SKIPPED, REFUSED,
-            SANDBOX_ERROR, GRADER_ERROR)
 GRADER_FAULTS = frozenset({SANDBOX_ERROR, GRADER_ERROR})
 UNSETTLED = GRADER_FAULTS | {TIMEOUT}  # a verdict that may come out otherwise next time
 

@@ -24,7 +24,7 @@ from grader import plugin
 from grader.course import Step
 from grader.engine.limits import Limits
 from grader.plugin import Target
-from grader.results import StepReport, error_report, summarise
+from grader.results import REFUSED, StepReport, error_report, summarise
 
 MAX_SOURCE_BYTES = 1 << 20
 _UNUSED_PLUGINS = (
@@ -83,7 +83,7 @@ class Deadline:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if time.monotonic() > self.ends:
-            pytest.skip(f"not run: the submission used up its {self.seconds:g} s time limit")
+            raise plugin.OutOfTime(f"not run: the submission used up its {self.seconds:g} s time limit")
 
 
 class Session:
@@ -119,7 +119,7 @@ class Session:
                 preflight(folder)
                 module = check_module_path(step)
             except SubmissionError as exc:
-                reports[step.number] = error_report(step.number, step.points, str(exc))
+                reports[step.number] = error_report(step.number, step.points, str(exc), REFUSED)
                 continue
             modules[module] = step
             plugin.TARGETS[str(module)] = Target(folder=folder.resolve(), limits=limits)

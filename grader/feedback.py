@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import re
+import signal
 
 import httpx
 
 from grader.engine.process import ChildReport
+from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT
 
 
 class CheckFailure(AssertionError):
-    """A check failed because of the student's code: `message` says what, `hint` what to try."""
+    """A check failed because of the student's code: `message` says what, `hint` what to try,
+    `outcome` what kind of failure it is (grader.results: TIMEOUT, CRASHED, ...).
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    A failure raised while handling another, without an outcome of its own, keeps that one's:
+    "Cannot check X yet: ..." after a timeout is still a timeout.
+    """
+
+    def __init__(self, message: str, hint: str = "", outcome: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self._outcome = outcome
+
+    @property
+    def outcome(self) -> str:
+        failure: BaseException | None = self
+        seen: set[int] = set()
+        while isinstance(failure, CheckFailure) and id(failure) not in seen:
+            if failure._outcome is not None:
+                return failure._outcome
+            seen.add(id(failure))
+            failure = failure.__cause__ or failure.__context__
+        return FAILED
 
 
 def _where(report: ChildReport) -> str:
@@ -24,9 +43,36 @@ def _where(report: ChildReport) -> str:
     return report.file or "main.py"
 
 
+def startup_outcome(report: ChildReport) -> str:
+    """What kind of failure a child's report is, from its stage and error, never its message."""
+    if report.error == "SandboxError":
+        return SANDBOX_ERROR
+    if report.stage == "timeout":
+        return TIMEOUT
+    if report.code is not None and report.code < 0:
+        return signal_outcome(-report.code)
+    if report.error == "MemoryError":
+        return MEMORY
+    return FAILED if report.error == "NoApp" else CRASHED
+
+
 def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFailure:
     """Explain why main.py could not be imported or its server did not come up."""
+    failure = _explain_startup(report, output, timeout)
+    return CheckFailure(failure.message, failure.hint, startup_outcome(report))
+
+
+def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckFailure:
     where = _where(report)
+    if report.error == "SandboxError":
+        return CheckFailure(
+            f"The grader could not start your app inside its sandbox ({report.message}), so this "
+            "check was not run.",
+            "This is a fault of the grading machine, not of your code: tell your instructor.",
+        )
+    if report.error == "Exited" and report.code is not None and report.code < 0:
+        return killed(f"The server process was killed by {signal_name(-report.code)} before it "
+                      "answered", -report.code)
     if report.error in ("SyntaxError", "IndentationError", "TabError"):
         return CheckFailure(
             f"Python cannot read {where}: {report.error}: {report.message}.",
@@ -215,15 +261,65 @@ def error_line(output: str) -> str:
 
 
 def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
+    if exited is not None and exited < 0:
+        return killed(f"{action}: the server process was killed by {signal_name(-exited)} while "
+                      "answering", -exited)
     if exited is not None:
         return CheckFailure(
             f"{action}: the server process died while answering (exit status {exited}).",
             "Something in the handler ended the process: sys.exit(), os._exit(), or a crash.",
+            CRASHED,
         )
     return CheckFailure(
         f"{action} got no answer within {timeout:g} s.",
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
+        TIMEOUT,
+    )
+
+
+def signal_name(number: int) -> str:
+    """"SIGSEGV (signal 11)", or "signal 77" for a number the system has no name for."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+_SIGNALS = {
+    signal.SIGSEGV: "a segmentation fault: code written in C (a compiled package, or ctypes) read "
+                    "or wrote memory it does not own. Python code alone cannot do this.",
+    signal.SIGBUS: "a bus error: code written in C touched memory it cannot reach, such as a "
+                   "memory-mapped file that was cut short.",
+    signal.SIGFPE: "an arithmetic fault in code written in C, such as an integer division by zero.",
+    signal.SIGILL: "an illegal instruction in code written in C (or a package built for another "
+                   "processor).",
+    signal.SIGABRT: "an abort: code written in C gave up, usually on a failed internal check or "
+                    "corrupted memory.",
+    signal.SIGKILL: "a kill that cannot be caught: the system does this to a process over a hard "
+                    "limit, most often memory.",
+    signal.SIGXCPU: "its CPU time limit was used up: something kept the processor busy for a long "
+                    "time, such as a loop that does not end.",
+    signal.SIGXFSZ: "it wrote a file larger than the limit.",
+    signal.SIGTERM: "a request to stop, sent by os.kill() or by another process: the grader sends "
+                    "none before an answer.",
+}
+
+
+def signal_outcome(number: int) -> str:
+    """A death by signal `number`: the CPU time limit is a time limit, any other a crash."""
+    return TIMEOUT if number == signal.SIGXCPU else CRASHED
+
+
+def killed(what: str, number: int) -> CheckFailure:
+    """A process ended by a signal: which one, what it means, and no talk of sys.exit()."""
+    meaning = _SIGNALS.get(number, "something outside Python ended it.")  # type: ignore[call-overload]
+    return CheckFailure(
+        f"{what}: {meaning}",
+        "Python code alone cannot end a process this way. Look at what your code calls outside "
+        "Python (ctypes, os.kill, a compiled package) and run `uvicorn main:app` in the step "
+        "folder to see whether it happens there too.",
+        signal_outcome(number),
     )
 
 

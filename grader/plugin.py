@@ -13,7 +13,15 @@ import pytest
 from grader.engine.limits import Limits
 from grader.engine.scratch import BoundedScratch, Scratch
 from grader.feedback import CheckFailure
-from grader.results import ERROR, FAIL, PASS, TestResult
+from grader.results import (
+    ERROR,
+    FAILED,
+    GRADER_ERROR,
+    PASSED,
+    SKIPPED,
+    TIMEOUT,
+    TestResult,
+)
 from grader.server import StudentServer
 
 
@@ -134,6 +142,11 @@ def running_server(
 NOT_RUN = "The check did not run, so it gives no marks."
 
 
+class OutOfTime(pytest.skip.Exception):  # type: ignore[misc,name-defined]
+    """A check not started because the submission used up its time: a skip, whose outcome is a
+    time limit."""
+
+
 class Collector:
     """Records each check's verdict, in collection order: a check that never ran is an error."""
 
@@ -163,7 +176,8 @@ class Collector:
         """Every check back to not run (before a run of the checks, or a run again)."""
         self.settled.clear()
         self.results = {
-            nodeid: TestResult(name=name, status=ERROR, max_score=points, task_id=task, message=NOT_RUN)
+            nodeid: TestResult(name=name, status=ERROR, max_score=points, task_id=task, message=NOT_RUN,
+                               outcome=GRADER_ERROR)
             for nodeid, (name, points, task) in self.checks.items()
         }
 
@@ -175,19 +189,21 @@ class Collector:
             return
         if call.excinfo is None:
             if call.when == "call":
-                result.status, result.message = PASS, ""
+                result.record(PASSED)
             return
         self.settled.add(item.nodeid)
         exc = call.excinfo.value
         if isinstance(exc, CheckFailure):
-            result.status, result.message, result.hint = FAIL, exc.message, exc.hint
+            result.record(exc.outcome, exc.message, exc.hint)
+        elif isinstance(exc, OutOfTime):
+            result.record(TIMEOUT, str(exc))
         elif call.excinfo.errisinstance(pytest.skip.Exception):
-            result.status, result.message = FAIL, f"skipped: {exc}"
+            result.record(SKIPPED, f"skipped: {exc}")
         elif isinstance(exc, AssertionError) and call.when == "call":
-            result.status, result.message = FAIL, str(exc).split("\nassert ")[0]
+            result.record(FAILED, str(exc).split("\nassert ")[0])
         else:
-            result.status = ERROR
-            result.message = f"The grader itself failed ({type(exc).__name__}: {exc}); no marks given."
+            result.record(GRADER_ERROR,
+                          f"The grader itself failed ({type(exc).__name__}: {exc}); no marks given.")
 
     def pytest_internalerror(self, excrepr: object) -> None:
         self.internal_error = f"The grader itself failed: {str(excrepr).splitlines()[-1]}"

@@ -20,7 +20,7 @@ from grader.engine.sandbox import unavailable_reason
 from grader.protections import for_check
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
-RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "tests"}
+RESULT_KEYS = {"version", "step", "status", "score", "max_score", "message", "outcome", "tests"}
 
 
 def run(*args: str, input: str | None = None) -> Result:
@@ -70,10 +70,11 @@ def test_check_json_is_exercism_v3_with_scores(workspace: Path, course: Course) 
     assert result.exit_code == 0
     assert data["version"] == 3 and data["step"] == 3 and data["status"] == "pass"
     assert data["score"] == data["max_score"] == course.step(3).points
-    assert {"name", "status", "message", "score", "max_score", "task_id"} <= set(data["tests"][0])
+    assert {"name", "status", "message", "score", "max_score", "task_id", "outcome"} <= set(data["tests"][0])
+    assert data["outcome"] == "passed" and {t["outcome"] for t in data["tests"]} == {"passed"}
     failing = json.loads(run("check", "4", "--dir", str(workspace), "--json").output)
     assert failing["status"] == "fail" and failing["score"] < failing["max_score"]
-    assert "404" in failing["message"]
+    assert "404" in failing["message"] and failing["outcome"] == "failed"
     assert set(data) == RESULT_KEYS | {"protections"}
     assert data["protections"] == for_check(course.step(3), Limits()).to_json()
     assert {"time limits", "resource limits"} <= {p["name"] for p in data["protections"]["on"]}
@@ -267,7 +268,7 @@ def test_check_json_refusals_have_every_key(
     assert data["protections"] is None, "no code ran"
     assert data["version"] == 3 and data["step"] == step and data["status"] == "error"
     assert data["score"] == 0 and type(data["score"]) is int and data["max_score"] == max_score
-    assert data["tests"] == [] and says in data["message"]
+    assert data["tests"] == [] and says in data["message"] and data["outcome"] == "refused"
 
 
 def test_scores_are_whole_numbers_in_json(workspace: Path) -> None:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.check import run_checks
 from grader.course import Course
+from grader.driver import run_steps
 from grader.engine import process
 from grader.engine.limits import Limits
-from grader.results import FAIL, PASS
+from grader.engine.sandbox import FIRST_UID, Sandbox
+from grader.feedback import CheckFailure, no_answer
+from grader.results import (
+    CRASHED,
+    ERROR,
+    FAIL,
+    FAILED,
+    PASS,
+    PASSED,
+    SANDBOX_ERROR,
+    SKIPPED,
+    TIMEOUT,
+)
 from tests.checks.variants import S3, S4, Variant
 
 QUICK = Limits(startup=5.0, request=1.0, stop=1.0)
@@ -64,6 +79,8 @@ def test_a_first_note_that_hangs_is_waited_on_once(course: Course, tmp_path: Pat
     assert "within 1 s" in (first.message or "")
     assert (count_up.message or "").startswith("Cannot check the ids of the notes after it yet: ")
     assert starts == ["serve"] * 2  # the first server, then a fresh one for the 422 check
+    assert (first.outcome, count_up.outcome, report.outcome) == (TIMEOUT, TIMEOUT, TIMEOUT)
+    assert report.timed_out and not report.settled
 
 
 def test_a_listing_check_on_a_reused_server_still_sees_only_its_notes(
@@ -95,3 +112,66 @@ def test_a_server_starts_only_once_every_other_has_ended(
     step = course.step(number)
     assert run_checks(step, step.solution_dir, QUICK).status == PASS
     assert len(overlaps) > 1 and set(overlaps) == {0}
+
+
+def test_a_failure_raised_over_another_keeps_its_outcome() -> None:
+    """"Cannot check X yet: ..." after a timeout is a timeout; an outcome of its own wins."""
+    def wrapped(outcome: str | None = None) -> CheckFailure:
+        try:
+            raise no_answer("POST /add_note", 2, None)
+        except CheckFailure as failure:
+            try:
+                raise CheckFailure(f"Cannot check this yet: {failure.message}", outcome=outcome) from None
+            except CheckFailure as again:
+                return again
+
+    assert wrapped().outcome == TIMEOUT and wrapped(FAILED).outcome == FAILED
+    assert CheckFailure("wrong answer").outcome == FAILED
+    assert no_answer("GET /notes", 2, -11).outcome == CRASHED and "SIGSEGV" in no_answer("GET /notes", 2, -11).message
+    assert no_answer("GET /notes", 2, 0).outcome == CRASHED
+
+
+def test_checks_left_when_the_time_is_up_hit_a_time_limit(course: Course) -> None:
+    step = course.step(3)
+    report = run_steps([(step, step.solution_dir)], QUICK, budget=0)[3]
+    assert report.status == FAIL and report.score == 0
+    assert {(t.status, t.outcome) for t in report.tests} == {(FAIL, TIMEOUT)}
+    assert all("used up its 0 s time limit" in t.message for t in report.tests)
+
+
+def test_a_sandbox_that_cannot_be_set_up_is_an_error_not_the_students_failure(course: Course) -> None:
+    step = course.step(3)
+    jail = Sandbox(uid=FIRST_UID, keep="/nonexistent-persistlab-keep", namespaces=False)
+    report = run_checks(step, step.solution_dir, replace(QUICK, sandbox=jail))
+    assert (report.status, report.outcome, report.score) == (ERROR, SANDBOX_ERROR, 0)
+    assert {(t.status, t.outcome) for t in report.tests} == {(ERROR, SANDBOX_ERROR)}
+    assert "not of your code" in report.tests[0].hint
+
+
+def test_no_postgresql_server_is_skipped(course: Course, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/test")
+    step = course.step(10)
+    report = run_checks(step, step.solution_dir, QUICK)
+    assert report.status == FAIL and report.outcome == SKIPPED
+    assert {t.outcome for t in report.tests} == {SKIPPED} and not report.timed_out
+
+
+def test_a_passing_step_has_every_outcome_passed(course: Course) -> None:
+    step = course.step(1)
+    report = run_checks(step, step.solution_dir, QUICK)
+    assert report.outcome == PASSED and {t.outcome for t in report.tests} == {PASSED}
+    assert report.to_json()["outcome"] == PASSED
+    assert {t["outcome"] for t in report.to_json()["tests"]} == {PASSED}
+
+
+def test_an_app_started_with_its_own_command_that_segfaults_is_told_the_signal(
+    course: Course, tmp_path: Path
+) -> None:
+    step = course.step(10)
+    folder = tmp_path / step.folder
+    shutil.copytree(step.solution_dir, folder)
+    main = folder / "main.py"
+    main.write_text("import ctypes\nctypes.string_at(0)\n" + main.read_text(encoding="utf-8"), encoding="utf-8")
+    first = run_checks(step, folder, QUICK).first_failure
+    assert first is not None and first.outcome == CRASHED
+    assert "killed by SIGSEGV" in first.message and "sys.exit" not in first.message + first.hint

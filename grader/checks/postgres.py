@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from grader.feedback import CheckFailure
+from grader.results import SKIPPED
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NO_SERVER = "skipped: no PostgreSQL server"
@@ -34,11 +35,11 @@ def connect(url: str) -> Any:
     try:
         import psycopg
     except ImportError:
-        raise CheckFailure(f"{NO_SERVER} (psycopg is not installed)", NO_SERVER_HINT) from None
+        raise CheckFailure(f"{NO_SERVER} (psycopg is not installed)", NO_SERVER_HINT, SKIPPED) from None
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=3)
     except psycopg.Error:
-        raise CheckFailure(NO_SERVER, NO_SERVER_HINT) from None
+        raise CheckFailure(NO_SERVER, NO_SERVER_HINT, SKIPPED) from None
 
 
 class ThrowawayDatabases:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from grader.engine.process import ChildReport
-from grader.feedback import CheckFailure
+from grader.feedback import CheckFailure, killed, signal_name
+from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
 
@@ -14,13 +15,17 @@ class RealServer(StudentServer):
     `main:app` served by the zygote, or the app's own `command` (the Dockerfile's CMD)."""
 
     def startup_failure(self, report: ChildReport, output: str) -> CheckFailure:
-        return startup_error(f"{output}\n{report.traceback}")
+        if report.code is not None and report.code < 0:
+            return killed(f"The app was killed by {signal_name(-report.code)} before it answered",
+                          -report.code)
+        outcome = TIMEOUT if report.stage == "timeout" else CRASHED
+        return startup_error(f"{output}\n{report.traceback}", outcome)
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
 
 
-def startup_error(output: str) -> CheckFailure:
+def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
     """Why the app did not start, from the last exception line uvicorn printed."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     errors = [line for line in lines if _ERROR.match(line)]
@@ -39,4 +44,4 @@ def startup_error(output: str) -> CheckFailure:
             "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
             "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
         )
-    return CheckFailure(f"The app did not start: {last}", hint)
+    return CheckFailure(f"The app did not start: {last}", hint, outcome)

@@ -118,6 +118,7 @@ class ChildReport:
     file: str | None = None
     line: int | None = None
     traceback: str = ""
+    code: int | None = None  # how an "exited" child ended: its exit status, or minus the signal
 
     @property
     def ok(self) -> bool:
@@ -254,7 +255,8 @@ class StudentProcess:
                     return self.report
             if self._code is not None or self._eof:
                 code = self._code if self._code is not None else self.wait(self.limits.stop)
-                self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}")
+                self.report = ChildReport(stage="exited", error="Exited", message=f"exit status {code}",
+                                          code=code)
                 return self.report
             left = deadline - time.monotonic()
             if left <= 0 and not confirmed:
@@ -332,4 +334,4 @@ class StudentProcess:
             shutil.rmtree(self._own_folder, ignore_errors=True)
 
 
-_FIELDS = set(ChildReport.__dataclass_fields__)
+_FIELDS = set(ChildReport.__dataclass_fields__) - {"code"}  # the code comes from the zygote only

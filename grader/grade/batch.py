@@ -30,7 +30,16 @@ from grader.engine.sandbox import (
 from grader.grade.pool import READY, WorkerPool
 from grader.grade.sources import IntakeError, Source
 from grader.grade.submissions import Submission
-from grader.results import ERROR, FAIL, PASS, StepReport, error_report
+from grader.results import (
+    ERROR,
+    GRADER_ERROR,
+    PASS,
+    REFUSED,
+    TIMEOUT,
+    StepReport,
+    error_report,
+    failed_report,
+)
 
 Run = Callable[[list[tuple[Step, Path]], Limits, float], dict[int, StepReport]]
 
@@ -69,6 +78,11 @@ class Graded:
             return ERROR
         return PASS if all(r.status == PASS for r in self.reports) else "fail"
 
+    @property
+    def timed_out(self) -> bool:
+        """A time limit was hit somewhere: a start, an answer, the budget or the hard limit."""
+        return any(r.timed_out for r in self.reports)
+
 
 _worker_limits: Limits | None = None
 _uid_lease = -1  # the fd whose lock keeps this worker's uid its own
@@ -101,15 +115,14 @@ def untouched(step: Step, folder: Path) -> bool:
 
 def untouched_report(step: Step) -> StepReport:
     """A starter handed back unchanged earns nothing, even where it already does a little."""
-    return StepReport(step=step.number, status=FAIL, max_score=step.points,
-                      message=f"{step.folder} is the starter as handed out, unchanged: there is no "
-                      "work of yours in it to grade yet")
+    return failed_report(step.number, step.points,
+                         f"{step.folder} is the starter as handed out, unchanged: there is no "
+                         "work of yours in it to grade yet")
 
 
 def missing_report(step: Step) -> StepReport:
     """Work not handed in is a failure, not a step the grader could not check."""
-    return StepReport(step=step.number, status=FAIL, max_score=step.points,
-                      message=f"no folder {step.folder} in the submission")
+    return failed_report(step.number, step.points, f"no folder {step.folder} in the submission")
 
 
 WORKER_MEMORY = 4 << 30  # address space of a worker, its zygotes and whatever they start
@@ -184,7 +197,8 @@ def _grade_staged(
             step_folder = work.stage(step.folder, staging / step.folder)
         except (IntakeError, OSError) as exc:
             reports[step.number] = error_report(
-                step.number, step.points, f"The step folder could not be read for grading: {exc}.")
+                step.number, step.points, f"The step folder could not be read for grading: {exc}.",
+                REFUSED if isinstance(exc, IntakeError) else GRADER_ERROR)
             continue
         if step_folder is None:
             reports[step.number] = missing_report(step)
@@ -206,15 +220,9 @@ def _grade_staged(
             fresh = {s.number: error_report(s.number, s.points, message) for s, _ in todo}
         for number, report in fresh.items():
             reports[number] = report
-            if seen is not None and not _timed_out(report):
+            if seen is not None and report.settled:  # a timeout may depend on load: not reused
                 seen[keys[number]] = report
     return reports
-
-
-def _timed_out(report: StepReport) -> bool:
-    """A verdict that hung on a timeout may depend on load: never reused."""
-    texts = [report.message, *(t.message for t in report.tests)]
-    return any("within" in text or "time limit" in text for text in texts)
 
 
 def _worker(conn: Connection, parent: int, course: Course, options: Options, counter: Any) -> None:
@@ -246,8 +254,10 @@ def _worker(conn: Connection, parent: int, course: Course, options: Options, cou
         serve(None)
 
 
-def refused(submission: Submission, course: Course, options: Options) -> Graded:
-    reports = [error_report(n, course.step(n).points, submission.problem) for n in options.steps]
+def refused(submission: Submission, course: Course, options: Options, outcome: str = REFUSED) -> Graded:
+    """Zero marks for every step, and why: the input was refused, or (`outcome`) the grader failed."""
+    reports = [error_report(n, course.step(n).points, submission.problem, outcome)
+               for n in options.steps]
     return Graded(name=submission.name, reports=reports, problem=submission.problem)
 
 
@@ -258,8 +268,7 @@ def cut_off(name: str, course: Course, options: Options) -> Graded:
                f"(the time limit is {options.submission_timeout:g} s, plus {options.grace:g} s of grace), "
                "so it scores zero. A request that never finishes, such as a response that streams "
                "forever, does this.")
-    reports = [StepReport(step=n, status=FAIL, max_score=course.step(n).points, message=message)
-               for n in options.steps]
+    reports = [failed_report(n, course.step(n).points, message, TIMEOUT) for n in options.steps]
     return Graded(name=name, reports=reports, seconds=limit)
 
 
@@ -286,7 +295,7 @@ def grade_class(
 
     def done(job: tuple[str, Source], result: Graded | str) -> None:
         if isinstance(result, str):
-            result = refused(replace(todo[job[0]], problem=result), course, options)
+            result = refused(replace(todo[job[0]], problem=result), course, options, GRADER_ERROR)
         finish(result)
 
     def lost(job: tuple[str, Source], timed_out: bool, why: str) -> None:
@@ -294,7 +303,7 @@ def grade_class(
             finish(cut_off(job[0], course, options))
         else:
             problem = f"The grader failed on this submission ({why}); no marks were given."
-            finish(refused(replace(todo[job[0]], problem=problem), course, options))
+            finish(refused(replace(todo[job[0]], problem=problem), course, options, GRADER_ERROR))
 
     context = get_context("fork") if hasattr(os, "fork") else get_context("spawn")
     pool: WorkerPool[tuple[str, Source], Graded | str] = WorkerPool(

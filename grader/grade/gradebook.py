@@ -11,7 +11,13 @@ from grader.course import Course
 from grader.grade.batch import Graded
 from grader.results import ERROR
 
-TIMEOUT_WORDS = ("within", "time limit", "timed out", "no answer")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: str) -> str:
+    """A value a spreadsheet shows as text: one that could start a formula (`+1+1`, `=HYPERLINK(...)`)
+    gets a leading apostrophe, as OWASP advises against CSV injection."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def _columns(course: Course, steps: tuple[int, ...]) -> list[str]:
@@ -31,7 +37,14 @@ def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     with path.open(newline="", encoding="utf-8") as handle:
-        return {r["student"]: r for r in csv.DictReader(handle)}
+        rows = [{key: uncell(value or "") for key, value in r.items() if key is not None}
+                for r in csv.DictReader(handle)]
+    return {r["student"]: r for r in rows}
+
+
+def uncell(value: str) -> str:
+    """The value `cell` was given."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
 
 def gradebook_csv(rows: dict[str, dict[str, str]], course: Course, steps: tuple[int, ...]) -> str:
@@ -40,7 +53,7 @@ def gradebook_csv(rows: dict[str, dict[str, str]], course: Course, steps: tuple[
                             lineterminator="\n")
     writer.writeheader()
     for name in sorted(rows):
-        writer.writerow(rows[name])
+        writer.writerow({key: cell(value) for key, value in rows[name].items()})
     return out.getvalue()
 
 
@@ -77,16 +90,9 @@ def summarise_class(grades: list[Graded]) -> Summary:
         for index, report in enumerate(grades[0].reports):
             scores = [g.reports[index].score for g in grades]
             averages[report.step] = (sum(scores) / len(scores), report.max_score)
-
-    def hit_time(graded: Graded) -> bool:
-        texts = [r.message for r in graded.reports] + [
-            t.message for r in graded.reports for t in r.tests
-        ]
-        return any(word in text for text in texts for word in TIMEOUT_WORDS)
-
     return Summary(
         students=len(grades), averages=averages,
-        timeouts=[g.name for g in grades if hit_time(g)],
+        timeouts=[g.name for g in grades if g.timed_out],
         errors=[g.name for g in grades if any(r.status == ERROR for r in g.reports)],
     )
 

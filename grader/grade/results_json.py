@@ -1,4 +1,8 @@
-"""A student's grade in Gradescope's results.json format."""
+"""A student's grade in Gradescope's results.json format.
+
+Each test carries its outcome (grader.results: "timeout", "crashed", ...) in `extra_data`, which
+Gradescope keeps and shows to no one; junit.xml is built from these files and reads it there.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,9 @@ from typing import Any
 
 from grader.course import Course
 from grader.grade.batch import Graded
-from grader.results import ERROR, PASS, StepReport
+from grader.results import ERROR, PASS, PASSED, StepReport, clip
 
 MAX_OUTPUT = 4000
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_OUTPUT else text[: MAX_OUTPUT - 3] + "..."
 
 
 def step_tests(report: StepReport, course: Course) -> list[dict[str, Any]]:
@@ -25,24 +25,28 @@ def step_tests(report: StepReport, course: Course) -> list[dict[str, Any]]:
             "score": 0.0,
             "max_score": float(report.max_score),
             "status": "failed",
-            "output": _clip(report.message),
+            "output": clip(report.message, MAX_OUTPUT),
             "visibility": "visible",
+            "extra_data": {"outcome": report.outcome},
         }]
     errored = report.status == ERROR
     tests = []
     for index, test in enumerate(report.tests, start=1):
         passed = test.status == PASS and not errored
         output = test.message + (f"\nHint: {test.hint}" if test.hint else "")
+        outcome = test.outcome
         if errored and test.status == PASS:
             output = f"No marks: the step could not be graded ({report.message})"
+            outcome = report.outcome
         tests.append({
             "name": f"Step {report.step}: {test.name}",
             "number": f"{report.step}.{index}",
             "score": float(test.max_score) if passed else 0.0,
             "max_score": float(test.max_score),
             "status": "passed" if passed else "failed",
-            "output": _clip(output),
+            "output": clip(output, MAX_OUTPUT),
             "visibility": "visible",
+            "extra_data": {"outcome": PASSED if passed else outcome},
         })
     return tests
 
@@ -54,7 +58,7 @@ def results_json(graded: Graded, course: Course) -> dict[str, Any]:
         for r in graded.reports
     ]
     if graded.problem:
-        lines.insert(0, graded.problem)
+        lines.insert(0, clip(graded.problem))
     return {
         "score": float(sum(t["score"] for t in tests)),
         "max_score": float(sum(t["max_score"] for t in tests)),
@@ -62,6 +66,7 @@ def results_json(graded: Graded, course: Course) -> dict[str, Any]:
         "output": "\n".join(lines),
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {"status": graded.status, "timed_out": graded.timed_out},
         "tests": tests,
     }
 

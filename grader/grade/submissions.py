@@ -8,6 +8,7 @@ Nothing is copied or unpacked here: each worker reads the step folders it grades
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,10 +23,9 @@ from grader.grade.sources import (
     Source,
     Zip,
     too_big,
+    walk,
     zip_members,
 )
-
-NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
 @dataclass
@@ -38,11 +38,47 @@ class Submission:
     problem: str = ""
 
 
+def _stem(path: Path) -> str:
+    return path.name[:-4] if path.suffix.lower() == ".zip" and path.is_file() else path.name
+
+
 def student_name(path: Path) -> str:
-    stem = path.name[:-4] if path.suffix.lower() == ".zip" and path.is_file() else path.name
-    ascii_name = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    """The folder or zip name, made a safe file name: ASCII letters, digits and ._@+- only."""
+    ascii_name = unicodedata.normalize("NFKD", _stem(path)).encode("ascii", "ignore").decode()
     cleaned = re.sub(r"[^A-Za-z0-9._@+-]+", "_", ascii_name).strip("._-")
     return cleaned[:100] or "unnamed"
+
+
+def _names(paths: list[Path]) -> list[tuple[str, str]]:
+    """Each path's name, and why it cannot be trusted ("" if it can).
+
+    Two names that clean to the same one (`!honest-a` and `honest-a`), or that differ only in
+    case (one file on a case-insensitive disk), are the same name. Of those, a submission whose
+    name needed no cleaning keeps it; every other is refused under NAME~2, NAME~3, ..., and
+    when none (or more than one) needed no cleaning, all of them are: no student is ever graded
+    under a name that may be another's.
+    """
+    cleaned = [student_name(path) for path in paths]
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(cleaned):
+        groups.setdefault(name.casefold(), []).append(index)
+    names = [(name, "") for name in cleaned]
+    for members in groups.values():
+        if len(members) == 1:
+            continue
+        exact = [i for i in members if _stem(paths[i]) == cleaned[i]]
+        keeper = exact[0] if len(exact) == 1 else None
+        listed = ", ".join(str(paths[i]) for i in members)
+        serial = 1 if keeper is not None else 0
+        for index in sorted(members, key=lambda i: str(paths[i])):
+            if index == keeper:
+                continue
+            serial += 1
+            names[index] = (f"{cleaned[index]}~{serial}", (
+                f"{len(members)} submissions are named {cleaned[index]}, once their names are made "
+                f"safe file names ({listed}); this one was not graded, so that no student is "
+                "graded under another's name: rename it and grade it with --only."))
+    return names
 
 
 def _is_workspace(folder: Path, course: Course) -> bool:
@@ -80,15 +116,16 @@ def _check_zip(archive: Path, course: Course) -> Zip:
 
 def _check_folder(source: Path) -> Folder:
     count, size, python = 0, 0, False
-    for path in source.rglob("*"):
-        if path.is_symlink():
-            continue
-        count += 1
-        if path.is_file():
-            size += path.stat().st_size
-            python = python or path.suffix == ".py"
-        if count > MAX_FILES or size > MAX_BYTES:
-            raise too_big(source.name)
+    for _, entries in walk(source):
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            count += 1
+            if entry.is_file(follow_symlinks=False):
+                size += entry.stat(follow_symlinks=False).st_size
+                python = python or entry.name.endswith(".py")
+            if count > MAX_FILES or size > MAX_BYTES:
+                raise too_big(source.name)
     if not python:
         raise Empty
     return Folder(source)
@@ -111,22 +148,16 @@ def _expand(paths: list[Path], course: Course) -> list[Path]:
 def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = ()) -> list[Submission]:
     """Every submission under `paths` (but not `exclude`), by name, each checked."""
     submissions: list[Submission] = []
-    seen: dict[str, Path] = {}
     skipped = {p.resolve() for p in exclude}
+    found: dict[str, Path] = {}  # the same path given twice is one submission
     for path in _expand(paths, course):
-        if path.resolve() in skipped:
-            continue
-        name = student_name(path)
-        submission = Submission(name=name, source=path)
+        if path.resolve() not in skipped:
+            found.setdefault(os.path.abspath(path), path)
+    for path, (name, untrusted) in zip(found.values(), _names(list(found.values()))):
+        submission = Submission(name=name, source=path, problem=untrusted)
         submissions.append(submission)
-        if name in seen:
-            submission.name = f"{name}~{sum(1 for s in submissions if s.name.split('~')[0] == name)}"
-            submission.problem = (
-                f"Two submissions are both named {name} ({seen[name]} and {path}); "
-                "neither name was trusted for this one: rename it and grade it with --only."
-            )
+        if untrusted:
             continue
-        seen[name] = path
         try:
             if path.is_symlink():
                 raise IntakeError(f"{path} is a symbolic link")

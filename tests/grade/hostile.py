@@ -2,14 +2,24 @@
 
 Each names the words its first failure must hold. {canary}, {out}, {source}, {port} and
 {solutions} are filled in by the test with the paths and port it watches.
+
+ODD holds submissions aimed at the grader's outputs rather than its sandbox: messages worded like
+the grader's own, characters XML, Markdown, HTML or a terminal would act on, a huge message,
+deaths by a signal, names a spreadsheet would evaluate, each with the outcome it must get.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import SOLUTIONS
+from grader.results import CRASHED, FAILED, MEMORY, PASSED, TIMEOUT
 
 BASE = (SOLUTIONS / "03-add-note" / "main.py").read_text(encoding="utf-8")
 NO_APP = ("app = FastAPI()", "api = FastAPI()")
@@ -22,6 +32,7 @@ class Hostile:
     says: tuple[str, ...]
     break_app: bool = False  # rename `app`, so only a cheat could pass
     epilogue: str = ""  # code added after the app is defined
+    outcome: str = ""  # the outcome its first failure must have, where a test checks it
 
     def main_py(self, **where: object) -> str:
         body = BASE.replace(*NO_APP).replace("@app.", "@api.") if self.break_app else BASE
@@ -97,3 +108,108 @@ def write_class(root: Path, **where: object) -> dict[str, Path]:
         (folder / "main.py").write_text(text, encoding="utf-8")
         folders[hostile.name] = folder
     return folders
+
+
+def middleware(body: str) -> str:
+    """An HTTP middleware running `body` (indented code) on every request."""
+    return f"""
+
+@app.middleware("http")
+async def odd(request, call_next):
+{body}
+    return await call_next(request)
+"""
+
+
+CONTROL = "NUL \\x00 BEL \\x07 ESC \\x1b[2J\\x1b[31m red, DEL \\x7f, form feed \\x0c"
+MARKUP = ("<script>alert(1)</script> <img src=x onerror=alert(1)> **bold** "
+          "[click](javascript:alert(1)) `code` <!-- hidden -->")
+
+ODD = [
+    # the student's own words, which a grader reading wording took for a time limit
+    Hostile("not-within", "raise RuntimeError('the data file is not within this folder')\n",
+            ("not within this folder",), outcome=CRASHED),
+    Hostile("time-words", "raise TimeoutError('timed out: no answer within the time limit')\n",
+            ("timed out: no answer within the time limit",), outcome=CRASHED),
+    Hostile("time-words-in-handler", "", ("no answer within 2 s (time limit), timed out",),
+            epilogue=middleware("    raise RuntimeError('no answer within 2 s (time limit), timed out')"),
+            outcome=FAILED),
+    # characters that broke the class's junit.xml, or act on a terminal or a Markdown reader
+    Hostile("control-characters", f"raise RuntimeError('{CONTROL}')\n", ("BEL",), outcome=CRASHED),
+    Hostile("markup", f"raise RuntimeError({MARKUP!r})\n", ("alert",), outcome=CRASHED),
+    Hostile("huge-message", "raise RuntimeError('x' * (1 << 20))\n", ("characters cut",), outcome=CRASHED),
+    # deaths by a signal: named, never explained as sys.exit()
+    Hostile("segfault", "import ctypes\nctypes.string_at(0)\n", ("SIGSEGV",), outcome=CRASHED),
+    Hostile("abort", "import os\nos.abort()\n", ("killed by SIG",),  # SIGSEGV as pid 1 of a sandbox
+            outcome=CRASHED),
+    Hostile("segfault-in-handler", "", ("SIGSEGV",),
+            epilogue=middleware("    import ctypes\n    ctypes.string_at(0)"), outcome=CRASHED),
+    # out of memory at import: its own outcome, not a crash like any other
+    Hostile("memory", "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n", ("MemoryError",),
+            outcome=MEMORY),
+    # a real hang: the one in this class that hit a time limit
+    Hostile("hangs", "", ("no answer within",),
+            epilogue=middleware("    import time\n    time.sleep(3600)"), outcome=TIMEOUT),
+    # names a spreadsheet would run as formulas: correct work, graded under these names
+    Hostile("+1+1", "", (), outcome=PASSED),
+    Hostile("@SUM", "", (), outcome=PASSED),
+]
+
+
+def write_odd_class(root: Path) -> dict[str, Path]:
+    """One workspace per ODD submission, holding only the step-3 folder."""
+    folders = {}
+    for odd in ODD:
+        folder = root / odd.name / "03-add-note"
+        folder.mkdir(parents=True)
+        (folder / "main.py").write_text(odd.main_py(), encoding="utf-8")
+        folders[odd.name] = folder
+    return folders
+
+
+def nested_folders(root: Path, depth: int, name: str = "d") -> Path:
+    """`depth` folders, each inside the last, made one at a time (each from the last's file
+    descriptor, so no long path is looked up); the deepest."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    return root.joinpath(*[name] * depth)
+
+
+def remove_nested(root: Path, name: str = "d") -> None:
+    """Remove what nested_folders made (and the files in it), deepest first, without recursion."""
+    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        while name in os.listdir(fds[-1]):
+            fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+        while len(fds) > 1:
+            for child in os.listdir(fds[-1]):
+                os.unlink(child, dir_fd=fds[-1])
+            os.close(fds.pop())
+            os.rmdir(name, dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@contextmanager
+def deep(depth: int, under: str = "01-notes-dict") -> Iterator[Path]:
+    """A workspace whose step folder `under` holds main.py and `depth` nested folders, on a tmpfs
+    where there is one (1,200 folders take milliseconds there, seconds on a busy disk)."""
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    base = Path(tempfile.mkdtemp(prefix="deep-", dir=shm))
+    step = base / "eve" / under
+    step.mkdir(parents=True)
+    (step / "main.py").write_text("notes_db = {}\n", encoding="utf-8")
+    try:
+        nested_folders(step, depth)
+        yield base / "eve"
+    finally:
+        remove_nested(step)
+        shutil.rmtree(base)

@@ -6,9 +6,13 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.grade.batch import grade_work
+from grader.grade.batch import content_key, grade_work
 from grader.grade.sources import Folder
+from grader.results import StepReport
 from grader.workspace import create_workspace
+from tests.grade.hostile import ODD
+
+QUICK = Limits(startup=5.0, request=1.0, stop=1.0)
 
 
 def test_a_step_folder_that_links_to_the_solution_is_missing_work(tmp_path: Path, course: Course) -> None:
@@ -37,3 +41,18 @@ def test_a_starter_handed_back_unchanged_earns_nothing(tmp_path: Path, course: C
         (workspace / steps[0].folder / "main.py").read_text() + "\n# started\n")
     [begun] = grade_work("sam", Folder(workspace), steps[:1], Limits(), budget=60).reports
     assert begun.score == 1 and not begun.message.startswith(steps[0].folder)  # graded as it is
+
+
+def test_only_settled_verdicts_are_reused(tmp_path: Path, course: Course) -> None:
+    """The student's own "not within this folder" is a crash, reused for the same files; a real
+    hang may depend on load, and is graded again."""
+    step = course.step(3)
+    seen: dict[str, StepReport] = {}
+    for odd in ("not-within", "time-words", "hangs"):
+        [hostile] = [h for h in ODD if h.name == odd]
+        folder = tmp_path / odd / step.folder
+        folder.mkdir(parents=True)
+        (folder / "main.py").write_text(hostile.main_py(), encoding="utf-8")
+        [report] = grade_work(odd, Folder(tmp_path / odd), [step], QUICK, 60, seen).reports
+        assert report.outcome == hostile.outcome
+        assert (content_key(step, folder) in seen) == (odd != "hangs"), odd

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from grader.course import SOLUTIONS, Course
-from grader.grade.sources import MAX_FILES, Folder, IntakeError, Zip, stage
+from grader.grade.sources import MAX_DEPTH, MAX_FILES, Folder, IntakeError, Zip, stage, zip_members
 from grader.workspace import create_workspace
+from tests.grade.hostile import deep
 from tests.grade.test_submissions import zip_of
 
 
@@ -63,3 +64,19 @@ def test_a_zip_gives_only_the_step_folder_asked_for(tmp_path: Path) -> None:
     assert staged is not None and names(staged) == ["data", "data/x.txt", "main.py"]
     assert (staged / "main.py").read_bytes() == b"notes_db = {}\n"
     assert Zip(bundle, "bob/").stage("03-add-note", tmp_path / "three") is None
+
+
+def test_a_folder_nested_too_deep_by_grading_time_is_refused_without_recursion(tmp_path: Path) -> None:
+    """Intake saw a sound folder; by the time a worker copies it, it is 1,200 folders deep."""
+    with deep(1200) as workspace, pytest.raises(IntakeError, match=f"nested more than {MAX_DEPTH} deep"):
+        Folder(workspace).stage("01-notes-dict", tmp_path / "staged")
+
+
+def test_a_zip_nested_too_deep_is_refused_before_anything_is_unpacked(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * 1200)
+    bundle = zip_of(tmp_path / "eve.zip", {"01-notes-dict/main.py": b"", f"01-notes-dict/{deep}/x.py": b""})
+    with pytest.raises(IntakeError, match="nested more than"):
+        zip_members(bundle)
+    with pytest.raises(IntakeError, match="nested more than"):
+        Zip(bundle).stage("01-notes-dict", tmp_path / "staged")
+    assert not (tmp_path / "staged").exists()

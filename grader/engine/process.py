@@ -147,7 +147,7 @@ class StudentProcess:
         self.drain = OutputDrain(drain, limits.output)
         self._own_folder: Path | None = None
         if mode == "exec":  # the command makes its socket itself, as the student's user
-            self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder.parent))
+            self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder))
             if limits.sandbox is not None:
                 os.chown(self._own_folder, limits.sandbox.uid, limits.sandbox.uid)
             self.socket_path = socket_path(self._own_folder, "app.sock")

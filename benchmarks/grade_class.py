@@ -1,8 +1,12 @@
 """Grade 200 generated submissions with `persistlab grade --jobs 2`, and the naive way, in one run.
 
 Run by hand:  .venv/bin/python benchmarks/grade_class.py [--count 200] [--baseline-sample N]
+                  [--all-steps] [--other-tree DIR --repeat 3]
 The class mixes correct and broken workspaces across steps 1-5 (made from tests/checks/variants.py,
-each student's files signed so none is byte-identical to another's). The naive way is one
+each student's files signed so none is byte-identical to another's); with --all-steps, across
+all eleven steps, graded and reported as steps 1-9 and steps 10-11. --other-tree grades the same
+class with another checkout of persistlab (a git worktree of an earlier commit), alternating with
+this one --repeat times, for a side-by-side figure on a machine whose speed drifts. The naive way is one
 `python -m pytest` process per submission running the same checks (benchmarks/naive), where
 every student server is a fresh Python importing fastapi and uvicorn; two run at once, like
 --jobs 2. By default it grades every submission of the class, as the published figures need;
@@ -98,7 +102,16 @@ def main() -> None:
                         help="submissions graded the naive way, spread over the class and scaled to it "
                              "(default: all of them, --count; 0 for none)")
     parser.add_argument("--unsafe", action="store_true", help="grade without the sandbox")
+    parser.add_argument("--all-steps", action="store_true", help="a class across all eleven steps")
+    parser.add_argument("--other-tree", type=Path, help="another persistlab checkout to compare with")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.other_tree is not None:
+        compare(args)
+        return
+    if args.all_steps:
+        all_steps(args)
+        return
     if args.baseline_sample is None:
         args.baseline_sample = args.count
     course = load_course()
@@ -129,6 +142,51 @@ def main() -> None:
                   f"in {naive_wall:.1f} s, median {statistics.median(times):.2f} s each; "
                   f"{'' if len(sample) == len(students) else 'scaled to the class: '}{scaled:.1f} s")
             print(f"ratio: persistlab grade is {scaled / ours:.1f}x faster")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def grade_once(root: Path, args: argparse.Namespace, steps: str, tree: Path | None = None) -> tuple[float, int, list[dict[str, str]]]:
+    """Grade root/class into a fresh root/out; wall seconds, peak PSS and the gradebook rows."""
+    out = root / "out"
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    command = [sys.executable, "-m", "grader", "grade", str(root / "class"), "--out", str(out),
+               "--jobs", str(args.jobs), "--steps", steps, *(["--unsafe"] if args.unsafe else [])]
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+    wall, peak = run_measured(command, stdout=subprocess.DEVNULL, cwd=tree or HERE.parent, env=env)
+    with open(out / "gradebook.csv", encoding="utf-8") as handle:
+        return wall, peak, list(csv.DictReader(handle))
+
+
+def all_steps(args: argparse.Namespace) -> None:
+    course = load_course()
+    print(f"{os.cpu_count()} CPUs; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_class(root / "class", course, args.count, steps=len(course.steps))
+        for steps in ("1-9", "10-11"):
+            wall, peak, rows = grade_once(root, args, steps)
+            print(f"steps {steps}: {len(rows)} submissions in {wall:.1f} s, "
+                  f"{1000 * wall / len(rows):.0f} ms per submission; peak {peak / (1 << 20):.0f} MiB")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def compare(args: argparse.Namespace) -> None:
+    course = load_course()
+    print(f"{os.cpu_count()} CPUs; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_class(root / "class", course, args.count)
+        times: dict[str, list[float]] = {"this tree": [], str(args.other_tree): []}
+        grades: dict[str, list[tuple[str, ...]]] = {}
+        for _ in range(args.repeat):
+            for name, tree in (("this tree", None), (str(args.other_tree), args.other_tree)):
+                wall, _, rows = grade_once(root, args, "1-5", tree)
+                times[name].append(wall)
+                grades[name] = sorted((r["student"], r["total"]) for r in rows)
+                print(f"{name}: {wall:.1f} s ({1000 * wall / len(rows):.0f} ms per submission)")
+        ours, theirs = (statistics.median(t) for t in times.values())
+        print(f"median: this tree {ours:.1f} s, {args.other_tree} {theirs:.1f} s: "
+              f"{ours / theirs:.2f}x its time; same grades: {len(set(map(tuple, grades.values()))) == 1}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine import jail, syscalls
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
@@ -253,8 +255,9 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
     pid_ns = 0 if alive_fd >= 0 else CLONE_NEWPID
     _unshare(CLONE_NEWNS | CLONE_NEWNET | pid_ns | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _private_mounts(sandbox)
+    jail.confine(jail.plan((str(folder),), sandbox.hide))
     if alive_fd >= 0:
+        jail.mount_proc()
         _drop_and_limit(sandbox)
         _die_with_parent(lambda: not select.select([alive_fd], [], [], 0)[0])
         os.close(alive_fd)
@@ -270,6 +273,7 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
                 pass
         return _reap_until(pid)
     os.close(alive_w)
+    jail.mount_proc()
     _drop_and_limit(sandbox)
     _die_with_parent(lambda: not select.select([alive_r], [], [], 0)[0])
     os.close(alive_r)
@@ -307,12 +311,14 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
     if sandbox.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sandbox.cpu})
     os.nice(5)  # the grader, waiting on a check, comes first
+    syscalls.drop_capabilities()
     _drop_to(sandbox.uid)
     for limit, value in (
         (resource.RLIMIT_NPROC, sandbox.processes),
         (resource.RLIMIT_NOFILE, sandbox.open_files),
     ):
         resource.setrlimit(limit, (value, value))
+    syscalls.restrict()
 
 
 __all__ = [

@@ -136,8 +136,9 @@ def test_unsafe_grades_a_step_that_starts_the_app_itself(tmp_path: Path, course:
     data = json.loads((out / "results" / "erin.json").read_text(encoding="utf-8"))
     assert data["score"] == data["max_score"] == step.points, data["output"]
     summary = " ".join(result.output.split())
-    assert (f"Protections off for step {step.number}: network, process, user and "
-            "filesystem isolation, because its checks start the app with its own command") in summary
+    assert (f"Protections off for step {step.number}: network, process, user and filesystem "
+            "isolation and system call filtering, because its checks start the app with its own "
+            "command") in summary
     assert summary.index("submission graded") < summary.index(f"Protections off for step {step.number}")
 
 
@@ -158,7 +159,8 @@ def test_without_the_sandbox_unsafe_grading_says_what_was_off(
     summary = " ".join(result.output.split())
     assert f"Unsafe mode: no sandbox ({NO_ROOT}); student code runs as you." in summary
     assert summary.endswith(
-        f"Protections off: network, process, user and filesystem isolation, because there was no sandbox "
+        f"Protections off: network, process, user and filesystem isolation and system call filtering, "
+        f"because there was no sandbox "
         f"({NO_ROOT}): student code ran as you. Wrote {tmp_path / 'out'}/gradebook.csv, results/, "
         "feedback/, junit.xml."
     )

@@ -58,19 +58,32 @@ def python_folders() -> list[str]:
     return sorted(found)
 
 
-def plan(writable: tuple[str, ...], hide: tuple[str, ...] = ()) -> Jail:
-    """The jail for a student whose own folders are `writable`; `hide`: folders and files that
-    must stay out of sight even where they lie inside a folder the jail shows."""
+@functools.cache
+def host() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The folders every student sees read-only, and the top-level links (such as /bin ->
+    usr/bin); cached, so a process that forks students (`prepare`) looks them up once."""
     links = tuple((p, os.readlink(p)) for p in SYSTEM if os.path.islink(p))
     folders: list[str] = []
     for path in sorted({*(p for p in SYSTEM if os.path.isdir(p) and not os.path.islink(p)),
                         *python_folders()}, key=len):
         if _outside(path, folders) and _outside(path, [p for p, _ in links]):
             folders.append(path)
-    bound = folders + list(writable)
+    return tuple(sorted(folders)), links
+
+
+def prepare() -> None:
+    """Look up what every jail holds now, in a process that forks students."""
+    host()
+
+
+def plan(writable: tuple[str, ...], hide: tuple[str, ...] = ()) -> Jail:
+    """The jail for a student whose own folders are `writable`; `hide`: folders and files that
+    must stay out of sight even where they lie inside a folder the jail shows."""
+    folders, links = host()
+    bound = [*folders, *writable]
     closed = [p for p in (*CLOSED, *hide)
               if os.path.lexists(p) and not _outside(p, bound) and p not in bound]
-    return Jail(tuple(sorted(folders)), tuple(writable), links, tuple(sorted(closed)))
+    return Jail(folders, tuple(writable), links, tuple(sorted(closed)))
 
 
 @functools.cache
@@ -164,4 +177,4 @@ def mount_proc() -> None:
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
-__all__ = ["Jail", "confine", "mount_proc", "plan", "python_folders"]
+__all__ = ["Jail", "confine", "host", "mount_proc", "plan", "prepare", "python_folders"]

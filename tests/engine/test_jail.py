@@ -216,7 +216,11 @@ def test_the_plan_binds_the_system_python_and_the_grader_but_not_the_working_dir
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m` does with the working directory
-    plan = jail.plan(("/tmp/scratch/app",), hide=(str(SOLUTIONS), "/usr/share", "/run/elsewhere"))
+    jail.host.cache_clear()
+    try:
+        plan = jail.plan(("/tmp/scratch/app",), hide=(str(SOLUTIONS), "/usr/share", "/run/elsewhere"))
+    finally:
+        jail.host.cache_clear()
     assert str(tmp_path) not in plan.read_only and "/usr" in plan.read_only
     assert os.path.realpath(sys.base_prefix) in plan.read_only or any(
         sys.base_prefix.startswith(p + "/") for p in plan.read_only)

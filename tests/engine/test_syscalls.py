@@ -191,7 +191,8 @@ def test_where_the_filter_does_not_know_the_machine_the_protections_say_so(
     sandbox = Sandbox(uid=FIRST_UID, keep="/tmp/k")
     on = {p.name: p for p in protections(Limits(sandbox=sandbox), why="unused").items}
     assert on["system call filtering"].on == (syscalls.this_arch() is not None)
-    monkeypatch.setattr(syscalls.platform, "machine", lambda: "ppc64le")
+    machine = os.uname()
+    monkeypatch.setattr(syscalls.os, "uname", lambda: os.uname_result((*machine[:4], "ppc64le")))
     off = protections(Limits(sandbox=sandbox), why="unused")
     assert [p.name for p in off.off] == ["system call filtering"]
     assert off.off_text() == ("system call filtering, because the seccomp filter knows the system calls "

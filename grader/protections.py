@@ -1,8 +1,8 @@
 """Which protections a run of student code really has, and why each missing one is missing.
 
 `check` runs a student's own code as the student: time limits, rlimits, process cleanup and a
-scratch copy, but none of what only grade's sandbox adds (namespaces, a separate user, hidden
-folders). Everything here is read from the Limits a run is given, from how the step's checks
+scratch copy, but none of what only grade's sandbox adds (namespaces, a separate user, a root
+of its own, the system call filter). Everything here is read from the Limits a run is given, from how the step's checks
 start the app, and from this machine.
 """
 
@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.course import Step
+from grader.engine import syscalls
+from grader.engine.jail import PRIVATE
 from grader.engine.limits import Limits
 from grader.engine.process import CAN_FORK, STARTUP_FLOOR
 from grader.engine.sandbox import unavailable_reason
 
 LINUX = sys.platform.startswith("linux")
-SANDBOX_ONLY = ("network isolation", "process isolation", "user isolation", "filesystem isolation")
+SYSCALLS = "system call filtering"
+SANDBOX_ONLY = ("network isolation", "process isolation", "user isolation", "filesystem isolation",
+                SYSCALLS)
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,11 @@ def _and(words: list[str]) -> str:
 
 
 def _names(names: list[str]) -> str:
-    """['resource limits', 'network isolation', 'user isolation'] -> 'resource limits and network and
-    user isolation'."""
+    """['network isolation', 'user isolation', 'system call filtering'] -> 'network and user
+    isolation and system call filtering'."""
     kinds = [n.removesuffix(" isolation") for n in names if n.endswith(" isolation")]
     rest = [n for n in names if not n.endswith(" isolation")]
-    return _and(rest + ([f"{_and(kinds)} isolation"] if kinds else []))
+    return _and(([f"{_and(kinds)} isolation"] if kinds else []) + rest)
 
 
 def _size(count: int) -> str:
@@ -106,6 +110,16 @@ def _rlimits(limits: Limits) -> Protection:
     return Protection("resource limits", True, ", ".join(values) + where + counts, brief)
 
 
+def _syscalls() -> Protection:
+    reason = syscalls.unavailable_reason()
+    if reason:
+        return Protection(SYSCALLS, False, f"{reason} (it still has no capabilities and no_new_privs)")
+    return Protection(SYSCALLS, True, "no capabilities (an empty bounding set), no_new_privs, and a "
+                      "seccomp filter that refuses the kernel keyring, ptrace and other processes' "
+                      "memory, mounts, pivot_root and chroot, new namespaces, BPF, perf events, "
+                      "userfaultfd, kernel modules, kexec, swap, reboot and acct")
+
+
 def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
     sandbox = limits.sandbox
     if sandbox is None:
@@ -114,15 +128,20 @@ def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
         user = Protection("user isolation", True, "an unprivileged user of its own; without "
                           "namespaces, only file modes keep it out of the grader's folders")
         return [Protection("network isolation", False, why), Protection("process isolation", False, why),
-                user, Protection("filesystem isolation", False, why)]
+                user, Protection("filesystem isolation", False, why), _syscalls()]
     user = Protection("user isolation", True, "an unprivileged user of its own")
     return [
         Protection("network isolation", True, "its own network namespace: no network at all"),
         Protection("process isolation", True, "pid 1 of its own pid namespace: everything it starts "
                    "dies with it"),
         user,
-        Protection("filesystem isolation", True, "empty mounts over /tmp, /var/tmp, /dev/shm, /root and "
-                   f"{len(sandbox.hide)} folders it must not read (solutions, output, submissions)"),
+        Protection("filesystem isolation", True, "a root of its own (pivot_root) holding only the "
+                   "system's /usr, /bin, /sbin, /lib* and /etc and Python with its packages, read-only; "
+                   f"its scratch copy; empty {', '.join(PRIVATE)}; null, zero, full, random and urandom "
+                   "in /dev; a /proc of its own processes; and nothing else: "
+                   f"{len(sandbox.hide)} folders it must not read (solutions, output, submissions) "
+                   "are empty even where they lie inside those"),
+        _syscalls(),
     ]
 
 

@@ -92,7 +92,8 @@ def test_check_ends_with_its_protections_briefly(workspace: Path, course: Course
     assert summary[0].startswith("Protections on: time limits (start 10 s, answer 5 s)")
     reason = unavailable_reason()
     machine = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
-    assert summary[1] == ("Off: network, process, user and filesystem isolation, because check runs "
+    assert summary[1] == ("Off: network, process, user and filesystem isolation and system call "
+                          "filtering, because check runs "
                           f"your own code as you ({machine}).")
     quiet = run("check", "1", "--dir", str(workspace), "--no-protections")
     assert quiet.exit_code == 1 and "Protections" not in quiet.output

@@ -16,7 +16,8 @@ from grader.engine.process import StudentProcess
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
 from grader.protections import Protections, for_check, protections
 
-ISOLATION = ["network isolation", "process isolation", "user isolation", "filesystem isolation"]
+ISOLATION = ["network isolation", "process isolation", "user isolation", "filesystem isolation",
+             "system call filtering"]
 
 SELF_REPORT = """\
 import ctypes, json, os, resource
@@ -84,7 +85,8 @@ def test_check_on_this_machine_says_what_only_grade_adds(course: Course) -> None
     first, off = found.lines()
     assert first.startswith("Protections on: time limits (start 4 s, answer 2 s), resource limits (CPU 60 s")
     assert "scratch copy" not in first, "the summary stays short; the full list is in --json"
-    assert off.startswith("Off: network, process, user and filesystem isolation, because check runs")
+    assert off.startswith("Off: network, process, user and filesystem isolation and system call filtering, "
+                          "because check runs")
 
 
 @pytest.mark.parametrize("reason", ["namespaces need Linux, and this is darwin",

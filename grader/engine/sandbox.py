@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine import jail, syscalls
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 FIRST_UID = 61000
 UIDS = 1000  # a worker leases one of FIRST_UID + 1 .. FIRST_UID + 999 for its students
 LEASES = ("/run/persistlab-uids", os.path.join(tempfile.gettempdir(), "persistlab-uids"))
@@ -173,59 +174,10 @@ def _own(folder: Path, uid: int, keep: str) -> None:
         parent = parent.parent
 
 
-def _hide(paths: tuple[str, ...]) -> None:
-    for path in paths:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-
-
-def _needed(keep: str) -> list[str]:
-    """Folders the student process must still reach: its scratch area and Python's own files."""
-    paths = [keep, sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
-    return sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
-
-
-def _closed_ancestor(path: str) -> str | None:
-    """The topmost folder above `path` that other users cannot pass through, such as /root."""
-    parts = Path(path).parts
-    for depth in range(2, len(parts) + 1):
-        folder = os.path.join(*parts[:depth])
-        if not os.stat(folder).st_mode & 0o001:
-            return folder
-    return None
-
-
-def _mask(folder: str, needed: list[str], source: str | None = None) -> None:
-    """An empty tmpfs over `folder` (or `source` bound there), with the `needed` folders inside
-    it bound back in place."""
-    inside = [p for p in needed if p == folder or p.startswith(folder.rstrip("/") + "/")]
-    handles = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in inside]
-    try:
-        if source is None:
-            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
-        else:
-            _mount(source, folder, None, MS_BIND, None)
-        for path, handle in handles:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC, None)
-    finally:
-        for _, handle in handles:
-            os.close(handle)
-
-
 def step_tmp(folder: Path) -> Path:
     """The student's /tmp while one step is checked: a folder beside its scratch copies, so what
     the app keeps in /tmp is still there after a restart, as it is on a real machine."""
     return folder.parent / ".tmp"
-
-
-def _private_mounts(sandbox: Sandbox, tmp: Path) -> None:
-    needed = _needed(sandbox.keep)
-    masks = {p for p in PRIVATE_TMP if os.path.isdir(p)}
-    masks.update(a for a in map(_closed_ancestor, needed) if a)
-    for folder in sorted(masks):
-        _mask(folder, needed, str(tmp) if folder == "/tmp" else None)
-    _hide(sandbox.hide)
 
 
 def _drop_to(uid: int) -> None:
@@ -267,8 +219,9 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
     pid_ns = 0 if alive_fd >= 0 else CLONE_NEWPID
     _unshare(CLONE_NEWNS | CLONE_NEWNET | pid_ns | CLONE_NEWIPC | CLONE_NEWUTS)
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _private_mounts(sandbox, tmp)
+    jail.confine(jail.plan((str(folder),), sandbox.hide, tmp=str(tmp)))
     if alive_fd >= 0:
+        jail.mount_proc()
         _drop_and_limit(sandbox)
         _die_with_parent(lambda: not select.select([alive_fd], [], [], 0)[0])
         os.close(alive_fd)
@@ -284,6 +237,7 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
                 pass
         return _reap_until(pid)
     os.close(alive_w)
+    jail.mount_proc()
     _drop_and_limit(sandbox)
     _die_with_parent(lambda: not select.select([alive_r], [], [], 0)[0])
     os.close(alive_r)
@@ -321,12 +275,14 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
     if sandbox.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sandbox.cpu})
     os.nice(5)  # the grader, waiting on a check, comes first
+    syscalls.drop_capabilities()
     _drop_to(sandbox.uid)
     for limit, value in (
         (resource.RLIMIT_NPROC, sandbox.processes),
         (resource.RLIMIT_NOFILE, sandbox.open_files),
     ):
         resource.setrlimit(limit, (value, value))
+    syscalls.restrict()
 
 
 __all__ = [

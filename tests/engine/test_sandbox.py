@@ -7,9 +7,11 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,11 +22,14 @@ from grader.course import SOLUTIONS, Course
 from grader.engine import sandbox
 from grader.engine.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from grader.grade.command import Request, grade
-from tests.grade.hostile import HOSTILE, write_class
+from tests.grade.hostile import HONEST, HOSTILE, JAILED, write_class, write_honest
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
 )
+
+
+HONEST_APP = (SOLUTIONS / "03-add-note" / "main.py").read_text()
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -59,17 +64,36 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> di
     listener.setblocking(False)
     canary = root / "canary.txt"
     submissions = root / "class"
+    grading = root / "grading"  # the instructor's folder, where grade is run: an answer key in it
+    grading.mkdir(mode=0o755)
+    grading.chmod(0o755)
+    (grading / "answer-key.py").write_text(HONEST_APP)
+    host = Path(tempfile.mkdtemp(prefix="persistlab-test-", dir="/run"))  # like /run/postgresql
+    host.chmod(0o755)
+    host_socket = socket.socket(socket.AF_UNIX)
+    host_socket.bind(str(host / ".s.PGSQL.5432"))
+    os.chmod(host / ".s.PGSQL.5432", 0o777)
+    host_socket.listen(8)
     folders = write_class(
         submissions, canary=str(canary), out=str(out), source=str(submissions / "writes-outside"),
         port=listener.getsockname()[1], solutions=str(SOLUTIONS),
+        answer_key=str(grading / "answer-key.py"), host_socket=str(host / ".s.PGSQL.5432"),
     )
+    write_honest(submissions)
     before = {"class": snapshot(submissions), "solutions": snapshot(SOLUTIONS)}
     start = time.monotonic()
-    grades, summary = grade(
-        Request(inputs=(submissions,), out=out, jobs=2, steps=(3,), timeout=1.5,
-                submission_timeout=20),
-        course, Console(file=io.StringIO()),
-    )
+    cwd = os.getcwd()
+    os.chdir(grading)
+    try:
+        grades, summary = grade(
+            Request(inputs=(submissions,), out=out, jobs=2, steps=(3,), timeout=1.5,
+                    submission_timeout=20),
+            course, Console(file=io.StringIO()),
+        )
+    finally:
+        os.chdir(cwd)
+        host_socket.close()
+        shutil.rmtree(host)
     elapsed = time.monotonic() - start
     try:
         listener.accept()
@@ -96,6 +120,19 @@ def test_each_hostile_submission_fails_with_its_reason(graded_class: dict, hosti
     assert "persistlab-" not in feedback + reasons  # no scratch or intake path of the grader's
 
 
+@pytest.mark.parametrize("hostile", JAILED, ids=lambda h: h.name)
+def test_what_the_jail_hides_and_the_filter_refuses_earns_nothing(graded_class: dict, hostile) -> None:
+    """Had its attack worked, each would have full marks: it serves the app as written (or an
+    honest classmate's)."""
+    assert graded_class["grades"][hostile.name].score == 0
+
+
+def test_honest_students_beside_them_keep_full_marks(graded_class: dict) -> None:
+    for name in HONEST:
+        graded = graded_class["grades"][name]
+        assert graded.score == 8 and graded.status == "pass", graded.reports[0].message
+
+
 def test_the_class_takes_bounded_time_and_leaves_nothing_running(graded_class: dict) -> None:
     assert graded_class["elapsed"] < 60
     deadline = time.monotonic() + 3
@@ -120,9 +157,9 @@ def test_the_host_loopback_is_out_of_reach(graded_class: dict) -> None:
 def test_gradebook_feedback_and_junit_cover_the_class(graded_class: dict) -> None:
     out: Path = graded_class["out"]
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[0].startswith("student,step3,total") and len(rows) == len(HOSTILE) + 1
+    assert rows[0].startswith("student,step3,total") and len(rows) == len(HOSTILE) + len(HONEST) + 1
     assert "First problem" in (out / "feedback" / "fork-bomb.md").read_text()
-    assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE)
+    assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE) + len(HONEST)
     assert len(graded_class["summary"].timeouts) >= 3
     assert oct(os.stat(out).st_mode & 0o777) == "0o700"
 

@@ -213,3 +213,59 @@ def deep(depth: int, under: str = "01-notes-dict") -> Iterator[Path]:
     finally:
         remove_nested(step)
         shutil.rmtree(base)
+# What the jail hides and the system call filter refuses. Each would earn full marks if its
+# attack worked (the app is served as written, or an honest classmate's app is run instead);
+# contained, it ends in the error named. {answer_key} lies in the grader's working directory,
+# {host_socket} is a Unix socket the host listens on outside the jail (like PostgreSQL's).
+SYSCALL = """
+import ctypes, os, platform
+libc = ctypes.CDLL(None, use_errno=True)
+NUMBERS = dict(x86_64=dict({x86_64}), aarch64=dict({aarch64}))[platform.machine()]
+
+
+def call(name, *args):
+    if libc.syscall(NUMBERS[name], *args) < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, name + ': ' + os.strerror(code))
+"""
+
+
+def syscall_prelude(x86_64: str, aarch64: str, body: str) -> str:
+    """A prelude making raw system calls by name: call('add_key', ...) raises OSError if refused."""
+    return SYSCALL.format(x86_64=x86_64, aarch64=aarch64) + body
+
+
+KEYRING = syscall_prelude(
+    "add_key=248, keyctl=250", "add_key=217, keyctl=219",
+    "call('add_key', b'user', b'persistlab', b'left for the next student', 25, ctypes.c_long(-4))\n"
+    "call('keyctl', 0, ctypes.c_long(-4), 0)\n")
+NEW_USER_NAMESPACE = syscall_prelude("unshare=272", "unshare=97", "call('unshare', 0x10000000)\n")
+PTRACE = syscall_prelude(
+    "ptrace=101", "ptrace=117",
+    "import signal, time\nlibc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE\nchild = os.fork()\n"
+    "if child == 0:\n    time.sleep(30)\n    os._exit(0)\n"
+    "try:\n    call('ptrace', 16, child, 0, 0)  # PTRACE_ATTACH\nfinally:\n"
+    "    os.kill(child, signal.SIGKILL)\n    os.waitpid(child, 0)\n")
+JAILED = [
+    Hostile("reads-answer-key", "exec(open({answer_key!r}).read())\n", ("FileNotFoundError",),
+            break_app=True),
+    Hostile("host-socket", "import socket\nsocket.socket(socket.AF_UNIX).connect({host_socket!r})\n",
+            ("FileNotFoundError",)),
+    Hostile("host-processes",
+            "if open('/proc/1/cmdline', 'rb').read() == open('/proc/self/cmdline', 'rb').read():\n"
+            "    raise ProcessLookupError('pid 1 is this app itself: no process of the host in sight')\n",
+            ("ProcessLookupError",)),
+    Hostile("keyring", KEYRING, ("PermissionError",)),
+    Hostile("new-user-namespace", NEW_USER_NAMESPACE, ("PermissionError",)),
+    Hostile("ptrace", PTRACE, ("PermissionError",)),
+]
+HOSTILE += JAILED
+HONEST = ("honest-a", "honest-b")
+
+
+def write_honest(root: Path) -> None:
+    """Honest classmates, graded beside the hostile ones: the reference solution of step 3."""
+    for name in HONEST:
+        folder = root / name / "03-add-note"
+        folder.mkdir(parents=True)
+        (folder / "main.py").write_text(BASE, encoding="utf-8")

@@ -110,7 +110,6 @@ def test_the_step_that_runs_the_dockerfile_command_is_graded_like_any_other(
     summary = " ".join(result.output.split())
     assert "Protections off for" not in summary
     assert ("Protections off" in summary) == bool(SAFETY)
-    assert summary.index("submission graded") < summary.index(f"Protections off for step {step.number}")
 
 
 NO_ROOT = "namespaces and a separate user need root"
@@ -130,7 +129,8 @@ def test_without_the_sandbox_unsafe_grading_says_what_was_off(
     summary = " ".join(result.output.split())
     assert f"Unsafe mode: no sandbox ({NO_ROOT}); student code runs as you." in summary
     assert summary.endswith(
-        f"Protections off: network, process, user and filesystem isolation, because there was no sandbox "
+        f"Protections off: network, process, user and filesystem isolation and system call filtering, "
+        f"because there was no sandbox "
         f"({NO_ROOT}): student code ran as you. Wrote {tmp_path / 'out'}/gradebook.csv, results/, "
         "feedback/, junit.xml."
     )

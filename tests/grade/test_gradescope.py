@@ -67,10 +67,11 @@ def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) ->
          [("(Protections off: network, process and filesystem isolation, because this machine refuses "
            "new namespaces (a container without CAP_SYS_ADMIN?).)")]),
         ("namespaces and a separate user need root", "a separate user needs root",
-         [("(Protections off: network, process, user and filesystem isolation, because there is no "
+         [("(Protections off: network, process, user and filesystem isolation and system call "
+           "filtering, because there is no "
            "sandbox here (a separate user needs root): student code ran as the autograder's user.)"),
-          ("(Protections off for steps 10, 11: network, process, user and "
-           "filesystem isolation, because their checks start the app with its own command")]),
+          ("(Protections off for steps 10, 11: network, process, user and filesystem isolation "
+           "and system call filtering, because their checks start the app with its own command")]),
     ],
 )
 def test_a_container_without_the_full_sandbox_says_what_is_off(

@@ -147,12 +147,13 @@ def confine(jail: Jail, at: str = "/tmp") -> None:
     umask = os.umask(0o022)
     try:
         _mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, f"size={ROOT_SIZE},mode=0755")
+        if tmp >= 0:  # first: a folder bound below /tmp (a scratch copy) then stays in sight
+            os.makedirs(at + "/tmp", mode=0o755)
+            _bind(tmp, at + "/tmp", read_only=False)
         for path, read_only, handle in handles:
             os.makedirs(at + path, mode=0o755, exist_ok=True)
             _bind(handle, at + path, read_only)
         _furnish(jail, at)
-        if tmp >= 0:
-            _bind(tmp, at + "/tmp", read_only=False)
     finally:
         if tmp >= 0:
             os.close(tmp)
@@ -169,6 +170,8 @@ def _furnish(jail: Jail, at: str) -> None:
         os.symlink(target, at + path)
     _make_dev(at)
     for path in PRIVATE:
+        if path == "/tmp" and jail.tmp:
+            continue
         os.makedirs(at + path, mode=0o755, exist_ok=True)
         os.chmod(at + path, 0o1777)
     os.mkdir(at + "/proc", mode=0o555)

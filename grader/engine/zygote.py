@@ -229,6 +229,8 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
                 for fd in (alive_w, wake_r, wake_w, *status_fds.values()):
                     os.close(fd)
                 code = run_child(spec)
+            except BaseException as exc:  # noqa: BLE001 - said where the grader reads it, then exit 1
+                os.write(spec.output_fd, f"persistlab could not start the app: {exc!r}\n".encode())
             finally:
                 os._exit(code)
         status_fds[pid] = fds[0]

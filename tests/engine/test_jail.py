@@ -84,7 +84,7 @@ app, hide = sys.argv[1], tuple(json.loads(sys.argv[2]))
 keep = isolate_worker()
 scratch = BoundedScratch(Path(app))
 limits = replace(Limits(preload="web"), sandbox=Sandbox(uid=FIRST_UID + 904, keep=str(keep), hide=hide))
-child = StudentProcess(scratch.folder, "serve", limits, scratch.root)
+child = StudentProcess(scratch.folder, limits, scratch.root)
 report = child.wait_report("ready")
 assert report.ok, (report, child.output())
 with child.client() as client:

@@ -161,7 +161,7 @@ folder.mkdir()
 namespaces = sys.argv[2] == "namespaces"
 limits = replace(Limits(preload="web"),
                  sandbox=Sandbox(uid=FIRST_UID + 906, keep=str(keep), namespaces=namespaces))
-child = StudentProcess(folder, "serve", limits, folder.parent)
+child = StudentProcess(folder, limits, folder.parent)
 assert child.wait_report("ready").ok, child.output()
 with child.client() as client:
     with concurrent.futures.ThreadPoolExecutor(50) as pool:

@@ -64,8 +64,8 @@ def parse(path: Path) -> tuple[ast.Module, str]:
     return tree, source
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+def _is_main_guard(node: ast.If) -> bool:
+    if not isinstance(node.test, ast.Compare):
         return False
     test = node.test
     sides = [test.left, *test.comparators]
@@ -86,8 +86,8 @@ def _statements(
         yield node, top, in_class
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        if _is_main_guard(node):
-            yield from _statements(node.orelse, False, in_class)  # type: ignore[attr-defined]
+        if isinstance(node, ast.If) and _is_main_guard(node):
+            yield from _statements(list(node.orelse), False, in_class)
             continue
         for field in BLOCKS:
             inner = getattr(node, field, None)
@@ -148,6 +148,15 @@ def _changes(node: ast.AST, name: str) -> bool:
     return passed and not (isinstance(func, ast.Name) and func.id in READ_ONLY_CALLS)
 
 
+def _assigned(statement: ast.AST, name: str) -> ast.expr | None:
+    """The value of `name = value` or `name: T = value`, with `name` the only target."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        return statement.value if _is_name(statement.targets[0], name) else None
+    if isinstance(statement, ast.AnnAssign) and _is_name(statement.target, name):
+        return statement.value
+    return None
+
+
 def uses(tree: ast.Module, source: str, name: str) -> list[Use]:
     """Every statement of module-level code that binds `name` or changes what it names, in order."""
     found: list[Use] = []
@@ -157,12 +166,7 @@ def uses(tree: ast.Module, source: str, name: str) -> list[Use]:
         changes = any(_changes(n, name) for n in nodes)
         if not (binds or changes):
             continue
-        value = None
-        if top and isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and _is_name(statement.targets[0], name):
-            value = statement.value
-        elif top and isinstance(statement, ast.AnnAssign) and _is_name(statement.target, name):
-            value = statement.value
+        value = _assigned(statement, name) if top else None
         text = (ast.get_source_segment(source, statement) or name).splitlines()[0][:80]
         found.append(Use(getattr(statement, "lineno", 0), text, value, changes and not binds))
     return found

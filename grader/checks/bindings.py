@@ -149,9 +149,14 @@ def _changes(node: ast.AST, name: str) -> bool:
 
 
 def _assigned(statement: ast.AST, name: str) -> ast.expr | None:
-    """The value of `name = value` or `name: T = value`, with `name` the only target."""
+    """The value of `name = value`, `name: T = value` or `a, name = x, value`, with one target."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-        return statement.value if _is_name(statement.targets[0], name) else None
+        target, value = statement.targets[0], statement.value
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) \
+                and len(target.elts) == len(value.elts):
+            pairs = [(t, v) for t, v in zip(target.elts, value.elts) if _is_name(t, name)]
+            return pairs[0][1] if len(pairs) == 1 else None
+        return value if _is_name(target, name) else None
     if isinstance(statement, ast.AnnAssign) and _is_name(statement.target, name):
         return statement.value
     return None
@@ -161,6 +166,8 @@ def uses(tree: ast.Module, source: str, name: str) -> list[Use]:
     """Every statement of module-level code that binds `name` or changes what it names, in order."""
     found: list[Use] = []
     for statement, top, in_class in _statements(list(tree.body), True):
+        if isinstance(statement, ast.AnnAssign) and statement.value is None:
+            continue  # `name: T` alone binds nothing
         nodes = list(_expressions(statement))
         binds = not in_class and any(_binds(n, name) for n in nodes)  # a class body binds its own
         changes = any(_changes(n, name) for n in nodes)

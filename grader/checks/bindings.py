@@ -64,8 +64,8 @@ def parse(path: Path) -> tuple[ast.Module, str]:
     return tree, source
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+def _is_main_guard(node: ast.If) -> bool:
+    if not isinstance(node.test, ast.Compare):
         return False
     test = node.test
     sides = [test.left, *test.comparators]
@@ -86,8 +86,8 @@ def _statements(
         yield node, top, in_class
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        if _is_main_guard(node):
-            yield from _statements(node.orelse, False, in_class)  # type: ignore[attr-defined]
+        if isinstance(node, ast.If) and _is_main_guard(node):
+            yield from _statements(list(node.orelse), False, in_class)
             continue
         for field in BLOCKS:
             inner = getattr(node, field, None)
@@ -148,19 +148,32 @@ def _changes(node: ast.AST, name: str) -> bool:
     return passed and not (isinstance(func, ast.Name) and func.id in READ_ONLY_CALLS)
 
 
+def _assigned(statement: ast.AST, name: str) -> ast.expr | None:
+    """The value of `name = value`, `name: T = value` or `a, name = x, value`, with one target."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target, value = statement.targets[0], statement.value
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) \
+                and len(target.elts) == len(value.elts):
+            pairs = [(t, v) for t, v in zip(target.elts, value.elts) if _is_name(t, name)]
+            return pairs[0][1] if len(pairs) == 1 else None
+        return value if _is_name(target, name) else None
+    if isinstance(statement, ast.AnnAssign) and _is_name(statement.target, name):
+        return statement.value
+    return None
+
+
 def uses(tree: ast.Module, source: str, name: str) -> list[Use]:
     """Every statement of module-level code that binds `name` or changes what it names, in order."""
     found: list[Use] = []
     for statement, top, in_class in _statements(list(tree.body), True):
+        if isinstance(statement, ast.AnnAssign) and statement.value is None:
+            continue  # `name: T` alone binds nothing
         nodes = list(_expressions(statement))
         binds = not in_class and any(_binds(n, name) for n in nodes)  # a class body binds its own
         changes = any(_changes(n, name) for n in nodes)
         if not (binds or changes):
             continue
-        value = None
-        if top and isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and _is_name(statement.targets[0], name) or top and isinstance(statement, ast.AnnAssign) and _is_name(statement.target, name):
-            value = statement.value
+        value = _assigned(statement, name) if top else None
         text = (ast.get_source_segment(source, statement) or name).splitlines()[0][:80]
         found.append(Use(getattr(statement, "lineno", 0), text, value, changes and not binds))
     return found

@@ -12,16 +12,12 @@ from typing import Any
 
 import httpx
 
-from grader.checks.step01_notes_dict import (  # noqa: F401 - main_py and started are fixtures
-    MainPy,
-    Started,
-    main_py,
-    require_next_id,
-    require_notes_db,
-    started,
-)
+from grader.checks import step01_notes_dict as step01
+from grader.checks.step01_notes_dict import MainPy, Started, require_next_id, require_notes_db
 from grader.feedback import CheckFailure
 from grader.plugin import check
+
+main_py, started = step01.main_py, step01.started  # the same fixtures as step 1
 
 CREATE_APP = ("Import the class with `from fastapi import FastAPI`, then write `app = FastAPI()` "
               "at the top level of main.py.")

@@ -22,6 +22,8 @@ FAIR_STEP_1 = {
         "notes_db = {}\nnext_id = 1\n\n\ndef add(text):\n    global next_id\n"
         "    notes_db[next_id] = text\n    next_id += 1\n"
     ),
+    "declared-then-made": "notes_db: dict[int, str]\nnotes_db = {}\nnext_id: int\nnext_id = 1\n",
+    "one-line": "notes_db, next_id = {}, 1\n",
     "bom-and-coding-line": "\ufeff# -*- coding: utf-8 -*-\nnotes_db = {}  # é\nnext_id = 1\n",
 }
 

@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from grader.engine.process import StudentProcess
 from grader.engine.zygote import children, shared_zygote
 from grader.results import FAIL, PASS
 from tests.checks.variants import S1, S3, S11, VARIANTS, Variant
+from tests.engine.machine import hog_on_cpu_0, peak_growth, starved
 
 QUICK = Limits(startup=2.0, request=1.0, stop=1.0)
 
@@ -141,8 +141,6 @@ for fd in range(3, 64):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_a_flooded_status_channel_costs_the_grader_little(tmp_path: Path) -> None:
-    from tests.engine.test_transport import peak_growth
-
     (tmp_path / "main.py").write_text(STATUS_FLOOD + "\nfrom fastapi import FastAPI\napp = FastAPI()\n")
     child = StudentProcess(tmp_path, Limits(startup=30.0), tmp_path)
     reports = []
@@ -164,39 +162,26 @@ def test_a_start_that_sleeps_fails_at_its_limit(tmp_path: Path) -> None:
     assert (report.error, report.message, child.startup_allowed) == ("Timeout", "1 s", 1.0)
 
 
-HOG = "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass\n"
 NEEDS_CPU = (
     "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.1:\n    pass\n"
     "from fastapi import FastAPI\napp = FastAPI()\n"
 )
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setscheduler"), reason="needs SCHED_IDLE")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs SCHED_IDLE and /proc")
 def test_a_start_kept_from_the_cpu_gets_a_second_wait(tmp_path: Path) -> None:
     """An import that wants a CPU the machine does not give it is slow, not hung: once a CPU is
     free, the start succeeds within the second wait."""
     (tmp_path / "main.py").write_text(NEEDS_CPU)
-    hog = subprocess.Popen([sys.executable, "-c", HOG])
     child = None
-    try:
-        time.sleep(0.2)  # the hog holds CPU 0
-        child = StudentProcess(tmp_path, Limits(startup=2.0), tmp_path)
-        os.sched_setaffinity(child.pid, {0})
-        os.sched_setscheduler(child.pid, os.SCHED_IDLE, os.sched_param(0))  # runs only when CPU 0 is idle
-
-        def free_the_cpu() -> None:  # after the first limit ran out, the student may run again
-            os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
-            os.sched_setaffinity(child.pid, range(os.cpu_count() or 1))
-
-        timer = threading.Timer(2.5, free_the_cpu)
-        timer.start()
-        report = child.wait_report("ready")
-        timer.join()
-    finally:
-        hog.kill()
-        hog.wait()
-        if child is not None:
-            child.close()
+    with hog_on_cpu_0():
+        try:
+            child = StudentProcess(tmp_path, Limits(startup=2.0), tmp_path)
+            with starved(child.pid, until=2.5):  # the first limit runs out while it waits
+                report = child.wait_report("ready")
+        finally:
+            if child is not None:
+                child.close()
     assert report.ok, (report, child.output())
     assert child.startup_allowed == 2.0 * (1 + SECOND_WAIT)
 

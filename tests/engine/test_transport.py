@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpcore
@@ -21,6 +21,7 @@ from grader.engine.process import StudentProcess
 from grader.engine.transport import MAX_BODY_BYTES, NoAnswerInTime, UnsafeAnswer, _DeadlineStream
 from grader.results import FAIL
 from tests.checks.variants import S3, Variant
+from tests.engine.machine import hog_on_cpu_0, peak_growth, starved
 
 LIMITS = Limits(startup=20.0, request=5.0, stop=2.0)
 
@@ -87,21 +88,6 @@ def just_over():
 def just_under():
     return Response(b"[" + b" " * (MAX - 2) + b"]", media_type="application/json")
 '''
-
-
-def _vm(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise LookupError(field)
-
-
-def peak_growth(action: Callable[[], object]) -> int:
-    """How far this process's resident memory rose above where it was while `action` ran."""
-    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current VmRSS
-    before = _vm("VmRSS")
-    action()
-    return _vm("VmHWM") - before
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +159,8 @@ def test_a_check_names_the_refused_answer(course: Course, tmp_path: Path) -> Non
     variant = Variant("gzip-bomb", 3, S3, {"main.py": [
         ("from fastapi import FastAPI", "import zlib\n\nfrom fastapi import FastAPI, Response"),
         ("    return {\"id\": note_id}",
-         "    return Response(BOMB, headers={'Content-Encoding': 'gzip, gzip'}, "
-         "media_type='application/json')"),
+         ("    return Response(BOMB, headers={'Content-Encoding': 'gzip, gzip'}, "
+          "media_type='application/json')")),
         ("app = FastAPI()", "app = FastAPI()\n" + bomb),
     ]})
     report = run_checks(course.step(3), variant.write(tmp_path / "s"), LIMITS)
@@ -223,3 +209,33 @@ def test_no_fd_is_left_open(hostile: StudentProcess) -> None:
         with hostile.client() as client, pytest.raises(UnsafeAnswer):
             client.get("/bomb")
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+NEEDS_CPU_TO_ANSWER = '''
+import time
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/work")
+async def work():
+    start = time.process_time()
+    while time.process_time() - start < 0.1:
+        pass
+    return {"done": True}
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs SCHED_IDLE and /proc")
+def test_an_answer_kept_from_the_cpu_gets_a_second_wait(tmp_path: Path) -> None:
+    """A handler that wants a CPU the machine does not give it is slow, not hung."""
+    (tmp_path / "main.py").write_text(NEEDS_CPU_TO_ANSWER)
+    child = StudentProcess(tmp_path, Limits(startup=20.0, request=2.0), tmp_path)
+    try:
+        assert child.wait_report("ready").ok, child.output()
+        with hog_on_cpu_0(), starved(child.pid, until=2.5), child.client() as client:
+            response = client.get("/work")
+    finally:
+        child.close()
+    assert response.json() == {"done": True}

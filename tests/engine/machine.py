@@ -1,0 +1,66 @@
+"""What the engine tests do to the machine: measure the grader's peak memory, keep a student
+process from the CPU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HOG = "import os\nos.sched_setaffinity(0, {0})\nprint('on CPU 0', flush=True)\nwhile True:\n    pass\n"
+
+
+def _vm(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def peak_growth(action: Callable[[], object]) -> int:
+    """How far this process's resident memory rose above where it was while `action` ran."""
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current VmRSS
+    before = _vm("VmRSS")
+    action()
+    return _vm("VmHWM") - before
+
+
+@contextmanager
+def hog_on_cpu_0() -> Iterator[None]:
+    """A process that keeps CPU 0 busy, at the usual priority, while the block runs."""
+    hog = subprocess.Popen([sys.executable, "-c", HOG], stdout=subprocess.PIPE)
+    try:
+        assert hog.stdout is not None and hog.stdout.readline() == b"on CPU 0\n"
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def _lowest_priority(pid: int, lowest: bool) -> None:
+    """Every thread of `pid` on CPU 0 under SCHED_IDLE and, where the kernel groups each session's
+    processes (autogroup: a student process leads its own session), its group at the lowest
+    weight; or all of it back to normal."""
+    policy = os.SCHED_IDLE if lowest else os.SCHED_OTHER
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setscheduler(int(task.name), policy, os.sched_param(0))
+        os.sched_setaffinity(int(task.name), {0} if lowest else range(os.cpu_count() or 1))
+    group = Path(f"/proc/{pid}/autogroup")
+    if group.exists():
+        group.write_text("19" if lowest else "0")
+
+
+@contextmanager
+def starved(pid: int, until: float) -> Iterator[None]:
+    """`pid` kept from the CPU (beside hog_on_cpu_0) for `until` seconds of the block, then let run."""
+    _lowest_priority(pid, True)
+    timer = threading.Timer(until, _lowest_priority, (pid, False))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()

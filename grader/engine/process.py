@@ -7,7 +7,9 @@ leads its own process group, which is killed whole when the grader is done with 
 
 from __future__ import annotations
 
+import array
 import atexit
+import fcntl
 import functools
 import itertools
 import json
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -67,6 +70,7 @@ class OutputDrain:
     def __init__(self, fd: int, keep: int) -> None:
         self._fd, self._half = fd, max(keep // 2, 1)
         self.head, self.tail, self.total = bytearray(), bytearray(), 0
+        self._busy = self._ended = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -76,13 +80,17 @@ class OutputDrain:
         while not self._stop.is_set():
             if not select.select([self._fd], [], [], 0.1)[0]:
                 continue
+            with self._lock:
+                self._busy = True
             try:
                 data = os.read(self._fd, 65536)
             except OSError:
-                return
-            if not data:
-                return
+                data = b""
             with self._lock:
+                self._busy = False
+                if not data:
+                    self._ended = True
+                    return
                 self.total += len(data)
                 room = self._half - len(self.head)
                 if room > 0:
@@ -96,7 +104,26 @@ class OutputDrain:
         """Bytes written and not kept (from the middle)."""
         return self.total - len(self.head) - len(self.tail)
 
+    def _settled(self) -> bool:
+        """Whether what was written so far has been read (nothing waits in the pipe)."""
+        with self._lock:
+            if self._ended:
+                return True
+            if self._busy:
+                return False
+            waiting = array.array("i", [0])
+            try:
+                fcntl.ioctl(self._fd, termios.FIONREAD, waiting)
+            except OSError:
+                return True
+            return waiting[0] == 0
+
     def text(self) -> str:
+        """The output so far, once what is waiting in the pipe is read (0.5 s at most, for an
+        app that never stops writing)."""
+        deadline = time.monotonic() + 0.5
+        while not self._settled() and time.monotonic() < deadline:
+            time.sleep(0.002)
         with self._lock:
             head, tail, cut = bytes(self.head), bytes(self.tail), self.cut
         middle = f"\n[... {cut} bytes of output cut here ...]\n".encode() if cut else b""

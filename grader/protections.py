@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.course import Step
-from grader.engine.limits import Limits
-from grader.engine.process import CAN_FORK
 from grader.engine import syscalls
 from grader.engine.jail import PRIVATE
+from grader.engine.limits import Limits
+from grader.engine.process import CAN_FORK
 from grader.engine.sandbox import unavailable_reason
 
 LINUX = sys.platform.startswith("linux")

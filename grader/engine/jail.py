@@ -16,8 +16,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine import syscalls
+
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_MOVE = 32, 4096, 8192
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 32, 4096, 8192, 16384
 MNT_DETACH = 2
 ST_NOEXEC = 8
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -27,7 +29,6 @@ PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")  # empty, writable by all (sticky), l
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2"}
 ROOT_SIZE = "32m"  # the jail's own tmpfs: its folders, and what the student writes in /tmp
-PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}  # system call numbers; elsewhere MS_MOVE and chroot
 GRADER = str(Path(__file__).resolve().parents[1])  # the grader package, for imports after entry
 
 
@@ -106,7 +107,7 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
 
 
 def _bind(handle: int, target: str, read_only: bool) -> None:
-    _mount(f"/proc/self/fd/{handle}", target, None, MS_BIND | (0 if read_only else 1 << 14))  # MS_REC
+    _mount(f"/proc/self/fd/{handle}", target, None, MS_BIND | (0 if read_only else MS_REC))
     if read_only:
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
         if os.statvfs(target).f_flag & ST_NOEXEC:
@@ -128,11 +129,11 @@ def _make_dev(root: str) -> None:
 def _pivot(root: str) -> None:
     """Make `root` the root of this mount namespace and detach the host's."""
     os.chdir(root)
-    number = PIVOT_ROOT.get(os.uname().machine)
-    if number is not None:
-        _call(_libc().syscall(number, b".", b"."), "pivot_root")
+    arch = syscalls.this_arch()  # the C library has no pivot_root: called by its number
+    if arch is not None:
+        _call(_libc().syscall(arch.numbers["pivot_root"], b".", b"."), "pivot_root")
         _call(_libc().umount2(b".", MNT_DETACH), "detaching the host's root")
-    else:  # no known number: move the new root over / (the host's stays below, out of reach)
+    else:  # number unknown: move the new root over / (the host's stays below, out of reach)
         _mount(root, "/", None, MS_MOVE)
         os.chroot(".")
     os.chdir("/")

@@ -1,14 +1,13 @@
-"""Linux containment for untrusted student code: namespaces, an unprivileged user, a private /tmp.
+"""Linux containment for untrusted student code: namespaces, a jail, an unprivileged user.
 
 The grading worker calls `isolate_worker` once: a private mount namespace with a size-capped
 tmpfs that holds every scratch copy, so nothing a student writes reaches the real disk and the
 mount vanishes with the worker. Each student process calls `enter` right after it is forked:
-new mount, network, pid and IPC namespaces; an empty /tmp, and an empty tmpfs over any folder
-others cannot enter (such as /root) with only Python's own folders bound back; the course
-solutions, the grader's output and the submissions hidden under empty tmpfs mounts; a fork, so the student's code runs as pid 1 of its
-own pid namespace (everything it starts dies with it); then an unprivileged uid and rlimits.
+new mount, network, pid, IPC and UTS namespaces; a root of its own built from an allow-list
+(`grader.engine.jail`), with its step's /tmp; pid 1 of its own pid namespace (everything it
+starts dies with it); then no capabilities, an unprivileged uid, rlimits and a system call
+filter (`grader.engine.syscalls`). Memory and processes are bounded by `grader.engine.cgroups`.
 """
-
 from __future__ import annotations
 
 import ctypes

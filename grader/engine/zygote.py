@@ -194,7 +194,10 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
     die_with_parent()
     become_subreaper()
     warm_up(kind)
-    import grader.engine.sandbox  # noqa: F401 - loaded once here, not in every sandboxed child
+    from grader.engine import jail, sandbox, syscalls  # noqa: F401 - loaded once here, not per child
+
+    jail.prepare()
+    syscalls.prepare()
 
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)

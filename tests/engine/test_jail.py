@@ -60,6 +60,7 @@ SEEN = {
                   for p in ("/usr", "/etc", sys.prefix, sys.base_prefix)},
     "writes": {p: attempt(lambda p=p: write(p)) for p in (".", "/tmp", "/var/tmp", "/dev/shm", "/", "/usr")},
     "postgresql_config": os.listdir("/etc/postgresql") if os.path.isdir("/etc/postgresql") else [],
+    "emptied": {p: os.listdir(p) if os.path.isdir(p) else open(p).read() for p in WHERE["emptied"]},
     "lazy_import": attempt(lambda: __import__("xml.dom.minidom")),
     "devices": attempt(lambda: open("/dev/urandom", "rb").read(8) and open("/dev/null", "wb").write(b"x")),
 }
@@ -128,9 +129,10 @@ def _look_around(tmp: Path, host: Path) -> dict:
     secrets = [str(classmate), str(host / "class" / "bob.zip"), str(host / "out" / "gradebook.csv"),
                str(key), str(SOLUTIONS / "03-add-note" / "main.py")]
     folders = [str(host), "/run", "/var/run", "/sys", "/home", str(tmp / "grading")]
-    (app / "where.json").write_text(json.dumps(
-        {"secrets": secrets, "folders": folders, "socket": str(host / ".s.PGSQL.5432")}))
-    hide = [str(host / "class"), str(host / "class" / "bob.zip"), str(host / "out"), str(SOLUTIONS)]
+    inside = [p for p in ("/etc/hostname", "/usr/share/doc") if os.path.exists(p)]  # in what it sees
+    (app / "where.json").write_text(json.dumps({"secrets": secrets, "folders": folders, "emptied": inside,
+                                                "socket": str(host / ".s.PGSQL.5432")}))
+    hide = [str(host / "class"), str(host / "class" / "bob.zip"), str(host / "out"), str(SOLUTIONS), *inside]
     try:
         run = subprocess.run([sys.executable, "-c", RUN, str(app), json.dumps(hide)],
                              capture_output=True, text=True, timeout=120, check=False,
@@ -165,6 +167,7 @@ def test_the_system_and_python_are_read_only_and_its_own_folder_and_tmp_are_writ
                               "/": "EACCES", "/usr": "EROFS"}
     assert seen["lazy_import"] == "ok" and seen["devices"] == "ok"
     assert seen["postgresql_config"] == []
+    assert seen["emptied"] and set(map(len, seen["emptied"].values())) == {0}  # hidden, though inside
     assert seen["dev"] == ["fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout",
                            "urandom", "zero"]
 
@@ -172,11 +175,11 @@ def test_the_system_and_python_are_read_only_and_its_own_folder_and_tmp_are_writ
 ENTER_DIRECTLY = """
 import json, os, sys, tempfile
 from pathlib import Path
-from grader.engine import jail
+from grader.engine import syscalls
 from grader.engine.sandbox import FIRST_UID, Sandbox, enter, isolate_worker
 
 if sys.argv[1] == "no-pivot-root-number":
-    jail.PIVOT_ROOT = {}
+    syscalls.this_arch = lambda: None
 keep = isolate_worker()
 folder = Path(tempfile.mkdtemp(dir=keep)) / "app"
 folder.mkdir()

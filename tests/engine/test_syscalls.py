@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -105,9 +106,9 @@ def _in_filtered_child() -> dict:
             if child == 0:
                 os._exit(7)
             seen["fork"] = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
-            seen["subprocess"] = subprocess.run([sys.executable, "-c", "print(6 * 7)"],
+            seen["subprocess"] = subprocess.run([sys.executable, "-c", "print(6 * 7)"], check=True,
                                                 capture_output=True, text=True).stdout.strip()
-            status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines()
+            status = dict(line.split(":\t", 1) for line in Path("/proc/self/status").read_text().splitlines()
                           if ":\t" in line)
             seen["no_new_privs"], seen["seccomp"] = status["NoNewPrivs"].strip(), status["Seccomp"].strip()
             os.write(write, json.dumps(seen).encode())
@@ -203,7 +204,7 @@ def test_where_the_filter_does_not_know_the_machine_the_protections_say_so(
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             installed = syscalls.restrict()
-            status = open("/proc/self/status").read()
+            status = Path("/proc/self/status").read_text()
             os.write(write, json.dumps([installed, "NoNewPrivs:\t1" in status, "Seccomp:\t0" in status]).encode())
         finally:
             os._exit(0)

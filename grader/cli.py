@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import ClassVar
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 
 from grader import __version__
 from grader.breakit import EXPERIMENTS
@@ -243,12 +243,21 @@ def reset(step: str, directory: Path | None, yes: bool) -> None:
 
 @cli.command()
 @click.argument("step")
+@click.argument("file", required=False)
 @DIR_OPTION
-def solution(step: str, directory: Path | None) -> None:
-    """Show the reference solution of STEP, once your own code has passed it.
+@click.option("--diff", "as_diff", is_flag=True, help="Show how your files differ from the solution.")
+@click.option("--write", "write_to", type=click.Path(path_type=Path), default=None,
+              help="Copy the solution's files into this folder (never over a file).")
+def solution(step: str, file: str | None, directory: Path | None, as_diff: bool,
+             write_to: Path | None) -> None:
+    """Show the reference solution of STEP exactly as written, once your own code has passed it.
 
-    Example: persistlab solution 3
+    Piped, the output is each file byte for byte; FILE shows one file only.
+
+    Example: persistlab solution 3 --diff
     """
+    from grader.solution import diff_files, print_diff, print_files, solution_files, write_files
+
     course = _course()
     workspace = _workspace(directory)
     chosen = _step(course, step, workspace)
@@ -260,10 +269,27 @@ def solution(step: str, directory: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    out = console()
-    for path in sorted(chosen.solution_dir.glob("*.py")):
-        out.rule(path.name)
-        out.print(Syntax(path.read_text(encoding="utf-8"), "python"))
+    files = solution_files(chosen)
+    if file is not None:
+        files = [path for path in files if path.name == Path(file).name]
+        if not files:
+            names = ", ".join(path.name for path in solution_files(chosen))
+            raise UsageFailure(f"The solution of step {chosen.number} has no {file}; it has {names}.")
+    if write_to is not None:
+        try:
+            written = write_files(files, write_to)
+        except FileExistsError as exc:
+            raise UsageFailure(str(exc)) from None
+        click.echo(f"Wrote {', '.join(str(path) for path in written)}.")
+        return
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if as_diff:
+        diff = diff_files(files, step_dir(workspace, chosen))
+        print_diff(diff, sys.stdout, colour)
+        if not diff:
+            click.echo(f"Your files in {chosen.folder} are the same as the solution's.")
+        return
+    print_files(files, sys.stdout, colour, header=file is None)
 
 
 @cli.command()

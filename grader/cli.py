@@ -6,9 +6,10 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import click
 from rich.console import Console
@@ -19,9 +20,10 @@ from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
+from grader.outcome import EXIT, SKIPPED, outcome
 from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
 from grader.render import current_step, show_progress, show_protections, show_report
-from grader.results import ERROR, PASS, usage_error_json
+from grader.results import usage_error_json
 from grader.workspace import (
     WorkspaceError,
     create_workspace,
@@ -30,7 +32,12 @@ from grader.workspace import (
     step_dir,
 )
 
-EXIT = {PASS: 0, "fail": 1, ERROR: 2}
+INTERRUPTED = 130  # as a shell reports a command stopped by SIGINT
+STOPPED_KEEPS = {
+    "check": " No result was saved: your progress is as it was.",
+    "watch": " Your progress is as it was when the last check finished.",
+    "quiz": " The answers you gave before are saved.",
+}
 DIR_OPTION = click.option(
     "--dir", "directory", type=click.Path(path_type=Path), default=None,
     help="The workspace (made by `persistlab init`); default: the one you are in.",
@@ -100,6 +107,19 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ProgressError as exc:
             raise UsageFailure(str(exc)) from None
+        except KeyboardInterrupt:
+            stopped(ctx.invoked_subcommand)
+        except click.Abort as exc:  # a prompt turns Ctrl-C into Abort
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                stopped(ctx.invoked_subcommand)
+            raise
+
+
+def stopped(command: str | None) -> NoReturn:
+    """Ctrl-C: one line, exit status 130, and any further Ctrl-C ignored while we clean up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    click.echo(f"Stopped (Ctrl-C).{STOPPED_KEEPS.get(command or '', '')}", err=True)
+    raise click.exceptions.Exit(INTERRUPTED)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,22 +200,24 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
 
     limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
+    verdict = outcome(report)
     try:
-        record_result(workspace, chosen.number, report.status, report.score, report.max_score)
+        earlier = load_progress(workspace).get(chosen.number) if verdict == SKIPPED else None
+        record_result(workspace, chosen.number, verdict, report.score, report.max_score)
         unsaved = ""
     except ProgressError as exc:
-        unsaved = f"This result was not saved: {exc}"
+        earlier, unsaved = None, f"This result was not saved: {exc}"
     if as_json:
         guarded = for_check(chosen, limits).to_json()
         click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
     else:
         out = console()
-        show_report(out, chosen, report, course)
+        show_report(out, chosen, report, course, earlier)
         if list_protections and report.tests:
             show_protections(out, for_check(chosen, limits))
     if unsaved:
         click.echo(unsaved, err=True)
-    sys.exit(EXIT[report.status])
+    sys.exit(EXIT[verdict])
 
 
 @cli.command()

@@ -10,16 +10,21 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from grader.course import Course, Step
+from grader.outcome import SKIPPED, is_skip, outcome
 from grader.progress import StepResult
 from grader.results import ERROR, PASS, StepReport
 
 if TYPE_CHECKING:
     from grader.protections import Protections
 
-MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]"}
+MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]", SKIPPED: "[yellow]-[/]"}
 
 
-def show_report(console: Console, step: Step, report: StepReport, course: Course) -> None:
+def show_report(
+    console: Console, step: Step, report: StepReport, course: Course, earlier: StepResult | None = None
+) -> None:
+    """The step's checks, the first failure in full, and what to do next. `earlier`: the result
+    saved before this run, which a skipped run leaves in place."""
     score = f"{report.score:g}/{report.max_score:g} points"
     console.print(f"[bold]Step {step.number}: {escape(step.title)}[/]  [dim]{score}[/]")
     if report.status == ERROR and not report.tests:
@@ -27,13 +32,15 @@ def show_report(console: Console, step: Step, report: StepReport, course: Course
         return
     first = report.first_failure
     for test in report.tests:
-        console.print(f"  {MARKS[test.status]} {escape(test.name)}")
+        console.print(f"  {MARKS[SKIPPED if is_skip(test) else test.status]} {escape(test.name)}")
         if test is first:
-            console.print(f"    {escape(test.message)}", style="red" if test.status != ERROR else "yellow")
+            console.print(f"    {escape(test.message)}", style="red" if test.status == "fail" and not is_skip(test) else "yellow")
             if test.hint:
                 console.print(f"    [bold]Try:[/] {escape(test.hint)}")
     console.print()
-    if report.status == PASS:
+    if outcome(report) == SKIPPED:
+        _show_skipped(console, step, earlier)
+    elif report.status == PASS:
         console.print(f"[green bold]Step {step.number} passes.[/]", end=" ")
         if step.number < len(course.steps):
             following = course.step(step.number + 1)
@@ -49,6 +56,16 @@ def show_report(console: Console, step: Step, report: StepReport, course: Course
         console.print(
             f"Fix the first failure, then check again. Stuck? `persistlab hint {step.number}`."
         )
+
+
+def _show_skipped(console: Console, step: Step, earlier: StepResult | None) -> None:
+    kept = (f"Your saved result is unchanged: {earlier.status} {earlier.score:g}/{earlier.max_score:g}."
+            if earlier is not None and earlier.status != SKIPPED
+            else "It is saved as skipped until a check with a server replaces it.")
+    console.print(
+        f"[yellow bold]Step {step.number} was skipped:[/] no PostgreSQL server answered, so your "
+        f"app could not be tried on one. A skip is not a pass and scores nothing. {kept}"
+    )
 
 
 def show_protections(console: Console, protections: Protections) -> None:
@@ -95,9 +112,13 @@ def show_progress(
 
 
 def current_step(course: Course, progress: dict[int, StepResult]) -> Step | None:
-    """The first step whose last check did not pass."""
+    """The first step whose last check did not pass, passing over skipped steps while a later
+    step is still to do (a skip is no reason to stop there)."""
+    first_skipped = None
     for step in course.steps:
         result = progress.get(step.number)
-        if result is None or result.status != PASS:
+        if result is None or result.status not in (PASS, SKIPPED):
             return step
-    return None
+        if result.status == SKIPPED and first_skipped is None:
+            first_skipped = step
+    return first_skipped

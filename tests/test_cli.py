@@ -298,3 +298,49 @@ def test_a_damaged_progress_file_is_one_clear_line(workspace: Path) -> None:
     assert "not saved" in checked.stderr and "Delete it" in checked.stderr
     as_json = CliRunner().invoke(cli, ["check", "1", "--dir", str(workspace), "--json"])
     assert json.loads(as_json.stdout)["status"] == "fail"
+
+
+NO_POSTGRES = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+
+
+def test_a_skip_has_its_own_exit_status_and_never_replaces_a_pass(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.progress import load_progress, record_result
+
+    monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", NO_POSTGRES)
+    solve(workspace, course, 10)
+    record_result(workspace, 10, "pass", 16, 16)
+    before = load_progress(workspace)[10]
+    skipped = run("check", "10", "--dir", str(workspace))
+    assert skipped.exit_code == 3, skipped.output
+    assert "Step 10 was skipped" in flat(skipped.output) and "Fix the first failure" not in skipped.output
+    assert "Your saved result is unchanged: pass 16/16" in flat(skipped.output)
+    assert load_progress(workspace)[10] == before
+    assert run("check", "10", "--dir", str(workspace), "--json").exit_code == 3
+
+
+def test_a_first_skip_is_saved_as_skipped_and_check_moves_past_it(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.progress import load_progress, record_result
+
+    monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", NO_POSTGRES)
+    for step in course.steps[:9]:
+        record_result(workspace, step.number, "pass", step.points, step.points)
+    skipped = run("check", "--dir", str(workspace))
+    assert skipped.exit_code == 3 and "Step 10: PostgreSQL" in skipped.output
+    assert "saved as skipped" in flat(skipped.output)
+    assert load_progress(workspace)[10].status == "skipped"
+    listing = flat(run("list", "--dir", str(workspace)).output)
+    assert "10 PostgreSQL 10-postgresql skipped 0/16" in listing and "Continue with step 11" in listing
+    record_result(workspace, 10, "fail", 3, 16)
+    assert run("check", "10", "--dir", str(workspace)).exit_code == 3
+    assert load_progress(workspace)[10].status == "fail", "a skip replaces no earlier result"
+
+
+def test_the_skip_is_recognised_by_the_message_the_checks_fail_with() -> None:
+    from grader.checks import postgres
+    from grader.outcome import NO_SERVER
+
+    assert postgres.NO_SERVER == NO_SERVER

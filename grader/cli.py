@@ -27,8 +27,11 @@ from grader.results import usage_error_json
 from grader.workspace import (
     WorkspaceError,
     create_workspace,
+    did_you_mean,
+    find_workspace,
     require_workspace,
     reset_step,
+    step_at,
     step_dir,
 )
 
@@ -73,15 +76,25 @@ def _workspace(directory: Path | None) -> Path:
 
 
 def _resolve(course: Course, ref: str) -> Step:
+    """A step from a number, a slug, a folder name, or a path to a step folder (`./03-add-note/`,
+    what tab completion gives, or `.` inside one); a near miss is answered with "did you mean"."""
+    found = step_at(course, Path(ref)) if ref.strip() in (".", "..") or "/" in ref else None
+    if found is not None:
+        return found
     try:
-        return course.resolve(ref)
+        return course.resolve(Path(ref.strip().rstrip("/")).name or ref)
     except CourseError as exc:
-        raise UsageFailure(str(exc)) from None
+        guess = did_you_mean(course, ref)
+        raise UsageFailure(f"{exc} Did you mean {guess}?" if guess else str(exc)) from None
 
 
 def _step(course: Course, ref: str | None, workspace: Path) -> Step:
+    """STEP as given; without it, the step folder you are in; else the first step to do."""
     if ref is not None:
         return _resolve(course, ref)
+    here = step_at(course, Path.cwd())
+    if here is not None and find_workspace(Path.cwd()) == workspace:
+        return here
     try:
         return current_step(course, load_progress(workspace)) or course.steps[-1]
     except ProgressError as exc:
@@ -175,10 +188,11 @@ def list_steps(directory: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as Exercism results JSON.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
               help="Seconds the app may take to start, and to answer one request.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print what the app printed for the first failure.")
 @click.option("--protections/--no-protections", "list_protections", default=True, hidden=True,
               help="End with which protections were on (watch lists them once).")
 def check(step: str | None, directory: Path | None, as_json: bool, timeout: float | None,
-          list_protections: bool) -> None:
+          verbose: bool, list_protections: bool) -> None:
     """Run the checks of STEP (default: the first step that does not pass yet).
 
     Example: persistlab check 3 --json
@@ -212,7 +226,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
     else:
         out = console()
-        show_report(out, chosen, report, course, earlier)
+        show_report(out, chosen, report, course, earlier, verbose)
         if list_protections and report.tests:
             show_protections(out, for_check(chosen, limits))
     if unsaved:

@@ -187,7 +187,7 @@ class Collector:
         self.settled.add(item.nodeid)
         exc = call.excinfo.value
         if isinstance(exc, CheckFailure):
-            result.status, result.message, result.hint = FAIL, exc.message, exc.hint
+            result.status, result.message, result.hint, result.log = FAIL, exc.message, exc.hint, exc.log
         elif call.excinfo.errisinstance(pytest.skip.Exception):
             result.status, result.message = FAIL, f"skipped: {exc}"
         elif isinstance(exc, AssertionError) and call.when == "call":

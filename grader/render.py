@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from grader.course import Course, Step
 from grader.outcome import SKIPPED, is_skip, outcome
@@ -21,10 +22,11 @@ MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]", SK
 
 
 def show_report(
-    console: Console, step: Step, report: StepReport, course: Course, earlier: StepResult | None = None
+    console: Console, step: Step, report: StepReport, course: Course,
+    earlier: StepResult | None = None, verbose: bool = False,
 ) -> None:
     """The step's checks, the first failure in full, and what to do next. `earlier`: the result
-    saved before this run, which a skipped run leaves in place."""
+    saved before this run, which a skipped run leaves in place; `verbose`: the app's output too."""
     score = f"{report.score:g}/{report.max_score:g} points"
     console.print(f"[bold]Step {step.number}: {escape(step.title)}[/]  [dim]{score}[/]")
     if report.status == ERROR and not report.tests:
@@ -34,9 +36,12 @@ def show_report(
     for test in report.tests:
         console.print(f"  {MARKS[SKIPPED if is_skip(test) else test.status]} {escape(test.name)}")
         if test is first:
-            console.print(f"    {escape(test.message)}", style="red" if test.status == "fail" and not is_skip(test) else "yellow")
+            style = "red" if test.status == "fail" and not is_skip(test) else "yellow"
+            _indented(console, Text(test.message, style=style))
             if test.hint:
-                console.print(f"    [bold]Try:[/] {escape(test.hint)}")
+                _indented(console, Text.assemble(("Try: ", "bold"), test.hint))
+            if verbose:
+                _show_log(console, test.log)
     console.print()
     if outcome(report) == SKIPPED:
         _show_skipped(console, step, earlier)
@@ -56,6 +61,21 @@ def show_report(
         console.print(
             f"Fix the first failure, then check again. Stuck? `persistlab hint {step.number}`."
         )
+
+
+def _indented(console: Console, text: Text, indent: int = 4) -> None:
+    """`text` wrapped to the terminal, every line of it indented (its own lines kept)."""
+    for line in text.wrap(console, max(console.width - indent, 20)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def _show_log(console: Console, log: str) -> None:
+    if not log.strip():
+        console.print("    [dim]The app printed nothing for this check.[/]")
+        return
+    console.print("    [bold]What the app printed[/] (its last 64 KiB):")
+    console.print(Text(log.rstrip("\n")), soft_wrap=True)
 
 
 def _show_skipped(console: Console, step: Step, earlier: StepResult | None) -> None:

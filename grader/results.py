@@ -21,6 +21,7 @@ class TestResult:
     task_id: int | None = None
     message: str = ""
     hint: str = ""
+    log: str = ""  # what the app printed, when the failure came from it (not in the JSON)
 
     @property
     def score(self) -> float:

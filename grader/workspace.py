@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from pathlib import Path
 
@@ -34,6 +35,31 @@ def require_workspace(start: Path | None = None) -> Path:
             "Run `persistlab init` to make one, or pass --dir."
         )
     return workspace
+
+
+def step_at(course: Course, path: Path) -> Step | None:
+    """The step whose folder `path` is, or is inside (None if it is in none)."""
+    folders = {step.folder: step for step in course.steps}
+    try:
+        here = path.resolve()
+    except OSError:
+        return None
+    if not here.is_dir():
+        return None
+    for folder in (here, *here.parents):
+        if folder.name in folders and (folder.parent / MARKER).is_dir():
+            return folders[folder.name]
+    return None
+
+
+def did_you_mean(course: Course, ref: str) -> str:
+    """The step a mistyped STEP most likely meant, as "'add-note' (step 3)"; "" if none is close."""
+    names = {name: step for step in course.steps for name in (step.slug, step.folder)}
+    close = difflib.get_close_matches(ref.strip().strip("./").lower(), names, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    step = names[close[0]]
+    return f"{close[0]!r} (step {step.number}, {step.title})"
 
 
 def state_db(workspace: Path) -> Path:

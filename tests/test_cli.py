@@ -344,3 +344,60 @@ def test_the_skip_is_recognised_by_the_message_the_checks_fail_with() -> None:
     from grader.outcome import NO_SERVER
 
     assert postgres.NO_SERVER == NO_SERVER
+
+
+def test_a_500_names_the_students_file_line_and_source(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 4)
+    main = workspace / course.step(4).folder / "main.py"
+    main.write_text(main.read_text().replace("    return notes_db\n",
+                                             "    first = notes_db[next_id]\n    return notes_db\n"))
+    line = main.read_text().splitlines().index("    first = notes_db[next_id]") + 1
+    failed = run("check", "4", "--dir", str(workspace), "--no-protections")
+    assert failed.exit_code == 1
+    assert "answered 500 Internal Server Error: your code raised KeyError: 1" in flat(failed.output)
+    assert f"At main.py line {line}, in list_notes:\n        first = notes_db[next_id]\n" in failed.output
+    assert "site-packages" not in failed.output and "starlette" not in failed.output, "the student's frames only"
+    assert "A KeyError means a dict was asked for a key it does not hold" in flat(failed.output)
+    verbose = run("check", "4", "--dir", str(workspace), "--no-protections", "--verbose")
+    assert "What the app printed" in verbose.output
+    assert "Traceback (most recent call last):" in verbose.output and "starlette" in verbose.output
+
+
+def test_a_startup_crash_names_the_line_in_db_py(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 5)
+    db = workspace / course.step(5).folder / "db.py"
+    db.write_text(db.read_text().replace("def create_table() -> None:\n",
+                                         "def create_table() -> None:\n    raise RuntimeError('not yet')\n"))
+    failed = run("check", "5", "--dir", str(workspace), "--no-protections")
+    assert failed.exit_code == 1
+    assert "The app crashed while starting up, at db.py line 14: RuntimeError: not yet" in flat(failed.output)
+    assert "That line reads:\n        raise RuntimeError('not yet')\n" in failed.output
+
+
+@pytest.mark.parametrize("ref", ["3", "add-note", "03-add-note", "03-add-note/", "./03-add-note", "./03-add-note/"])
+def test_a_step_is_found_by_number_slug_folder_or_tab_completed_path(
+    workspace: Path, ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    shown = run("hint", ref)
+    assert shown.exit_code == 0 and "for step 3, POST /add_note" in shown.output
+
+
+def test_inside_a_step_folder_check_and_hint_act_on_that_step(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace / course.step(4).folder)
+    assert "for step 4" in run("hint").output
+    data = json.loads(run("check", "--json").output)
+    assert data["step"] == 4, "not the first failing step (1), the one you are in"
+    assert "for step 2" in run("hint", "../02-fastapi-app").output
+    assert "for step 4" in run("hint", ".").output
+
+
+def test_a_near_miss_gets_did_you_mean(workspace: Path) -> None:
+    refused = CliRunner().invoke(cli, ["hint", "add-nte", "--dir", str(workspace)])
+    assert refused.exit_code == 2
+    assert "There is no step 'add-nte'" in refused.output
+    assert "Did you mean 'add-note' (step 3, POST /add_note)?" in flat(refused.output)
+    far = CliRunner().invoke(cli, ["hint", "zebra", "--dir", str(workspace)])
+    assert far.exit_code == 2 and "Did you mean" not in far.output

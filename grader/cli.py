@@ -21,12 +21,21 @@ from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
 from grader.outcome import EXIT, SKIPPED, outcome
-from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
-from grader.render import current_step, show_progress, show_protections, show_report
+from grader.progress import (
+    ProgressError,
+    forget_step,
+    hints_seen,
+    load_progress,
+    next_hint,
+    record_result,
+)
+from grader.render import current_step, show_hint, show_progress, show_protections, show_report
 from grader.results import usage_error_json
 from grader.workspace import (
+    MARKER,
     WorkspaceError,
     create_workspace,
+    describe_reset,
     did_you_mean,
     find_workspace,
     require_workspace,
@@ -237,7 +246,8 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
 @cli.command()
 @click.argument("step", required=False)
 @DIR_OPTION
-def hint(step: str | None, directory: Path | None) -> None:
+@click.option("--all", "seen", is_flag=True, help="Show again every hint you have seen so far.")
+def hint(step: str | None, directory: Path | None, seen: bool) -> None:
     """Show the next hint for STEP: one more each time you ask.
 
     Example: persistlab hint 3
@@ -247,14 +257,16 @@ def hint(step: str | None, directory: Path | None) -> None:
     chosen = _step(course, step, workspace)
     if not chosen.hints:
         raise UsageFailure(f"Step {chosen.number} has no hints.")
-    number = next_hint(workspace, chosen.number, len(chosen.hints))
     out = console()
-    out.print(f"[bold]Hint {number} of {len(chosen.hints)}[/] for step {chosen.number}, "
-              f"{escape(chosen.title)}:")
-    out.print(escape(chosen.hints[number - 1]))
-    if number == len(chosen.hints):
-        out.print(f"[dim]That is the last hint. Once the step passes, "
-                  f"`persistlab solution {chosen.number}` shows the reference answer.[/]")
+    if seen:
+        shown = hints_seen(workspace, chosen.number)
+        if not shown:
+            out.print(f"No hint of step {chosen.number} seen yet: `persistlab hint {chosen.number}` "
+                      "shows the first.")
+        for number in range(1, shown + 1):
+            show_hint(out, chosen, number)
+        return
+    show_hint(out, chosen, next_hint(workspace, chosen.number, len(chosen.hints)))
 
 
 @cli.command()
@@ -262,19 +274,20 @@ def hint(step: str | None, directory: Path | None) -> None:
 @DIR_OPTION
 @click.option("--yes", is_flag=True, help="Do not ask first.")
 def reset(step: str, directory: Path | None, yes: bool) -> None:
-    """Put the starter files of STEP back (your changes to that step are lost).
+    """Put the starter files of STEP back; your files are kept in a backup.
 
     Example: persistlab reset 3
     """
     course = _course()
     workspace = _workspace(directory)
     chosen = _step(course, step, workspace)
-    question = f"Replace {chosen.folder} with the starter files? Your changes there are lost."
+    question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
+                f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):
         raise UsageFailure("Nothing was changed.")
-    reset_step(chosen, workspace)
+    done = reset_step(chosen, workspace)
     forget_step(workspace, chosen.number)
-    click.echo(f"{chosen.folder} is back to its starter files.")
+    click.echo(describe_reset(done))
 
 
 @cli.command()

@@ -117,6 +117,15 @@ def next_hint(workspace: Path, step: int, available: int) -> int:
     return shown
 
 
+def hints_seen(workspace: Path, step: int) -> int:
+    """How many of `step`'s hints have been shown (0 if none)."""
+    if not state_db(workspace).exists():
+        return 0
+    with _connect(workspace) as conn:
+        row = conn.execute("SELECT shown FROM hints_shown WHERE step = ?", (step,)).fetchone()
+    return row[0] if row else 0
+
+
 def forget_step(workspace: Path, step: int) -> None:
     """Clear a step's result and hints (used by reset)."""
     with _connect(workspace) as conn:

@@ -131,6 +131,17 @@ def show_progress(
         console.print("[green]Every step passes.[/] Try a quiz: `persistlab quiz`.")
 
 
+def show_hint(console: Console, step: Step, number: int) -> None:
+    """Hint `number` of the step's hints, and what comes after the last one."""
+    console.print(f"[bold]Hint {number} of {len(step.hints)}[/] for step {step.number}, "
+                  f"{escape(step.title)}:")
+    console.print(escape(step.hints[number - 1]))
+    if number == len(step.hints):
+        console.print(f"[dim]That is the last hint (`persistlab hint {step.number} --all` shows them "
+                      f"all again). Once the step passes, `persistlab solution {step.number}` shows the "
+                      "reference answer.[/]")
+
+
 def current_step(course: Course, progress: dict[int, StepResult]) -> Step | None:
     """The first step whose last check did not pass, passing over skipped steps while a later
     step is still to do (a skip is no reason to stop there)."""

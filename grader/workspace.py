@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import Course, Step
@@ -86,10 +88,44 @@ def create_workspace(course: Course, target: Path) -> list[Path]:
     return created
 
 
-def reset_step(step: Step, workspace: Path) -> Path:
-    """Put the starter files of `step` back, replacing the student's folder."""
+@dataclass(frozen=True)
+class Reset:
+    """What `reset_step` did: where the student's files went, and which were not the starter's."""
+
+    folder: Path
+    backup: Path | None
+    extra: list[str]
+
+
+def reset_step(step: Step, workspace: Path) -> Reset:
+    """Put the starter files of `step` back; the student's folder is moved, whole, into
+    .persistlab/backups/ first (nothing is deleted)."""
     folder = step_dir(workspace, step)
+    backup = extra = None
     if folder.exists():
-        shutil.rmtree(folder)
+        starter = {path.name for path in step.exercise_dir.iterdir()}
+        extra = sorted(path.name for path in folder.iterdir()
+                       if path.name not in starter and path.name != "__pycache__")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = workspace / MARKER / "backups" / f"{step.folder}-{stamp}"
+        for attempt in range(2, 100):
+            if not backup.exists():
+                break
+            backup = backup.with_name(f"{step.folder}-{stamp}-{attempt}")
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(folder), backup)
     shutil.copytree(step.exercise_dir, folder, ignore=IGNORED)
-    return folder
+    return Reset(folder, backup, extra or [])
+
+
+def describe_reset(done: Reset) -> str:
+    """What a reset did, in a sentence or two for the student."""
+    said = f"{done.folder.name} is back to its starter files."
+    if done.backup is None:
+        return said
+    said += f" Your files are in {done.backup}."
+    if done.extra:
+        names = ", ".join(done.extra)
+        said += (f" {names} {'was' if len(done.extra) == 1 else 'were'} not part of the starter: "
+                 f"{'it is' if len(done.extra) == 1 else 'they are'} in the backup too, no longer in {done.folder.name}.")
+    return said

@@ -401,3 +401,30 @@ def test_a_near_miss_gets_did_you_mean(workspace: Path) -> None:
     assert "Did you mean 'add-note' (step 3, POST /add_note)?" in flat(refused.output)
     far = CliRunner().invoke(cli, ["hint", "zebra", "--dir", str(workspace)])
     assert far.exit_code == 2 and "Did you mean" not in far.output
+
+
+def test_hint_all_shows_the_hints_seen_so_far(workspace: Path, course: Course) -> None:
+    hints = course.step(3).hints
+    assert "No hint of step 3 seen yet" in run("hint", "3", "--all", "--dir", str(workspace)).output
+    for _ in range(2):
+        run("hint", "3", "--dir", str(workspace))
+    again = run("hint", "3", "--all", "--dir", str(workspace)).output
+    assert f"Hint 1 of {len(hints)}" in again and f"Hint 2 of {len(hints)}" in again
+    assert f"Hint 3 of {len(hints)}" not in again, "only the hints already seen"
+    assert "Hint 3 of" in run("hint", "3", "--dir", str(workspace)).output, "--all moved nothing on"
+
+
+def test_reset_keeps_a_backup_and_names_extra_files(workspace: Path, course: Course) -> None:
+    folder = workspace / course.step(3).folder
+    (folder / "main.py").write_text("# my own work\n")
+    (folder / "helpers.py").write_text("# mine too\n")
+    done = run("reset", "3", "--yes", "--dir", str(workspace))
+    assert done.exit_code == 0
+    [backup] = (workspace / ".persistlab" / "backups").iterdir()
+    assert str(backup) in flat(done.output)
+    assert "helpers.py was not part of the starter: it is in the backup too" in flat(done.output)
+    assert (backup / "main.py").read_text() == "# my own work\n"
+    assert (backup / "helpers.py").read_text() == "# mine too\n"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in course.step(3).exercise_dir.iterdir())
+    run("reset", "3", "--yes", "--dir", str(workspace))
+    assert len(list((workspace / ".persistlab" / "backups").iterdir())) == 2, "a second reset keeps the first backup"

@@ -345,12 +345,16 @@ def solution(step: str, file: str | None, directory: Path | None, as_diff: bool,
 @DIR_OPTION
 @click.option("--poll", is_flag=True, help="Poll for changes instead of using file events.")
 def watch(directory: Path | None, poll: bool) -> None:
-    """Check the current step again every time you save a file in it."""
+    """Check the current step again every time you save a file in it.
+
+    Keys: h the next hint, l the list, c check again, n the next step (once this one passes),
+    r reset the step (asks first), q quit.
+    """
     from grader.watch import watch_workspace
 
     course = _course()
     workspace = _workspace(directory)
-    watch_workspace(course, workspace, force_polling=poll)
+    sys.exit(watch_workspace(course, workspace, _step(course, None, workspace), force_polling=poll))
 
 
 @cli.command()

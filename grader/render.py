@@ -116,12 +116,8 @@ def show_progress(
             style="bold" if here else None,
         )
     console.print(table)
-    done = sum(1 for r in progress.values() if r.status == PASS)
     console.print()
-    bar = ProgressBar(total=len(course.steps), completed=done, width=40)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_row(bar, f"{done} of {len(course.steps)} steps pass")
-    console.print(grid)
+    show_summary(console, course, progress)
     if current is not None:
         console.print(
             f"Continue with step {current.number}, {escape(current.title)}: "
@@ -140,6 +136,15 @@ def show_hint(console: Console, step: Step, number: int) -> None:
         console.print(f"[dim]That is the last hint (`persistlab hint {step.number} --all` shows them "
                       f"all again). Once the step passes, `persistlab solution {step.number}` shows the "
                       "reference answer.[/]")
+
+
+def show_summary(console: Console, course: Course, progress: dict[int, StepResult]) -> None:
+    """A progress bar and how many steps pass."""
+    done = sum(1 for r in progress.values() if r.status == PASS)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(ProgressBar(total=len(course.steps), completed=done, width=40),
+                 f"{done} of {len(course.steps)} steps pass")
+    console.print(grid)
 
 
 def current_step(course: Course, progress: dict[int, StepResult]) -> Step | None:

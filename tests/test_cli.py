@@ -212,7 +212,7 @@ def test_watch_rechecks_on_save_and_waits_to_move_on(workspace: Path, course: Co
     try:
         assert _read_until(watcher, "no module-level name `notes_db`", seen)
         solve(workspace, course, 1)
-        assert _read_until(watcher, "Press Enter to go on to step 2", seen)
+        assert _read_until(watcher, "Press n (or Enter) to go on to step 2", seen)
         time.sleep(0.5)
         (workspace / course.step(1).folder / "main.py").touch()
         assert _read_until(watcher, "Step 1 passes", seen), "a save re-checks the same step"

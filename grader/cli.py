@@ -62,8 +62,21 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
 
+class PipeSafeConsole(Console):
+    """A reader that stops early (`| head`) ends the output, not the command: its exit status
+    stays the verdict's (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def console() -> Console:
-    return Console(highlight=False)
+    return PipeSafeConsole(highlight=False)
 
 
 def _course() -> Course:
@@ -230,14 +243,18 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         unsaved = ""
     except ProgressError as exc:
         earlier, unsaved = None, f"This result was not saved: {exc}"
-    if as_json:
-        guarded = for_check(chosen, limits).to_json()
-        click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
-    else:
-        out = console()
-        show_report(out, chosen, report, course, earlier, verbose)
-        if list_protections and report.tests:
-            show_protections(out, for_check(chosen, limits))
+    try:
+        if as_json:
+            guarded = for_check(chosen, limits).to_json()
+            click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
+        else:
+            out = console()
+            show_report(out, chosen, report, course, earlier, verbose)
+            if list_protections and report.tests:
+                show_protections(out, for_check(chosen, limits))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `check --json | head`: the reader had enough; the verdict stands
+        _silence_stdout()
     if unsaved:
         click.echo(unsaved, err=True)
     sys.exit(EXIT[verdict])

@@ -428,3 +428,16 @@ def test_reset_keeps_a_backup_and_names_extra_files(workspace: Path, course: Cou
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in course.step(3).exercise_dir.iterdir())
     run("reset", "3", "--yes", "--dir", str(workspace))
     assert len(list((workspace / ".persistlab" / "backups").iterdir())) == 2, "a second reset keeps the first backup"
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_passing_check_into_a_closed_pipe_still_exits_0(
+    workspace: Path, course: Course, as_json: list[str]
+) -> None:
+    solve(workspace, course, 1)
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head` that has already had enough
+    done = subprocess.run([sys.executable, "-m", "grader", "check", "1", "--dir", str(workspace), *as_json],
+                          stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    os.close(writer)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

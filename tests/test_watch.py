@@ -21,6 +21,8 @@ from grader.course import Course
 from grader.engine.family import descendants
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# the new session takes the pty as its controlling terminal (so Ctrl-C reaches it), then runs ARGS
+TAKE_TERMINAL = "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execv(sys.argv[1], sys.argv[1:])"
 
 
 class Terminal:
@@ -30,8 +32,8 @@ class Terminal:
         self.leader, follower = os.openpty()
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
         self.process = subprocess.Popen(
-            args, stdin=follower, stdout=follower, stderr=follower, start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0), close_fds=True,
+            [sys.executable, "-c", TAKE_TERMINAL, *args], stdin=follower, stdout=follower,
+            stderr=follower, start_new_session=True, close_fds=True,
             env={**os.environ, "TERM": "xterm-256color"},
         )
         os.close(follower)

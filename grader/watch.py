@@ -25,8 +25,10 @@ from rich.console import Console
 from grader.course import Course, Step
 from grader.engine.limits import Limits
 from grader.engine.sandbox import unavailable_reason
+from grader.outcome import EXIT, SKIPPED
 from grader.progress import forget_step, load_progress, next_hint
 from grader.protections import for_check
+from grader.results import PASS
 from grader.render import current_step, show_hint, show_progress, show_protections, show_summary
 from grader.workspace import describe_reset, reset_step, step_dir
 
@@ -113,7 +115,7 @@ class Watch:
         self.screen = sys.stdout.isatty()
         self.no_sandbox = unavailable_reason()  # asked once, before any thread starts: it forks
         self.shown: list[str] = []
-        self.passed = False
+        self.passed = False  # or skipped: n may move on
 
     def run(self) -> int:
         self.keys.start()
@@ -186,14 +188,15 @@ class Watch:
             return INTERRUPTED
         if code == INTERRUPTED:
             return code
-        self.passed = code == 0
+        self.passed = code in (EXIT[PASS], EXIT[SKIPPED])  # a skip is no reason to stop here
         guarded = for_check(self.step, Limits(), lambda: self.no_sandbox)
         if guarded.lines() != self.shown:  # once, and again only when a step changes them
             show_protections(self.console, guarded)
             self.shown = guarded.lines()
         show_summary(self.console, self.course, load_progress(self.workspace))
         if self.passed and self.step.number < len(self.course.steps):
-            self.console.print(f"[green]Step {self.step.number} passes.[/] Press n (or Enter) to go on "
+            done = "passes" if code == EXIT[PASS] else "was skipped"
+            self.console.print(f"Step {self.step.number} {done}. Press n (or Enter) to go on "
                                f"to step {self.step.number + 1}, or keep editing.")
         self._keys_line()
         return code

@@ -28,8 +28,8 @@ from grader.engine.sandbox import unavailable_reason
 from grader.outcome import EXIT, SKIPPED
 from grader.progress import forget_step, load_progress, next_hint
 from grader.protections import for_check
-from grader.results import PASS
 from grader.render import current_step, show_hint, show_progress, show_protections, show_summary
+from grader.results import PASS
 from grader.workspace import describe_reset, reset_step, step_dir
 
 KEYS = "h hint · l list · c check again · n next step · r reset · q quit"

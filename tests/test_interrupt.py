@@ -17,15 +17,9 @@ import pytest
 from grader.course import Course
 from grader.engine.family import descendants
 from grader.progress import load_progress, record_result
+from tests.grade.test_lifetime import alive, wait_for
 
 STOPPED = "Stopped (Ctrl-C)"
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
-    except OSError:
-        return False
 
 
 def command_line(pid: int) -> str:
@@ -35,13 +29,14 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 60) -> bool:
+def poll_until(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    """Look every 5 ms: a student's server may live for less than 50."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.005)
-    return False
+    return True
 
 
 def zygote_of(cli: int) -> int | None:
@@ -103,7 +98,7 @@ def test_ctrl_c_during_check_leaves_progress_and_no_process(passed_step5: Path, 
 
     reached = MOMENTS.get(moment, restart_test_under_way)
     checking = start(["check", "5", "--dir", str(passed_step5)])
-    assert wait_for(lambda: reached(checking.pid)), f"never got {moment}"
+    assert poll_until(lambda: reached(checking.pid)), f"never got {moment}"
     code, out, err, family = ctrl_c(checking)
     assert_stopped_cleanly(code, err, family, "progress is as it was")
     assert "Could not check" not in out and "no tests ran" not in out + err
@@ -112,7 +107,7 @@ def test_ctrl_c_during_check_leaves_progress_and_no_process(passed_step5: Path, 
 
 def test_ctrl_c_in_demo_restart_stops_both_apps(tmp_path: Path) -> None:
     demo = start(["demo", "restart"], cwd=tmp_path)
-    assert wait_for(lambda: bool(students_of(demo.pid))), "the demo never started a server"
+    assert wait_for(lambda: bool(students_of(demo.pid)), 60), "the demo never started a server"
     code, _, err, family = ctrl_c(demo)
     assert_stopped_cleanly(code, err, family)
 

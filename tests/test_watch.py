@@ -19,6 +19,7 @@ import pytest
 
 from grader.course import Course
 from grader.engine.family import descendants
+from tests.test_interrupt import command_line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # the new session takes the pty as its controlling terminal (so Ctrl-C reaches it), then runs ARGS
@@ -162,7 +163,7 @@ def test_ctrl_c_during_a_check_is_one_line_and_saves_nothing(watching: Terminal,
     watching.expect("q quit")
     watching.type("c")
     deadline = time.monotonic() + 60
-    while not any("grader.engine.zygote" in _cmdline(p) for p in descendants(watching.process.pid)):
+    while not any("grader.engine.zygote" in command_line(p) for p in descendants(watching.process.pid)):
         assert time.monotonic() < deadline, "the check never started"
         time.sleep(0.005)
     watching.type("\x03")
@@ -170,9 +171,3 @@ def test_ctrl_c_during_a_check_is_one_line_and_saves_nothing(watching: Terminal,
     assert watching.text.count("Stopped (Ctrl-C)") == 1, watching.text
     assert "progress is as it was" in watching.text and "Traceback" not in watching.text
 
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""

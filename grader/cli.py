@@ -123,6 +123,18 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
+def _named_step(course: Course, ref: str | None, workspace: Path, command: str) -> Step:
+    """STEP as given, or the step folder you are in; never a guess (these commands change or
+    show files)."""
+    if ref is not None:
+        return _resolve(course, ref)
+    here = step_at(course, Path.cwd())
+    if here is None or find_workspace(Path.cwd()) != workspace:
+        raise UsageFailure(f"Which step? Give it (`persistlab {command} 3`), or run this inside "
+                           "the step's folder.")
+    return here
+
+
 class LazyGroup(click.Group):
     """Subcommands whose modules load only when the command is used (keeps `check` fast)."""
 
@@ -287,34 +299,37 @@ def hint(step: str | None, directory: Path | None, seen: bool) -> None:
 
 
 @cli.command()
-@click.argument("step")
+@click.argument("step", required=False)
 @DIR_OPTION
 @click.option("--yes", is_flag=True, help="Do not ask first.")
-def reset(step: str, directory: Path | None, yes: bool) -> None:
+def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     """Put the starter files of STEP back; your files are kept in a backup.
 
     Example: persistlab reset 3
     """
     course = _course()
     workspace = _workspace(directory)
-    chosen = _step(course, step, workspace)
+    chosen = _named_step(course, step, workspace, "reset")
     question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
                 f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):
         raise UsageFailure("Nothing was changed.")
-    done = reset_step(chosen, workspace)
+    try:
+        done = reset_step(chosen, workspace)
+    except WorkspaceError as exc:
+        raise UsageFailure(str(exc)) from None
     forget_step(workspace, chosen.number)
     click.echo(describe_reset(done))
 
 
 @cli.command()
-@click.argument("step")
+@click.argument("step", required=False)
 @click.argument("file", required=False)
 @DIR_OPTION
 @click.option("--diff", "as_diff", is_flag=True, help="Show how your files differ from the solution.")
 @click.option("--write", "write_to", type=click.Path(path_type=Path), default=None,
               help="Copy the solution's files into this folder (never over a file).")
-def solution(step: str, file: str | None, directory: Path | None, as_diff: bool,
+def solution(step: str | None, file: str | None, directory: Path | None, as_diff: bool,
              write_to: Path | None) -> None:
     """Show the reference solution of STEP exactly as written, once your own code has passed it.
 
@@ -326,7 +341,7 @@ def solution(step: str, file: str | None, directory: Path | None, as_diff: bool,
 
     course = _course()
     workspace = _workspace(directory)
-    chosen = _step(course, step, workspace)
+    chosen = _named_step(course, step, workspace, "solution")
     result = load_progress(workspace).get(chosen.number)
     if result is None or not result.ever_passed:
         click.echo(

@@ -98,11 +98,15 @@ class Reset:
 
 
 def reset_step(step: Step, workspace: Path) -> Reset:
-    """Put the starter files of `step` back; the student's folder is moved, whole, into
-    .persistlab/backups/ first (nothing is deleted)."""
+    """Put the starter files of `step` back; everything in the student's folder is moved into
+    .persistlab/backups/ first (nothing is deleted). The folder itself stays, so a shell inside
+    it is still there after the reset."""
     folder = step_dir(workspace, step)
     backup = extra = None
-    if folder.exists():
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise WorkspaceError(f"{folder} is not a folder; move it away, then reset again. "
+                             "Nothing was changed.")
+    if folder.is_dir():
         starter = {path.name for path in step.exercise_dir.iterdir()}
         extra = sorted(path.name for path in folder.iterdir()
                        if path.name not in starter and path.name != "__pycache__")
@@ -112,9 +116,10 @@ def reset_step(step: Step, workspace: Path) -> Reset:
             if not backup.exists():
                 break
             backup = backup.with_name(f"{step.folder}-{stamp}-{attempt}")
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(folder), backup)
-    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED)
+        backup.mkdir(parents=True)
+        for entry in folder.iterdir():
+            shutil.move(str(entry), backup / entry.name)
+    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED, dirs_exist_ok=True)
     return Reset(folder, backup, extra or [])
 
 

@@ -441,3 +441,25 @@ def test_a_passing_check_into_a_closed_pipe_still_exits_0(
                           stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     os.close(writer)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_reset_and_solution_take_the_folder_you_are_in_and_never_guess(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    refused = CliRunner().invoke(cli, ["reset", "--yes"])
+    assert refused.exit_code == 2 and "Which step?" in refused.output
+    folder = workspace / course.step(2).folder
+    (folder / "main.py").write_text("# mine\n")
+    monkeypatch.chdir(folder)
+    assert "02-fastapi-app is back to its starter files" in run("reset", "--yes").output
+    assert "Step 2 has not passed yet" in CliRunner().invoke(cli, ["solution"]).output
+
+
+def test_reset_refuses_a_step_folder_that_is_a_file(workspace: Path, course: Course) -> None:
+    folder = workspace / course.step(3).folder
+    shutil.rmtree(folder)
+    folder.write_text("not a folder\n")
+    refused = CliRunner().invoke(cli, ["reset", "3", "--yes", "--dir", str(workspace)])
+    assert refused.exit_code == 2 and "is not a folder" in refused.output and "Traceback" not in refused.output
+    assert folder.read_text() == "not a folder\n"

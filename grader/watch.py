@@ -116,6 +116,7 @@ class Watch:
         self.no_sandbox = unavailable_reason()  # asked once, before any thread starts: it forks
         self.shown: list[str] = []
         self.passed = False  # or skipped: n may move on
+        self._checked: tuple[tuple[str, int, int], ...] = ()  # the files as the last check saw them
 
     def run(self) -> int:
         self.keys.start()
@@ -176,6 +177,7 @@ class Watch:
         if self.screen:
             sys.stdout.write(CLEAR)
         self.console.print(f"[dim]Watching {step_dir(self.workspace, self.step)}[/]")
+        sys.stdout.flush()  # before the check writes to the same terminal
         self._checked = _fingerprint(step_dir(self.workspace, self.step))
         command = [sys.executable, "-m", "grader", "check", str(self.step.number),
                    "--dir", str(self.workspace), "--no-protections"]

@@ -141,6 +141,15 @@ def running_server(
 NOT_RUN = "The check did not run, so it gives no marks."
 
 
+def _app_output(item: pytest.Item) -> str:
+    """What the check's server printed so far (for `check --verbose`), while it still runs."""
+    for value in getattr(item, "funcargs", {}).values():
+        kept = value.get("server") if isinstance(value, dict) else value
+        if isinstance(kept, StudentServer):
+            return kept.output()
+    return ""
+
+
 class Collector:
     """Records each check's verdict, in collection order: a check that never ran is an error."""
 
@@ -187,7 +196,8 @@ class Collector:
         self.settled.add(item.nodeid)
         exc = call.excinfo.value
         if isinstance(exc, CheckFailure):
-            result.status, result.message, result.hint, result.log = FAIL, exc.message, exc.hint, exc.log
+            result.status, result.message, result.hint = FAIL, exc.message, exc.hint
+            result.log = exc.log or _app_output(item)
         elif call.excinfo.errisinstance(pytest.skip.Exception):
             result.status, result.message = FAIL, f"skipped: {exc}"
         elif isinstance(exc, AssertionError) and call.when == "call":

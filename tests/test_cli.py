@@ -463,3 +463,14 @@ def test_reset_refuses_a_step_folder_that_is_a_file(workspace: Path, course: Cou
     refused = CliRunner().invoke(cli, ["reset", "3", "--yes", "--dir", str(workspace)])
     assert refused.exit_code == 2 and "is not a folder" in refused.output and "Traceback" not in refused.output
     assert folder.read_text() == "not a folder\n"
+
+
+def test_verbose_shows_what_the_students_app_printed(workspace: Path, course: Course) -> None:
+    solve(workspace, course, 4)
+    main = workspace / course.step(4).folder / "main.py"
+    main.write_text(main.read_text().replace("    return notes_db\n",
+                                             "    print('debug: listing', len(notes_db))\n    return {}\n"))
+    quiet = run("check", "4", "--dir", str(workspace), "--no-protections")
+    assert quiet.exit_code == 1 and "debug: listing" not in quiet.output
+    verbose = run("check", "4", "--dir", str(workspace), "--no-protections", "--verbose")
+    assert "What the app printed" in verbose.output and "debug: listing 3" in verbose.output

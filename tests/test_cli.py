@@ -48,6 +48,16 @@ def test_init_makes_a_workspace_and_never_overwrites_silently(tmp_path: Path, co
     assert "my work" not in mine.read_text()
 
 
+def solved_but(workspace: Path, course: Course, number: int, name: str, old: str, new: str) -> Path:
+    """The step's reference solution, with one edit in file `name`."""
+    solve(workspace, course, number)
+    path = workspace / course.step(number).folder / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
 def test_check_focuses_on_the_first_failure_and_records_progress(workspace: Path, course: Course) -> None:
     failed = run("check", "--dir", str(workspace))
     assert failed.exit_code == 1
@@ -347,10 +357,8 @@ def test_the_skip_is_recognised_by_the_message_the_checks_fail_with() -> None:
 
 
 def test_a_500_names_the_students_file_line_and_source(workspace: Path, course: Course) -> None:
-    solve(workspace, course, 4)
-    main = workspace / course.step(4).folder / "main.py"
-    main.write_text(main.read_text().replace("    return notes_db\n",
-                                             "    first = notes_db[next_id]\n    return notes_db\n"))
+    main = solved_but(workspace, course, 4, "main.py", "    return notes_db\n",
+                      "    first = notes_db[next_id]\n    return notes_db\n")
     line = main.read_text().splitlines().index("    first = notes_db[next_id]") + 1
     failed = run("check", "4", "--dir", str(workspace), "--no-protections")
     assert failed.exit_code == 1
@@ -364,10 +372,8 @@ def test_a_500_names_the_students_file_line_and_source(workspace: Path, course: 
 
 
 def test_a_startup_crash_names_the_line_in_db_py(workspace: Path, course: Course) -> None:
-    solve(workspace, course, 5)
-    db = workspace / course.step(5).folder / "db.py"
-    db.write_text(db.read_text().replace("def create_table() -> None:\n",
-                                         "def create_table() -> None:\n    raise RuntimeError('not yet')\n"))
+    solved_but(workspace, course, 5, "db.py", "def create_table() -> None:\n",
+               "def create_table() -> None:\n    raise RuntimeError('not yet')\n")
     failed = run("check", "5", "--dir", str(workspace), "--no-protections")
     assert failed.exit_code == 1
     assert "The app crashed while starting up, at db.py line 14: RuntimeError: not yet" in flat(failed.output)
@@ -466,10 +472,8 @@ def test_reset_refuses_a_step_folder_that_is_a_file(workspace: Path, course: Cou
 
 
 def test_verbose_shows_what_the_students_app_printed(workspace: Path, course: Course) -> None:
-    solve(workspace, course, 4)
-    main = workspace / course.step(4).folder / "main.py"
-    main.write_text(main.read_text().replace("    return notes_db\n",
-                                             "    print('debug: listing', len(notes_db))\n    return {}\n"))
+    solved_but(workspace, course, 4, "main.py", "    return notes_db\n",
+               "    print('debug: listing', len(notes_db))\n    return {}\n")
     quiet = run("check", "4", "--dir", str(workspace), "--no-protections")
     assert quiet.exit_code == 1 and "debug: listing" not in quiet.output
     verbose = run("check", "4", "--dir", str(workspace), "--no-protections", "--verbose")

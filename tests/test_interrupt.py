@@ -105,8 +105,9 @@ def test_ctrl_c_during_check_leaves_progress_and_no_process(passed_step5: Path, 
     assert load_progress(passed_step5) == before, "a stopped check saves nothing"
 
 
-def test_ctrl_c_in_demo_restart_stops_both_apps(tmp_path: Path) -> None:
-    demo = start(["demo", "restart"], cwd=tmp_path)
+@pytest.mark.parametrize("demo_name", ["restart", "delete-db"])
+def test_ctrl_c_in_a_demo_stops_its_apps(tmp_path: Path, demo_name: str) -> None:
+    demo = start(["demo", demo_name], cwd=tmp_path)
     assert wait_for(lambda: bool(students_of(demo.pid)), 60), "the demo never started a server"
     code, _, err, family = ctrl_c(demo)
     assert_stopped_cleanly(code, err, family)

@@ -4,33 +4,52 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 
 from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
-from grader.progress import ProgressError, forget_step, load_progress, next_hint, record_result
-from grader.render import current_step, show_progress, show_protections, show_report
-from grader.results import ERROR, PASS, usage_error_json
+from grader.outcome import EXIT, SKIPPED, outcome
+from grader.progress import (
+    ProgressError,
+    forget_step,
+    hints_seen,
+    load_progress,
+    next_hint,
+    record_result,
+)
+from grader.render import current_step, show_hint, show_progress, show_protections, show_report
+from grader.results import usage_error_json
 from grader.workspace import (
+    MARKER,
     WorkspaceError,
     create_workspace,
+    describe_reset,
+    did_you_mean,
+    find_workspace,
     require_workspace,
     reset_step,
+    step_at,
     step_dir,
 )
 
-EXIT = {PASS: 0, "fail": 1, ERROR: 2}
+INTERRUPTED = 130  # as a shell reports a command stopped by SIGINT
+STOPPED_KEEPS = {
+    "check": " No result was saved: your progress is as it was.",
+    "watch": " Your progress is as it was when the last check finished.",
+    "quiz": " The answers you gave before are saved.",
+}
 DIR_OPTION = click.option(
     "--dir", "directory", type=click.Path(path_type=Path), default=None,
     help="The workspace (made by `persistlab init`); default: the one you are in.",
@@ -43,8 +62,21 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
 
+class PipeSafeConsole(Console):
+    """A reader that stops early (`| head`) ends the output, not the command: its exit status
+    stays the verdict's (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def console() -> Console:
-    return Console(highlight=False)
+    return PipeSafeConsole(highlight=False)
 
 
 def _course() -> Course:
@@ -66,19 +98,41 @@ def _workspace(directory: Path | None) -> Path:
 
 
 def _resolve(course: Course, ref: str) -> Step:
+    """A step from a number, a slug, a folder name, or a path to a step folder (`./03-add-note/`,
+    what tab completion gives, or `.` inside one); a near miss is answered with "did you mean"."""
+    found = step_at(course, Path(ref)) if ref.strip() in (".", "..") or "/" in ref else None
+    if found is not None:
+        return found
     try:
-        return course.resolve(ref)
+        return course.resolve(Path(ref.strip().rstrip("/")).name or ref)
     except CourseError as exc:
-        raise UsageFailure(str(exc)) from None
+        guess = did_you_mean(course, ref)
+        raise UsageFailure(f"{exc} Did you mean {guess}?" if guess else str(exc)) from None
 
 
 def _step(course: Course, ref: str | None, workspace: Path) -> Step:
+    """STEP as given; without it, the step folder you are in; else the first step to do."""
     if ref is not None:
         return _resolve(course, ref)
+    here = step_at(course, Path.cwd())
+    if here is not None and find_workspace(Path.cwd()) == workspace:
+        return here
     try:
         return current_step(course, load_progress(workspace)) or course.steps[-1]
     except ProgressError as exc:
         raise UsageFailure(str(exc)) from None
+
+
+def _named_step(course: Course, ref: str | None, workspace: Path, command: str) -> Step:
+    """STEP as given, or the step folder you are in; never a guess (these commands change or
+    show files)."""
+    if ref is not None:
+        return _resolve(course, ref)
+    here = step_at(course, Path.cwd())
+    if here is None or find_workspace(Path.cwd()) != workspace:
+        raise UsageFailure(f"Which step? Give it (`persistlab {command} 3`), or run this inside "
+                           "the step's folder.")
+    return here
 
 
 class LazyGroup(click.Group):
@@ -100,6 +154,19 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ProgressError as exc:
             raise UsageFailure(str(exc)) from None
+        except KeyboardInterrupt:
+            stopped(ctx.invoked_subcommand)
+        except click.Abort as exc:  # a prompt turns Ctrl-C into Abort
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                stopped(ctx.invoked_subcommand)
+            raise
+
+
+def stopped(command: str | None) -> NoReturn:
+    """Ctrl-C: one line, exit status 130, and any further Ctrl-C ignored while we clean up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    click.echo(f"Stopped (Ctrl-C).{STOPPED_KEEPS.get(command or '', '')}", err=True)
+    raise click.exceptions.Exit(INTERRUPTED)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -155,11 +222,13 @@ def list_steps(directory: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as Exercism results JSON.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
               help="Seconds the app may take to start, and to answer one request.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print what the app printed for the first failure.")
 @click.option("--protections/--no-protections", "list_protections", default=True, hidden=True,
               help="End with which protections were on (watch lists them once).")
 def check(step: str | None, directory: Path | None, as_json: bool, timeout: float | None,
-          list_protections: bool) -> None:
-    """Run the checks of STEP (default: the first step that does not pass yet).
+          verbose: bool, list_protections: bool) -> None:
+    """Run the checks of STEP (default: the step folder you are in, else the first step that
+    does not pass yet). Exit status: 0 pass, 1 fail, 2 error, 3 skipped, 130 Ctrl-C.
 
     Example: persistlab check 3 --json
     """
@@ -180,28 +249,35 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
 
     limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
+    verdict = outcome(report)
     try:
-        record_result(workspace, chosen.number, report.status, report.score, report.max_score)
+        earlier = load_progress(workspace).get(chosen.number) if verdict == SKIPPED else None
+        record_result(workspace, chosen.number, verdict, report.score, report.max_score)
         unsaved = ""
     except ProgressError as exc:
-        unsaved = f"This result was not saved: {exc}"
-    if as_json:
-        guarded = for_check(chosen, limits).to_json()
-        click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
-    else:
-        out = console()
-        show_report(out, chosen, report, course)
-        if list_protections and report.tests:
-            show_protections(out, for_check(chosen, limits))
+        earlier, unsaved = None, f"This result was not saved: {exc}"
+    try:
+        if as_json:
+            guarded = for_check(chosen, limits).to_json()
+            click.echo(json.dumps({**report.to_json(), "protections": guarded}, indent=2))
+        else:
+            out = console()
+            show_report(out, chosen, report, course, earlier, verbose)
+            if list_protections and report.tests:
+                show_protections(out, for_check(chosen, limits))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `check --json | head`: the reader had enough; the verdict stands
+        _silence_stdout()
     if unsaved:
         click.echo(unsaved, err=True)
-    sys.exit(EXIT[report.status])
+    sys.exit(EXIT[verdict])
 
 
 @cli.command()
 @click.argument("step", required=False)
 @DIR_OPTION
-def hint(step: str | None, directory: Path | None) -> None:
+@click.option("--all", "seen", is_flag=True, help="Show again every hint you have seen so far.")
+def hint(step: str | None, directory: Path | None, seen: bool) -> None:
     """Show the next hint for STEP: one more each time you ask.
 
     Example: persistlab hint 3
@@ -211,47 +287,62 @@ def hint(step: str | None, directory: Path | None) -> None:
     chosen = _step(course, step, workspace)
     if not chosen.hints:
         raise UsageFailure(f"Step {chosen.number} has no hints.")
-    number = next_hint(workspace, chosen.number, len(chosen.hints))
     out = console()
-    out.print(f"[bold]Hint {number} of {len(chosen.hints)}[/] for step {chosen.number}, "
-              f"{escape(chosen.title)}:")
-    out.print(escape(chosen.hints[number - 1]))
-    if number == len(chosen.hints):
-        out.print(f"[dim]That is the last hint. Once the step passes, "
-                  f"`persistlab solution {chosen.number}` shows the reference answer.[/]")
+    if seen:
+        shown = hints_seen(workspace, chosen.number)
+        if not shown:
+            out.print(f"No hint of step {chosen.number} seen yet: `persistlab hint {chosen.number}` "
+                      "shows the first.")
+        for number in range(1, shown + 1):
+            show_hint(out, chosen, number)
+        return
+    show_hint(out, chosen, next_hint(workspace, chosen.number, len(chosen.hints)))
 
 
 @cli.command()
-@click.argument("step")
+@click.argument("step", required=False)
 @DIR_OPTION
 @click.option("--yes", is_flag=True, help="Do not ask first.")
-def reset(step: str, directory: Path | None, yes: bool) -> None:
-    """Put the starter files of STEP back (your changes to that step are lost).
+def reset(step: str | None, directory: Path | None, yes: bool) -> None:
+    """Put the starter files of STEP back; your files are kept in a backup.
 
     Example: persistlab reset 3
     """
     course = _course()
     workspace = _workspace(directory)
-    chosen = _step(course, step, workspace)
-    question = f"Replace {chosen.folder} with the starter files? Your changes there are lost."
+    chosen = _named_step(course, step, workspace, "reset")
+    question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
+                f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):
         raise UsageFailure("Nothing was changed.")
-    reset_step(chosen, workspace)
+    try:
+        done = reset_step(chosen, workspace)
+    except WorkspaceError as exc:
+        raise UsageFailure(str(exc)) from None
     forget_step(workspace, chosen.number)
-    click.echo(f"{chosen.folder} is back to its starter files.")
+    click.echo(describe_reset(done))
 
 
 @cli.command()
-@click.argument("step")
+@click.argument("step", required=False)
+@click.argument("file", required=False)
 @DIR_OPTION
-def solution(step: str, directory: Path | None) -> None:
-    """Show the reference solution of STEP, once your own code has passed it.
+@click.option("--diff", "as_diff", is_flag=True, help="Show how your files differ from the solution.")
+@click.option("--write", "write_to", type=click.Path(path_type=Path), default=None,
+              help="Copy the solution's files into this folder (never over a file).")
+def solution(step: str | None, file: str | None, directory: Path | None, as_diff: bool,
+             write_to: Path | None) -> None:
+    """Show the reference solution of STEP exactly as written, once your own code has passed it.
 
-    Example: persistlab solution 3
+    Piped, the output is each file byte for byte; FILE shows one file only.
+
+    Example: persistlab solution 3 --diff
     """
+    from grader.solution import diff_files, print_diff, print_files, solution_files, write_files
+
     course = _course()
     workspace = _workspace(directory)
-    chosen = _step(course, step, workspace)
+    chosen = _named_step(course, step, workspace, "solution")
     result = load_progress(workspace).get(chosen.number)
     if result is None or not result.ever_passed:
         click.echo(
@@ -260,22 +351,43 @@ def solution(step: str, directory: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    out = console()
-    for path in sorted(chosen.solution_dir.glob("*.py")):
-        out.rule(path.name)
-        out.print(Syntax(path.read_text(encoding="utf-8"), "python"))
+    files = solution_files(chosen)
+    if file is not None:
+        files = [path for path in files if path.name == Path(file).name]
+        if not files:
+            names = ", ".join(path.name for path in solution_files(chosen))
+            raise UsageFailure(f"The solution of step {chosen.number} has no {file}; it has {names}.")
+    if write_to is not None:
+        try:
+            written = write_files(files, write_to)
+        except FileExistsError as exc:
+            raise UsageFailure(str(exc)) from None
+        click.echo(f"Wrote {', '.join(str(path) for path in written)}.")
+        return
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if as_diff:
+        diff = diff_files(files, step_dir(workspace, chosen))
+        print_diff(diff, sys.stdout, colour)
+        if not diff:
+            click.echo(f"Your files in {chosen.folder} are the same as the solution's.")
+        return
+    print_files(files, sys.stdout, colour, header=file is None)
 
 
 @cli.command()
 @DIR_OPTION
 @click.option("--poll", is_flag=True, help="Poll for changes instead of using file events.")
 def watch(directory: Path | None, poll: bool) -> None:
-    """Check the current step again every time you save a file in it."""
+    """Check the current step again every time you save a file in it.
+
+    Keys: h the next hint, l the list, c check again, n the next step (once this one passes),
+    r reset the step (asks first), q quit.
+    """
     from grader.watch import watch_workspace
 
     course = _course()
     workspace = _workspace(directory)
-    watch_workspace(course, workspace, force_polling=poll)
+    sys.exit(watch_workspace(course, workspace, _step(course, None, workspace), force_polling=poll))
 
 
 @cli.command()

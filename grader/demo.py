@@ -23,18 +23,22 @@ def _story(folder: Path, workdir: Path) -> list[str]:
     """Add notes, list them, kill -9, start again, list: what each moment showed."""
     scratch = Scratch(folder)
     limits = Limits()
+    first = StudentServer(scratch.folder, limits, workdir)
+    second = StudentServer(scratch.folder, limits, workdir)
     try:
-        server = StudentServer(scratch.folder, limits, workdir).start()
-        ids = [add_note(server, text) for text in TEXTS]
-        before = list_notes(server)
-        server.crash()
-        server = StudentServer(scratch.folder, limits, workdir).start()
-        after = list_notes(server)
-        server.crash()
+        first.start()
+        ids = [add_note(first, text) for text in TEXTS]
+        before = list_notes(first)
+        first.crash()
+        second.start()
+        after = list_notes(second)
+        second.crash()
         files = sorted(p.name for p in scratch.folder.iterdir() if p.suffix == ".db")
     except CheckFailure as failure:
         return [f"failed: {failure.message}"] * 4
-    finally:
+    finally:  # Ctrl-C included: no server outlives the demo
+        first.crash()
+        second.crash()
         scratch.cleanup()
     return [
         f"ids {ids}",

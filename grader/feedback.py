@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -19,11 +23,12 @@ class CheckFailure(AssertionError):
     "Cannot check X yet: ..." after a timeout is still a timeout.
     """
 
-    def __init__(self, message: str, hint: str = "", outcome: str | None = None) -> None:
+    def __init__(self, message: str, hint: str = "", outcome: str | None = None, log: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self._outcome = outcome
+        self.log = log  # what the app printed, for `check --verbose`
 
     @property
     def outcome(self) -> str:
@@ -57,9 +62,11 @@ def startup_outcome(report: ChildReport) -> str:
 
 
 def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFailure:
-    """Explain why main.py could not be imported or its server did not come up."""
-    failure = _explain_startup(report, output, timeout)
-    return CheckFailure(failure.message, failure.hint, startup_outcome(report))
+    """Explain why main.py could not be imported or its server did not come up, at the line of the
+    student's code that raised, with the app's output kept for `check --verbose`."""
+    failure = located(_explain_startup(report, output, timeout),
+                      report.traceback if report.stage == "import" else output, output)
+    return CheckFailure(failure.message, failure.hint, startup_outcome(report), failure.log)
 
 
 def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckFailure:
@@ -121,12 +128,13 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
             "Code that runs at startup (a lifespan function, or table creation in db.py) "
-            "raised an error. Run `uvicorn main:app` in the step folder to see the traceback.",
+            "raised an error at the line named above. `persistlab check --verbose` prints "
+            "everything the app printed.",
         )
     return CheckFailure(
         f"main.py raised {report.error} at {where} when it was imported: {report.message}",
-        "Run `python main.py` in the step folder to see the full traceback; the line named "
-        "above is where it went wrong.",
+        MEANINGS.get(report.error or "", "Run `python main.py` in the step folder to see the full "
+                     "traceback; the line named above is where it went wrong."),
     )
 
 
@@ -183,8 +191,8 @@ def status_failure(
             "`text` and typed `str`, and the function must take that model as its parameter.",
         )
     if code >= 500:
-        return server_error(got, output, sent_text)
-    return CheckFailure(f"{got}, but {expected} was expected.")
+        return located(server_error(got, output, sent_text), output, output)
+    return CheckFailure(f"{got}, but {expected} was expected.", log=output)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -229,23 +237,85 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "A connection kept a write open. Commit (or close the connection) after each write.",
         )
     last = error_line(output)
+    name = last.split(":", 1)[0].rsplit(".", 1)[-1]
+    raised = f"your code raised {last}" if student_frames(output) else "the server raised an error while answering"
     return CheckFailure(
-        f"{got}: the server raised an error while answering" + (f": {last}" if last else "."),
-        "Run the app with `uvicorn main:app` and send the same request: the traceback in the "
-        "terminal names the line.",
+        f"{got}: {raised}" + ("" if last and raised.endswith(last) else f": {last}" if last else "."),
+        f"{MEANINGS.get(name, 'Read the line named above with this request in mind.')} "
+        "`persistlab check --verbose` prints everything the app printed.",
     )
 
 
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+MEANINGS = {
+    "KeyError": "A KeyError means a dict was asked for a key it does not hold: was the value stored "
+    "under that key, and is the key of the same type (the int 1 is not the string \"1\")?",
+    "TypeError": "A TypeError means a value of the wrong type reached that line, or a function got "
+    "arguments it does not take.",
+    "AttributeError": "An AttributeError means the object on that line has no attribute of that "
+    "name: check the spelling, and what the object really is there (None?).",
+    "NameError": "A NameError means the name is not defined where that line uses it: a typo, a "
+    "missing import, or a variable made only in another function.",
+    "IndexError": "An IndexError means a list or tuple was indexed past its end (or a query found "
+    "no row).",
+    "ValueError": "A ValueError means a function got a value of the right type it cannot use.",
+}
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?\s*$')
+_NOT_THE_STUDENTS = tuple(
+    {str(Path(__file__).resolve().parent), sys.prefix, sys.base_prefix, sys.exec_prefix,
+     *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A line of the student's own code in a traceback."""
+
+    file: str
+    line: int
+    function: str
+    source: str
+
+    def where(self) -> str:
+        inside = f", in {self.function}" if self.function and self.function != "<module>" else ""
+        return f"{self.file} line {self.line}{inside}"
+
+
+def student_frames(output: str) -> list[Frame]:
+    """The frames of the last traceback in `output` that are in the student's files (not
+    Python's, not an installed package's, not the grader's), outermost first."""
+    start = output.rfind("Traceback (most recent call last):")
+    if start < 0:
+        return []
+    lines = output[start:].splitlines()
+    frames = []
+    for index, text in enumerate(lines):
+        match = _FRAME.match(text)
+        if not match or match.group(1).startswith(("<", *_NOT_THE_STUDENTS)):
+            continue
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        source = "" if _FRAME.match(following) or following.startswith(("^", "~")) else following
+        frames.append(Frame(Path(match.group(1)).name, int(match.group(2)), match.group(3) or "", source))
+    return frames
 
 
 def _student_line(output: str) -> str:
     """The last traceback frame in the student's own files, as "db.py line 12"."""
-    found = ""
-    for path, line in _FRAME.findall(output):
-        if "site-packages" not in path and "/lib/python" not in path and "/grader/" not in path:
-            found = f"{path.rsplit('/', 1)[-1]} line {line}"
-    return found
+    frames = student_frames(output)
+    return f"{frames[-1].file} line {frames[-1].line}" if frames else ""
+
+
+def located(failure: CheckFailure, traceback: str, log: str) -> CheckFailure:
+    """`failure` with the line of the student's code that raised (file, line, and the line
+    itself), and the app's output kept for `check --verbose`."""
+    frames = student_frames(traceback)
+    message = failure.message
+    if frames and frames[-1].source:
+        last = frames[-1]
+        named = f"{last.file} line {last.line}" in message
+        message += f"\n{'That line reads' if named else f'At {last.where()}'}:\n    {last.source}"
+    return CheckFailure(message, failure.hint, failure._outcome, log)
 
 
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z0-9_.]*(?:Error|Exception)[A-Za-z]*:?.*)$")

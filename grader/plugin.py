@@ -145,6 +145,13 @@ NOT_RUN = "The check did not run, so it gives no marks."
 class OutOfTime(pytest.skip.Exception):  # type: ignore[misc,name-defined]
     """A check not started because the submission used up its time: a skip, whose outcome is a
     time limit."""
+def _app_output(item: pytest.Item) -> str:
+    """What the check's server printed so far (for `check --verbose`), while it still runs."""
+    for value in getattr(item, "funcargs", {}).values():
+        kept = value.get("server") if isinstance(value, dict) else value
+        if isinstance(kept, StudentServer):
+            return kept.output()
+    return ""
 
 
 class Collector:
@@ -195,6 +202,7 @@ class Collector:
         exc = call.excinfo.value
         if isinstance(exc, CheckFailure):
             result.record(exc.outcome, exc.message, exc.hint)
+            result.log = exc.log or _app_output(item)
         elif isinstance(exc, OutOfTime):
             result.record(TIMEOUT, str(exc))
         elif call.excinfo.errisinstance(pytest.skip.Exception):

@@ -11,15 +11,17 @@ from pathlib import Path
 
 from grader.workspace import state_db
 
-SCHEMA = """
+RESULTS_TABLE = """
 CREATE TABLE IF NOT EXISTS step_results (
     step INTEGER PRIMARY KEY,
-    status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error')),
+    status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error', 'skipped')),
     score REAL NOT NULL,
     max_score REAL NOT NULL,
     checked_at REAL NOT NULL,
     ever_passed INTEGER NOT NULL DEFAULT 0
 );
+"""
+SCHEMA = RESULTS_TABLE + """
 CREATE TABLE IF NOT EXISTS hints_shown (
     step INTEGER PRIMARY KEY,
     shown INTEGER NOT NULL
@@ -49,6 +51,7 @@ def _connect(workspace: Path) -> Iterator[sqlite3.Connection]:
         path.parent.mkdir(exist_ok=True)
         with closing(sqlite3.connect(path)) as conn, conn:
             conn.executescript(SCHEMA)
+            _allow_skipped(conn)
             yield conn
     except (sqlite3.DatabaseError, OSError) as exc:
         raise ProgressError(
@@ -57,8 +60,26 @@ def _connect(workspace: Path) -> Iterator[sqlite3.Connection]:
         ) from None
 
 
+def _allow_skipped(conn: sqlite3.Connection) -> None:
+    """A progress file made before "skipped" existed gets the wider CHECK, its rows kept."""
+    (made,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'step_results'").fetchone()
+    if "'skipped'" in made:
+        return
+    conn.execute("ALTER TABLE step_results RENAME TO step_results_before")
+    conn.executescript(RESULTS_TABLE)
+    conn.execute("INSERT INTO step_results SELECT * FROM step_results_before")
+    conn.execute("DROP TABLE step_results_before")
+
+
 def record_result(workspace: Path, step: int, status: str, score: float, max_score: float) -> None:
+    """Save a step's result; a skipped step is saved only when the step has no result yet."""
     with _connect(workspace) as conn:
+        if status == "skipped":
+            conn.execute(
+                "INSERT OR IGNORE INTO step_results (step, status, score, max_score, checked_at) "
+                "VALUES (?, ?, 0, ?, ?)", (step, status, max_score, time.time()),
+            )
+            return
         conn.execute(
             """INSERT INTO step_results (step, status, score, max_score, checked_at, ever_passed)
                VALUES (?, ?, ?, ?, ?, ?)
@@ -94,6 +115,15 @@ def next_hint(workspace: Path, step: int, available: int) -> int:
             (step, shown),
         )
     return shown
+
+
+def hints_seen(workspace: Path, step: int) -> int:
+    """How many of `step`'s hints have been shown (0 if none)."""
+    if not state_db(workspace).exists():
+        return 0
+    with _connect(workspace) as conn:
+        row = conn.execute("SELECT shown FROM hints_shown WHERE step = ?", (step,)).fetchone()
+    return row[0] if row else 0
 
 
 def forget_step(workspace: Path, step: int) -> None:

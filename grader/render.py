@@ -8,18 +8,25 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from grader.course import Course, Step
+from grader.outcome import SKIPPED, is_skip, outcome
 from grader.progress import StepResult
 from grader.results import ERROR, PASS, StepReport
 
 if TYPE_CHECKING:
     from grader.protections import Protections
 
-MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]"}
+MARKS = {PASS: "[green]✓[/]", "fail": "[red]✗[/]", ERROR: "[yellow]![/]", SKIPPED: "[yellow]-[/]"}
 
 
-def show_report(console: Console, step: Step, report: StepReport, course: Course) -> None:
+def show_report(
+    console: Console, step: Step, report: StepReport, course: Course,
+    earlier: StepResult | None = None, verbose: bool = False,
+) -> None:
+    """The step's checks, the first failure in full, and what to do next. `earlier`: the result
+    saved before this run, which a skipped run leaves in place; `verbose`: the app's output too."""
     score = f"{report.score:g}/{report.max_score:g} points"
     console.print(f"[bold]Step {step.number}: {escape(step.title)}[/]  [dim]{score}[/]")
     if report.status == ERROR and not report.tests:
@@ -27,13 +34,18 @@ def show_report(console: Console, step: Step, report: StepReport, course: Course
         return
     first = report.first_failure
     for test in report.tests:
-        console.print(f"  {MARKS[test.status]} {escape(test.name)}")
+        console.print(f"  {MARKS[SKIPPED if is_skip(test) else test.status]} {escape(test.name)}")
         if test is first:
-            console.print(f"    {escape(test.message)}", style="red" if test.status != ERROR else "yellow")
+            style = "red" if test.status == "fail" and not is_skip(test) else "yellow"
+            _indented(console, Text(test.message, style=style))
             if test.hint:
-                console.print(f"    [bold]Try:[/] {escape(test.hint)}")
+                _indented(console, Text.assemble(("Try: ", "bold"), test.hint))
+            if verbose:
+                _show_log(console, test.log)
     console.print()
-    if report.status == PASS:
+    if outcome(report) == SKIPPED:
+        _show_skipped(console, step, earlier)
+    elif report.status == PASS:
         console.print(f"[green bold]Step {step.number} passes.[/]", end=" ")
         if step.number < len(course.steps):
             following = course.step(step.number + 1)
@@ -49,6 +61,31 @@ def show_report(console: Console, step: Step, report: StepReport, course: Course
         console.print(
             f"Fix the first failure, then check again. Stuck? `persistlab hint {step.number}`."
         )
+
+
+def _indented(console: Console, text: Text, indent: int = 4) -> None:
+    """`text` wrapped to the terminal, every line of it indented (its own lines kept)."""
+    for line in text.wrap(console, max(console.width - indent, 20)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def _show_log(console: Console, log: str) -> None:
+    if not log.strip():
+        console.print("    [dim]The app printed nothing for this check.[/]")
+        return
+    console.print("    [bold]What the app printed[/] (its last 64 KiB):")
+    console.print(Text(log.rstrip("\n")), soft_wrap=True)
+
+
+def _show_skipped(console: Console, step: Step, earlier: StepResult | None) -> None:
+    kept = (f"Your saved result is unchanged: {earlier.status} {earlier.score:g}/{earlier.max_score:g}."
+            if earlier is not None and earlier.status != SKIPPED
+            else "It is saved as skipped until a check with a server replaces it.")
+    console.print(
+        f"[yellow bold]Step {step.number} was skipped:[/] no PostgreSQL server answered, so your "
+        f"app could not be tried on one. A skip is not a pass and scores nothing. {kept}"
+    )
 
 
 def show_protections(console: Console, protections: Protections) -> None:
@@ -79,12 +116,8 @@ def show_progress(
             style="bold" if here else None,
         )
     console.print(table)
-    done = sum(1 for r in progress.values() if r.status == PASS)
     console.print()
-    bar = ProgressBar(total=len(course.steps), completed=done, width=40)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_row(bar, f"{done} of {len(course.steps)} steps pass")
-    console.print(grid)
+    show_summary(console, course, progress)
     if current is not None:
         console.print(
             f"Continue with step {current.number}, {escape(current.title)}: "
@@ -94,10 +127,34 @@ def show_progress(
         console.print("[green]Every step passes.[/] Try a quiz: `persistlab quiz`.")
 
 
+def show_hint(console: Console, step: Step, number: int) -> None:
+    """Hint `number` of the step's hints, and what comes after the last one."""
+    console.print(f"[bold]Hint {number} of {len(step.hints)}[/] for step {step.number}, "
+                  f"{escape(step.title)}:")
+    console.print(escape(step.hints[number - 1]))
+    if number == len(step.hints):
+        console.print(f"[dim]That is the last hint (`persistlab hint {step.number} --all` shows them "
+                      f"all again). Once the step passes, `persistlab solution {step.number}` shows the "
+                      "reference answer.[/]")
+
+
+def show_summary(console: Console, course: Course, progress: dict[int, StepResult]) -> None:
+    """A progress bar and how many steps pass."""
+    done = sum(1 for r in progress.values() if r.status == PASS)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(ProgressBar(total=len(course.steps), completed=done, width=40),
+                 f"{done} of {len(course.steps)} steps pass")
+    console.print(grid)
+
+
 def current_step(course: Course, progress: dict[int, StepResult]) -> Step | None:
-    """The first step whose last check did not pass."""
+    """The first step whose last check did not pass, passing over skipped steps while a later
+    step is still to do (a skip is no reason to stop there)."""
+    first_skipped = None
     for step in course.steps:
         result = progress.get(step.number)
-        if result is None or result.status != PASS:
+        if result is None or result.status not in (PASS, SKIPPED):
             return step
-    return None
+        if result.status == SKIPPED and first_skipped is None:
+            first_skipped = step
+    return first_skipped

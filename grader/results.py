@@ -70,6 +70,7 @@ class TestResult:
         """The check's verdict: its outcome gives its status; the texts are clipped."""
         self.outcome, self.status = outcome, status_of(outcome)
         self.message, self.hint = clip(message), clip(hint)
+    log: str = ""  # what the app printed, when the failure came from it (not in the JSON)
 
     @property
     def score(self) -> float:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import Course, Step
@@ -36,6 +39,31 @@ def require_workspace(start: Path | None = None) -> Path:
     return workspace
 
 
+def step_at(course: Course, path: Path) -> Step | None:
+    """The step whose folder `path` is, or is inside (None if it is in none)."""
+    folders = {step.folder: step for step in course.steps}
+    try:
+        here = path.resolve()
+    except OSError:
+        return None
+    if not here.is_dir():
+        return None
+    for folder in (here, *here.parents):
+        if folder.name in folders and (folder.parent / MARKER).is_dir():
+            return folders[folder.name]
+    return None
+
+
+def did_you_mean(course: Course, ref: str) -> str:
+    """The step a mistyped STEP most likely meant, as "'add-note' (step 3)"; "" if none is close."""
+    names = {name: step for step in course.steps for name in (step.slug, step.folder)}
+    close = difflib.get_close_matches(ref.strip().strip("./").lower(), names, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    step = names[close[0]]
+    return f"{close[0]!r} (step {step.number}, {step.title})"
+
+
 def state_db(workspace: Path) -> Path:
     """The workspace's SQLite file: step progress, hints shown, quiz attempts."""
     return workspace / MARKER / STATE_FILE
@@ -60,10 +88,49 @@ def create_workspace(course: Course, target: Path) -> list[Path]:
     return created
 
 
-def reset_step(step: Step, workspace: Path) -> Path:
-    """Put the starter files of `step` back, replacing the student's folder."""
+@dataclass(frozen=True)
+class Reset:
+    """What `reset_step` did: where the student's files went, and which were not the starter's."""
+
+    folder: Path
+    backup: Path | None
+    extra: list[str]
+
+
+def reset_step(step: Step, workspace: Path) -> Reset:
+    """Put the starter files of `step` back; everything in the student's folder is moved into
+    .persistlab/backups/ first (nothing is deleted). The folder itself stays, so a shell inside
+    it is still there after the reset."""
     folder = step_dir(workspace, step)
-    if folder.exists():
-        shutil.rmtree(folder)
-    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED)
-    return folder
+    backup = extra = None
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise WorkspaceError(f"{folder} is not a folder; move it away, then reset again. "
+                             "Nothing was changed.")
+    if folder.is_dir():
+        starter = {path.name for path in step.exercise_dir.iterdir()}
+        extra = sorted(path.name for path in folder.iterdir()
+                       if path.name not in starter and path.name != "__pycache__")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = workspace / MARKER / "backups" / f"{step.folder}-{stamp}"
+        for attempt in range(2, 100):
+            if not backup.exists():
+                break
+            backup = backup.with_name(f"{step.folder}-{stamp}-{attempt}")
+        backup.mkdir(parents=True)
+        for entry in folder.iterdir():
+            shutil.move(str(entry), backup / entry.name)
+    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED, dirs_exist_ok=True)
+    return Reset(folder, backup, extra or [])
+
+
+def describe_reset(done: Reset) -> str:
+    """What a reset did, in a sentence or two for the student."""
+    said = f"{done.folder.name} is back to its starter files."
+    if done.backup is None:
+        return said
+    said += f" Your files are in {done.backup}."
+    if done.extra:
+        names = ", ".join(done.extra)
+        said += (f" {names} {'was' if len(done.extra) == 1 else 'were'} not part of the starter: "
+                 f"{'it is' if len(done.extra) == 1 else 'they are'} in the backup too, no longer in {done.folder.name}.")
+    return said

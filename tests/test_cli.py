@@ -48,6 +48,16 @@ def test_init_makes_a_workspace_and_never_overwrites_silently(tmp_path: Path, co
     assert "my work" not in mine.read_text()
 
 
+def solved_but(workspace: Path, course: Course, number: int, name: str, old: str, new: str) -> Path:
+    """The step's reference solution, with one edit in file `name`."""
+    solve(workspace, course, number)
+    path = workspace / course.step(number).folder / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
 def test_check_focuses_on_the_first_failure_and_records_progress(workspace: Path, course: Course) -> None:
     failed = run("check", "--dir", str(workspace))
     assert failed.exit_code == 1
@@ -214,7 +224,7 @@ def test_watch_rechecks_on_save_and_waits_to_move_on(workspace: Path, course: Co
     try:
         assert _read_until(watcher, "no module-level name `notes_db`", seen)
         solve(workspace, course, 1)
-        assert _read_until(watcher, "Press Enter to go on to step 2", seen)
+        assert _read_until(watcher, "Press n (or Enter) to go on to step 2", seen)
         time.sleep(0.5)
         (workspace / course.step(1).folder / "main.py").touch()
         assert _read_until(watcher, "Step 1 passes", seen), "a save re-checks the same step"
@@ -300,3 +310,166 @@ def test_a_damaged_progress_file_is_one_clear_line(workspace: Path) -> None:
     assert "not saved" in checked.stderr and "Delete it" in checked.stderr
     as_json = CliRunner().invoke(cli, ["check", "1", "--dir", str(workspace), "--json"])
     assert json.loads(as_json.stdout)["status"] == "fail"
+
+
+NO_POSTGRES = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+
+
+def test_a_skip_has_its_own_exit_status_and_never_replaces_a_pass(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.progress import load_progress, record_result
+
+    monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", NO_POSTGRES)
+    solve(workspace, course, 10)
+    record_result(workspace, 10, "pass", 16, 16)
+    before = load_progress(workspace)[10]
+    skipped = run("check", "10", "--dir", str(workspace))
+    assert skipped.exit_code == 3, skipped.output
+    assert "Step 10 was skipped" in flat(skipped.output) and "Fix the first failure" not in skipped.output
+    assert "Your saved result is unchanged: pass 16/16" in flat(skipped.output)
+    assert load_progress(workspace)[10] == before
+    assert run("check", "10", "--dir", str(workspace), "--json").exit_code == 3
+
+
+def test_a_first_skip_is_saved_as_skipped_and_check_moves_past_it(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.progress import load_progress, record_result
+
+    monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", NO_POSTGRES)
+    for step in course.steps[:9]:
+        record_result(workspace, step.number, "pass", step.points, step.points)
+    skipped = run("check", "--dir", str(workspace))
+    assert skipped.exit_code == 3 and "Step 10: PostgreSQL" in skipped.output
+    assert "saved as skipped" in flat(skipped.output)
+    assert load_progress(workspace)[10].status == "skipped"
+    listing = flat(run("list", "--dir", str(workspace)).output)
+    assert "10 PostgreSQL 10-postgresql skipped 0/16" in listing and "Continue with step 11" in listing
+    record_result(workspace, 10, "fail", 3, 16)
+    assert run("check", "10", "--dir", str(workspace)).exit_code == 3
+    assert load_progress(workspace)[10].status == "fail", "a skip replaces no earlier result"
+
+
+def test_a_500_names_the_students_file_line_and_source(workspace: Path, course: Course) -> None:
+    main = solved_but(workspace, course, 4, "main.py", "    return notes_db\n",
+                      "    first = notes_db[next_id]\n    return notes_db\n")
+    line = main.read_text().splitlines().index("    first = notes_db[next_id]") + 1
+    failed = run("check", "4", "--dir", str(workspace), "--no-protections")
+    assert failed.exit_code == 1
+    assert "answered 500 Internal Server Error: your code raised KeyError: 1" in flat(failed.output)
+    assert f"At main.py line {line}, in list_notes:\n        first = notes_db[next_id]\n" in failed.output
+    assert "site-packages" not in failed.output and "starlette" not in failed.output, "the student's frames only"
+    assert "A KeyError means a dict was asked for a key it does not hold" in flat(failed.output)
+    verbose = run("check", "4", "--dir", str(workspace), "--no-protections", "--verbose")
+    assert "What the app printed" in verbose.output
+    assert "Traceback (most recent call last):" in verbose.output and "starlette" in verbose.output
+
+
+def test_a_startup_crash_names_the_line_in_db_py(workspace: Path, course: Course) -> None:
+    solved_but(workspace, course, 5, "db.py", "def create_table() -> None:\n",
+               "def create_table() -> None:\n    raise RuntimeError('not yet')\n")
+    failed = run("check", "5", "--dir", str(workspace), "--no-protections")
+    assert failed.exit_code == 1
+    assert "The app crashed while starting up, at db.py line 14: RuntimeError: not yet" in flat(failed.output)
+    assert "That line reads:\n        raise RuntimeError('not yet')\n" in failed.output
+
+
+@pytest.mark.parametrize("ref", ["3", "add-note", "03-add-note", "03-add-note/", "./03-add-note", "./03-add-note/"])
+def test_a_step_is_found_by_number_slug_folder_or_tab_completed_path(
+    workspace: Path, ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    shown = run("hint", ref)
+    assert shown.exit_code == 0 and "for step 3, POST /add_note" in shown.output
+
+
+def test_inside_a_step_folder_check_and_hint_act_on_that_step(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace / course.step(4).folder)
+    assert "for step 4" in run("hint").output
+    data = json.loads(run("check", "--json").output)
+    assert data["step"] == 4, "not the first failing step (1), the one you are in"
+    assert "for step 2" in run("hint", "../02-fastapi-app").output
+    assert "for step 4" in run("hint", ".").output
+
+
+def test_a_near_miss_gets_did_you_mean(workspace: Path) -> None:
+    refused = CliRunner().invoke(cli, ["hint", "add-nte", "--dir", str(workspace)])
+    assert refused.exit_code == 2
+    assert "There is no step 'add-nte'" in refused.output
+    assert "Did you mean 'add-note' (step 3, POST /add_note)?" in flat(refused.output)
+    far = CliRunner().invoke(cli, ["hint", "zebra", "--dir", str(workspace)])
+    assert far.exit_code == 2 and "Did you mean" not in far.output
+
+
+def test_hint_all_shows_the_hints_seen_so_far(workspace: Path, course: Course) -> None:
+    hints = course.step(3).hints
+    assert "No hint of step 3 seen yet" in run("hint", "3", "--all", "--dir", str(workspace)).output
+    for _ in range(2):
+        run("hint", "3", "--dir", str(workspace))
+    again = run("hint", "3", "--all", "--dir", str(workspace)).output
+    assert f"Hint 1 of {len(hints)}" in again and f"Hint 2 of {len(hints)}" in again
+    assert f"Hint 3 of {len(hints)}" not in again, "only the hints already seen"
+    assert "Hint 3 of" in run("hint", "3", "--dir", str(workspace)).output, "--all moved nothing on"
+
+
+def test_reset_keeps_a_backup_and_names_extra_files(workspace: Path, course: Course) -> None:
+    folder = workspace / course.step(3).folder
+    (folder / "main.py").write_text("# my own work\n")
+    (folder / "helpers.py").write_text("# mine too\n")
+    done = run("reset", "3", "--yes", "--dir", str(workspace))
+    assert done.exit_code == 0
+    [backup] = (workspace / ".persistlab" / "backups").iterdir()
+    assert str(backup) in flat(done.output)
+    assert "helpers.py was not part of the starter: it is in the backup too" in flat(done.output)
+    assert (backup / "main.py").read_text() == "# my own work\n"
+    assert (backup / "helpers.py").read_text() == "# mine too\n"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in course.step(3).exercise_dir.iterdir())
+    run("reset", "3", "--yes", "--dir", str(workspace))
+    assert len(list((workspace / ".persistlab" / "backups").iterdir())) == 2, "a second reset keeps the first backup"
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_passing_check_into_a_closed_pipe_still_exits_0(
+    workspace: Path, course: Course, as_json: list[str]
+) -> None:
+    solve(workspace, course, 1)
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head` that has already had enough
+    done = subprocess.run([sys.executable, "-m", "grader", "check", "1", "--dir", str(workspace), *as_json],
+                          stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    os.close(writer)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_reset_and_solution_take_the_folder_you_are_in_and_never_guess(
+    workspace: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    refused = CliRunner().invoke(cli, ["reset", "--yes"])
+    assert refused.exit_code == 2 and "Which step?" in refused.output
+    folder = workspace / course.step(2).folder
+    (folder / "main.py").write_text("# mine\n")
+    monkeypatch.chdir(folder)
+    assert "02-fastapi-app is back to its starter files" in run("reset", "--yes").output
+    assert "Step 2 has not passed yet" in CliRunner().invoke(cli, ["solution"]).output
+
+
+def test_reset_refuses_a_step_folder_that_is_a_file(workspace: Path, course: Course) -> None:
+    folder = workspace / course.step(3).folder
+    shutil.rmtree(folder)
+    folder.write_text("not a folder\n")
+    refused = CliRunner().invoke(cli, ["reset", "3", "--yes", "--dir", str(workspace)])
+    assert refused.exit_code == 2 and "is not a folder" in refused.output and "Traceback" not in refused.output
+    assert folder.read_text() == "not a folder\n"
+
+
+def test_verbose_shows_what_the_students_app_printed(workspace: Path, course: Course) -> None:
+    solved_but(workspace, course, 4, "main.py", "    return notes_db\n",
+               "    print('debug: listing', len(notes_db))\n    return {}\n")
+    quiet = run("check", "4", "--dir", str(workspace), "--no-protections")
+    assert quiet.exit_code == 1 and "debug: listing" not in quiet.output
+    verbose = run("check", "4", "--dir", str(workspace), "--no-protections", "--verbose")
+    assert "What the app printed" in verbose.output and "debug: listing 3" in verbose.output

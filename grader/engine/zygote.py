@@ -42,6 +42,7 @@ class Zygote:
         self.process = subprocess.Popen(  # isolated: no folder of a submission on its sys.path
             [sys.executable, "-I", "-m", "grader.engine.zygote", str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/", env=student_environment(),
+            start_new_session=True,  # out of reach of the terminal's Ctrl-C; it dies with us
         )
         theirs.close()
 
@@ -239,7 +240,10 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
         status_fds[pid] = fds[0]
         for fd in fds[1:]:
             os.close(fd)
-        sock.sendall(json.dumps({"pid": pid}).encode())
+        try:
+            sock.sendall(json.dumps({"pid": pid}).encode())
+        except OSError:  # the grader went away while asking (Ctrl-C): kill everything, below
+            break
     sock.close()
     _kill_all(status_fds)
 

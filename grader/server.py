@@ -18,8 +18,11 @@ FASTAPI = "fastapi.applications.FastAPI"
 class StudentServer:
     """`main:app` served from `folder`; every failure is raised as a CheckFailure."""
 
-    def __init__(self, folder: Path, limits: Limits, workdir: Path) -> None:
+    def __init__(
+        self, folder: Path, limits: Limits, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.folder = folder
+        self.env = env or {}  # added to the app's environment
         self.limits = limits
         self.workdir = workdir
         self.process: StudentProcess | None = None
@@ -30,7 +33,7 @@ class StudentServer:
     def start(self) -> StudentServer:
         if self.process is not None:
             raise RuntimeError("server already running")
-        self.process = StudentProcess(self.folder, "serve", self.limits, self.workdir)
+        self.process = StudentProcess(self.folder, "serve", self.limits, self.workdir, self.env)
         self.starts += 1
         report = self.process.wait_report("ready")
         if not report.ok:

@@ -66,7 +66,9 @@ class Phases:
 class RestartRun(Phases):
     """The scenario, run once and lazily, phase by phase; each phase keeps its outcome or failure.
 
-    first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
+    first: a fresh folder is listed; two notes are added and listed; the server is killed with
+    SIGKILL. A listing that is not empty at first, or lacks the notes, is kept as the add-and-list
+    check's failure (`expect_added_and_listed`): the restart checks judge only what comes back.
     after_crash: started again, the two notes are back; a third is added; SIGTERM.
     after_graceful: started again, every note is back; then SIGKILL, as nothing is left to see,
     or, given `latest`, the server is left running there for a later check to reuse.
@@ -87,17 +89,25 @@ class RestartRun(Phases):
         self.api = api
         self.first_notes: dict[int, str] = {}
         self.third: tuple[int, str] | None = None
+        self.first_listings: tuple[dict[str, str], dict[str, str]] = ({}, {})
         super().__init__()
 
     def _first(self) -> dict[int, str]:
         server = self.spawn(self.folder)
-        expect_listing(self.api.listing(server), {}, "On a fresh folder with no notes.db")
+        before = self.api.listing(server)
         for _ in range(2):
             text = random_text()
             self.first_notes[self.api.add(server, text)] = text
-        self.expect_listed(self.api.listing(server), self.first_notes, "After adding two notes")
+        self.first_listings = (before, self.api.listing(server))
         server.crash()
         return self.first_notes
+
+    def expect_added_and_listed(self) -> None:
+        """Fail unless the fresh folder listed no notes, and then exactly the two added."""
+        self.phase("first")
+        before, after = self.first_listings
+        expect_listing(before, {}, "On a fresh folder with no notes.db")
+        self.expect_listed(after, self.first_notes, "After adding two notes")
 
     def _after_crash(self) -> dict[str, str]:
         self._needs("first", "the restart")
@@ -139,10 +149,15 @@ class RestartRun(Phases):
         expect_listing(listing, notes, when)
 
     def expect_kept_after_crash(self) -> None:
-        """Fail unless every note of the first run is listed after the SIGKILL."""
+        """Fail unless every note of the first run is listed, under its id, after the SIGKILL.
+
+        Notes nobody added are the add-and-list check's failure, not this one's.
+        """
         listing = self.phase("after_crash")
-        if any(listing.get(str(i)) != text for i, text in self.first_notes.items()):
-            raise self.lost(listing, self.first_notes, "killed")
+        gone = {i: text for i, text in self.first_notes.items() if text not in listing.values()}
+        if gone:
+            raise self.lost(listing, gone, "killed")
+        expect_listing(listing, self.first_notes, "After the server was killed and started again", exact=False)
 
     def expect_kept_after_graceful(self) -> None:
         """Fail unless every note listed before the SIGTERM is listed after it.
@@ -239,6 +254,32 @@ def stored_texts(db: Path) -> list[str] | None:
         conn.close()
 
 
+def table_never_reuses_ids(db: Path, texts: list[str]) -> bool | None:
+    """Whether the table holding `texts` in `db` was made with AUTOINCREMENT (SQLite keeps its
+    highest id ever given in sqlite_sequence); None when no table holds them. Read read-only."""
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            values = {v for row in conn.execute(f"SELECT * FROM {quoted}") for v in row}
+            if table != "sqlite_sequence" and all(text in values for text in texts):
+                if "sqlite_sequence" not in tables:
+                    return False
+                found = conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,))
+                return found.fetchone() is not None
+        return None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
 def _brief(listing: dict[str, str]) -> str:
     text = repr(listing)
     return text if len(text) < 80 else text[:77] + "..."
@@ -246,5 +287,5 @@ def _brief(listing: dict[str, str]) -> str:
 
 __all__ = [
     "ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "graceful_restart_check",
-    "restart_fixture", "stored_texts",
+    "restart_fixture", "stored_texts", "table_never_reuses_ids",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import secrets
+from collections.abc import Callable
 
 from grader.checks.notes_api import add_note, list_notes, random_text
 from grader.checks.orm_app import (
@@ -15,12 +16,23 @@ from grader.checks.orm_app import (
     source_text,
     table_columns,
 )
-from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.restart import (
+    DB_FILE,
+    RestartRun,
+    graceful_restart_check,
+    restart_fixture,
+    stored_texts,
+)
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
 
 REQUESTS = 20
+DATABASE_URL_HINT = (
+    "Read the address from the environment, `DATABASE_URL = os.environ.get(\"DATABASE_URL\", "
+    "\"sqlite:///notes.db\")`, and give that variable to `create_engine()`: the same code "
+    "then runs on another database without an edit."
+)
 _UNCOMMITTED = ("Could not refresh instance", "is not persistent", "id of None")
 
 
@@ -28,31 +40,36 @@ restart = restart_fixture(ORM_COMMIT_HINT)
 
 
 @check(points=2, task=1)
-def test_engine_from_database_url(target: Target) -> None:
+def test_engine_from_database_url(spawn: Callable[..., StudentServer], target: Target) -> None:
     """database.py makes a SQLAlchemy engine from DATABASE_URL, with notes.db as the default"""
-    database = source_text(target.folder, "database.py")
-    if "create_engine(" not in database:
+    if "create_engine" not in source_text(target.folder, "database.py"):
         raise CheckFailure(
             "database.py does not call create_engine().",
             "`engine = create_engine(DATABASE_URL, connect_args=...)` in database.py; "
             "everything else (sessions, create_all) goes through that engine.",
         )
-    if "DATABASE_URL" not in database or not re.search(r"os\.(environ|getenv)", database):
+    other = f"elsewhere-{secrets.token_hex(3)}.db"
+    url = f"sqlite:///{other}"
+    for env, db_file in (({}, DB_FILE), ({"DATABASE_URL": url}, other)):
+        server = spawn(env=env)
+        text = random_text()
+        add_note(server, text)
+        server.crash()
+        if text in (stored_texts(server.folder / db_file) or []):
+            continue
+        if not env:
+            raise CheckFailure(
+                "With DATABASE_URL not set, a note the API accepted is not in notes.db in the "
+                "folder the server runs in.",
+                "Give `sqlite:///notes.db` as the default: three slashes, then a relative file "
+                "name. " + DATABASE_URL_HINT,
+            )
+        went = next((n for n in sorted(server.folder.glob("*.db")) if text in (stored_texts(n) or [])), None)
         raise CheckFailure(
-            "database.py does not read DATABASE_URL from the environment.",
-            "`DATABASE_URL = os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")`: the same "
-            "code can then run on another database without an edit.",
-        )
-    if not re.search(r"sqlite:///(\./)?notes\.db", database):
-        raise CheckFailure(
-            "When DATABASE_URL is not set, the default is not the file notes.db in the working "
-            "directory.",
-            "Give `sqlite:///notes.db` as the default: three slashes, then a relative file name.",
-        )
-    if re.search(r"^\s*(import sqlite3|from sqlite3 )", source_text(target.folder, "main.py"), re.MULTILINE):
-        raise CheckFailure(
-            "main.py still imports sqlite3.",
-            "All database work now goes through SQLAlchemy sessions; remove the sqlite3 code.",
+            f"The server was started with DATABASE_URL={url}, but the note it accepted "
+            + (f"went to {went.name}" if went else f"is not in {other}")
+            + ": the engine is not made from the address in DATABASE_URL.",
+            DATABASE_URL_HINT,
         )
 
 
@@ -60,7 +77,7 @@ def test_engine_from_database_url(target: Target) -> None:
 def test_add_and_list(restart: RestartRun) -> None:
     """a fresh folder starts with no notes, and added notes are listed"""
     try:
-        restart.phase("first")
+        restart.expect_added_and_listed()
     except CheckFailure as failure:
         raise _explained(failure, restart) or failure from None
 

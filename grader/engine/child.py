@@ -18,7 +18,7 @@ import socket
 import sys
 import traceback
 import types
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ class ChildSpec:
     sandbox: dict[str, Any] | None = None
     alive_fd: int = -1  # set by the zygote when it forked the child into its own pid namespace
     token: str = ""  # never sent by the grader in the spec: read from the status socket
+    env: dict[str, str] = field(default_factory=dict)  # added to os.environ before main.py runs
 
 
 def _take_token(spec: ChildSpec) -> None:
@@ -218,6 +219,7 @@ def run_child(spec: ChildSpec) -> int:
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
     set_limits(spec.cpu_seconds, spec.memory_bytes, spec.file_bytes)
     os.chdir(spec.folder)
+    os.environ.update(spec.env)
     sys.path.insert(0, spec.folder)
     sys.argv = [str(Path(spec.folder) / "main.py")]
     for name in ("main", "db", "database", "models", "schemas"):

@@ -74,7 +74,9 @@ class ChildReport:
 class StudentProcess:
     """One child process importing a student's main.py, forked by the zygote."""
 
-    def __init__(self, folder: Path, mode: str, limits: Limits, workdir: Path) -> None:
+    def __init__(
+        self, folder: Path, mode: str, limits: Limits, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.folder = folder
         self.mode = mode
         self.limits = limits
@@ -100,6 +102,7 @@ class StudentProcess:
             memory_bytes=limits.memory_bytes,
             file_bytes=limits.file_bytes,
             sandbox=asdict(limits.sandbox) if limits.sandbox else None,
+            env=dict(env or {}),
         )
         try:
             if CAN_FORK:

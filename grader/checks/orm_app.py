@@ -55,7 +55,7 @@ def get_db_problem(folder: Path) -> str:
     yields = [n for n in ast.walk(func) if isinstance(n, (ast.Yield, ast.YieldFrom))]
     if not yields:
         return (
-            f"get_db in {path.name} (line {func.lineno}) returns the session instead of "
+            f"{func.name} in {path.name} (line {func.lineno}) returns the session instead of "
             "yielding it, so nothing runs after the request to close it."
         )
     closes = any(
@@ -63,7 +63,7 @@ def get_db_problem(folder: Path) -> str:
     ) or any(isinstance(node, ast.With) for node in ast.walk(func))
     if not closes:
         return (
-            f"get_db in {path.name} (line {func.lineno}) yields the session but does not close "
+            f"{func.name} in {path.name} (line {func.lineno}) yields the session but does not close "
             "it in a `finally:` block (or a `with` block), so a route that raises leaves it open."
         )
     return ""

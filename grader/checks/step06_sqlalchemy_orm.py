@@ -50,27 +50,35 @@ def test_engine_from_database_url(spawn: Callable[..., StudentServer], target: T
         )
     other = f"elsewhere-{secrets.token_hex(3)}.db"
     url = f"sqlite:///{other}"
-    for env, db_file in (({}, DB_FILE), ({"DATABASE_URL": url}, other)):
-        server = spawn(env=env)
-        text = random_text()
-        add_note(server, text)
-        server.crash()
-        if text in (stored_texts(server.folder / db_file) or []):
-            continue
-        if not env:
-            raise CheckFailure(
-                "With DATABASE_URL not set, a note the API accepted is not in notes.db in the "
-                "folder the server runs in.",
-                "Give `sqlite:///notes.db` as the default: three slashes, then a relative file "
-                "name. " + DATABASE_URL_HINT,
-            )
-        went = next((n for n in sorted(server.folder.glob("*.db")) if text in (stored_texts(n) or [])), None)
+    default = _files_written(spawn, {})
+    if DB_FILE not in default:
+        made = f" (it made {', '.join(sorted(default))} instead)" if default else ""
         raise CheckFailure(
-            f"The server was started with DATABASE_URL={url}, but the note it accepted "
-            + (f"went to {went.name}" if went else f"is not in {other}")
-            + ": the engine is not made from the address in DATABASE_URL.",
+            f"With DATABASE_URL not set, the server never made notes.db in the folder it runs in{made}.",
+            "Give `sqlite:///notes.db` as the default: three slashes, then a relative file "
+            "name. " + DATABASE_URL_HINT,
+        )
+    written = _files_written(spawn, {"DATABASE_URL": url})
+    if other not in written or (written.get(DB_FILE) and not written[other]):
+        used = sorted(name for name in written if name != other)
+        went = f"the note went to {', '.join(used)}, not to {other}" if used else f"no {other} appeared"
+        raise CheckFailure(
+            f"The server was started with DATABASE_URL={url}, but {went}: the engine is not "
+            "made from the address in DATABASE_URL.",
             DATABASE_URL_HINT,
         )
+
+
+def _files_written(spawn: Callable[..., StudentServer], env: dict[str, str]) -> dict[str, bool]:
+    """The database files a server started on a fresh folder with `env` made once it was asked to
+    add and list a note, each with whether it holds that note (whatever the server answered:
+    whether notes are stored is for other checks to judge)."""
+    server = spawn(env=env)
+    text = random_text()
+    server.request("POST", "/add_note", json={"text": text})
+    server.request("GET", "/notes")
+    server.crash()
+    return {path.name: text in (stored_texts(path) or []) for path in server.folder.glob("*.db")}
 
 
 @check(points=3, task=3)

@@ -9,8 +9,8 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.results import FAIL
-from tests.checks.variants import VARIANTS, Variant
+from grader.results import FAIL, PASS
+from tests.checks.variants import CORRECT, VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.5, stop=2.0)
 
@@ -18,7 +18,8 @@ QUICK = Limits(startup=2.0, request=1.5, stop=2.0)
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_variant_gets_its_message(variant: Variant, course: Course, tmp_path: Path) -> None:
     folder = variant.write(tmp_path / "submission")
-    report = run_checks(course.step(variant.step), folder, QUICK)
+    # a mistake that costs one check alone is judged with the limits a correct app gets
+    report = run_checks(course.step(variant.step), folder, Limits() if variant.alone else QUICK)
     first = report.first_failure
     assert report.status == FAIL, (report.status, report.message)
     assert first is not None and report.score < report.max_score
@@ -28,6 +29,15 @@ def test_variant_gets_its_message(variant: Variant, course: Course, tmp_path: Pa
         assert words in first.message, (words, first.message)
     for words in variant.hint_says:
         assert words in first.hint, (words, first.hint)
+    if variant.alone:
+        assert [t for t in report.tests if t.status != PASS] == [first], report.tests
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=[v.name for v in CORRECT])
+def test_other_correct_styles_get_full_marks(variant: Variant, course: Course, tmp_path: Path) -> None:
+    report = run_checks(course.step(variant.step), variant.write(tmp_path / "submission"))
+    assert report.status == PASS, report.first_failure or report.message
+    assert report.score == report.max_score
 
 
 def _check_name(variant: Variant) -> str:

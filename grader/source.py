@@ -10,15 +10,15 @@ from pathlib import Path
 
 
 class SourceError(ValueError):
-    """The bytes cannot be Python source: an unknown encoding, or bytes its encoding refuses."""
+    """The bytes cannot be Python source: bytes its encoding refuses."""
 
 
 def decode_source(data: bytes, name: str) -> str:
     """The text of a .py file's bytes, without a BOM; SourceError says why Python would refuse it."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise SourceError(f"{name} declares an encoding Python does not know ({exc.msg}).") from None
+    except SyntaxError:  # no usable coding line: Python reads UTF-8, or reports the SyntaxError
+        encoding = "utf-8"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:

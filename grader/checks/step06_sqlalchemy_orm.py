@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from grader.checks.notes_api import add_note, list_notes, random_text
+from grader.checks.notes_api import random_text
 from grader.checks.orm_app import (
     MAX_OPEN,
     ORM_COMMIT_HINT,
@@ -120,9 +120,10 @@ def test_notes_table_has_its_columns(restart: RestartRun) -> None:
 @check(points=3, task=3)
 def test_sessions_are_closed(server: StudentServer, target: Target) -> None:
     """every session is closed after its request: get_db yields it and closes it in finally"""
-    add_note(server, random_text())
+    # whatever they answer: whether adding and listing work is the add-and-list check's verdict
+    server.request("POST", "/add_note", json={"text": random_text()})
     for _ in range(REQUESTS):
-        list_notes(server)
+        server.request("GET", "/notes")
     held = open_db_files(server)
     if held is not None and held > MAX_OPEN:
         raise CheckFailure(

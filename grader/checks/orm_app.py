@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.family import descendants
 from grader.server import StudentServer
 from grader.source import parse_source, read_source
@@ -119,33 +120,18 @@ def source_text(folder: Path, name: str) -> str:
 
 def table_columns(db: Path, table: str) -> dict[str, str] | None:
     """Column name -> declared type of `table` in the SQLite file `db`; None if there is none."""
-    if not db.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        quoted = '"' + table.replace('"', '""') + '"'
-        rows = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
+
+    def columns(conn: sqlite3.Connection) -> dict[str, str] | None:
+        rows = conn.execute(f"PRAGMA table_info({quoted(table)})").fetchall()
         return {row[1]: str(row[2]).upper() for row in rows} or None
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+
+    return read_only(db, columns)
 
 
 def column_values(db: Path, table: str, column: str) -> list[object]:
     """Every value of one column, read read-only; [] when it cannot be read."""
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
-        quoted_t = '"' + table.replace('"', '""') + '"'
-        quoted_c = '"' + column.replace('"', '""') + '"'
-        return [row[0] for row in conn.execute(f"SELECT {quoted_c} FROM {quoted_t}")]
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+
+    def values(conn: sqlite3.Connection) -> list[object]:
+        return [row[0] for row in conn.execute(f"SELECT {quoted(column)} FROM {quoted(table)}")]
+
+    return read_only(db, values) or []

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
+from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import check, keep_running
@@ -234,50 +235,34 @@ def graceful_restart_check(points: int, task: int) -> Callable[[RestartRun], Non
 
 def stored_texts(db: Path) -> list[str] | None:
     """Every text column value in notes.db, read read-only; None if there is no such file."""
-    if not db.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
+
+    def texts(conn: sqlite3.Connection) -> list[str]:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        texts: list[str] = []
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            for row in conn.execute(f"SELECT * FROM {quoted}"):
-                texts.extend(value for value in row if isinstance(value, str))
-        return texts
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+        return [
+            value for table in tables for row in conn.execute(f"SELECT * FROM {quoted(table)}")
+            for value in row if isinstance(value, str)
+        ]
+
+    found = read_only(db, texts)
+    return found if found is not None or not db.is_file() else []
 
 
 def table_never_reuses_ids(db: Path, texts: list[str]) -> bool | None:
     """Whether the table holding `texts` in `db` was made with AUTOINCREMENT (SQLite keeps its
     highest id ever given in sqlite_sequence); None when no table holds them. Read read-only."""
-    if not db.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
+
+    def autoincrement(conn: sqlite3.Connection) -> bool | None:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            values = {v for row in conn.execute(f"SELECT * FROM {quoted}") for v in row}
+            values = {v for row in conn.execute(f"SELECT * FROM {quoted(table)}") for v in row}
             if table != "sqlite_sequence" and all(text in values for text in texts):
                 if "sqlite_sequence" not in tables:
                     return False
                 found = conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,))
                 return found.fetchone() is not None
         return None
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+
+    return read_only(db, autoincrement)
 
 
 def _brief(listing: dict[str, str]) -> str:

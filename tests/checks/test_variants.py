@@ -9,6 +9,10 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
+from grader.engine.sandbox import unavailable_reason
+from grader.grade.batch import Options, grade_class
+from grader.grade.command import limits_for
+from grader.grade.submissions import intake
 from grader.results import FAIL, PASS
 from tests.checks.variants import CORRECT, VARIANTS, Variant
 
@@ -62,3 +66,21 @@ def test_step5_starter_earns_no_placeholder_points(course: Course) -> None:
     report = run_checks(step, step.exercise_dir, QUICK)
     quotes = next(t for t in report.tests if t.name.startswith("a note with quotes"))
     assert quotes.status == FAIL and "No execute() call runs an INSERT" in (quotes.message or "")
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+def test_database_url_reaches_a_sandboxed_app(course: Course, tmp_path: Path) -> None:
+    """grade hands DATABASE_URL to the forked, sandboxed app as check does: same verdicts."""
+    names = ("url-from-getenv", "url-read-engine-hard-coded")
+    by_name = {v.name: v for v in VARIANTS + CORRECT}
+    for name in names:
+        variant = by_name[name]
+        variant.write(tmp_path / "class" / name / variant.base)
+    options = Options(steps=(6,), limits=limits_for(5))
+    graded = {g.name: g for g in grade_class(intake([tmp_path / "class"], course), course, options, jobs=1)}
+    for name in names:
+        checked = run_checks(course.step(6), by_name[name].write(tmp_path / "check" / name))
+        [report] = graded[name].reports
+        assert [t.status for t in report.tests] == [t.status for t in checked.tests], (name, report.tests)
+    assert graded["url-from-getenv"].score == course.step(6).points
+    assert graded["url-read-engine-hard-coded"].score == course.step(6).points - 2

@@ -61,7 +61,7 @@ def test_engine_from_database_url(spawn: Callable[..., StudentServer], target: T
     written = _files_written(spawn, {"DATABASE_URL": url})
     if other not in written or (written.get(DB_FILE) and not written[other]):
         used = sorted(name for name in written if name != other)
-        went = f"the note went to {', '.join(used)}, not to {other}" if used else f"no {other} appeared"
+        went = f"it used {', '.join(used)} instead of {other}" if used else f"no {other} appeared"
         raise CheckFailure(
             f"The server was started with DATABASE_URL={url}, but {went}: the engine is not "
             "made from the address in DATABASE_URL.",

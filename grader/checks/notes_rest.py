@@ -156,26 +156,24 @@ def expect_refusal(
         said = response.json().get("detail")
     except (ValueError, AttributeError):
         said = None
-    example = f"detail=\"{detail}\"" if detail else "detail=\"Note 7 not found\""
     if not isinstance(said, str) or not said.strip():
         raise CheckFailure(
-            f"{action} answered {code}, but without a message: {response.text[:120]!r}.",
-            f"Raise `HTTPException(status_code={code}, {example})`; FastAPI sends it as "
-            "{\"detail\": \"...\"}, which tells the client what went wrong.",
+            f"{action} answered {code}, but without a message in {{\"detail\": \"...\"}}: "
+            f"{response.text[:120]!r}. The detail tells the client what went wrong.",
+            hint,
         )
     if _plain(said) == _plain(phrase):
         raise CheckFailure(
             f"{action} answered {code} with FastAPI's own {{\"detail\": \"{said}\"}} for {what}. "
             "A path that has no route at all answers exactly the same, so a client cannot tell "
-            "the two apart; the message should say what was not there.",
-            f"Raise the error yourself, with a message: `HTTPException(status_code={code}, {example})`.",
+            "the two apart: the message should say what was not there.",
+            hint,
         )
     if detail and _plain(said) != _plain(detail):
         raise CheckFailure(
             f"{action} answered {code} for {what}, with the detail {said!r}; the task asks for "
             f"{detail!r}, naming the id, so a client (or whoever reads the logs) knows which one.",
-            f"Raise `HTTPException(status_code={code}, {example})`, with an f-string so the id "
-            "goes into the message.",
+            hint,
         )
 
 

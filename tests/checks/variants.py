@@ -323,9 +323,10 @@ VARIANTS += [
             first_failure="test_update", says=("202",), alone=True),
     Variant("not-found-default-detail", 7, S7, {"main.py": [(FIND_404, "raise HTTPException(status_code=404)")]},
             first_failure="test_list_and_read_one", says=("FastAPI's own", "no route at all"),
-            hint_says=('detail="Note 987654 not found"',)),
+            hint_says=('detail=f"Note {note_id} not found"',)),
     Variant("not-found-without-the-id", 7, S7, {"main.py": [(FIND_404, 'raise HTTPException(status_code=404, detail="Note not found")')]},
-            first_failure="test_list_and_read_one", says=("'Note not found'", "'Note 987654 not found'", "naming the id")),
+            first_failure="test_list_and_read_one", says=("'Note not found'", "'Note 987654 not found'", "naming the id"),
+            hint_says=("f\"Note {note_id} not found\"",)),
     Variant("not-found-other-words", 7, S7, {"main.py": [(FIND_404, 'raise HTTPException(status_code=404, detail="No such note")')]},
             first_failure="test_list_and_read_one", says=("'No such note'",)),
 ]

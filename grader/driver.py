@@ -25,6 +25,7 @@ from grader.course import Step
 from grader.engine.limits import Limits
 from grader.plugin import Target
 from grader.results import REFUSED, StepReport, error_report, summarise
+from grader.source import SourceError, decode_source
 
 MAX_SOURCE_BYTES = 1 << 20
 _UNUSED_PLUGINS = (
@@ -56,13 +57,11 @@ def preflight(folder: Path) -> None:
         if len(data) > MAX_SOURCE_BYTES:
             raise SubmissionError(f"{path.name} is larger than 1 MiB; is it really source code?")
         try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SubmissionError(
-                f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 in your editor."
-            ) from None
-    if not main.read_text(encoding="utf-8").strip():
-        raise SubmissionError(f"{main} is empty: write your code in it (or run `persistlab reset`).")
+            text = decode_source(data, path.name)
+        except SourceError as exc:
+            raise SubmissionError(str(exc)) from None
+        if path == main and not text.strip():
+            raise SubmissionError(f"{main} is empty: write your code in it (or run `persistlab reset`).")
 
 
 def check_module_path(step: Step) -> Path:

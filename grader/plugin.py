@@ -69,19 +69,19 @@ def scratch(target: Target) -> Iterator[Scratch]:
 def spawn(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path
 ) -> Iterator[Callable[..., StudentServer]]:
-    """Start the student's server on a folder (default: a fresh copy), once every server started
-    before is killed; all are killed after."""
+    """Start the student's server on a folder (default: a fresh copy), with `env` added to its
+    environment, once every server started before is killed; all are killed after."""
     servers: list[StudentServer] = []
     copies = 0
 
-    def start(folder: Path | None = None) -> StudentServer:
+    def start(folder: Path | None = None, env: dict[str, str] | None = None) -> StudentServer:
         nonlocal copies
         for running in servers:  # one student process at a time: two could keep notes between them
             running.crash()
         if folder is None:
             copies += 1
             folder = scratch.fresh(target.folder, f"fresh{len(servers)}-{copies}")
-        server = StudentServer(folder, limits, workdir)
+        server = StudentServer(folder, limits, workdir, env)
         servers.append(server)
         return server.start()
 

@@ -86,12 +86,19 @@ def test_a_first_note_that_hangs_is_waited_on_once(course: Course, tmp_path: Pat
 def test_a_listing_check_on_a_reused_server_still_sees_only_its_notes(
     course: Course, tmp_path: Path
 ) -> None:
-    """A server that starts with a note in it fails both listing checks, reused or not."""
+    """A server that starts with a note in it fails the empty-listing check; the listing check,
+    on the reused server, finds its three notes under their ids and passes: one mistake, one check.
+    A note of its own missing from the reused server still fails it."""
     seeded = Variant("seeded", 4, S4, {"main.py": [
         ("notes_db: dict[int, str] = {}", 'notes_db: dict[int, str] = {0: "example"}'),
     ]})
     report = run_checks(course.step(4), seeded.write(tmp_path / "step"), QUICK)
-    assert [t.status for t in report.tests] == [FAIL, FAIL]
+    assert [t.status for t in report.tests] == [FAIL, PASS]
+    forgets = Variant("forgets-the-second", 4, S4, {"main.py": [
+        ("    notes_db[note_id] = note.text\n", "    if note_id != 2:\n        notes_db[note_id] = note.text\n"),
+    ]})
+    report = run_checks(course.step(4), forgets.write(tmp_path / "forgets"), QUICK)
+    assert [t.status for t in report.tests] == [PASS, FAIL]
 
 
 @pytest.mark.parametrize("number", range(5, 10))

@@ -7,8 +7,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.family import descendants
 from grader.server import StudentServer
+from grader.source import parse_source, read_source
 
 MAX_OPEN = 3  # connections to notes.db a server that closes its sessions may hold
 SESSION_HINT = (
@@ -42,15 +44,19 @@ def open_db_files(server: StudentServer, name: str = "notes.db") -> int | None:
 
 
 def get_db_problem(folder: Path) -> str:
-    """Why get_db does not close its session after the request; "" when it does."""
-    found = _find_function(folder, "get_db")
+    """Why get_db (or the session dependency the routes take under another name) does not close
+    its session after the request; "" when it does."""
+    found = _session_dependency(folder)
     if found is None:
-        return "There is no function called get_db in your .py files."
+        return (
+            "There is no function called get_db in your .py files, and no route takes a "
+            "session through `Depends(...)`."
+        )
     path, func = found
     yields = [n for n in ast.walk(func) if isinstance(n, (ast.Yield, ast.YieldFrom))]
     if not yields:
         return (
-            f"get_db in {path.name} (line {func.lineno}) returns the session instead of "
+            f"{func.name} in {path.name} (line {func.lineno}) returns the session instead of "
             "yielding it, so nothing runs after the request to close it."
         )
     closes = any(
@@ -58,7 +64,7 @@ def get_db_problem(folder: Path) -> str:
     ) or any(isinstance(node, ast.With) for node in ast.walk(func))
     if not closes:
         return (
-            f"get_db in {path.name} (line {func.lineno}) yields the session but does not close "
+            f"{func.name} in {path.name} (line {func.lineno}) yields the session but does not close "
             "it in a `finally:` block (or a `with` block), so a route that raises leaves it open."
         )
     return ""
@@ -72,21 +78,35 @@ def _calls_close(body: list[ast.stmt]) -> bool:
     )
 
 
-def _find_function(folder: Path, name: str) -> tuple[Path, ast.FunctionDef] | None:
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _session_dependency(folder: Path) -> tuple[Path, Function] | None:
+    """get_db, unless the routes take their session from a function of another name through
+    `Depends(name)`: then that one (the first that mentions a Session, if several)."""
+    functions: dict[str, tuple[Path, Function]] = {}
+    depended: list[str] = []
     for path in sorted(folder.glob("*.py")):
-        tree = _parsed(path)
-        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)] if tree else []
-        for node in functions:
-            if node.name == name:
-                return path, node
-    return None
+        tree = parse_source(path)
+        for node in ast.walk(tree) if tree else ():
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.setdefault(node.name, (path, node))
+            elif isinstance(node, ast.Call) and _depends_on(node):
+                depended.append(_depends_on(node))
+    used = [functions[name] for name in depended if name in functions]
+    if "get_db" in functions and ("get_db" in depended or not used):
+        return functions["get_db"]
+    sessions = [found for found in used if "Session" in ast.unparse(found[1])]
+    return next(iter(sessions or used), None)
 
 
-def _parsed(path: Path) -> ast.Module | None:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"))
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return None
+def _depends_on(call: ast.Call) -> str:
+    """The name in `Depends(name)` (or `fastapi.Depends(name)`), "" for any other call."""
+    func = call.func
+    named = (isinstance(func, ast.Name) and func.id == "Depends") or (
+        isinstance(func, ast.Attribute) and func.attr == "Depends"
+    )
+    return call.args[0].id if named and call.args and isinstance(call.args[0], ast.Name) else ""
 
 
 def source_text(folder: Path, name: str) -> str:
@@ -94,42 +114,24 @@ def source_text(folder: Path, name: str) -> str:
     path = folder / name
     if not path.is_file():
         return ""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        return ast.unparse(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return text
+    tree = parse_source(path)
+    return ast.unparse(tree) if tree is not None else read_source(path)
 
 
 def table_columns(db: Path, table: str) -> dict[str, str] | None:
     """Column name -> declared type of `table` in the SQLite file `db`; None if there is none."""
-    if not db.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        quoted = '"' + table.replace('"', '""') + '"'
-        rows = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
+
+    def columns(conn: sqlite3.Connection) -> dict[str, str] | None:
+        rows = conn.execute(f"PRAGMA table_info({quoted(table)})").fetchall()
         return {row[1]: str(row[2]).upper() for row in rows} or None
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+
+    return read_only(db, columns)
 
 
 def column_values(db: Path, table: str, column: str) -> list[object]:
     """Every value of one column, read read-only; [] when it cannot be read."""
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
-        quoted_t = '"' + table.replace('"', '""') + '"'
-        quoted_c = '"' + column.replace('"', '""') + '"'
-        return [row[0] for row in conn.execute(f"SELECT {quoted_c} FROM {quoted_t}")]
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+
+    def values(conn: sqlite3.Connection) -> list[object]:
+        return [row[0] for row in conn.execute(f"SELECT {quoted(column)} FROM {quoted(table)}")]
+
+    return read_only(db, values) or []

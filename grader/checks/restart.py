@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
+from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import check, keep_running
@@ -67,7 +68,9 @@ class Phases:
 class RestartRun(Phases):
     """The scenario, run once and lazily, phase by phase; each phase keeps its outcome or failure.
 
-    first: a fresh folder starts empty; two notes are added; the server is killed with SIGKILL.
+    first: a fresh folder is listed; two notes are added and listed; the server is killed with
+    SIGKILL. A listing that is not empty at first, or lacks the notes, is kept as the add-and-list
+    check's failure (`expect_added_and_listed`): the restart checks judge only what comes back.
     after_crash: started again, the two notes are back; a third is added; SIGTERM.
     after_graceful: started again, every note is back; then SIGKILL, as nothing is left to see,
     or, given `latest`, the server is left running there for a later check to reuse.
@@ -88,17 +91,25 @@ class RestartRun(Phases):
         self.api = api
         self.first_notes: dict[int, str] = {}
         self.third: tuple[int, str] | None = None
+        self.first_listings: tuple[dict[str, str], dict[str, str]] = ({}, {})
         super().__init__()
 
     def _first(self) -> dict[int, str]:
         server = self.spawn(self.folder)
-        expect_listing(self.api.listing(server), {}, "On a fresh folder with no notes.db")
+        before = self.api.listing(server)
         for _ in range(2):
             text = random_text()
             self.first_notes[self.api.add(server, text)] = text
-        self.expect_listed(self.api.listing(server), self.first_notes, "After adding two notes")
+        self.first_listings = (before, self.api.listing(server))
         server.crash()
         return self.first_notes
+
+    def expect_added_and_listed(self) -> None:
+        """Fail unless the fresh folder listed no notes, and then exactly the two added."""
+        self.phase("first")
+        before, after = self.first_listings
+        expect_listing(before, {}, "On a fresh folder with no notes.db")
+        self.expect_listed(after, self.first_notes, "After adding two notes")
 
     def _after_crash(self) -> dict[str, str]:
         self._needs("first", "the restart")
@@ -140,10 +151,15 @@ class RestartRun(Phases):
         expect_listing(listing, notes, when)
 
     def expect_kept_after_crash(self) -> None:
-        """Fail unless every note of the first run is listed after the SIGKILL."""
+        """Fail unless every note of the first run is listed, under its id, after the SIGKILL.
+
+        Notes nobody added are the add-and-list check's failure, not this one's.
+        """
         listing = self.phase("after_crash")
-        if any(listing.get(str(i)) != text for i, text in self.first_notes.items()):
-            raise self.lost(listing, self.first_notes, "killed")
+        gone = {i: text for i, text in self.first_notes.items() if text not in listing.values()}
+        if gone:
+            raise self.lost(listing, gone, "killed")
+        expect_listing(listing, self.first_notes, "After the server was killed and started again", exact=False)
 
     def expect_kept_after_graceful(self) -> None:
         """Fail unless every note listed before the SIGTERM is listed after it.
@@ -220,24 +236,34 @@ def graceful_restart_check(points: int, task: int) -> Callable[[RestartRun], Non
 
 def stored_texts(db: Path) -> list[str] | None:
     """Every text column value in notes.db, read read-only; None if there is no such file."""
-    if not db.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
+
+    def texts(conn: sqlite3.Connection) -> list[str]:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        texts: list[str] = []
+        return [
+            value for table in tables for row in conn.execute(f"SELECT * FROM {quoted(table)}")
+            for value in row if isinstance(value, str)
+        ]
+
+    found = read_only(db, texts)
+    return found if found is not None or not db.is_file() else []
+
+
+def table_never_reuses_ids(db: Path, texts: list[str]) -> bool | None:
+    """Whether the table holding `texts` in `db` was made with AUTOINCREMENT (SQLite keeps its
+    highest id ever given in sqlite_sequence); None when no table holds them. Read read-only."""
+
+    def autoincrement(conn: sqlite3.Connection) -> bool | None:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            for row in conn.execute(f"SELECT * FROM {quoted}"):
-                texts.extend(value for value in row if isinstance(value, str))
-        return texts
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+            values = {v for row in conn.execute(f"SELECT * FROM {quoted(table)}") for v in row}
+            if table != "sqlite_sequence" and all(text in values for text in texts):
+                if "sqlite_sequence" not in tables:
+                    return False
+                found = conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,))
+                return found.fetchone() is not None
+        return None
+
+    return read_only(db, autoincrement)
 
 
 def _brief(listing: dict[str, str]) -> str:
@@ -247,5 +273,5 @@ def _brief(listing: dict[str, str]) -> str:
 
 __all__ = [
     "ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "graceful_restart_check",
-    "restart_fixture", "stored_texts",
+    "restart_fixture", "stored_texts", "table_never_reuses_ids",
 ]

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.source import parse_source
+
 RUNS_SQL = ("execute", "executemany", "executescript")
 INSERT = re.compile(r"\binsert\b", re.IGNORECASE)
 _HOPS = 5  # how many `a = b` links are followed back before giving up
@@ -31,9 +33,8 @@ def sql_calls(folder: Path) -> list[SqlCall]:
     """Every execute(), executemany() and executescript() call in the folder's .py files."""
     calls = []
     for path in sorted(folder.glob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
+        tree = parse_source(path)
+        if tree is None:
             continue
         module = _assignments(tree.body)
         scopes = [(tree, module)] + [

@@ -64,9 +64,9 @@ def test_ids_count_up(adding: Adding) -> None:
             "Three notes all got id 1: next_id never goes up, so each note overwrites the last.",
             "After storing the note, add one to the counter: `next_id += 1` (with `global next_id`).",
         )
-    if ids != [1, 2, 3]:
+    if ids[1:] != [ids[0] + 1, ids[0] + 2]:  # where the count starts is the first check's verdict
         raise CheckFailure(
-            f"Three notes got ids {ids}; they should get 1, 2 and 3.",
+            f"Three notes got ids {ids}; each should get the id after the one before, like 1, 2 and 3.",
             "Use next_id as the new note's id, then increase it by exactly one.",
         )
 

@@ -18,4 +18,5 @@ def test_lists_every_note(running_server: StudentServer) -> None:
     for _ in range(3):
         text = random_text()
         added[add_note(running_server, text)] = text
-    expect_listing(list_notes(running_server), added, "After adding three notes")
+    # notes nobody added are the first check's verdict
+    expect_listing(list_notes(running_server), added, "After adding three notes", exact=False)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from grader.checks.notes_api import add_note, expect_listing, list_notes, random_text
+from grader.checks.notes_api import add_note, list_notes, random_text
 from grader.checks.restart import (
     DB_FILE,
     RestartRun,
     graceful_restart_check,
     restart_fixture,
     stored_texts,
+    table_never_reuses_ids,
 )
 from grader.checks.sql_source import INSERT, inserts_without_placeholders, sql_calls
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
+from grader.source import read_source
 
 PLACEHOLDER_HINT = (
     "In insert_note: `conn.execute(\"INSERT INTO notes (text) VALUES (?)\", (text,))`. The "
@@ -27,17 +29,13 @@ restart = restart_fixture(hand_over=True)
 @check(points=3, task=2)
 def test_add_and_list(restart: RestartRun) -> None:
     """a fresh folder starts with no notes, and added notes are listed"""
-    restart.phase("first")
+    restart.expect_added_and_listed()
 
 
 @check(points=4, task=4)
 def test_notes_survive_a_crash(restart: RestartRun) -> None:
     """notes are still there after the server is killed (SIGKILL) and started again"""
-    listing = restart.phase("after_crash")
-    notes = restart.first_notes
-    if all(listing.get(str(i)) != text for i, text in notes.items()):
-        raise restart.lost(listing, notes, "killed")
-    expect_listing(listing, notes, "After the server was killed and started again")
+    restart.expect_kept_after_crash()
 
 
 test_notes_survive_a_graceful_restart = graceful_restart_check(points=3, task=4)
@@ -45,7 +43,7 @@ test_notes_survive_a_graceful_restart = graceful_restart_check(points=3, task=4)
 
 @check(points=2, task=4)
 def test_ids_are_not_reused(restart: RestartRun) -> None:
-    """after a restart, new notes get new ids"""
+    """after a restart, new notes get new ids, and the notes table is made with AUTOINCREMENT"""
     restart.phase("after_crash")
     assert restart.third is not None
     note_id, _ = restart.third
@@ -58,13 +56,28 @@ def test_ids_are_not_reused(restart: RestartRun) -> None:
             "`cursor.lastrowid`). A counter in a Python variable starts from 1 again whenever "
             "the server restarts.",
         )
+    kept = table_never_reuses_ids(restart.folder / DB_FILE, list(restart.first_notes.values()))
+    if kept is None:
+        raise CheckFailure(
+            "No table in notes.db holds the notes the API accepted, so there is no notes table "
+            "whose ids could be looked at.",
+            "Keep the notes in the notes table of notes.db, and commit after each INSERT.",
+        )
+    if not kept:
+        raise CheckFailure(
+            "The notes table in notes.db was made without AUTOINCREMENT. New ids look right "
+            "today, but without it SQLite gives a new note the highest id in use plus one: "
+            "delete the newest note, and its id goes to the next note, so a client that kept "
+            "the old id would read someone else's note.",
+            "Declare the column `id INTEGER PRIMARY KEY AUTOINCREMENT`, then delete notes.db: "
+            "`CREATE TABLE IF NOT EXISTS` leaves a table that already exists as it is.",
+        )
 
 
 @check(points=2, task=1)
 def test_notes_db_holds_the_notes(restart: RestartRun, target: Target) -> None:
     """db.py uses sqlite3, and notes.db in the working directory holds the notes"""
-    db_py = target.folder / "db.py"
-    if not db_py.is_file() or "sqlite3" not in db_py.read_text(encoding="utf-8", errors="replace"):
+    if "sqlite3" not in read_source(target.folder / "db.py"):
         raise CheckFailure(
             "There is no db.py beside main.py that uses sqlite3.",
             "Put the database code in db.py (`import sqlite3`, connect, create the table, "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
+import secrets
+from collections.abc import Callable
 
-from grader.checks.notes_api import add_note, list_notes, random_text
+from grader.checks.notes_api import random_text
 from grader.checks.orm_app import (
     MAX_OPEN,
     ORM_COMMIT_HINT,
@@ -15,12 +16,23 @@ from grader.checks.orm_app import (
     source_text,
     table_columns,
 )
-from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.restart import (
+    DB_FILE,
+    RestartRun,
+    graceful_restart_check,
+    restart_fixture,
+    stored_texts,
+)
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
 
 REQUESTS = 20
+DATABASE_URL_HINT = (
+    "Read the address from the environment, `DATABASE_URL = os.environ.get(\"DATABASE_URL\", "
+    "\"sqlite:///notes.db\")`, and give that variable to `create_engine()`: the same code "
+    "then runs on another database without an edit."
+)
 _UNCOMMITTED = ("Could not refresh instance", "is not persistent", "id of None")
 
 
@@ -28,39 +40,52 @@ restart = restart_fixture(ORM_COMMIT_HINT)
 
 
 @check(points=2, task=1)
-def test_engine_from_database_url(target: Target) -> None:
+def test_engine_from_database_url(spawn: Callable[..., StudentServer], target: Target) -> None:
     """database.py makes a SQLAlchemy engine from DATABASE_URL, with notes.db as the default"""
-    database = source_text(target.folder, "database.py")
-    if "create_engine(" not in database:
+    if "create_engine" not in source_text(target.folder, "database.py"):
         raise CheckFailure(
             "database.py does not call create_engine().",
             "`engine = create_engine(DATABASE_URL, connect_args=...)` in database.py; "
             "everything else (sessions, create_all) goes through that engine.",
         )
-    if "DATABASE_URL" not in database or not re.search(r"os\.(environ|getenv)", database):
+    other = f"elsewhere-{secrets.token_hex(3)}.db"
+    url = f"sqlite:///{other}"
+    default = _files_written(spawn, {})
+    if DB_FILE not in default:
+        made = f" (it made {', '.join(sorted(default))} instead)" if default else ""
         raise CheckFailure(
-            "database.py does not read DATABASE_URL from the environment.",
-            "`DATABASE_URL = os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")`: the same "
-            "code can then run on another database without an edit.",
+            f"With DATABASE_URL not set, the server never made notes.db in the folder it runs in{made}.",
+            "Give `sqlite:///notes.db` as the default: three slashes, then a relative file "
+            "name. " + DATABASE_URL_HINT,
         )
-    if not re.search(r"sqlite:///(\./)?notes\.db", database):
+    written = _files_written(spawn, {"DATABASE_URL": url})
+    if other not in written or (written.get(DB_FILE) and not written[other]):
+        used = sorted(name for name in written if name != other)
+        went = f"it used {', '.join(used)} instead of {other}" if used else f"no {other} appeared"
         raise CheckFailure(
-            "When DATABASE_URL is not set, the default is not the file notes.db in the working "
-            "directory.",
-            "Give `sqlite:///notes.db` as the default: three slashes, then a relative file name.",
+            f"The server was started with DATABASE_URL={url}, but {went}: the engine is not "
+            "made from the address in DATABASE_URL.",
+            DATABASE_URL_HINT,
         )
-    if re.search(r"^\s*(import sqlite3|from sqlite3 )", source_text(target.folder, "main.py"), re.MULTILINE):
-        raise CheckFailure(
-            "main.py still imports sqlite3.",
-            "All database work now goes through SQLAlchemy sessions; remove the sqlite3 code.",
-        )
+
+
+def _files_written(spawn: Callable[..., StudentServer], env: dict[str, str]) -> dict[str, bool]:
+    """The database files a server started on a fresh folder with `env` made once it was asked to
+    add and list a note, each with whether it holds that note (whatever the server answered:
+    whether notes are stored is for other checks to judge)."""
+    server = spawn(env=env)
+    text = random_text()
+    server.request("POST", "/add_note", json={"text": text})
+    server.request("GET", "/notes")
+    server.crash()
+    return {path.name: text in (stored_texts(path) or []) for path in server.folder.glob("*.db")}
 
 
 @check(points=3, task=3)
 def test_add_and_list(restart: RestartRun) -> None:
     """a fresh folder starts with no notes, and added notes are listed"""
     try:
-        restart.phase("first")
+        restart.expect_added_and_listed()
     except CheckFailure as failure:
         raise _explained(failure, restart) or failure from None
 
@@ -95,9 +120,10 @@ def test_notes_table_has_its_columns(restart: RestartRun) -> None:
 @check(points=3, task=3)
 def test_sessions_are_closed(server: StudentServer, target: Target) -> None:
     """every session is closed after its request: get_db yields it and closes it in finally"""
-    add_note(server, random_text())
+    # whatever they answer: whether adding and listing work is the add-and-list check's verdict
+    server.request("POST", "/add_note", json={"text": random_text()})
     for _ in range(REQUESTS):
-        list_notes(server)
+        server.request("GET", "/notes")
     held = open_db_files(server)
     if held is not None and held > MAX_OPEN:
         raise CheckFailure(

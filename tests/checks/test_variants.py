@@ -9,8 +9,12 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.results import FAIL
-from tests.checks.variants import VARIANTS, Variant
+from grader.engine.sandbox import unavailable_reason
+from grader.grade.batch import Options, grade_class
+from grader.grade.command import limits_for
+from grader.grade.submissions import intake
+from grader.results import FAIL, PASS
+from tests.checks.variants import CORRECT, VARIANTS, Variant
 
 QUICK = Limits(startup=2.0, request=1.5, stop=2.0)
 
@@ -18,7 +22,8 @@ QUICK = Limits(startup=2.0, request=1.5, stop=2.0)
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_variant_gets_its_message(variant: Variant, course: Course, tmp_path: Path) -> None:
     folder = variant.write(tmp_path / "submission")
-    report = run_checks(course.step(variant.step), folder, QUICK)
+    # a mistake that costs one check alone is judged with the limits a correct app gets
+    report = run_checks(course.step(variant.step), folder, Limits() if variant.alone else QUICK)
     first = report.first_failure
     assert report.status == FAIL, (report.status, report.message)
     assert first is not None and report.score < report.max_score
@@ -28,6 +33,15 @@ def test_variant_gets_its_message(variant: Variant, course: Course, tmp_path: Pa
         assert words in first.message, (words, first.message)
     for words in variant.hint_says:
         assert words in first.hint, (words, first.hint)
+    if variant.alone:
+        assert [t for t in report.tests if t.status != PASS] == [first], report.tests
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=[v.name for v in CORRECT])
+def test_other_correct_styles_get_full_marks(variant: Variant, course: Course, tmp_path: Path) -> None:
+    report = run_checks(course.step(variant.step), variant.write(tmp_path / "submission"))
+    assert report.status == PASS, report.first_failure or report.message
+    assert report.score == report.max_score
 
 
 def _check_name(variant: Variant) -> str:
@@ -52,3 +66,21 @@ def test_step5_starter_earns_no_placeholder_points(course: Course) -> None:
     report = run_checks(step, step.exercise_dir, QUICK)
     quotes = next(t for t in report.tests if t.name.startswith("a note with quotes"))
     assert quotes.status == FAIL and "No execute() call runs an INSERT" in (quotes.message or "")
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+def test_database_url_reaches_a_sandboxed_app(course: Course, tmp_path: Path) -> None:
+    """grade hands DATABASE_URL to the forked, sandboxed app as check does: same verdicts."""
+    names = ("url-from-getenv", "url-read-engine-hard-coded")
+    by_name = {v.name: v for v in VARIANTS + CORRECT}
+    for name in names:
+        variant = by_name[name]
+        variant.write(tmp_path / "class" / name / variant.base)
+    options = Options(steps=(6,), limits=limits_for(5))
+    graded = {g.name: g for g in grade_class(intake([tmp_path / "class"], course), course, options, jobs=1)}
+    for name in names:
+        checked = run_checks(course.step(6), by_name[name].write(tmp_path / "check" / name))
+        [report] = graded[name].reports
+        assert [t.status for t in report.tests] == [t.status for t in checked.tests], (name, report.tests)
+    assert graded["url-from-getenv"].score == course.step(6).points
+    assert graded["url-read-engine-hard-coded"].score == course.step(6).points - 2

@@ -21,6 +21,8 @@ class Variant:
     first_failure: str = ""  # the check function's name
     says: tuple[str, ...] = ()
     hint_says: tuple[str, ...] = ()
+    alone: bool = False  # every other check of the step passes: the mistake costs one check
+    encodings: dict[str, str] = field(default_factory=dict)  # file -> codec it is written in
 
     def write(self, target: Path) -> Path:
         source = SOLUTIONS / self.base
@@ -30,9 +32,9 @@ class Variant:
             for old, new in self.edits.get(path.name, []):
                 assert old in text, f"{self.name}: {old!r} is not in {path}"
                 text = text.replace(old, new)
-            (target / path.name).write_text(text, encoding="utf-8")
+            (target / path.name).write_text(text, encoding=self.encodings.get(path.name, "utf-8"))
         for name, text in self.files.items():
-            (target / name).write_text(text, encoding="utf-8")
+            (target / name).write_text(text, encoding=self.encodings.get(name, "utf-8"))
         return target
 
 
@@ -214,7 +216,8 @@ VARIANTS += [
 ]
 VARIANTS += [
     Variant("create-answers-200", 7, S7, {"main.py": [(', status_code=status.HTTP_201_CREATED', "")]},
-            first_failure="test_create_answers_201", says=("201 Created",), hint_says=("status_code=201",)),
+            first_failure="test_create_answers_201", says=("201 Created",), hint_says=("status_code=201",),
+            alone=True),
     Variant("missing-note-crashes", 7, S7,
             {"main.py": [('    if note is None:\n        raise HTTPException(status_code=404, detail=f"Note {note_id} not found")\n', "")]},
             first_failure="test_list_and_read_one", says=("instead of answering 404",), hint_says=("HTTPException",)),
@@ -222,7 +225,7 @@ VARIANTS += [
             first_failure="test_bad_input_is_refused", says=("501 characters", "422")),
     Variant("delete-not-committed", 7, S7,
             {"main.py": [("    db.delete(find_note(db, note_id))\n    db.commit()\n", "    db.delete(find_note(db, note_id))\n")]},
-            first_failure="test_delete", says=("answered 200",), hint_says=("db.commit()",)),
+            first_failure="test_delete", says=("answered 204", "still lists"), hint_says=("db.commit()",)),
     Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
 ]
@@ -237,6 +240,125 @@ VARIANTS += [
             hint_says=("NoteUpdate",)),
     Variant("drop-tables-at-shutdown", 7, S7, {"main.py": DROP_AT_SHUTDOWN},
             first_failure="test_notes_survive_a_graceful_restart", says=("SIGTERM", "survived a SIGKILL")),
+]
+
+# One mistake, one check: what a check only sets up is accepted in any working form.
+NEXT_ID_TWO = [("next_id = 1", "next_id = 2")]
+SAMPLE_ROW = (
+    '            " text TEXT NOT NULL)"\n        )\n',
+    ('            " text TEXT NOT NULL)"\n        )\n'
+     '        if conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0:\n'
+     '            conn.execute("INSERT INTO notes (text) VALUES (?)", ("Welcome!",))\n'),
+)
+PLAIN_ROWID = [("id INTEGER PRIMARY KEY AUTOINCREMENT", "id INTEGER PRIMARY KEY")]
+MAX_PLUS_ONE = [
+    ("id INTEGER PRIMARY KEY AUTOINCREMENT", "id INTEGER PRIMARY KEY"),
+    ('        cursor = conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))\n        return cursor.lastrowid',
+     ('        (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM notes").fetchone()\n'
+      '        conn.execute("INSERT INTO notes (id, text) VALUES (?, ?)", (top + 1, text))\n'
+      "        return top + 1")),
+]
+URL = 'os.environ.get("DATABASE_URL", "sqlite:///notes.db")'
+ENGINE = "engine = create_engine(DATABASE_URL, connect_args=connect_args)"
+DELETE_DECORATOR = '@app.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)'
+DELETE_ANSWER = "    return Response(status_code=status.HTTP_204_NO_CONTENT)"
+FIND_404 = 'raise HTTPException(status_code=404, detail=f"Note {note_id} not found")'
+LIST_ROUTE = (
+    "def list_notes(db: SessionDep) -> list[NotePublic]:\n"
+    "    notes = db.scalars(select(Note).order_by(Note.id))\n"
+    "    return [NotePublic.model_validate(note) for note in notes]"
+)
+CREATE_ROUTE = (
+    "def create_note(body: NoteCreate, db: SessionDep) -> NotePublic:\n"
+    "    note = Note(**body.model_dump())\n    db.add(note)\n    db.commit()\n"
+    "    db.refresh(note)\n    return NotePublic.model_validate(note)"
+)
+
+VARIANTS += [
+    Variant("first-id-two", 3, S3, {"main.py": NEXT_ID_TWO},
+            first_failure="test_first_note_gets_id_one", says=("got id 2",), alone=True),
+    Variant("sample-note-at-start", 4, S4, {"main.py": [("notes_db: dict[int, str] = {}", "notes_db: dict[int, str] = {0: 'welcome'}")]},
+            first_failure="test_no_notes_at_first", says=("nobody added",), alone=True),
+    Variant("sample-row-in-new-table", 5, S5, {"db.py": [SAMPLE_ROW]},
+            first_failure="test_add_and_list", says=("On a fresh folder", "nobody added"), alone=True),
+    Variant("rowid-without-autoincrement", 5, S5, {"db.py": PLAIN_ROWID},
+            first_failure="test_ids_are_not_reused", says=("without AUTOINCREMENT", "newest note"),
+            hint_says=("AUTOINCREMENT", "delete notes.db"), alone=True),
+    Variant("ids-max-plus-one", 5, S5, {"db.py": MAX_PLUS_ONE},
+            first_failure="test_ids_are_not_reused", says=("without AUTOINCREMENT",), alone=True),
+    Variant("url-read-engine-hard-coded", 6, S6, {"database.py": [(ENGINE, 'engine = create_engine("sqlite:///notes.db", connect_args=connect_args)')]},
+            first_failure="test_engine_from_database_url", says=("DATABASE_URL=sqlite:///elsewhere-", "it used notes.db instead of elsewhere-"),
+            hint_says=("create_engine()",), alone=True),
+    Variant("url-only-printed", 6, S6,
+            {"database.py": [(f"DATABASE_URL = {URL}", 'print("database:", os.getenv("DATABASE_URL"))\nDATABASE_URL = "sqlite:///notes.db"')]},
+            first_failure="test_engine_from_database_url", says=("it used notes.db instead of elsewhere-",), alone=True),
+    Variant("default-not-notes-db", 6, S6, {"database.py": [(URL, 'os.environ.get("DATABASE_URL", "sqlite:///data.db")')]},
+            first_failure="test_engine_from_database_url", says=("never made notes.db", "data.db")),
+    Variant("session-dependency-closes-outside-finally", 6, S6,
+            {"main.py": [("def get_db()", "def open_session()"), ("Depends(get_db)", "Depends(open_session)"),
+                         (GET_DB, "    db = SessionLocal()\n    yield db\n    db.close()\n")]},
+            first_failure="test_sessions_are_closed", says=("open_session in main.py", "`finally:`"),
+            alone=True),
+    Variant("create-answers-id-only", 7, S7,
+            {"main.py": [(CREATE_ROUTE, CREATE_ROUTE.replace("-> NotePublic", "-> dict[str, int]")
+                          .replace("return NotePublic.model_validate(note)", 'return {"id": note.id}'))]},
+            first_failure="test_create_answers_201", says=("lacks text, pinned, created_at",), alone=True),
+    Variant("delete-answers-200", 7, S7,
+            {"main.py": [(DELETE_DECORATOR, '@app.delete("/notes/{note_id}")'),
+                         (DELETE_ANSWER, "    return Response(status_code=200)")]},
+            first_failure="test_delete", says=("answered 200", "204 No Content"), hint_says=("status_code=204",),
+            alone=True),
+    Variant("delete-answers-the-note", 7, S7,
+            {"main.py": [(DELETE_DECORATOR, '@app.delete("/notes/{note_id}")'),
+                         ("def delete_note(note_id: int, db: SessionDep) -> Response:\n    db.delete(find_note(db, note_id))",
+                          "def delete_note(note_id: int, db: SessionDep) -> NotePublic:\n    note = find_note(db, note_id)\n    db.delete(note)"),
+                         (DELETE_ANSWER, "    return NotePublic.model_validate(note)")]},
+            first_failure="test_delete", says=("answered 200",), alone=True),
+    Variant("list-wrapped-in-object", 7, S7,
+            {"main.py": [(LIST_ROUTE, LIST_ROUTE.replace("-> list[NotePublic]", "-> dict[str, list[NotePublic]]")
+                          .replace("return [NotePublic.model_validate(note) for note in notes]",
+                                   'return {"notes": [NotePublic.model_validate(note) for note in notes]}'))]},
+            first_failure="test_list_and_read_one", says=("JSON array",), alone=True),
+    Variant("put-answers-202", 7, S7, {"main.py": [('@app.put("/notes/{note_id}")', '@app.put("/notes/{note_id}", status_code=202)')]},
+            first_failure="test_update", says=("202",), alone=True),
+    Variant("not-found-default-detail", 7, S7, {"main.py": [(FIND_404, "raise HTTPException(status_code=404)")]},
+            first_failure="test_list_and_read_one", says=("FastAPI's own", "no route at all"),
+            hint_says=('detail=f"Note {note_id} not found"',)),
+    Variant("not-found-without-the-id", 7, S7, {"main.py": [(FIND_404, 'raise HTTPException(status_code=404, detail="Note not found")')]},
+            first_failure="test_list_and_read_one", says=("'Note not found'", "'Note 987654 not found'", "naming the id"),
+            hint_says=("f\"Note {note_id} not found\"",)),
+    Variant("not-found-other-words", 7, S7, {"main.py": [(FIND_404, 'raise HTTPException(status_code=404, detail="No such note")')]},
+            first_failure="test_list_and_read_one", says=("'No such note'",)),
+]
+
+BOM = {"main.py": "utf-8-sig", "db.py": "utf-8-sig", "database.py": "utf-8-sig", "models.py": "utf-8-sig"}
+LATIN1 = "# -*- coding: latin-1 -*-\n# Notizen für später\n"
+
+# Other correct styles: each must get full marks.
+CORRECT = [
+    Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
+    Variant("bom-step-3", 3, S3, encodings=BOM),
+    Variant("coding-line-step-4", 4, S4, {"main.py": [('"""Notes API', LATIN1 + '"""Notes API')]},
+            encodings={"main.py": "latin-1"}),
+    Variant("bom-step-5", 5, S5, encodings=BOM),
+    Variant("coding-line-step-5", 5, S5, {"db.py": [('"""The notes table', LATIN1 + '"""The notes table')]},
+            encodings={"db.py": "latin-1"}),
+    Variant("lowercase-autoincrement", 5, S5, {"db.py": [("AUTOINCREMENT", "autoincrement")]}),
+    Variant("bom-step-6", 6, S6, encodings=BOM),
+    Variant("url-from-os-import-environ", 6, S6,
+            {"database.py": [("import os\n", "from os import environ\n"), (URL, 'environ.get("DATABASE_URL", "sqlite:///notes.db")')]}),
+    Variant("url-from-getenv", 6, S6,
+            {"database.py": [("import os\n", "from os import getenv\n"), (URL, 'getenv("DATABASE_URL") or "sqlite:///./notes.db"')]}),
+    Variant("url-from-environ-index", 6, S6,
+            {"database.py": [(URL, 'os.environ["DATABASE_URL"] if "DATABASE_URL" in os.environ else "sqlite:///notes.db"')]}),
+    Variant("session-dependency-renamed", 6, S6,
+            {"main.py": [("def get_db()", "def get_session()"), ("Depends(get_db)", "Depends(get_session)")]}),
+    Variant("session-dependency-with-block", 6, S6,
+            {"main.py": [(GET_DB, "    with SessionLocal() as db:\n        yield db\n")]}),
+    Variant("bom-step-7", 7, S7, encodings=BOM),
+    Variant("not-found-with-full-stop", 7, S7, {"main.py": [(FIND_404, FIND_404.replace("not found", "not found."))]}),
+    Variant("delete-returns-none", 7, S7,
+            {"main.py": [("-> Response:\n", "-> None:\n"), (DELETE_ANSWER + "\n", "")]}),
 ]
 
 S8 = "08-schema-change"

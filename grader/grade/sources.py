@@ -19,6 +19,9 @@ MAX_FILES = 2000
 MAX_BYTES = 64 << 20
 MAX_RATIO = 200  # a member unpacking to more than 200 times its packed size is a bomb
 MAX_DEPTH = 64  # folders inside folders; deeper is refused before anything walks it
+MAX_ENTRIES = 100_000  # entries of a zip's directory read at all, ignored ones included
+# never a student's work, and not counted against the caps: tools' and systems' folders
+IGNORED = frozenset({"__MACOSX", ".venv", "venv", "__pycache__", "node_modules", ".git"})
 
 
 class IntakeError(Exception):
@@ -75,6 +78,11 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
     return path
 
 
+def ignored(member: str) -> bool:
+    """A member inside a folder no one grades (.venv, __MACOSX, .git, ...)."""
+    return not IGNORED.isdisjoint(member.replace("\\", "/").split("/")[:-1])
+
+
 def zip_members(archive: Path) -> list[PurePosixPath]:
     """The files of `archive`, once every member is found safe to unpack; raises if one is not."""
     with _open(archive) as bundle:
@@ -89,7 +97,9 @@ def _open(archive: Path) -> zipfile.ZipFile:
 
 
 def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    members = bundle.infolist()
+    if len(bundle.infolist()) > MAX_ENTRIES:
+        raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+    members = [m for m in bundle.infolist() if not ignored(m.filename)]
     if len(members) > MAX_FILES:
         raise IntakeError(f"{archive.name} holds {len(members)} entries; the cap is {MAX_FILES}")
     declared = sum(m.file_size for m in members)
@@ -98,7 +108,7 @@ def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo,
     plan = []
     for info in members:
         path = _member_path(info)
-        if path is None or path.parts[0] == "__MACOSX":
+        if path is None:
             continue
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
@@ -108,14 +118,15 @@ def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo,
 
 def stage(source: Path, target: Path) -> Path:
     """Copy the regular files under `source` into `target` (made here): no symlinks, no special
-    files, no __pycache__, within the caps. What is graded is this copy, never the original."""
+    files, no __pycache__, .venv or the like, within the caps. What is graded is this copy, never
+    the original."""
     count, size = 0, 0
     target.mkdir(parents=True)
-    for folder, entries in walk(source, skip=("__pycache__",)):
+    for folder, entries in walk(source, skip=tuple(IGNORED)):
         into = target / folder.relative_to(source)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name != "__pycache__":
+                if entry.name not in IGNORED:
                     (into / entry.name).mkdir()
                 continue
             name = entry.name
@@ -131,6 +142,36 @@ def stage(source: Path, target: Path) -> Path:
             if count > MAX_FILES or size > MAX_BYTES:
                 raise too_big(source.name)
             (into / name).write_bytes(data)
+    return target
+
+
+CLASS_BYTES = 4 << 30  # a whole class's download, unpacked
+
+
+def unpack_download(archive: Path, target: Path) -> Path:
+    """An LMS's download (a zip of students' zips and folders) unpacked into `target`, every member
+    checked as a submission's are, against a whole class's caps; each student's own zip is checked
+    again, on its own, at intake."""
+    target.mkdir(parents=True)
+    written = 0
+    with _open(archive) as bundle:
+        members = bundle.infolist()
+        if len(members) > MAX_ENTRIES:
+            raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+        for info in members:
+            path = _member_path(info)
+            if path is None or ignored(info.filename):
+                continue
+            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+                raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
+            destination = target.joinpath(*path.parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with bundle.open(info) as source, open(destination, "wb") as sink:
+                while chunk := source.read(1 << 16):
+                    written += len(chunk)
+                    if written > CLASS_BYTES:
+                        raise IntakeError(f"{archive.name} unpacks to more than {CLASS_BYTES} bytes")
+                    sink.write(chunk)
     return target
 
 
@@ -161,7 +202,7 @@ class Zip:
         with _open(self.path) as bundle:
             wanted = [(info, path.parts[len(prefix):]) for info, path in _plan(bundle, self.path)
                       if path.parts[:len(prefix)] == prefix and len(path.parts) > len(prefix)
-                      and "__pycache__" not in path.parts]
+                      and IGNORED.isdisjoint(path.parts)]
             if not wanted:
                 return None
             target.mkdir(parents=True)
@@ -181,6 +222,6 @@ class Zip:
 Source = Folder | Zip
 
 __all__ = [
-    "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "too_big",
-    "walk", "zip_members",
+    "IGNORED", "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "too_big", "unpack_download",
+    "ignored", "walk", "zip_members",
 ]

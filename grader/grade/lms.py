@@ -16,6 +16,13 @@ ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 
 _CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)$")
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<rest>.*)$")
+MOODLE_FILES = "_assignsubmission_file_"  # Moodle's folder of a student's files ends so
+MOODLE_TEXT = "_assignsubmission_onlinetext_"  # and the folder of their online text
+
+
+def moodle_id(name: str) -> str:
+    match = _MOODLE.match(unicodedata.normalize("NFC", name))
+    return match["id"] if match else ""
 
 
 @dataclass(frozen=True)
@@ -69,4 +76,9 @@ def recognise(name: str, folder: bool) -> Identity:
     return Identity(name if folder else strip_archive(name))
 
 
-__all__ = ["ARCHIVES", "Identity", "recognise", "safe_name", "strip_archive"]
+
+
+
+__all__ = [
+    "ARCHIVES", "MOODLE_FILES", "MOODLE_TEXT", "Identity", "moodle_id", "recognise", "safe_name", "strip_archive",
+]

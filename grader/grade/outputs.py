@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from grader.course import Course
 from grader.grade.batch import Graded
+from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv
+from grader.grade.roster import Roster, match
+from grader.grade.submissions import Submission
 from grader.grade.feedback import feedback_markdown
 from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
@@ -50,4 +55,91 @@ def write_class(out: Path, grades: list[Graded], course: Course, steps: tuple[in
     _write(out / "junit.xml", junit_xml(results))
 
 
-__all__ = ["prepare", "write_class", "write_student"]
+def read_results(out: Path, name: str) -> dict[str, Any] | None:
+    path = out / "results" / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class Exports:
+    """What went into the LMS files, and who could not."""
+
+    files: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # on the roster, with no submission
+    unmatched: list[str] = field(default_factory=list)  # submissions matching no roster row
+    no_id: list[str] = field(default_factory=list)  # no roster, and no LMS id in the name
+
+    def lines(self) -> list[str]:
+        out = [f"Wrote {', '.join(self.files)} for your LMS."] if self.files else []
+        if self.missing:
+            out.append(f"On the roster with no submission (0, \"{NO_SUBMISSION}\"): {', '.join(self.missing)}.")
+        if self.unmatched:
+            out.append(f"Submissions matching no one on the roster (not in the LMS files): "
+                       f"{', '.join(self.unmatched)}.")
+        if self.no_id:
+            out.append(f"Submissions whose name carries no LMS id (not in the LMS files; give --roster "
+                       f"to match them by name): {', '.join(self.no_id)}.")
+        return out
+
+
+def _mark(out: Path, key: str, points: float | None, submission: Submission | None) -> tuple[float, float, str]:
+    """The grade (scaled to the LMS's points, if it has its own), those points, and a note."""
+    data = read_results(out, key) or {}
+    score, most = float(data.get("score", 0.0)), float(data.get("max_score", 0.0))
+    target = points if points else most
+    grade = score * target / most if most else 0.0
+    note = submission.problem if submission is not None and submission.problem else ""
+    if not data:
+        note = note or "not graded yet"
+    return grade, target, note
+
+
+def write_exports(out: Path, submissions: list[Submission], roster: Roster | None,
+                  assignment: str | None, now: datetime) -> Exports:
+    """canvas.csv and moodle.csv: the roster's students (or, without one, the submissions whose
+    names carry an LMS id), each with their grade."""
+    exports = Exports()
+    by_key = {s.name: s for s in submissions}
+    canvas: list[Mark] = []
+    moodle: list[Mark] = []
+    if roster is not None:
+        matched, exports.unmatched = match(roster, {s.name: s.identity for s in submissions})
+        marks = canvas if roster.kind == "canvas" else moodle if roster.kind == "moodle" else []
+        for student in roster.students:
+            key = matched.get(student)
+            if key is None:
+                exports.missing.append(student.name)
+                marks.append(Mark(student.name, student.lms_id, 0.0, roster.points or 0.0, NO_SUBMISSION,
+                                  submitted=False, email=student.email, fields=student.fields))
+                continue
+            grade, points, note = _mark(out, key, roster.points, by_key[key])
+            marks.append(Mark(student.name, student.lms_id, grade, points, note, email=student.email,
+                              fields=student.fields))
+        if any(m.submitted for m in marks):
+            top = max(m.points for m in marks)
+            for mark in marks:
+                mark.points = mark.points or top
+    else:
+        for submission in submissions:
+            identity = submission.identity
+            marks = {"canvas": canvas, "moodle": moodle}.get(identity.lms)
+            if marks is None:
+                exports.no_id.append(submission.name)
+                continue
+            grade, points, note = _mark(out, submission.name, None, submission)
+            marks.append(Mark(identity.display, identity.lms_id, grade, points, note))
+    name = assignment or (roster.assignment if roster is not None else "") or "persistlab"
+    if canvas:
+        _write(out / "canvas.csv", canvas_csv(canvas, name))
+        exports.files.append("canvas.csv")
+    if moodle:
+        _write(out / "moodle.csv", moodle_csv(moodle, now))
+        exports.files.append("moodle.csv")
+    return exports
+
+
+__all__ = ["Exports", "prepare", "read_results", "write_class", "write_exports", "write_student"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.course import Course
-from grader.grade.lms import ARCHIVES, Identity, recognise
+from grader.grade.lms import ARCHIVES, MOODLE_FILES, MOODLE_TEXT, Identity, moodle_id, recognise, safe_name
 from grader.grade.sources import (
     IGNORED,
     MAX_BYTES,
@@ -232,8 +232,13 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
     """The entries of a bulk download's folder that are submissions: folders, archives, Python
     files and whatever an LMS named after a student; other files are listed as ignored."""
     found = []
-    for entry in _children(folder):
+    children = _children(folder)
+    with_files = {moodle_id(c.name) for c in children if c.name.endswith(MOODLE_FILES)}
+    for entry in children:
         if entry.name.startswith(".") or entry.name in IGNORED:
+            continue
+        if entry.name.endswith(MOODLE_TEXT) and moodle_id(entry.name) in with_files:
+            ignored_files.append((entry, "the student's online text; their files are graded"))
             continue
         if entry.is_dir() or entry.name.lower().endswith((*ARCHIVES, ".py")) or _identity(entry).lms:
             found.append(entry)
@@ -251,9 +256,9 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
             if unpack_to is None:
                 found.append(path)
                 continue
-            target = unpack_to / f"{len(list(unpack_to.glob('*'))) if unpack_to.exists() else 0}"
+            target = unpack_to / f"download-{len(found)}-{safe_name(path.name)}"
             try:
-                path = unpack_download(path, target / _identity(path).display)
+                path = unpack_download(path, target)
             except IntakeError as exc:
                 ignored_files.append((path, f"this LMS download could not be unpacked: {exc}"))
                 continue

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
+import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -62,25 +65,40 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
             info.filename.encode("ascii")
         except UnicodeEncodeError:
             raise IntakeError(f"{info.filename!r} is not a UTF-8 file name") from None
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise IntakeError(f"{info.filename!r} is an absolute path")
-    path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise IntakeError(f"{info.filename!r} points outside the submission (..)")
-    if len(path.parts) > MAX_DEPTH + 1:
-        raise IntakeError(f"{info.filename[:80]!r}... is nested more than {MAX_DEPTH} folders deep")
+    path = _safe_path(info.filename)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise IntakeError(f"{info.filename!r} is a symbolic link")
-    if name.endswith("/"):
+    if info.filename.replace("\\", "/").endswith("/"):
         return None
+    return path
+
+
+def _safe_path(member: str) -> PurePosixPath:
+    """An archive member's path, refused if absolute, leaving the submission or too deep."""
+    name = member.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise IntakeError(f"{member!r} is an absolute path")
+    path = PurePosixPath(name)
+    if ".." in path.parts:
+        raise IntakeError(f"{member!r} points outside the submission (..)")
+    if len(path.parts) > MAX_DEPTH + 1:
+        raise IntakeError(f"{member[:80]!r}... is nested more than {MAX_DEPTH} folders deep")
     return path
 
 
 def ignored(member: str) -> bool:
     """A member inside a folder no one grades (.venv, __MACOSX, .git, ...)."""
     return not IGNORED.isdisjoint(member.replace("\\", "/").split("/")[:-1])
+
+
+def zip_names(archive: Path) -> list[str]:
+    """The names of `archive`'s files, but for those in ignored folders, unchecked: to tell what
+    the zip is, never to unpack it."""
+    with _open(archive) as bundle:
+        if len(bundle.infolist()) > MAX_ENTRIES:
+            raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+        return [name for name in bundle.namelist() if not ignored(name) and not name.endswith("/")]
 
 
 def zip_members(archive: Path) -> list[PurePosixPath]:
@@ -219,9 +237,73 @@ class Zip:
         return target
 
 
-Source = Folder | Zip
+def _tar_plan(bundle: tarfile.TarFile, archive: Path) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath]]:
+    """Each regular file of a tar, checked; raises on a link, a device, or a cap passed (before
+    any of a too-large member is read)."""
+    count, size = 0, 0
+    for info in bundle:
+        if ignored(info.name):
+            continue
+        path = _safe_path(info.name)
+        if info.isdir():
+            continue
+        if not info.isfile():
+            raise IntakeError(f"{info.name!r} is a link or a special file")
+        count, size = count + 1, size + info.size
+        if count > MAX_FILES or size > MAX_BYTES:
+            raise too_big(archive.name)
+        yield info, path
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive)
+    except (tarfile.TarError, OSError) as exc:
+        raise IntakeError(f"{archive.name} is not a readable tar archive ({exc})") from None
+
+
+def tar_members(archive: Path) -> list[PurePosixPath]:
+    """The files of a .tar, .tar.gz or .tgz, once every member is found safe; raises if one is not."""
+    try:
+        with _open_tar(archive) as bundle:
+            return [path for _, path in _tar_plan(bundle, archive)]
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise IntakeError(f"{archive.name} is not a readable tar archive ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Tar:
+    """A workspace inside a .tar.gz (or .tgz, .tar), at `root`, read one step folder at a time."""
+
+    path: Path
+    root: str = ""
+
+    def stage(self, step_folder: str, target: Path) -> Path | None:
+        try:
+            return self._stage(PurePosixPath(self.root, step_folder).parts, target)
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            raise IntakeError(f"{self.path.name} is not a readable tar archive ({exc})") from None
+
+    def _stage(self, prefix: tuple[str, ...], target: Path) -> Path | None:
+        found = False
+        with _open_tar(self.path) as bundle:
+            for info, path in _tar_plan(bundle, self.path):
+                if path.parts[:len(prefix)] != prefix or len(path.parts) == len(prefix):
+                    continue
+                destination = target.joinpath(*path.parts[len(prefix):])
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = bundle.extractfile(info)
+                if source is None:
+                    continue
+                with source, open(destination, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                found = True
+        return target if found else None
+
+
+Source = Folder | Zip | Tar
 
 __all__ = [
-    "IGNORED", "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "too_big", "unpack_download",
-    "ignored", "walk", "zip_members",
+    "IGNORED", "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Tar", "Zip", "stage", "too_big", "unpack_download",
+    "ignored", "tar_members", "walk", "zip_members", "zip_names",
 ]

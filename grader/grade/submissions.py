@@ -24,11 +24,14 @@ from grader.grade.sources import (
     Folder,
     IntakeError,
     Source,
+    Tar,
     Zip,
+    tar_members,
     too_big,
     unpack_download,
     walk,
     zip_members,
+    zip_names,
 )
 
 
@@ -147,14 +150,16 @@ def _not_a_workspace(name: str, course: Course) -> IntakeError:
         "it is not a persistlab workspace; ask for the whole workspace folder, zipped")
 
 
-def _check_zip(archive: Path, course: Course) -> Zip:
-    files = zip_members(archive)
+def _check_zip(archive: Path, course: Course) -> Zip | Tar:
+    """A .zip, or a .tar.gz, .tgz or .tar, with its workspace's folder inside."""
+    tar = not archive.name.lower().endswith(".zip")
+    files = tar_members(archive) if tar else zip_members(archive)
     if not any(p.suffix == ".py" for p in files):
         raise Empty
     root = _zip_root(files, course)
     if root is None:
         raise _not_a_workspace(archive.name, course)
-    return Zip(archive, root)
+    return Tar(archive, root) if tar else Zip(archive, root)
 
 
 def _check_folder(source: Path, course: Course) -> Source:
@@ -189,43 +194,35 @@ def _inner_archive(source: Path, course: Course) -> Source:
                 python = python or entry.name.endswith(".py")
                 if entry.name.lower().endswith(ARCHIVES):
                     archives.append(Path(entry.path))
-    zips = [a for a in archives if a.suffix.lower() == ".zip"]
-    if len(zips) == 1:
-        return _check_zip(zips[0], course)
-    if zips:
+    if len(archives) == 1:
+        return _check_zip(archives[0], course)
+    if archives:
         usable = []
-        for candidate in zips:
+        for candidate in archives:
             try:
                 usable.append(_check_zip(candidate, course))
             except IntakeError:
                 continue
         if len(usable) == 1:
             return usable[0]
-        names = ", ".join(z.name for z in zips)
-        raise IntakeError(f"{source.name} holds {len(zips)} zips ({names}), and not exactly one of "
-                          "them is a workspace: keep the one to grade")
-    if archives:
-        raise _unsupported(archives[0])
+        names = ", ".join(a.name for a in archives)
+        raise IntakeError(f"{source.name} holds {len(archives)} archives ({names}), and not exactly one "
+                          "of them is a workspace: keep the one to grade")
     if python:
         raise _not_a_workspace(source.name, course)
     raise Empty
 
 
-def _unsupported(path: Path) -> IntakeError:
-    return IntakeError(f"{path.name} is a {path.name.rpartition('.')[2]} archive; only .zip files "
-                       "and folders are read: unpack it into a folder, or ask for a zip")
-
-
 def _is_download(archive: Path, course: Course) -> bool:
-    """A zip of students' zips or folders, as an LMS's "download all submissions" makes it."""
+    """A zip of students' zips or folders, as an LMS's "download all submissions" makes it: its
+    top entries are named by the LMS, or it holds archives and no workspace."""
     try:
-        files = zip_members(archive)
+        files = [PurePosixPath(name) for name in zip_names(archive)]
     except IntakeError:
         return False
-    if _zip_root(files, course) is not None:
-        return False
-    return any(p.name.lower().endswith(ARCHIVES) or recognise(p.parts[0], len(p.parts) > 1).lms
-               for p in files)
+    if any(recognise(p.parts[0], len(p.parts) > 1).lms for p in files):
+        return True
+    return _zip_root(files, course) is None and any(p.name.lower().endswith(ARCHIVES) for p in files)
 
 
 def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
@@ -274,16 +271,14 @@ def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
     if path.is_symlink():
         raise IntakeError(f"{path} is a symbolic link")
     lowered = path.name.lower()
-    if path.is_file() and lowered.endswith(".zip"):
-        if unpack_to is None and _is_download(path, course):
+    if path.is_file() and lowered.endswith(ARCHIVES):
+        if unpack_to is None and lowered.endswith(".zip") and _is_download(path, course):
             raise IntakeError(f"{path.name} is an LMS's download of a whole class; grade it with --out")
         return _check_zip(path, course)
     if path.is_dir():
         return _check_folder(path, course)
     if not path.exists():
         raise IntakeError(f"there is no file or folder {path}")
-    if lowered.endswith(ARCHIVES):
-        raise _unsupported(path)
     if lowered.endswith(".py"):
         raise IntakeError(f"it is a single Python file, not a workspace: persistlab grades the step "
                           f"folders ({course.steps[0].folder}, ...) of a whole workspace, zipped")

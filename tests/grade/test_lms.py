@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -219,3 +224,47 @@ def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, c
     assert [(r["Identifier"], r["Full name"], r["Grade"]) for r in table] == [("Participant 1001", "Ann Lee", "4")]
     assert not (out / "canvas.csv").exists()
     assert "carries no LMS id" in result.output and "plain-folder" in result.output
+
+
+def hanging(root: Path, course: Course) -> Path:
+    """A student whose step 2 app never starts: grading it takes the whole start limit."""
+    student = workspace(root, "hangs", course, solved=2)
+    main = student / course.step(2).folder / "main.py"
+    main.write_text(main.read_text().replace("app = FastAPI()", "import time\ntime.sleep(60)\napp = FastAPI()"))
+    return student
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
+def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
+    tmp_path: Path, course: Course, stop: signal.Signals, code: int
+) -> None:
+    """Ctrl-C or a kill: gradebook.csv and junit.xml hold what was graded, no temporary folder
+    is left, and --resume grades only the rest."""
+    download = tmp_path / "download"
+    for name in ("ann", "bo", "cy"):
+        workspace(download / name, name, course)
+    hanging(download / "zz-hangs", course)  # graded last (one worker, in order of name)
+    out, scratch = tmp_path / "grades", tmp_path / "tmp"
+    scratch.mkdir()
+    command = [sys.executable, "-m", "grader", "grade", str(download), "--out", str(out), "--steps", "1-2",
+               "--jobs", "1", *SAFETY]
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    while run.poll() is None and not list(out.glob("results/*.json")):
+        time.sleep(0.05)
+    run.send_signal(stop)
+    output, _ = run.communicate()
+    assert run.returncode == code, output
+    graded = sorted(path.stem for path in out.glob("results/*.json"))
+    assert graded and "zz-hangs" not in graded and "Run again with --resume" in " ".join(output.split())
+    assert sorted(rows(out)) == graded
+    assert (out / "junit.xml").read_text().count("<testsuite ") == len(graded)
+    assert list(scratch.iterdir()) == [] and not (out / ".downloads").exists()
+    assert not [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    before = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
+    resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded} == before
+    book = rows(out)
+    assert sorted(book) == ["ann", "bo", "cy", "zz-hangs"]
+    assert [book[n]["total"] for n in ("ann", "bo", "cy")] == ["8", "8", "8"] and book["zz-hangs"]["step2"] == "0"

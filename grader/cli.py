@@ -296,9 +296,13 @@ def watch(directory: Path | None, poll: bool) -> None:
               help="The class list your LMS exported (Canvas gradebook, Moodle worksheet or participants).")
 @click.option("--assignment", default=None, help="The assignment's column in canvas.csv, e.g. 'persistlab (4821)'.")
 @click.option("--resume", is_flag=True, help="Grade only the students an earlier, stopped run did not finish.")
+@click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A CSV of changes by hand: student, points (+ or -), reason.")
+@click.option("--late-penalty", default=None,
+              help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
           timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
-          assignment: str | None, resume: bool) -> None:
+          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
     """Grade a class: workspace folders or .zip files (or a folder of them), each sandboxed.
 
     Example: persistlab grade downloads/ --out grades --jobs 2
@@ -313,7 +317,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
             inputs=submissions, out=out, jobs=jobs,
             steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
-            roster=roster, assignment=assignment, resume=resume,
+            roster=roster, assignment=assignment, resume=resume, adjustments=adjustments,
+            late_penalty=late_penalty,
         )
         _, summary = grade_submissions(request, course, out_console)
     except GradeRefused as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader.course import SOLUTIONS, Course
 from grader.engine.limits import Limits
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
+from grader.grade.adjustments import Adjustment, AdjustmentError, parse_late_penalty, read_adjustments
 from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, read_results, write_class, write_exports, write_student
@@ -41,6 +43,8 @@ class Request:
     roster: Path | None = None  # the LMS's class list: canvas.csv / moodle.csv follow it
     assignment: str | None = None  # the assignment's column in canvas.csv
     resume: bool = False  # grade only the students without a results file
+    adjustments: Path | None = None  # adjustments.csv: student, points, reason
+    late_penalty: str | None = None  # "10%" or "2": taken off submissions the LMS marked late
 
 
 def parse_steps(text: str, course: Course) -> tuple[int, ...]:
@@ -91,6 +95,20 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise Stopped
 
 
+def _adjustments(request: Request, submissions: list[Submission]) -> dict[str, list[Adjustment]]:
+    """Each student's adjustments: their rows of the adjustments file, and the late penalty."""
+    try:
+        changes = read_adjustments(request.adjustments, submissions) if request.adjustments else {}
+        if request.late_penalty is not None:
+            late = parse_late_penalty(request.late_penalty).adjustment()
+            for submission in submissions:
+                if submission.identity.late:
+                    changes.setdefault(submission.name, []).insert(0, late)
+    except AdjustmentError as exc:
+        raise GradeRefused(str(exc)) from None
+    return changes
+
+
 def _roster(request: Request) -> Roster | None:
     if request.roster is None:
         return None
@@ -137,10 +155,7 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
         console.print(f"[yellow]Unsafe mode: no sandbox ({reason}); student code runs as you.[/]")
     steps = request.steps or tuple(s.number for s in course.steps)
     roster = _roster(request)
-    request.out.mkdir(parents=True, exist_ok=True)
-    prepare(request.out)
-    unpacked = request.out / ".downloads"
-    shutil.rmtree(unpacked, ignore_errors=True)
+    unpacked = Path(tempfile.mkdtemp(prefix="persistlab-download-"))  # hidden from students: /tmp
     try:
         return _grade(request, course, console, steps, roster, unpacked, reason)
     finally:
@@ -151,6 +166,7 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
            roster: Roster | None, unpacked: Path, reason: str | None) -> tuple[list[Graded], Summary]:
     found = intake_class(list(request.inputs), course, exclude=(request.out,), unpack_to=unpacked)
     everyone: list[Submission] = found.submissions
+    changes = _adjustments(request, everyone)
     submissions = everyone
     if request.resume:
         submissions = [s for s in submissions if read_results(request.out, s.name) is None]
@@ -160,6 +176,8 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
             raise GradeRefused(f"No submission is named {request.only!r}.")
     if not everyone:
         raise GradeRefused("No submission was found in the given paths.")
+    request.out.mkdir(parents=True, exist_ok=True)
+    prepare(request.out)
     options = Options(
         steps=steps, limits=limits_for(request.timeout),
         submission_timeout=request.submission_timeout, sandboxed=reason is None,
@@ -173,7 +191,7 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
         so_far: list[Graded] = []
 
         def done(graded: Graded) -> None:
-            write_student(request.out, graded, course)
+            write_student(request.out, graded, course, changes.get(graded.name))
             so_far.append(graded)
             progress.update(task, advance=1, description=graded.name)
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.course import Course
+from grader.grade.adjustments import Adjustment, apply
 from grader.grade.batch import Graded
 from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv
 from grader.grade.roster import Roster, match
 from grader.grade.submissions import Submission
-from grader.grade.feedback import feedback_markdown
+from grader.grade.feedback import feedback_markdown, plain
 from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
 from grader.grade.results_json import results_json
@@ -27,11 +28,24 @@ def _write(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_student(out: Path, graded: Graded, course: Course) -> dict[str, Any]:
-    data = results_json(graded, course)
+def write_student(out: Path, graded: Graded, course: Course,
+                  adjustments: list[Adjustment] | None = None) -> dict[str, Any]:
+    data = apply(results_json(graded, course), adjustments or [])
     _write(out / "results" / f"{graded.name}.json", json.dumps(data, indent=2) + "\n")
-    _write(out / "feedback" / f"{graded.name}.md", feedback_markdown(graded, course))
+    _write(out / "feedback" / f"{graded.name}.md", _adjusted(feedback_markdown(graded, course), data))
     return data
+
+
+def _adjusted(feedback: str, data: dict[str, Any]) -> str:
+    """The feedback with the adjustments made to its total, right under that total."""
+    listed = data.get("extra_data", {}).get("adjustments", [])
+    if not listed:
+        return feedback
+    lines = feedback.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("Total: "))
+    added = ["", f"After adjustments: **{data['score']:g} / {data['max_score']:g}**", "",
+             *(f"- {item['points']:+g}: {plain(item['reason'])}" for item in listed)]
+    return "\n".join([*lines[:at + 1], *added, *lines[at + 1:]])
 
 
 def prepare(out: Path) -> None:
@@ -46,12 +60,14 @@ def write_class(out: Path, grades: list[Graded], course: Course, steps: tuple[in
     rows = {} if replace_all else read_gradebook(out / "gradebook.csv")
     for graded in grades:
         rows[graded.name] = row(graded)
-    _write(out / "gradebook.csv", gradebook_csv(rows, course, steps))
     results: dict[str, dict[str, Any]] = {}
     for name in rows:
-        path = out / "results" / f"{name}.json"
-        if path.is_file():
-            results[name] = json.loads(path.read_text(encoding="utf-8"))
+        data = read_results(out, name)
+        if data is not None:
+            results[name] = data
+            if "adjustments" in data.get("extra_data", {}):
+                rows[name]["total"] = f"{data['score']:g}"
+    _write(out / "gradebook.csv", gradebook_csv(rows, course, steps))
     _write(out / "junit.xml", junit_xml(results))
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -168,29 +169,45 @@ def grade(*args: str, steps: str = "1-2") -> Result:
 
 def test_a_canvas_download_graded_into_canvas_csv(tmp_path: Path, course: Course) -> None:
     """Correct work at full marks, scaled to the assignment's points; the absent student at 0;
-    the students the roster lacks listed; the .py refused with a row and a reason."""
+    the students the roster lacks listed; the .py refused with a row and a reason; the late
+    penalty and the adjustments in every output."""
     download = canvas_flat(tmp_path / "canvas", course)
     roster = canvas_roster(tmp_path / "gradebook.csv")
+    changes = tmp_path / "adjustments.csv"
+    changes.write_text("student,points,reason\n2005,-2,README copied from a classmate\n", encoding="utf-8")
     out = tmp_path / "grades"
-    result = grade(str(download), "--out", str(out), "--roster", str(roster))
+    result = grade(str(download), "--out", str(out), "--roster", str(roster), "--late-penalty", "25%",
+                   "--adjustments", str(changes))
     assert result.exit_code == 0, result.output
     book = rows(out)
     assert set(book) == {f"{CANVAS_STUDENTS[u][0].replace('í', 'i').replace('é', 'e')}_{u}"
                          for u in CANVAS_STUDENTS if u != "2006"} | {"петровиван_2006"}
-    assert all(r["total"] == "8" for name, r in book.items() if "2003" not in name), book
-    assert book["smithsam_2003"]["total"] == "0"
+    assert {name: r["total"] for name, r in book.items()} == {
+        "leeann_2001": "8", "chenbo_2002": "6", "smithsam_2003": "0", "doejane_2004": "8",
+        "garciajose_2005": "6", "петровиван_2006": "6"}
+    assert book["chenbo_2002"]["step2"] == "4"  # the checks' own scores stay as they were
+    late = json.loads((out / "results" / "chenbo_2002.json").read_text(encoding="utf-8"))
+    assert late["score"] == 6 and late["extra_data"]["adjustments"] == [
+        {"points": -2.0, "reason": "late: the LMS marked this submission late (-25%)"}]
+    feedback = (out / "feedback" / "garciajose_2005.md").read_text(encoding="utf-8")
+    assert "After adjustments: **6 / 8**" in feedback and "- -2: README copied from a classmate" in feedback
     assert "smithsam_2003: The submission was not graded: it is a single Python file" in result.output
     with open(out / "canvas.csv", encoding="utf-8", newline="") as handle:
         table = list(csv.reader(handle))
     assert table[0] == [*CANVAS_HEADER, "persistlab (4821)"]
     grades = {row[1]: row[5] for row in table[2:]}
-    assert grades == {"2001": "16", "2002": "16", "2005": "16", "2099": "0"}
+    assert grades == {"2001": "16", "2002": "12", "2005": "12", "2099": "0"}
     assert table[2][:5] == ["Lee, Ann", "2001", "S2001", "alee", "CS 101 A"]
     assert 'On the roster with no submission (0, "no submission"): Absent, Al.' in result.output
     assert "matching no one on the roster" in result.output and "doejane_2004" in result.output
 
 
-def test_a_moodle_download_zip_graded_into_the_worksheet(tmp_path: Path, course: Course) -> None:
+def test_a_moodle_download_zip_graded_into_the_worksheet(
+    tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     archive = download_zip(moodle_folders(tmp_path / "moodle", course), tmp_path / "submissions.zip")
     worksheet = moodle_worksheet(tmp_path / "worksheet.csv")
     out = tmp_path / "grades"
@@ -208,7 +225,7 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(tmp_path: Path, course:
     assert by_id["Participant 1007"]["Grade"] == "0"
     assert (by_id["Participant 1099"]["Grade"], by_id["Participant 1099"]["Feedback comments"]) == (
         "0", "no submission")
-    assert not (out / ".downloads").exists()
+    assert list(scratch.iterdir()) == []  # the download was unpacked there, and is gone
     ivan = json.loads((out / "results" / "Иван_Петров_1003.json").read_text(encoding="utf-8"))
     assert ivan["score"] == ivan["max_score"] > 0
 
@@ -259,7 +276,7 @@ def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     assert graded and "zz-hangs" not in graded and "Run again with --resume" in " ".join(output.split())
     assert sorted(rows(out)) == graded
     assert (out / "junit.xml").read_text().count("<testsuite ") == len(graded)
-    assert list(scratch.iterdir()) == [] and not (out / ".downloads").exists()
+    assert list(scratch.iterdir()) == []
     assert not [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
     before = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
     resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True)
@@ -268,3 +285,27 @@ def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     book = rows(out)
     assert sorted(book) == ["ann", "bo", "cy", "zz-hangs"]
     assert [book[n]["total"] for n in ("ann", "bo", "cy")] == ["8", "8", "8"] and book["zz-hangs"]["step2"] == "0"
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("student,points,reason\nnobody,-1,why\n", "no submission is named 'nobody'"),
+    ("student,points,reason\nann,minus one,why\n", "is not a number"),
+    ("student,points,reason\nann,-1,\n", "say why"),
+])
+def test_a_wrong_adjustments_file_is_refused_before_anything_changes(
+    tmp_path: Path, course: Course, content: str, says: str
+) -> None:
+    workspace(tmp_path / "download" / "ann", "ann", course, 1)
+    (tmp_path / "adjustments.csv").write_text(content, encoding="utf-8")
+    result = grade(str(tmp_path / "download"), "--out", str(tmp_path / "grades"),
+                   "--adjustments", str(tmp_path / "adjustments.csv"))
+    assert result.exit_code != 0 and says in result.output
+    assert not (tmp_path / "grades").exists()
+
+
+@pytest.mark.parametrize("penalty", ["ten percent", "120%", "-2"])
+def test_a_wrong_late_penalty_is_refused(tmp_path: Path, course: Course, penalty: str) -> None:
+    workspace(tmp_path / "download" / "ann", "ann", course, 1)
+    result = grade(str(tmp_path / "download"), "--out", str(tmp_path / "grades"), "--late-penalty", penalty)
+    assert result.exit_code != 0 and "is not a penalty such as 10%" in result.output
+    assert not (tmp_path / "grades").exists()

@@ -226,8 +226,8 @@ def _is_download(archive: Path, course: Course) -> bool:
 
 
 def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
-    """The entries of a bulk download's folder that are submissions: folders, archives, Python
-    files and whatever an LMS named after a student; other files are listed as ignored."""
+    """The entries of a bulk download's folder that are submissions: folders, archives and
+    whatever an LMS named after a student (a Canvas .py too); other files are listed as ignored."""
     found = []
     children = _children(folder)
     with_files = {moodle_id(c.name) for c in children if c.name.endswith(MOODLE_FILES)}
@@ -237,11 +237,11 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
         if entry.name.endswith(MOODLE_TEXT) and moodle_id(entry.name) in with_files:
             ignored_files.append((entry, "the student's online text; their files are graded"))
             continue
-        if entry.is_dir() or entry.name.lower().endswith((*ARCHIVES, ".py")) or _identity(entry).lms:
+        if entry.is_dir() or entry.name.lower().endswith(ARCHIVES) or _identity(entry).lms:
             found.append(entry)
         else:
-            ignored_files.append((entry, "not a folder, an archive or a Python file, nor named "
-                                         "after a student by an LMS"))
+            ignored_files.append((entry, "neither a folder nor an archive, nor named after a "
+                                         "student by an LMS"))
     return found
 
 

@@ -84,10 +84,11 @@ def apply(data: dict[str, Any], adjustments: list[Adjustment]) -> dict[str, Any]
     if not adjustments:
         return data
     most = float(data.get("max_score", 0.0))
-    listed = [{"points": round(a.value(most), 2), "reason": a.reason} for a in adjustments]
+    values = [round(a.value(most), 2) for a in adjustments]
+    listed = [{"points": value, "reason": a.reason} for value, a in zip(values, adjustments)]
     before = float(data.get("score", 0.0))
-    after = max(0.0, before + sum(item["points"] for item in listed))
-    lines = [f"Adjustment: {item['points']:+g} ({item['reason']})" for item in listed]
+    after = max(0.0, before + sum(values))
+    lines = [f"Adjustment: {value:+g} ({a.reason})" for value, a in zip(values, adjustments)]
     extra = {**data.get("extra_data", {}), "adjustments": listed, "score_before_adjustments": before}
     return {**data, "score": round(after, 2), "output": "\n".join([*lines, str(data.get("output", ""))]),
             "extra_data": extra}

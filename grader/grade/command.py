@@ -17,7 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader.course import SOLUTIONS, Course
 from grader.engine.limits import Limits
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
-from grader.grade.adjustments import Adjustment, AdjustmentError, parse_late_penalty, read_adjustments
+from grader.grade.adjustments import (
+    Adjustment,
+    AdjustmentError,
+    parse_late_penalty,
+    read_adjustments,
+)
 from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, read_results, write_class, write_exports, write_student

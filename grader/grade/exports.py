@@ -9,7 +9,6 @@ from datetime import datetime
 
 from grader.grade.gradebook import cell
 
-
 CANVAS_HEADER = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Moodle's offline grading worksheet (mod/assign, feedback/offline): its importer needs
 # Identifier ("Participant N"), Grade and Last modified (grade); the rest it shows or ignores

@@ -13,12 +13,12 @@ from grader.course import Course
 from grader.grade.adjustments import Adjustment, apply
 from grader.grade.batch import Graded
 from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv
-from grader.grade.roster import Roster, match
-from grader.grade.submissions import Submission
 from grader.grade.feedback import feedback_markdown, plain
 from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
 from grader.grade.results_json import results_json
+from grader.grade.roster import Roster, match
+from grader.grade.submissions import Submission
 
 
 def _write(path: Path, text: str) -> None:
@@ -142,12 +142,12 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
     else:
         for submission in submissions:
             identity = submission.identity
-            marks = {"canvas": canvas, "moodle": moodle}.get(identity.lms)
-            if marks is None:
+            into = {"canvas": canvas, "moodle": moodle}.get(identity.lms)
+            if into is None:
                 exports.no_id.append(submission.name)
                 continue
             grade, points, note = _mark(out, submission.name, None, submission)
-            marks.append(Mark(identity.display, identity.lms_id, grade, points, note))
+            into.append(Mark(identity.display, identity.lms_id, grade, points, note))
     name = assignment or (roster.assignment if roster is not None else "") or "persistlab"
     if canvas:
         _write(out / "canvas.csv", canvas_csv(canvas, name))

@@ -304,6 +304,21 @@ class Tar:
 Source = Folder | Zip | Tar
 
 __all__ = [
-    "IGNORED", "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Tar", "Zip", "stage", "too_big", "unpack_download",
-    "ignored", "tar_members", "walk", "zip_members", "zip_names",
+    "IGNORED",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_FILES",
+    "Folder",
+    "IntakeError",
+    "Source",
+    "Tar",
+    "Zip",
+    "ignored",
+    "stage",
+    "tar_members",
+    "too_big",
+    "unpack_download",
+    "walk",
+    "zip_members",
+    "zip_names",
 ]

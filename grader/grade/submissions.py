@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.course import Course
-from grader.grade.lms import ARCHIVES, MOODLE_FILES, MOODLE_TEXT, Identity, moodle_id, recognise, safe_name
+from grader.grade.lms import (
+    ARCHIVES,
+    MOODLE_FILES,
+    MOODLE_TEXT,
+    Identity,
+    moodle_id,
+    recognise,
+    safe_name,
+)
 from grader.grade.sources import (
     IGNORED,
     MAX_BYTES,
@@ -33,7 +41,6 @@ from grader.grade.sources import (
     zip_members,
     zip_names,
 )
-
 
 SEARCH_DEPTH = 4  # folders down from a submission's top where its workspace may be
 
@@ -240,8 +247,8 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
         if entry.is_dir() or entry.name.lower().endswith(ARCHIVES) or _identity(entry).lms:
             found.append(entry)
         else:
-            ignored_files.append((entry, "neither a folder nor an archive, nor named after a "
-                                         "student by an LMS"))
+            why = "neither a folder nor an archive, nor named after a student by an LMS"
+            ignored_files.append((entry, why))
     return found
 
 

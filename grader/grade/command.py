@@ -6,6 +6,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -200,7 +201,8 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
             so_far.append(graded)
             progress.update(task, advance=1, description=graded.name)
 
-        previous = signal.signal(signal.SIGTERM, _stop)
+        main = threading.current_thread() is threading.main_thread()  # where signals are handled
+        previous = signal.signal(signal.SIGTERM, _stop) if main else None
         try:
             grades = grade_class(submissions, course, options, request.jobs, done)
         except (KeyboardInterrupt, Stopped):
@@ -211,7 +213,8 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
                 raise SystemExit(128 + signal.SIGTERM) from None
             raise
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main:
+                signal.signal(signal.SIGTERM, previous)
     whole = request.only is None and not request.resume
     write_class(request.out, grades, course, steps, replace_all=whole)
     exports = write_exports(request.out, everyone, roster, request.assignment, datetime.now())

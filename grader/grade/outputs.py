@@ -19,6 +19,7 @@ from grader.grade.junit import junit_xml
 from grader.grade.results_json import results_json
 from grader.grade.roster import Roster, match
 from grader.grade.submissions import Submission
+from grader.results import clip
 
 
 def _write(path: Path, text: str) -> None:
@@ -108,7 +109,7 @@ def _mark(out: Path, key: str, points: float | None, submission: Submission | No
     score, most = float(data.get("score", 0.0)), float(data.get("max_score", 0.0))
     target = points if points else most
     grade = score * target / most if most else 0.0
-    note = submission.problem if submission is not None and submission.problem else ""
+    note = clip(submission.problem, 500) if submission is not None and submission.problem else ""
     if not data:
         note = note or "not graded yet"
     return grade, target, note

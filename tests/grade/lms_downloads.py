@@ -58,6 +58,7 @@ MOODLE_STUDENTS = {  # participant id: full name
     "1006": "Jose Garcia",
     "1007": "Empty Person",
     "1008": "Vee Env",
+    "1009": "Seán O'Brien-Smith",
 }
 
 
@@ -79,6 +80,9 @@ def moodle_folders(root: Path, course: Course) -> Path:
     zipped_workspace(folder("1006") / "persistlab-notes.zip", "jose-b", course)
     (folder("1007") / "README.txt").write_text("I could not get it to run, sorry.")
     zipped_workspace(folder("1008") / "persistlab-notes.zip", "vee", course, extra=venv_members())
+    zipped_workspace(folder("1009") / "persistlab-notes.zip", "sean", course,  # zipped by macOS's Finder
+                     extra={"__MACOSX/persistlab-notes/._01-notes-dict": b"\0\5\26\7",
+                            "persistlab-notes/.DS_Store": b"\0\0\0\1Bud1"})
     return root
 
 

@@ -128,14 +128,16 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
         marks = canvas if roster.kind == "canvas" else moodle if roster.kind == "moodle" else []
         for student in roster.students:
             key = matched.get(student)
-            if key is None:
+            submission = by_key[key] if key is not None else None
+            if key is None or submission is None:
                 exports.missing.append(student.name)
-                marks.append(Mark(student.name, student.lms_id, 0.0, roster.points or 0.0, NO_SUBMISSION,
-                                  submitted=False, email=student.email, fields=student.fields))
-                continue
-            grade, points, note = _mark(out, key, roster.points, by_key[key])
-            marks.append(Mark(student.name, student.lms_id, grade, points, note, email=student.email,
-                              fields=student.fields))
+                grade, points, note = 0.0, roster.points or 0.0, NO_SUBMISSION
+            else:
+                grade, points, note = _mark(out, key, roster.points, submission)
+            lms_id = student.lms_id or (submission.identity.lms_id if submission is not None else "")
+            if lms_id:  # a participants export has no ids: those who submitted bring theirs
+                marks.append(Mark(student.name, lms_id, grade, points, note, submitted=submission is not None,
+                                  email=student.email, fields=student.fields))
         if any(m.submitted for m in marks):
             top = max(m.points for m in marks)
             for mark in marks:

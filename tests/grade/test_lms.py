@@ -23,6 +23,7 @@ from grader.grade.exports import CANVAS_HEADER, MOODLE_HEADER, Mark, canvas_csv,
 from grader.grade.lms import Identity, recognise, safe_name
 from grader.grade.roster import RosterError, read_roster
 from grader.grade.sources import Folder, Tar, Zip
+from grader.grade.outputs import write_exports
 from grader.grade.submissions import intake_class
 from grader.workspace import create_workspace
 from tests.grade.lms_downloads import (
@@ -309,3 +310,28 @@ def test_a_wrong_late_penalty_is_refused(tmp_path: Path, course: Course, penalty
     result = grade(str(tmp_path / "download"), "--out", str(tmp_path / "grades"), "--late-penalty", penalty)
     assert result.exit_code != 0 and "is not a penalty such as 10%" in result.output
     assert not (tmp_path / "grades").exists()
+
+
+def test_a_participants_export_takes_its_ids_from_the_download(tmp_path: Path, course: Course) -> None:
+    """Moodle's participants export has names and no ids: matched by name, the participant id
+    comes from the download's folder name; who did not submit is listed."""
+    download = tmp_path / "download"
+    for pid, name in (("1001", "Ann Lee"), ("1002", "Bo Chen")):
+        (download / f"{name}_{pid}_assignsubmission_file_" / "main.py").parent.mkdir(parents=True)
+    (download / "Ann Lee_1001_assignsubmission_file_" / "main.py").write_text("x = 1\n")
+    participants = tmp_path / "participants.csv"
+    participants.write_text("First name,Last name,Email address,Roles,Groups\n"
+                            "Ann,Lee,ann@example.edu,Student,\nBo,Chen,bo@example.edu,Student,\n"
+                            "Cleo,Diaz,cleo@example.edu,Student,\n", encoding="utf-8")
+    found = intake_class([download], course).submissions
+    out = tmp_path / "grades"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "max_score": 4.0}))
+    exports = write_exports(out, found, read_roster(participants), None, datetime(2026, 12, 1, 9))
+    with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
+        table = {row["Identifier"]: row for row in csv.DictReader(handle)}
+    assert set(table) == {"Participant 1001", "Participant 1002"}
+    assert table["Participant 1001"]["Email address"] == "ann@example.edu"
+    assert "not a persistlab workspace" in table["Participant 1001"]["Feedback comments"]
+    assert table["Participant 1002"]["Feedback comments"].startswith("The submission is empty")
+    assert exports.missing == ["Cleo Diaz"] and exports.unmatched == []

@@ -21,9 +21,9 @@ from grader.cli import cli
 from grader.course import Course
 from grader.grade.exports import CANVAS_HEADER, MOODLE_HEADER, Mark, canvas_csv, moodle_csv
 from grader.grade.lms import Identity, recognise, safe_name
+from grader.grade.outputs import write_exports
 from grader.grade.roster import RosterError, read_roster
 from grader.grade.sources import Folder, Tar, Zip
-from grader.grade.outputs import write_exports
 from grader.grade.submissions import intake_class
 from grader.workspace import create_workspace
 from tests.grade.lms_downloads import (

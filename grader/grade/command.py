@@ -181,7 +181,8 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
         if not submissions:
             raise GradeRefused(f"No submission is named {request.only!r}.")
     if not everyone:
-        raise GradeRefused("No submission was found in the given paths.")
+        why = "".join(f" {path.name}: {reason}." for path, reason in found.ignored)
+        raise GradeRefused(f"No submission was found in the given paths.{why}")
     request.out.mkdir(parents=True, exist_ok=True)
     prepare(request.out)
     options = Options(

@@ -254,21 +254,27 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
 
 def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
             ignored_files: list[tuple[Path, str]]) -> list[Path]:
+    """The submissions among `paths`: a bulk download's folder is opened one level down, and an
+    LMS's download zip, given or found there, is unpacked into `unpack_to` and opened too."""
     found: list[Path] = []
-    for path in paths:
-        if path.is_file() and path.suffix.lower() == ".zip" and _is_download(path, course):
-            if unpack_to is None:
-                found.append(path)
-                continue
-            target = unpack_to / f"download-{len(found)}-{safe_name(path.name)}"
+    queue = [(path, True) for path in paths]
+    unpacked = 0
+    while queue:
+        path, given = queue.pop(0)
+        if unpack_to is not None and path.is_file() and path.suffix.lower() == ".zip" \
+                and _is_download(path, course):
+            unpacked += 1
+            target = unpack_to / f"download-{unpacked}-{safe_name(path.name)}"
             try:
                 path = unpack_download(path, target)
             except IntakeError as exc:
                 ignored_files.append((path, f"this LMS download could not be unpacked: {exc}"))
                 continue
-        if path.is_dir() and not _is_workspace(path, course) and not _identity(path).lms:
+            given = True
+        if given and path.is_dir() and not _is_workspace(path, course) and not _identity(path).lms:
             inner = _entries(path, ignored_files)
-            found.extend(inner if inner else [path])
+            queue.extend((entry, False) for entry in inner)
+            found.extend([] if inner else [path])
         else:
             found.append(path)
     return found
@@ -289,7 +295,7 @@ def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
     if lowered.endswith(".py"):
         raise IntakeError(f"it is a single Python file, not a workspace: persistlab grades the step "
                           f"folders ({course.steps[0].folder}, ...) of a whole workspace, zipped")
-    raise IntakeError(f"{path.name} is neither a folder nor a .zip")
+    raise IntakeError(f"{path.name} is neither a folder nor an archive (.zip, .tar.gz)")
 
 
 def intake_class(paths: list[Path], course: Course, exclude: tuple[Path, ...] = (),

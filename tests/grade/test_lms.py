@@ -335,3 +335,22 @@ def test_a_participants_export_takes_its_ids_from_the_download(tmp_path: Path, c
     assert "not a persistlab workspace" in table["Participant 1001"]["Feedback comments"]
     assert table["Participant 1002"]["Feedback comments"].startswith("The submission is empty")
     assert exports.missing == ["Cleo Diaz"] and exports.unmatched == []
+
+
+def test_a_download_zip_inside_a_folder_is_opened_too(tmp_path: Path, course: Course) -> None:
+    """Two sections downloaded into one folder: each download is a class, never a student."""
+    downloads = tmp_path / "downloads"
+    download_zip(canvas_flat(tmp_path / "canvas", course), downloads / "section-a submissions.zip")
+    workspace(downloads / "late-by-email", "late", course, 1)
+    found = intake_class([downloads], course, unpack_to=tmp_path / "unpacked")
+    names = {s.name for s in found.submissions}
+    assert "late-by-email" in names and {s.identity.lms_id for s in found.submissions} == {*CANVAS_STUDENTS, ""}
+    assert not any("submissions" in name for name in names)
+
+
+def test_a_download_that_cannot_be_unpacked_is_said_so(tmp_path: Path, course: Course) -> None:
+    archive = download_zip(canvas_flat(tmp_path / "canvas", course), tmp_path / "submissions.zip")
+    archive.write_bytes(archive.read_bytes().replace(b"leeann_2001", b"../../../ev"))
+    result = grade(str(archive), "--out", str(tmp_path / "grades"))
+    assert result.exit_code != 0 and "could not be unpacked" in result.output
+    assert "points outside the submission" in result.output and not (tmp_path / "ev").exists()

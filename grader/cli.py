@@ -303,9 +303,9 @@ def watch(directory: Path | None, poll: bool) -> None:
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
           timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
           assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
-    """Grade a class: workspace folders or .zip files (or a folder of them), each sandboxed.
+    """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
 
-    Example: persistlab grade downloads/ --out grades --jobs 2
+    Example: persistlab grade submissions.zip --out grades --roster gradebook.csv
     """
     from grader.grade.command import GradeRefused, Request, parse_steps
     from grader.grade.command import grade as grade_submissions

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from grader.grade.gradebook import cell
 
@@ -75,4 +77,26 @@ def moodle_csv(marks: list[Mark], now: datetime) -> str:
     return _csv(MOODLE_HEADER, rows)
 
 
-__all__ = ["CANVAS_HEADER", "MOODLE_HEADER", "NO_SUBMISSION", "Mark", "canvas_csv", "moodle_csv", "moodle_time"]
+FEEDBACK_FILE = "persistlab-feedback.md"
+
+
+def moodle_feedback_folder(full_name: str, participant: str) -> str:
+    """The folder Moodle's "Upload multiple feedback files in a zip" reads a student's files
+    from: `fullname_participantid_assignfeedback_file`, no underscore in the name (as Moodle's
+    own download writes it)."""
+    return f"{full_name.replace('_', ' ').replace('/', ' ')}_{participant}_assignfeedback_file"
+
+
+def moodle_feedback_zip(feedback: list[tuple[str, str, bytes]], target: Path) -> None:
+    """(full name, participant id, feedback file) for each student, zipped for that upload."""
+    partial = target.with_name(f".{target.name}.tmp")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for full_name, participant, data in feedback:
+            bundle.writestr(f"{moodle_feedback_folder(full_name, participant)}/{FEEDBACK_FILE}", data)
+    partial.replace(target)
+
+
+__all__ = [
+    "CANVAS_HEADER", "FEEDBACK_FILE", "MOODLE_HEADER", "NO_SUBMISSION", "Mark", "canvas_csv", "moodle_csv",
+    "moodle_feedback_folder", "moodle_feedback_zip", "moodle_time",
+]

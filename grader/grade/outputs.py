@@ -12,7 +12,7 @@ from typing import Any
 from grader.course import Course
 from grader.grade.adjustments import Adjustment, apply
 from grader.grade.batch import Graded
-from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv
+from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv, moodle_feedback_zip
 from grader.grade.feedback import feedback_markdown, plain
 from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
@@ -158,6 +158,11 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
     if moodle:
         _write(out / "moodle.csv", moodle_csv(moodle, now))
         exports.files.append("moodle.csv")
+    feedback = [(s.identity.display, s.identity.lms_id, path.read_bytes()) for s in submissions
+                if s.identity.lms == "moodle" and (path := out / "feedback" / f"{s.name}.md").is_file()]
+    if feedback:
+        moodle_feedback_zip(feedback, out / "moodle-feedback.zip")
+        exports.files.append("moodle-feedback.zip")
     return exports
 
 

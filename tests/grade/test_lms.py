@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -227,6 +228,12 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(
     assert (by_id["Participant 1099"]["Grade"], by_id["Participant 1099"]["Feedback comments"]) == (
         "0", "no submission")
     assert list(scratch.iterdir()) == []  # the download was unpacked there, and is gone
+    with zipfile.ZipFile(out / "moodle-feedback.zip") as bundle:
+        names = bundle.namelist()
+    read = [name.split("/")[0].split("_", 4) for name in names]  # as Moodle's zip importer reads it
+    assert sorted(info[1] for info in read) == sorted(MOODLE_STUDENTS)
+    assert {(info[2], info[3]) for info in read} == {("assignfeedback", "file")}
+    assert {name.split("/", 1)[1] for name in names} == {"persistlab-feedback.md"}
     ivan = json.loads((out / "results" / "Иван_Петров_1003.json").read_text(encoding="utf-8"))
     assert ivan["score"] == ivan["max_score"] > 0
 

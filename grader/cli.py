@@ -404,11 +404,20 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")
 @click.option("--unsafe", is_flag=True, help="Run student code without the sandbox (trusted code only).")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="The class list your LMS exported (Canvas gradebook, Moodle worksheet or participants).")
+@click.option("--assignment", default=None, help="The assignment's column in canvas.csv, e.g. 'persistlab (4821)'.")
+@click.option("--resume", is_flag=True, help="Grade only the students an earlier, stopped run did not finish.")
+@click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A CSV of changes by hand: student, points (+ or -), reason.")
+@click.option("--late-penalty", default=None,
+              help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
-          timeout: float, submission_timeout: float, unsafe: bool) -> None:
-    """Grade a class: workspace folders or .zip files (or a folder of them), each sandboxed.
+          timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
+          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
+    """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
 
-    Example: persistlab grade downloads/ --out grades --jobs 2
+    Example: persistlab grade submissions.zip --out grades --roster gradebook.csv
     """
     from grader.grade.command import GradeRefused, Request, parse_steps
     from grader.grade.command import grade as grade_submissions
@@ -420,6 +429,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
             inputs=submissions, out=out, jobs=jobs,
             steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
+            roster=roster, assignment=assignment, resume=resume, adjustments=adjustments,
+            late_penalty=late_penalty,
         )
         _, summary = grade_submissions(request, course, out_console)
     except GradeRefused as exc:

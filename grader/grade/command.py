@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import signal
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,10 +18,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader.course import SOLUTIONS, Course
 from grader.engine.limits import Limits
 from grader.engine.sandbox import FIRST_UID, Sandbox, unavailable_reason
+from grader.grade.adjustments import (
+    Adjustment,
+    AdjustmentError,
+    parse_late_penalty,
+    read_adjustments,
+)
 from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
-from grader.grade.outputs import prepare, write_class, write_student
-from grader.grade.submissions import intake
+from grader.grade.outputs import prepare, read_results, write_class, write_exports, write_student
+from grader.grade.roster import Roster, RosterError, read_roster
+from grader.grade.submissions import ClassIntake, Submission, intake_class
 from grader.protections import protections
 
 
@@ -32,6 +46,11 @@ class Request:
     timeout: float = 2.0  # a correct app answers in milliseconds; a hung one costs this much
     submission_timeout: float = 120.0
     unsafe: bool = False
+    roster: Path | None = None  # the LMS's class list: canvas.csv / moodle.csv follow it
+    assignment: str | None = None  # the assignment's column in canvas.csv
+    resume: bool = False  # grade only the students without a results file
+    adjustments: Path | None = None  # adjustments.csv: student, points, reason
+    late_penalty: str | None = None  # "10%" or "2": taken off submissions the LMS marked late
 
 
 def parse_steps(text: str, course: Course) -> tuple[int, ...]:
@@ -54,9 +73,55 @@ class GradeSummary(Summary):
     """The class summary, ending with what the students' code ran without, if anything."""
 
     unprotected: tuple[str, ...] = ()
+    intake: tuple[str, ...] = ()  # what could not be graded at all, or was not a submission
+    exports: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
-        return [*super().lines(), *self.unprotected]
+        return [*super().lines(), *self.intake, *self.exports, *self.unprotected]
+
+
+def intake_lines(found: ClassIntake) -> list[str]:
+    """Every submission refused whole, and every file that was not one, with the reason."""
+    refused = [s for s in found.submissions if s.work is None]
+    lines = []
+    if refused:
+        lines.append(f"Not graded, zero marks ({len(refused)}): empty, unreadable or not a workspace:")
+        lines += [f"  {s.name}: {s.problem}" for s in refused]
+    if found.ignored:
+        lines.append(f"Not submissions, left out ({len(found.ignored)}):")
+        lines += [f"  {path.name}: {why}" for path, why in found.ignored]
+    return lines
+
+
+class Stopped(Exception):
+    """The grader was told to stop (SIGTERM)."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+def _adjustments(request: Request, submissions: list[Submission]) -> dict[str, list[Adjustment]]:
+    """Each student's adjustments: their rows of the adjustments file, and the late penalty."""
+    try:
+        changes = read_adjustments(request.adjustments, submissions) if request.adjustments else {}
+        if request.late_penalty is not None:
+            late = parse_late_penalty(request.late_penalty).adjustment()
+            for submission in submissions:
+                if submission.identity.late:
+                    changes.setdefault(submission.name, []).insert(0, late)
+    except AdjustmentError as exc:
+        raise GradeRefused(str(exc)) from None
+    return changes
+
+
+def _roster(request: Request) -> Roster | None:
+    if request.roster is None:
+        return None
+    try:
+        return read_roster(request.roster)
+    except RosterError as exc:
+        raise GradeRefused(str(exc)) from None
 
 
 def student_limits(options: Options) -> Limits:
@@ -95,15 +160,31 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
     if reason:
         console.print(f"[yellow]Unsafe mode: no sandbox ({reason}); student code runs as you.[/]")
     steps = request.steps or tuple(s.number for s in course.steps)
-    request.out.mkdir(parents=True, exist_ok=True)
-    prepare(request.out)
-    submissions = intake(list(request.inputs), course, exclude=(request.out,))
+    roster = _roster(request)
+    unpacked = Path(tempfile.mkdtemp(prefix="persistlab-download-"))  # hidden from students: /tmp
+    try:
+        return _grade(request, course, console, steps, roster, unpacked, reason)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+
+
+def _grade(request: Request, course: Course, console: Console, steps: tuple[int, ...],
+           roster: Roster | None, unpacked: Path, reason: str | None) -> tuple[list[Graded], Summary]:
+    found = intake_class(list(request.inputs), course, exclude=(request.out,), unpack_to=unpacked)
+    everyone: list[Submission] = found.submissions
+    changes = _adjustments(request, everyone)
+    submissions = everyone
+    if request.resume:
+        submissions = [s for s in submissions if read_results(request.out, s.name) is None]
     if request.only is not None:
         submissions = [s for s in submissions if s.name == request.only]
         if not submissions:
             raise GradeRefused(f"No submission is named {request.only!r}.")
-    if not submissions:
-        raise GradeRefused("No submission was found in the given paths.")
+    if not everyone:
+        why = "".join(f" {path.name}: {reason}." for path, reason in found.ignored)
+        raise GradeRefused(f"No submission was found in the given paths.{why}")
+    request.out.mkdir(parents=True, exist_ok=True)
+    prepare(request.out)
     options = Options(
         steps=steps, limits=limits_for(request.timeout),
         submission_timeout=request.submission_timeout, sandboxed=reason is None,
@@ -114,16 +195,34 @@ def grade(request: Request, course: Course, console: Console) -> tuple[list[Grad
         TextColumn("{task.description}"), console=console, transient=True,
     ) as progress:
         task = progress.add_task("", total=len(submissions))
+        so_far: list[Graded] = []
 
         def done(graded: Graded) -> None:
-            write_student(request.out, graded, course)
+            write_student(request.out, graded, course, changes.get(graded.name))
+            so_far.append(graded)
             progress.update(task, advance=1, description=graded.name)
 
-        grades = grade_class(submissions, course, options, request.jobs, done)
-    write_class(request.out, grades, course, steps, replace_all=request.only is None)
+        main = threading.current_thread() is threading.main_thread()  # where signals are handled
+        previous = signal.signal(signal.SIGTERM, _stop) if main else None
+        try:
+            grades = grade_class(submissions, course, options, request.jobs, done)
+        except (KeyboardInterrupt, Stopped):
+            write_class(request.out, so_far, course, steps, replace_all=False)
+            console.print(f"Stopped: {len(so_far)} of {len(submissions)} graded; gradebook.csv and "
+                          "junit.xml hold them. Run again with --resume to grade the rest.")
+            if sys.exc_info()[0] is Stopped:
+                raise SystemExit(128 + signal.SIGTERM) from None
+            raise
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
+    whole = request.only is None and not request.resume
+    write_class(request.out, grades, course, steps, replace_all=whole)
+    exports = write_exports(request.out, everyone, roster, request.assignment, datetime.now())
     why = f"there was no sandbox ({reason}): student code ran as you"
     return grades, GradeSummary(**vars(summarise_class(grades)),
-                                unprotected=tuple(protections_off(options, why)))
+                                unprotected=tuple(protections_off(options, why)),
+                                intake=tuple(intake_lines(found)), exports=tuple(exports.lines()))
 
 
 __all__ = ["GradeRefused", "GradeSummary", "Request", "grade", "parse_steps", "protections_off"]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
+import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,6 +22,9 @@ MAX_FILES = 2000
 MAX_BYTES = 64 << 20
 MAX_RATIO = 200  # a member unpacking to more than 200 times its packed size is a bomb
 MAX_DEPTH = 64  # folders inside folders; deeper is refused before anything walks it
+MAX_ENTRIES = 100_000  # entries of a zip's directory read at all, ignored ones included
+# never a student's work, and not counted against the caps: tools' and systems' folders
+IGNORED = frozenset({"__MACOSX", ".venv", "venv", "__pycache__", "node_modules", ".git"})
 
 
 class IntakeError(Exception):
@@ -59,20 +65,40 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
             info.filename.encode("ascii")
         except UnicodeEncodeError:
             raise IntakeError(f"{info.filename!r} is not a UTF-8 file name") from None
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise IntakeError(f"{info.filename!r} is an absolute path")
-    path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise IntakeError(f"{info.filename!r} points outside the submission (..)")
-    if len(path.parts) > MAX_DEPTH + 1:
-        raise IntakeError(f"{info.filename[:80]!r}... is nested more than {MAX_DEPTH} folders deep")
+    path = _safe_path(info.filename)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise IntakeError(f"{info.filename!r} is a symbolic link")
-    if name.endswith("/"):
+    if info.filename.replace("\\", "/").endswith("/"):
         return None
     return path
+
+
+def _safe_path(member: str) -> PurePosixPath:
+    """An archive member's path, refused if absolute, leaving the submission or too deep."""
+    name = member.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise IntakeError(f"{member!r} is an absolute path")
+    path = PurePosixPath(name)
+    if ".." in path.parts:
+        raise IntakeError(f"{member!r} points outside the submission (..)")
+    if len(path.parts) > MAX_DEPTH + 1:
+        raise IntakeError(f"{member[:80]!r}... is nested more than {MAX_DEPTH} folders deep")
+    return path
+
+
+def ignored(member: str) -> bool:
+    """A member inside a folder no one grades (.venv, __MACOSX, .git, ...)."""
+    return not IGNORED.isdisjoint(member.replace("\\", "/").split("/")[:-1])
+
+
+def zip_names(archive: Path) -> list[str]:
+    """The names of `archive`'s files, but for those in ignored folders, unchecked: to tell what
+    the zip is, never to unpack it."""
+    with _open(archive) as bundle:
+        if len(bundle.infolist()) > MAX_ENTRIES:
+            raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+        return [name for name in bundle.namelist() if not ignored(name) and not name.endswith("/")]
 
 
 def zip_members(archive: Path) -> list[PurePosixPath]:
@@ -89,7 +115,9 @@ def _open(archive: Path) -> zipfile.ZipFile:
 
 
 def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    members = bundle.infolist()
+    if len(bundle.infolist()) > MAX_ENTRIES:
+        raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+    members = [m for m in bundle.infolist() if not ignored(m.filename)]
     if len(members) > MAX_FILES:
         raise IntakeError(f"{archive.name} holds {len(members)} entries; the cap is {MAX_FILES}")
     declared = sum(m.file_size for m in members)
@@ -98,7 +126,7 @@ def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo,
     plan = []
     for info in members:
         path = _member_path(info)
-        if path is None or path.parts[0] == "__MACOSX":
+        if path is None:
             continue
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
@@ -108,14 +136,15 @@ def _plan(bundle: zipfile.ZipFile, archive: Path) -> list[tuple[zipfile.ZipInfo,
 
 def stage(source: Path, target: Path) -> Path:
     """Copy the regular files under `source` into `target` (made here): no symlinks, no special
-    files, no __pycache__, within the caps. What is graded is this copy, never the original."""
+    files, no __pycache__, .venv or the like, within the caps. What is graded is this copy, never
+    the original."""
     count, size = 0, 0
     target.mkdir(parents=True)
-    for folder, entries in walk(source, skip=("__pycache__",)):
+    for folder, entries in walk(source, skip=tuple(IGNORED)):
         into = target / folder.relative_to(source)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name != "__pycache__":
+                if entry.name not in IGNORED:
                     (into / entry.name).mkdir()
                 continue
             name = entry.name
@@ -131,6 +160,36 @@ def stage(source: Path, target: Path) -> Path:
             if count > MAX_FILES or size > MAX_BYTES:
                 raise too_big(source.name)
             (into / name).write_bytes(data)
+    return target
+
+
+CLASS_BYTES = 4 << 30  # a whole class's download, unpacked
+
+
+def unpack_download(archive: Path, target: Path) -> Path:
+    """An LMS's download (a zip of students' zips and folders) unpacked into `target`, every member
+    checked as a submission's are, against a whole class's caps; each student's own zip is checked
+    again, on its own, at intake."""
+    target.mkdir(parents=True)
+    written = 0
+    with _open(archive) as bundle:
+        members = bundle.infolist()
+        if len(members) > MAX_ENTRIES:
+            raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
+        for info in members:
+            path = _member_path(info)
+            if path is None or ignored(info.filename):
+                continue
+            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+                raise IntakeError(f"{info.filename!r} is compressed {MAX_RATIO}x or more: a zip bomb?")
+            destination = target.joinpath(*path.parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with bundle.open(info) as source, open(destination, "wb") as sink:
+                while chunk := source.read(1 << 16):
+                    written += len(chunk)
+                    if written > CLASS_BYTES:
+                        raise IntakeError(f"{archive.name} unpacks to more than {CLASS_BYTES} bytes")
+                    sink.write(chunk)
     return target
 
 
@@ -161,7 +220,7 @@ class Zip:
         with _open(self.path) as bundle:
             wanted = [(info, path.parts[len(prefix):]) for info, path in _plan(bundle, self.path)
                       if path.parts[:len(prefix)] == prefix and len(path.parts) > len(prefix)
-                      and "__pycache__" not in path.parts]
+                      and IGNORED.isdisjoint(path.parts)]
             if not wanted:
                 return None
             target.mkdir(parents=True)
@@ -178,9 +237,88 @@ class Zip:
         return target
 
 
-Source = Folder | Zip
+def _tar_plan(bundle: tarfile.TarFile, archive: Path) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath]]:
+    """Each regular file of a tar, checked; raises on a link, a device, or a cap passed (before
+    any of a too-large member is read)."""
+    count, size = 0, 0
+    for info in bundle:
+        if ignored(info.name):
+            continue
+        path = _safe_path(info.name)
+        if info.isdir():
+            continue
+        if not info.isfile():
+            raise IntakeError(f"{info.name!r} is a link or a special file")
+        count, size = count + 1, size + info.size
+        if count > MAX_FILES or size > MAX_BYTES:
+            raise too_big(archive.name)
+        yield info, path
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive)
+    except (tarfile.TarError, OSError) as exc:
+        raise IntakeError(f"{archive.name} is not a readable tar archive ({exc})") from None
+
+
+def tar_members(archive: Path) -> list[PurePosixPath]:
+    """The files of a .tar, .tar.gz or .tgz, once every member is found safe; raises if one is not."""
+    try:
+        with _open_tar(archive) as bundle:
+            return [path for _, path in _tar_plan(bundle, archive)]
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise IntakeError(f"{archive.name} is not a readable tar archive ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Tar:
+    """A workspace inside a .tar.gz (or .tgz, .tar), at `root`, read one step folder at a time."""
+
+    path: Path
+    root: str = ""
+
+    def stage(self, step_folder: str, target: Path) -> Path | None:
+        try:
+            return self._stage(PurePosixPath(self.root, step_folder).parts, target)
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            raise IntakeError(f"{self.path.name} is not a readable tar archive ({exc})") from None
+
+    def _stage(self, prefix: tuple[str, ...], target: Path) -> Path | None:
+        found = False
+        with _open_tar(self.path) as bundle:
+            for info, path in _tar_plan(bundle, self.path):
+                if path.parts[:len(prefix)] != prefix or len(path.parts) == len(prefix):
+                    continue
+                destination = target.joinpath(*path.parts[len(prefix):])
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = bundle.extractfile(info)
+                if source is None:
+                    continue
+                with source, open(destination, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                found = True
+        return target if found else None
+
+
+Source = Folder | Zip | Tar
 
 __all__ = [
-    "MAX_BYTES", "MAX_DEPTH", "MAX_FILES", "Folder", "IntakeError", "Source", "Zip", "stage", "too_big",
-    "walk", "zip_members",
+    "IGNORED",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_FILES",
+    "Folder",
+    "IntakeError",
+    "Source",
+    "Tar",
+    "Zip",
+    "ignored",
+    "stage",
+    "tar_members",
+    "too_big",
+    "unpack_download",
+    "walk",
+    "zip_members",
+    "zip_names",
 ]

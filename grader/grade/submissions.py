@@ -1,7 +1,10 @@
 """Intake of a class: workspace folders and .zip files, each checked against every safety cap.
 
-A submission is named by its folder or zip (the student's name). A folder that holds no step
-folder itself but holds folders or zips is an LMS bulk download, and is opened one level down.
+A submission is named by its folder or file (the student's name, with the LMS's id where the LMS
+put one: `grader.grade.lms`). A folder that holds no step folder itself but holds folders or zips
+is an LMS bulk download, and is opened one level down; a zip of students' zips or folders (the
+download itself) is unpacked first. Inside a submission, the workspace is found up to
+SEARCH_DEPTH folders down (in a zip inside a Moodle folder, too).
 Nothing is copied or unpacked here: each worker reads the step folders it grades
 (`grader.grade.sources`).
 """
@@ -9,23 +12,37 @@ Nothing is copied or unpacked here: each worker reads the step folders it grades
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.course import Course
+from grader.grade.lms import (
+    ARCHIVES,
+    MOODLE_FILES,
+    MOODLE_TEXT,
+    Identity,
+    moodle_id,
+    recognise,
+    safe_name,
+)
 from grader.grade.sources import (
+    IGNORED,
     MAX_BYTES,
     MAX_FILES,
     Folder,
     IntakeError,
     Source,
+    Tar,
     Zip,
+    tar_members,
     too_big,
+    unpack_download,
     walk,
     zip_members,
+    zip_names,
 )
+
+SEARCH_DEPTH = 4  # folders down from a submission's top where its workspace may be
 
 
 @dataclass
@@ -36,20 +53,28 @@ class Submission:
     source: Path
     work: Source | None = None
     problem: str = ""
+    identity: Identity = field(default_factory=lambda: Identity(""))
 
 
-def _stem(path: Path) -> str:
-    return path.name[:-4] if path.suffix.lower() == ".zip" and path.is_file() else path.name
+@dataclass
+class ClassIntake:
+    """Every entry of the input: a submission each, or (`ignored`) a file that is not one, and why."""
+
+    submissions: list[Submission]
+    ignored: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _identity(path: Path) -> Identity:
+    return recognise(path.name, path.is_dir())
 
 
 def student_name(path: Path) -> str:
-    """The folder or zip name, made a safe file name: ASCII letters, digits and ._@+- only."""
-    ascii_name = unicodedata.normalize("NFKD", _stem(path)).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9._@+-]+", "_", ascii_name).strip("._-")
-    return cleaned[:100] or "unnamed"
+    """The folder or file name, made a safe file name (`grader.grade.lms.safe_name`), with the
+    LMS's id where the name carries one."""
+    return _identity(path).key
 
 
-def _names(paths: list[Path]) -> list[tuple[str, str]]:
+def _names(paths: list[Path], identities: list[Identity]) -> list[tuple[str, str]]:
     """Each path's name, and why it cannot be trusted ("" if it can).
 
     Two names that clean to the same one (`!honest-a` and `honest-a`), or that differ only in
@@ -58,7 +83,7 @@ def _names(paths: list[Path]) -> list[tuple[str, str]]:
     when none (or more than one) needed no cleaning, all of them are: no student is ever graded
     under a name that may be another's.
     """
-    cleaned = [student_name(path) for path in paths]
+    cleaned = [identity.key for identity in identities]
     groups: dict[str, list[int]] = {}
     for index, name in enumerate(cleaned):
         groups.setdefault(name.casefold(), []).append(index)
@@ -66,7 +91,7 @@ def _names(paths: list[Path]) -> list[tuple[str, str]]:
     for members in groups.values():
         if len(members) == 1:
             continue
-        exact = [i for i in members if _stem(paths[i]) == cleaned[i]]
+        exact = [i for i in members if not identities[i].lms and identities[i].display == cleaned[i]]
         keeper = exact[0] if len(exact) == 1 else None
         listed = ", ".join(str(paths[i]) for i in members)
         serial = 1 if keeper is not None else 0
@@ -81,42 +106,75 @@ def _names(paths: list[Path]) -> list[tuple[str, str]]:
     return names
 
 
+def _marks(course: Course) -> set[str]:
+    return {step.folder for step in course.steps} | {".persistlab"}
+
+
 def _is_workspace(folder: Path, course: Course) -> bool:
-    return any((folder / step.folder).is_dir() for step in course.steps) or (
-        folder / ".persistlab"
-    ).is_dir()
+    return any((folder / mark).is_dir() for mark in _marks(course))
 
 
-def _zip_root(files: list[PurePosixPath], course: Course) -> str:
-    """The folder of the zip holding the step folders: its top, or its single top folder."""
-    marks = {step.folder for step in course.steps} | {".persistlab"}
+def _zip_root(files: list[PurePosixPath], course: Course) -> str | None:
+    """The folder of the zip holding the step folders ("" for its top, "a/b/" deeper), the
+    shallowest within SEARCH_DEPTH; None if there is none."""
+    marks = _marks(course)
+    found = {p.parts[:depth] for p in files for depth in range(min(len(p.parts) - 1, SEARCH_DEPTH + 1))
+             if p.parts[depth] in marks}
+    if not found:
+        return None
+    best = min(found, key=lambda parts: (len(parts), parts))
+    return "".join(f"{part}/" for part in best)
 
-    def folders_at(depth: int, under: tuple[str, ...]) -> set[str]:
-        return {p.parts[depth] for p in files if len(p.parts) > depth + 1 and p.parts[:depth] == under}
 
-    if folders_at(0, ()) & marks:
-        return ""
-    tops = {p.parts[0] for p in files if not p.parts[0].startswith((".", "__MACOSX"))}
-    if len(tops) == 1 and (top := tops.pop()) in folders_at(0, ()) and folders_at(1, (top,)) & marks:
-        return f"{top}/"
-    return ""
+def _folder_root(source: Path, course: Course) -> Path | None:
+    """The shallowest folder under `source` (itself included) holding step folders, within
+    SEARCH_DEPTH, never through a symbolic link or into .venv and the like."""
+    level = [source]
+    for _ in range(SEARCH_DEPTH + 1):
+        for folder in level:
+            if _is_workspace(folder, course):
+                return folder
+        level = [child for folder in level for child in _children(folder)
+                 if child.is_dir() and not child.is_symlink() and child.name not in IGNORED]
+    return None
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
 
 
 class Empty(IntakeError):
     """A submission without a single Python file."""
 
 
-def _check_zip(archive: Path, course: Course) -> Zip:
-    files = zip_members(archive)
-    root = _zip_root(files, course)
-    if not any(p.suffix == ".py" and str(p).startswith(root) for p in files):
+def _not_a_workspace(name: str, course: Course) -> IntakeError:
+    first = course.steps[0].folder
+    return IntakeError(
+        f"no step folder ({first}, ...) was found in {name}, even {SEARCH_DEPTH} folders down, so "
+        "it is not a persistlab workspace; ask for the whole workspace folder, zipped")
+
+
+def _check_zip(archive: Path, course: Course) -> Zip | Tar:
+    """A .zip, or a .tar.gz, .tgz or .tar, with its workspace's folder inside."""
+    tar = not archive.name.lower().endswith(".zip")
+    files = tar_members(archive) if tar else zip_members(archive)
+    if not any(p.suffix == ".py" for p in files):
         raise Empty
-    return Zip(archive, root)
+    root = _zip_root(files, course)
+    if root is None:
+        raise _not_a_workspace(archive.name, course)
+    return Tar(archive, root) if tar else Zip(archive, root)
 
 
-def _check_folder(source: Path) -> Folder:
+def _check_folder(source: Path, course: Course) -> Source:
+    root = _folder_root(source, course)
+    if root is None:
+        return _inner_archive(source, course)
     count, size, python = 0, 0, False
-    for _, entries in walk(source):
+    for _, entries in walk(root, skip=tuple(IGNORED)):
         for entry in entries:
             if entry.is_symlink():
                 continue
@@ -128,52 +186,149 @@ def _check_folder(source: Path) -> Folder:
                 raise too_big(source.name)
     if not python:
         raise Empty
-    return Folder(source)
+    return Folder(root)
 
 
-def _expand(paths: list[Path], course: Course) -> list[Path]:
+def _inner_archive(source: Path, course: Course) -> Source:
+    """A folder (Moodle's, per student) whose workspace is a zip inside it."""
+    archives: list[Path] = []
+    python = False
+    for folder, entries in walk(source, skip=tuple(IGNORED)):
+        if len(folder.relative_to(source).parts) > SEARCH_DEPTH:
+            continue
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                python = python or entry.name.endswith(".py")
+                if entry.name.lower().endswith(ARCHIVES):
+                    archives.append(Path(entry.path))
+    if len(archives) == 1:
+        return _check_zip(archives[0], course)
+    if archives:
+        usable = []
+        for candidate in archives:
+            try:
+                usable.append(_check_zip(candidate, course))
+            except IntakeError:
+                continue
+        if len(usable) == 1:
+            return usable[0]
+        names = ", ".join(a.name for a in archives)
+        raise IntakeError(f"{source.name} holds {len(archives)} archives ({names}), and not exactly one "
+                          "of them is a workspace: keep the one to grade")
+    if python:
+        raise _not_a_workspace(source.name, course)
+    raise Empty
+
+
+def _is_download(archive: Path, course: Course) -> bool:
+    """A zip of students' zips or folders, as an LMS's "download all submissions" makes it: its
+    top entries are named by the LMS, or it holds archives and no workspace."""
+    try:
+        files = [PurePosixPath(name) for name in zip_names(archive)]
+    except IntakeError:
+        return False
+    if any(recognise(p.parts[0], len(p.parts) > 1).lms for p in files):
+        return True
+    return _zip_root(files, course) is None and any(p.name.lower().endswith(ARCHIVES) for p in files)
+
+
+def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
+    """The entries of a bulk download's folder that are submissions: folders, archives and
+    whatever an LMS named after a student (a Canvas .py too); other files are listed as ignored."""
+    found = []
+    children = _children(folder)
+    with_files = {moodle_id(c.name) for c in children if c.name.endswith(MOODLE_FILES)}
+    for entry in children:
+        if entry.name.startswith(".") or entry.name in IGNORED:
+            continue
+        if entry.name.endswith(MOODLE_TEXT) and moodle_id(entry.name) in with_files:
+            ignored_files.append((entry, "the student's online text; their files are graded"))
+            continue
+        if entry.is_dir() or entry.name.lower().endswith(ARCHIVES) or _identity(entry).lms:
+            found.append(entry)
+        else:
+            why = "neither a folder nor an archive, nor named after a student by an LMS"
+            ignored_files.append((entry, why))
+    return found
+
+
+def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
+            ignored_files: list[tuple[Path, str]]) -> list[Path]:
+    """The submissions among `paths`: a bulk download's folder is opened one level down, and an
+    LMS's download zip, given or found there, is unpacked into `unpack_to` and opened too."""
     found: list[Path] = []
-    for path in paths:
-        if path.is_dir() and not _is_workspace(path, course):
-            inner = sorted(
-                p for p in path.iterdir()
-                if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
-            )
-            found.extend(inner if inner else [path])
+    queue = [(path, True) for path in paths]
+    unpacked = 0
+    while queue:
+        path, given = queue.pop(0)
+        if unpack_to is not None and path.is_file() and path.suffix.lower() == ".zip" \
+                and _is_download(path, course):
+            unpacked += 1
+            target = unpack_to / f"download-{unpacked}-{safe_name(path.name)}"
+            try:
+                path = unpack_download(path, target)
+            except IntakeError as exc:
+                ignored_files.append((path, f"this LMS download could not be unpacked: {exc}"))
+                continue
+            given = True
+        if given and path.is_dir() and not _is_workspace(path, course) and not _identity(path).lms:
+            inner = _entries(path, ignored_files)
+            queue.extend((entry, False) for entry in inner)
+            found.extend([] if inner else [path])
         else:
             found.append(path)
     return found
 
 
-def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = ()) -> list[Submission]:
-    """Every submission under `paths` (but not `exclude`), by name, each checked."""
+def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
+    if path.is_symlink():
+        raise IntakeError(f"{path} is a symbolic link")
+    lowered = path.name.lower()
+    if path.is_file() and lowered.endswith(ARCHIVES):
+        if unpack_to is None and lowered.endswith(".zip") and _is_download(path, course):
+            raise IntakeError(f"{path.name} is an LMS's download of a whole class; grade it with --out")
+        return _check_zip(path, course)
+    if path.is_dir():
+        return _check_folder(path, course)
+    if not path.exists():
+        raise IntakeError(f"there is no file or folder {path}")
+    if lowered.endswith(".py"):
+        raise IntakeError(f"it is a single Python file, not a workspace: persistlab grades the step "
+                          f"folders ({course.steps[0].folder}, ...) of a whole workspace, zipped")
+    raise IntakeError(f"{path.name} is neither a folder nor an archive (.zip, .tar.gz)")
+
+
+def intake_class(paths: list[Path], course: Course, exclude: tuple[Path, ...] = (),
+                 unpack_to: Path | None = None) -> ClassIntake:
+    """Every submission under `paths` (but not `exclude`), by name, each checked; an LMS's
+    download zip is unpacked into `unpack_to` first."""
     submissions: list[Submission] = []
+    ignored_files: list[tuple[Path, str]] = []
     skipped = {p.resolve() for p in exclude}
     found: dict[str, Path] = {}  # the same path given twice is one submission
-    for path in _expand(paths, course):
+    for path in _expand(paths, course, unpack_to, ignored_files):
         if path.resolve() not in skipped:
             found.setdefault(os.path.abspath(path), path)
-    for path, (name, untrusted) in zip(found.values(), _names(list(found.values()))):
-        submission = Submission(name=name, source=path, problem=untrusted)
+    identities = [_identity(path) for path in found.values()]
+    named = _names(list(found.values()), identities)
+    for path, identity, (name, untrusted) in zip(found.values(), identities, named):
+        submission = Submission(name=name, source=path, problem=untrusted, identity=identity)
         submissions.append(submission)
         if untrusted:
             continue
         try:
-            if path.is_symlink():
-                raise IntakeError(f"{path} is a symbolic link")
-            if path.is_file() and path.suffix.lower() == ".zip":
-                submission.work = _check_zip(path, course)
-            elif path.is_dir():
-                submission.work = _check_folder(path)
-            elif not path.exists():
-                raise IntakeError(f"there is no file or folder {path}")
-            else:
-                raise IntakeError(f"{path.name} is neither a folder nor a .zip")
+            submission.work = _work(path, course, unpack_to)
         except Empty:
             submission.problem = "The submission is empty: it holds no Python file."
         except IntakeError as exc:
             submission.problem = f"The submission was not graded: {exc}."
-    return sorted(submissions, key=lambda s: s.name)
+    return ClassIntake(sorted(submissions, key=lambda s: s.name), ignored_files)
 
 
-__all__ = ["IntakeError", "Submission", "intake", "student_name"]
+def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = (),
+           unpack_to: Path | None = None) -> list[Submission]:
+    """Every submission under `paths` (but not `exclude`), by name, each checked."""
+    return intake_class(paths, course, exclude, unpack_to).submissions
+
+
+__all__ = ["ClassIntake", "IntakeError", "Submission", "intake", "intake_class", "student_name"]

@@ -1,0 +1,128 @@
+"""The class list, as an LMS exports it: Canvas's gradebook CSV or Moodle's grading worksheet
+(or its participants or grades export), read into one shape and matched to submissions."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.grade.lms import Identity
+
+CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+class RosterError(Exception):
+    """A roster file that cannot be read as any LMS's class list."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """One roster row; `fields` keeps the row's own columns for the export."""
+
+    name: str
+    lms_id: str = ""
+    email: str = ""
+    fields: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Roster:
+    kind: str  # "canvas", "moodle" or "plain"
+    students: list[Student]
+    assignment: str = ""  # Canvas: the roster's persistlab column, "persistlab (NNN)", if any
+    points: float | None = None  # the assignment's points in the LMS, where the roster says
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def _canvas(rows: list[dict[str, str]], header: list[str]) -> Roster:
+    assignment = next((h for h in header if h.casefold().startswith("persistlab")), "")
+    students, points = [], None
+    for row in rows:
+        name = (row.get("Student") or "").strip()
+        if name == "Points Possible":
+            points = _number(row.get(assignment, "")) if assignment else None
+            continue
+        if name and (row.get("ID") or "").strip():
+            students.append(Student(name, row["ID"].strip(), fields={k: row.get(k) or "" for k in CANVAS_FIXED}))
+    return Roster("canvas", students, assignment, points)
+
+
+def _moodle(rows: list[dict[str, str]], header: list[str]) -> Roster:
+    students, points = [], None
+    for row in rows:
+        identifier = (row.get("Identifier") or "").strip()
+        if "Full name" in row:
+            name = row["Full name"]
+        else:
+            name = f"{row.get('First name', '')} {row.get('Last name', row.get('Surname', ''))}"
+        lms_id = identifier.rpartition(" ")[2] if identifier.startswith("Participant") else ""
+        points = _number(row.get("Maximum Grade", "")) or points
+        students.append(Student(name.strip(), lms_id, (row.get("Email address") or "").strip(),
+                                fields={k: v or "" for k, v in row.items() if k is not None}))
+    return Roster("moodle", [s for s in students if s.name or s.lms_id], points=points)
+
+
+def read_roster(path: Path) -> Roster:
+    """Canvas's gradebook export, Moodle's worksheet, participants or grades export, or a plain
+    CSV with a `name` column (and `id`, `email` if known)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"{path} cannot be read as a UTF-8 CSV file ({exc})") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    rows = list(reader)
+    if {"Student", "ID"} <= set(header):
+        return _canvas(rows, header)
+    if "Identifier" in header or "Email address" in header:
+        return _moodle(rows, header)
+    if "name" in header:
+        students = [Student(r["name"].strip(), (r.get("id") or "").strip(), (r.get("email") or "").strip())
+                    for r in rows if (r.get("name") or "").strip()]
+        return Roster("plain", students)
+    raise RosterError(f"{path} is not a roster persistlab knows: its header ({', '.join(header[:6])}) "
+                      "is neither Canvas's gradebook export (Student, ID, ...), Moodle's grading "
+                      "worksheet or participants export (Identifier or Email address, ...), nor a "
+                      "plain CSV with a name column")
+
+
+def name_keys(name: str) -> set[str]:
+    """Ways one name may be written: `Lee, Ann`, `Ann Lee` and Canvas's `leeann` all match."""
+    text = unicodedata.normalize("NFC", name).casefold()
+    if "," in text:
+        last, _, first = text.partition(",")
+        text = f"{first} {last}"
+    words = re.findall(r"\w+", text)
+    if not words:
+        return set()
+    return {" ".join(sorted(words)), "".join(words[-1:] + words[:-1]), "".join(words)}
+
+
+def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student, str], list[str]]:
+    """Each roster student's submission key (by LMS id, then by name), and the keys of
+    submissions that match no one."""
+    by_id = {s.lms_id: s for s in roster.students if s.lms_id}
+    matched: dict[Student, str] = {}
+    for key, identity in sorted(identities.items()):
+        student = by_id.get(identity.lms_id) if identity.lms_id else None
+        if student is None and not (identity.lms_id and by_id):
+            wanted = name_keys(identity.display)
+            candidates = [s for s in roster.students if name_keys(s.name) & wanted and s not in matched]
+            student = candidates[0] if len(candidates) == 1 else None
+        if student is not None and student not in matched:
+            matched[student] = key
+    unmatched = sorted(set(identities) - set(matched.values()))
+    return matched, unmatched
+
+
+__all__ = ["Roster", "RosterError", "Student", "match", "name_keys", "read_roster"]

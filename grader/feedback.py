@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from pathlib import Path
 
 import httpx
 
@@ -64,7 +66,7 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
         )
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
-        where = _student_line(output) or where
+        where = student_line(output) or where
         if "already exists" in last:
             return CheckFailure(
                 f"The app crashed while starting up again, at {where}: {last}. The table was "
@@ -74,8 +76,9 @@ def startup_failure(report: ChildReport, output: str, timeout: float) -> CheckFa
             )
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
-            "Code that runs at startup (a lifespan function, or table creation in db.py) "
-            "raised an error. Run `uvicorn main:app` in the step folder to see the traceback.",
+            f"Code that runs at startup raised that error at {where}, the last line of your own "
+            "code in the traceback (a lifespan function, a migration, table creation). Run "
+            "`uvicorn main:app` in the step folder to see the whole traceback.",
         )
     return CheckFailure(
         f"main.py raised {report.error} at {where} when it was imported: {report.message}",
@@ -177,10 +180,20 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "FastAPI checks what you return against the annotation after `->`. Return what the "
             "step asks for, or fix the annotation so it describes that value.",
         )
+    if "IntegrityError" in output:
+        return CheckFailure(
+            f"{got}: the database refused the write ({error_line(output).split(': ', 1)[-1] or 'IntegrityError'}), "
+            "and the IntegrityError reached FastAPI unhandled.",
+            "A rule the database keeps (a foreign key, UNIQUE, NOT NULL) refused the change: that "
+            "is the client's conflict, not a crash. Catch it where you commit: `except "
+            "IntegrityError: db.rollback()`, then `raise HTTPException(status_code=409, "
+            "detail=...)` saying what conflicted. The rollback makes the session usable again.",
+        )
     if "database is locked" in output:
         return CheckFailure(
-            f"{got}: SQLite said \"database is locked\".",
-            "A connection kept a write open. Commit (or close the connection) after each write.",
+            f"{got}: SQLite said \"database is locked\": another connection had begun a write "
+            "and neither committed nor closed it.",
+            LOCK_HINT,
         )
     last = error_line(output)
     return CheckFailure(
@@ -193,7 +206,7 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
-def _student_line(output: str) -> str:
+def student_line(output: str) -> str:
     """The last traceback frame in the student's own files, as "db.py line 12"."""
     found = ""
     for path, line in _FRAME.findall(output):
@@ -214,14 +227,63 @@ def error_line(output: str) -> str:
     return ""
 
 
-def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
+LOCK_HINT = (
+    "SQLite lets one connection write at a time; the others wait for it, and after their busy "
+    "timeout (5 s in Python's sqlite3, `connect_args={\"timeout\": ...}`) give up with "
+    "\"database is locked\". Commit or roll back every write, and close every session: get_db "
+    "with `try: yield db` and `finally: db.close()`. Never keep a session or a connection in a "
+    "global or on app.state, and end what a migration opens with `with engine.begin() as conn:`."
+)
+RELOAD_HINT = (
+    "--reload makes uvicorn a watcher that runs your app in a second process and restarts it "
+    "whenever a file changes: a development aid. A server in production, or under the grader, "
+    "is started without it: remove --reload from the command."
+)
+
+
+def no_answer(
+    action: str, timeout: float, exited: int | None, output: str = "", folder: Path | None = None,
+    command: list[str] | None = None,
+) -> CheckFailure:
+    """Why `action` got no (whole) answer: the process died, a write lock, --reload, or a hang."""
     if exited is not None:
         return CheckFailure(
             f"{action}: the server process died while answering (exit status {exited}).",
             "Something in the handler ended the process: sys.exit(), os._exit(), or a crash.",
         )
+    said = f"{action} got no answer within {timeout:g} s"
+    locked = locked_database(folder) if folder is not None else ""
+    if "database is locked" in output or locked:
+        where = f"{locked} was locked for writing" if locked else "SQLite said \"database is locked\""
+        return CheckFailure(
+            f"{said}: {where}. Another connection had begun a write and neither committed nor "
+            "closed it, so this request waited for a lock that was never given back.",
+            LOCK_HINT,
+        )
+    if command and "--reload" in command:
+        return CheckFailure(f"{said}, from a server started with --reload.", RELOAD_HINT)
     return CheckFailure(
-        f"{action} got no answer within {timeout:g} s.",
+        f"{said}.",
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
     )
+
+
+def locked_database(folder: Path) -> str:
+    """The name of a SQLite file in `folder` that some connection holds a write lock on, or ""."""
+    for db in sorted(folder.glob("*.db")):
+        try:
+            conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+        except sqlite3.Error:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return db.name
+        except sqlite3.Error:
+            continue
+        finally:
+            conn.close()
+    return ""

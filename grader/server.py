@@ -18,6 +18,8 @@ FASTAPI = "fastapi.applications.FastAPI"
 class StudentServer:
     """`main:app` served from `folder`; every failure is raised as a CheckFailure."""
 
+    command: list[str] | None = None  # the app's own start command, when it has one
+
     def __init__(self, folder: Path, limits: Limits, workdir: Path) -> None:
         self.folder = folder
         self.limits = limits
@@ -60,7 +62,8 @@ class StudentServer:
             return self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             self.stuck = True
-            raise no_answer(action, self.limits.request, self.process.returncode()) from None
+            output, exited = self.output(), self.process.returncode()
+            raise no_answer(action, self.limits.request, exited, output, self.folder, self.command) from None
         except httpx.TransportError:
             self.stuck = True
             exited = self.process.wait(self.limits.stop)

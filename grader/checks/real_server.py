@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.engine.limits import Limits
 from grader.engine.own_command import UvicornProcess
-from grader.feedback import CheckFailure
+from grader.feedback import CheckFailure, student_line
 from grader.server import StudentServer
 
 
@@ -44,6 +44,7 @@ def startup_error(output: str) -> CheckFailure:
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     errors = [line for line in lines if _ERROR.match(line)]
     last = (errors or lines or ["no output"])[-1][:300]
+    where = student_line(output)
     hint = (
         "Run it the same way yourself, `DATABASE_URL=... uvicorn main:app`, and read the "
         "traceback: the code that runs at import or in the lifespan raised an error."
@@ -55,7 +56,8 @@ def startup_error(output: str) -> CheckFailure:
         )
     elif "PRAGMA" in output:
         hint = (
-            "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
-            "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
+            f"{where or 'Your code'} runs a PRAGMA, SQLite's own statement, on PostgreSQL. Run it "
+            "only when `engine.dialect.name == \"sqlite\"`: PostgreSQL enforces foreign keys by "
+            "itself, and `inspect(engine).get_columns(\"notes\")` reads a table's columns on both."
         )
-    return CheckFailure(f"The app did not start: {last}", hint)
+    return CheckFailure(f"The app did not start: {last}" + (f" ({where})" if where else ""), hint)

@@ -16,7 +16,14 @@ from grader.checks.notes_api import random_text
 from grader.checks.notes_rest import by_id, list_rest, texts_by_id
 from grader.checks.orm_app import MAX_OPEN, ORM_COMMIT_HINT, SESSION_HINT, get_db_problem, open_db_files
 from grader.checks.owners import create_user, owned_note, replayed, replayed_restart
-from grader.checks.restart import DB_FILE, NotesApi, graceful_restart_check, restart_fixture
+from grader.checks.restart import (
+    DB_FILE,
+    NotesApi,
+    graceful_restart_check,
+    restart_fixture,
+    stored_texts,
+    wiped_at_startup,
+)
 from grader.checks.upgrade import UpgradeRun, upgrade_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -316,8 +323,12 @@ def test_failed_import_after_a_restart(spawn: Callable[..., StudentServer]) -> N
     mixed = [{"text": random_text(), "owner_id": user["id"]}, {"text": random_text(), "owner_id": MISSING_ID}]
     first.request("POST", "/notes/import", json=mixed)
     first.crash()
+    committed = stored_texts(first.folder / DB_FILE) or []
     second = spawn(first.folder)
     listed = by_id(list_rest(second))
+    wiped = None if kept["id"] in listed else wiped_at_startup([kept["text"]], committed, "killed")
+    if wiped is not None:
+        raise wiped
     if set(listed) != {kept["id"]}:
         extra = [n.get("text") for i, n in listed.items() if i != kept["id"]]
         raise CheckFailure(

@@ -511,6 +511,36 @@ VARIANTS += [
             first_failure="test_sessions_still_closed", hint_says=("finally",)),
 ]
 
+LEFT_OPEN = (
+    "    migrations.upgrade(engine)\n    app.state.db = SessionLocal()\n"
+    "    app.state.db.add(User(name=\"admin\"))\n    app.state.db.flush()\n    yield\n"
+)
+COMMIT_OR_409 = (
+    "    try:\n        db.commit()\n    except IntegrityError:\n        db.rollback()\n"
+    "        raise HTTPException(status_code=409, detail=detail) from None\n"
+)
+BROKEN_PRAGMA = "    inspector = inspect(engine)\n    with engine.begin() as conn:\n        conn.exec_driver_sql(\"PRAGMA table_info notes\")\n"
+PG_TABLE_INFO = TABLE_INFO_MIGRATION.replace('"priority"', '"owner_id"').replace(
+    "priority INTEGER NOT NULL DEFAULT 0", "owner_id INTEGER REFERENCES users (id)")
+
+VARIANTS += [  # feedback that names the cause
+    Variant("write-lock-never-released", 9, S9, {"main.py": [("    migrations.upgrade(engine)\n    yield\n", LEFT_OPEN)]},
+            first_failure="test_users", says=("no answer within", "notes.db was locked for writing"),
+            hint_says=("close every session", "busy timeout")),
+    Variant("tables-dropped-at-every-start", 9, S9, {"main.py": [(
+        "    Base.metadata.create_all(engine)\n", "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
+            first_failure="test_failed_import_after_a_restart", says=("had been committed", "startup removed it"),
+            hint_says=("drop tables",)),
+    Variant("integrity-error-unhandled", 9, S9, {"main.py": [(COMMIT_OR_409, "    db.commit()\n")]},
+            first_failure="test_no_orphan_notes", says=("500", "IntegrityError", "FOREIGN KEY"),
+            hint_says=("db.rollback()", "409")),
+    Variant("broken-pragma-in-migrations", 9, S9, {"migrations.py": [("    inspector = inspect(engine)\n", BROKEN_PRAGMA)]},
+            first_failure="test_users", says=("migrations.py line 20",), hint_says=("migrations.py line 20",)),
+    Variant("pragma-in-migrations-on-postgres", 10, "10-postgresql", files={"migrations.py": PG_TABLE_INFO},
+            first_failure="test_deleting_a_user_with_notes", says=("PRAGMA", "migrations.py line 6"),
+            hint_says=("migrations.py line 6 runs a PRAGMA",)),
+]
+
 # Correct in another style: every check passes.
 FULL_MARKS = [
     Variant("count-with-extra-keys", 8, S8,

@@ -62,12 +62,12 @@ class StudentServer:
             return self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             self.stuck = True
-            output, exited = self.output(), self.process.returncode()
-            raise no_answer(action, self.limits.request, exited, output, self.folder, self.command) from None
+            exited = self.process.returncode()
+            raise no_answer(action, self.limits.request, exited, self.output(), self.folder, self.command) from None
         except httpx.TransportError:
             self.stuck = True
             exited = self.process.wait(self.limits.stop)
-            raise no_answer(action, self.limits.request, exited) from None
+            raise no_answer(action, self.limits.request, exited, self.output(), self.folder, self.command) from None
 
     def expect(
         self, response: httpx.Response, codes: tuple[int, ...], sent_text: str = ""

@@ -14,13 +14,7 @@ from grader.checks import step07_crud_rest as step7
 from grader.checks import step08_schema_change as step8
 from grader.checks.notes_api import random_text
 from grader.checks.notes_rest import by_id, list_rest, texts_by_id
-from grader.checks.orm_app import (
-    MAX_OPEN,
-    ORM_COMMIT_HINT,
-    SESSION_HINT,
-    get_db_problem,
-    open_db_files,
-)
+from grader.checks.orm_app import ORM_COMMIT_HINT, expect_sessions_closed, open_db_files
 from grader.checks.owners import create_user, owned_note, replayed, replayed_restart
 from grader.checks.restart import (
     DB_FILE,
@@ -413,13 +407,4 @@ def test_sessions_still_closed(server: StudentServer, target: Target) -> None:
     owned_note(server, random_text())
     for _ in range(SESSION_REQUESTS):
         list_rest(server)
-    held = open_db_files(server)
-    if held is not None and held > MAX_OPEN:
-        raise CheckFailure(
-            f"After {SESSION_REQUESTS} requests in a row, the server holds {held} connections to "
-            "notes.db open: sessions are opened and not closed.",
-            SESSION_HINT,
-        )
-    problem = get_db_problem(target.folder)
-    if problem:
-        raise CheckFailure(problem, SESSION_HINT)
+    expect_sessions_closed(server, target.folder, SESSION_REQUESTS)

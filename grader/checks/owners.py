@@ -54,14 +54,18 @@ def owned_note(server: StudentServer, text: str, **fields: Any) -> Note:
 Check = Callable[..., None]
 
 
-def replayed(points: int, task: int, doc: str, *checks: Check) -> Check:
-    """A check worth `points` that runs earlier steps' `checks` (each taking `server`) in turn,
-    each on a fresh server whose new notes all get an owner."""
+def replayed(points: int, task: int, doc: str, *checks: Check, alone: bool = False) -> Check:
+    """A check worth `points` that runs earlier steps' `checks` (each taking `server`) in turn on
+    a fresh server whose new notes all get an owner; with `alone`, each on a fresh server of its
+    own (for checks that count every note there is)."""
 
     @check(points=points, task=task)
     def replay(spawn: Callable[..., StudentServer]) -> None:
-        for earlier in checks:
-            earlier(OwnedServer(spawn()))
+        server = OwnedServer(spawn())
+        for number, earlier in enumerate(checks):
+            if alone and number:
+                server = OwnedServer(spawn())
+            earlier(server)
 
     replay.__doc__ = doc
     return replay

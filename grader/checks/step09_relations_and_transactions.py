@@ -201,8 +201,8 @@ def _refused_on_every_connection(server: StudentServer) -> None:
             f"{AT_ONCE} at a time and then {IN_TURN} in turn, {len(accepted)} were accepted "
             f"({accepted[0].status_code if accepted else 'and stored'}): orphan rows. Requests at "
             "once make the connection pool open more connections, and foreign keys were on for "
-            "the first one only: a PRAGMA runs on the connection that runs it, not on the ones "
-            "opened later.",
+            "some connections only: a PRAGMA holds for the connection that runs it, so one run "
+            "once (at import, or on \"first_connect\") misses every connection opened later.",
             "Run the PRAGMA in a listener that SQLAlchemy calls for every new connection: "
             "`@event.listens_for(engine, \"connect\")`, not once at import and not on "
             "\"first_connect\".",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sqlite3
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
         )
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
-        where = _student_line(output) or where
+        where = student_line(output) or where
         if "already exists" in last:
             return CheckFailure(
                 f"The app crashed while starting up again, at {where}: {last}. The table was "
@@ -127,9 +128,9 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
             )
         return CheckFailure(
             f"The app crashed while starting up, at {where}: {last}",
-            "Code that runs at startup (a lifespan function, or table creation in db.py) "
-            "raised an error at the line named above. `persistlab check --verbose` prints "
-            "everything the app printed.",
+            f"Code that runs at startup raised that error at {where}, the last line of your own "
+            "code in the traceback (a lifespan function, a migration, table creation). Run "
+            "`uvicorn main:app` in the step folder to see the whole traceback.",
         )
     return CheckFailure(
         f"main.py raised {report.error} at {where} when it was imported: {report.message}",
@@ -231,10 +232,20 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "FastAPI checks what you return against the annotation after `->`. Return what the "
             "step asks for, or fix the annotation so it describes that value.",
         )
+    if "IntegrityError" in output:
+        return CheckFailure(
+            f"{got}: the database refused the write ({error_line(output).split(': ', 1)[-1] or 'IntegrityError'}), "
+            "and the IntegrityError reached FastAPI unhandled.",
+            "A rule the database keeps (a foreign key, UNIQUE, NOT NULL) refused the change: that "
+            "is the client's conflict, not a crash. Catch it where you commit: `except "
+            "IntegrityError: db.rollback()`, then `raise HTTPException(status_code=409, "
+            "detail=...)` saying what conflicted. The rollback makes the session usable again.",
+        )
     if "database is locked" in output:
         return CheckFailure(
-            f"{got}: SQLite said \"database is locked\".",
-            "A connection kept a write open. Commit (or close the connection) after each write.",
+            f"{got}: SQLite said \"database is locked\": another connection had begun a write "
+            "and neither committed nor closed it.",
+            LOCK_HINT,
         )
     last = error_line(output)
     name = last.split(":", 1)[0].rsplit(".", 1)[-1]
@@ -300,7 +311,7 @@ def student_frames(output: str) -> list[Frame]:
     return frames
 
 
-def _student_line(output: str) -> str:
+def student_line(output: str) -> str:
     """The last traceback frame in the student's own files, as "db.py line 12"."""
     frames = student_frames(output)
     return f"{frames[-1].file} line {frames[-1].line}" if frames else ""
@@ -330,7 +341,25 @@ def error_line(output: str) -> str:
     return ""
 
 
-def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
+LOCK_HINT = (
+    "SQLite lets one connection write at a time; the others wait for it, and after their busy "
+    "timeout (5 s in Python's sqlite3, `connect_args={\"timeout\": ...}`) give up with "
+    "\"database is locked\". Commit or roll back every write, and close every session: get_db "
+    "with `try: yield db` and `finally: db.close()`. Never keep a session or a connection in a "
+    "global or on app.state, and end what a migration opens with `with engine.begin() as conn:`."
+)
+RELOAD_HINT = (
+    "--reload makes uvicorn a watcher that runs your app in a second process and restarts it "
+    "whenever a file changes: a development aid. A server in production, or under the grader, "
+    "is started without it: remove --reload from the command."
+)
+
+
+def no_answer(
+    action: str, timeout: float, exited: int | None, output: str = "", folder: Path | None = None,
+    command: list[str] | None = None,
+) -> CheckFailure:
+    """Why `action` got no (whole) answer: the process died, a write lock, --reload, or a hang."""
     if exited is not None and exited < 0:
         return killed(f"{action}: the server process was killed by {signal_name(-exited)} while "
                       "answering", -exited)
@@ -340,8 +369,19 @@ def no_answer(action: str, timeout: float, exited: int | None) -> CheckFailure:
             "Something in the handler ended the process: sys.exit(), os._exit(), or a crash.",
             CRASHED,
         )
+    said = f"{action} got no answer within {timeout:g} s"
+    locked = locked_database(folder) if folder is not None else ""
+    if "database is locked" in output or locked:
+        where = f"{locked} was locked for writing" if locked else "SQLite said \"database is locked\""
+        return CheckFailure(
+            f"{said}: {where}. Another connection had begun a write and neither committed nor "
+            "closed it, so this request waited for a lock that was never given back.",
+            LOCK_HINT, TIMEOUT,
+        )
+    if command and "--reload" in command:
+        return CheckFailure(f"{said}, from a server started with --reload.", RELOAD_HINT, TIMEOUT)
     return CheckFailure(
-        f"{action} got no answer within {timeout:g} s.",
+        f"{said}.",
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
         TIMEOUT,
@@ -401,3 +441,23 @@ def memory_exceeded(action: str, limit: int) -> CheckFailure:
         "A notes app needs a few dozen MiB. Look for a list or string that keeps growing, a "
         "whole table or file read into memory at once, or a loop that starts processes.",
     )
+
+
+def locked_database(folder: Path) -> str:
+    """The name of a SQLite file in `folder` that some connection holds a write lock on, or ""."""
+    for db in sorted(folder.glob("*.db")):
+        try:
+            conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+        except sqlite3.Error:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return db.name
+        except sqlite3.Error:
+            continue
+        finally:
+            conn.close()
+    return ""

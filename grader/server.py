@@ -91,7 +91,8 @@ class StudentServer:
         except httpx.TimeoutException as exc:
             self.stuck = True
             given = waited(exc, self.limits.request)
-            raise no_answer(action, given, self.process.returncode()) from None
+            raise no_answer(action, given, self.process.returncode(), self.output(), self.folder,
+                            self.command) from None
         except UnsafeAnswer as exc:
             self.stuck = True
             raise CheckFailure(

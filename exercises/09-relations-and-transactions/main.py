@@ -47,11 +47,12 @@ def find_note(db: Session, note_id: int) -> Note:
 # TODO 1: POST /users (201, a UserPublic) and GET /users/{user_id}/notes (the user's notes,
 #         or 404 when there is no such user: write find_user like find_note).
 # TODO 3: DELETE /users/{user_id}: 204, or 409 while the user still owns notes. Commit, and
-#         on IntegrityError, db.rollback() and raise HTTPException(status_code=409, ...).
+#         on IntegrityError, db.rollback() and raise HTTPException(status_code=409, ...)
+#         with a detail that names the user ("User 7 still owns notes").
 
 
 # TODO 3: A note for a user that does not exist must be refused: the commit raises
-#         IntegrityError once foreign keys are on; roll back and answer 409.
+#         IntegrityError once foreign keys are on; roll back and answer 409, naming the user.
 @app.post("/notes", status_code=status.HTTP_201_CREATED)
 def create_note(body: NoteCreate, db: SessionDep) -> NotePublic:
     note = Note(**body.model_dump())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.family import descendants
+from grader.feedback import CheckFailure
 from grader.server import StudentServer
 from grader.source import parse_source, read_source
 
@@ -135,3 +136,19 @@ def column_values(db: Path, table: str, column: str) -> list[object]:
         return [row[0] for row in conn.execute(f"SELECT {quoted(column)} FROM {quoted(table)}")]
 
     return read_only(db, values) or []
+
+
+def expect_sessions_closed(server: StudentServer, folder: Path, requests: int) -> None:
+    """After `requests` requests in a row: few connections to notes.db held, and a get_db that
+    closes its session; the step-6 contract, for any step that keeps it."""
+    held = open_db_files(server)
+    if held is not None and held > MAX_OPEN:
+        raise CheckFailure(
+            f"After {requests} requests in a row, the server holds {held} connections to notes.db "
+            "open: each request opened a session and none was closed. A server that leaks like "
+            "this stops answering once the connection pool is empty.",
+            SESSION_HINT,
+        )
+    problem = get_db_problem(folder)
+    if problem:
+        raise CheckFailure(problem, SESSION_HINT)

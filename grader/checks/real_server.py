@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from grader.engine.process import ChildReport
-from grader.feedback import CheckFailure, killed, signal_name
+from grader.feedback import CheckFailure, killed, signal_name, student_line
 from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
@@ -30,6 +30,7 @@ def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     errors = [line for line in lines if _ERROR.match(line)]
     last = (errors or lines or ["no output"])[-1][:300]
+    where = student_line(output)
     hint = (
         "Run it the same way yourself, `DATABASE_URL=... uvicorn main:app`, and read the "
         "traceback: the code that runs at import or in the lifespan raised an error."
@@ -41,7 +42,9 @@ def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
         )
     elif "PRAGMA" in output:
         hint = (
-            "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
-            "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
+            f"{where or 'Your code'} runs a PRAGMA, SQLite's own statement, on PostgreSQL. Run it "
+            "only when `engine.dialect.name == \"sqlite\"`: PostgreSQL enforces foreign keys by "
+            "itself, and `inspect(engine).get_columns(\"notes\")` reads a table's columns on both."
         )
-    return CheckFailure(f"The app did not start: {last}", hint, outcome)
+    return CheckFailure(f"The app did not start: {last}" + (f" ({where})" if where else ""), hint,
+                        outcome)

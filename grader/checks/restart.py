@@ -92,6 +92,7 @@ class RestartRun(Phases):
         self.first_notes: dict[int, str] = {}
         self.third: tuple[int, str] | None = None
         self.first_listings: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        self.committed: list[str] = []  # the texts notes.db held each time the server was stopped
         super().__init__()
 
     def _first(self) -> dict[int, str]:
@@ -102,6 +103,7 @@ class RestartRun(Phases):
             self.first_notes[self.api.add(server, text)] = text
         self.first_listings = (before, self.api.listing(server))
         server.crash()
+        self.committed += stored_texts(self.folder / DB_FILE) or []
         return self.first_notes
 
     def expect_added_and_listed(self) -> None:
@@ -120,6 +122,7 @@ class RestartRun(Phases):
             self.third = (self.api.add(server, text), text)
         finally:
             server.shutdown()
+            self.committed += stored_texts(self.folder / DB_FILE) or []
         return listing
 
     def _after_graceful(self) -> dict[str, str]:
@@ -190,6 +193,9 @@ class RestartRun(Phases):
         """Why notes that were acknowledged are missing after a restart."""
         count = f"{len(notes)} notes" if len(notes) > 1 else "note"
         db = self.folder / DB_FILE
+        wiped = wiped_at_startup(list(notes.values()), self.committed, how)
+        if wiped is not None:
+            return wiped
         rows = stored_texts(db)
         if rows is None:
             return CheckFailure(
@@ -202,8 +208,9 @@ class RestartRun(Phases):
             )
         return CheckFailure(
             f"After the server was {how} and started again, the {count} added before "
-            f"{'were' if len(notes) > 1 else 'was'} missing. notes.db exists but does not hold them ({len(rows)} rows), so the INSERTs "
-            "were never committed: SQLite threw the unfinished transaction away.",
+            f"{'were' if len(notes) > 1 else 'was'} missing. notes.db exists but does not hold "
+            f"{'them' if len(notes) > 1 else 'it'}, so the INSERTs were never committed: SQLite "
+            "threw the unfinished transaction away.",
             self.commit_hint,
         )
 
@@ -232,6 +239,22 @@ def graceful_restart_check(points: int, task: int) -> Callable[[RestartRun], Non
         restart.expect_kept_after_graceful()
 
     return test_notes_survive_a_graceful_restart
+
+
+def wiped_at_startup(missing: list[str], committed: list[str], how: str) -> CheckFailure | None:
+    """Notes that were in notes.db when the server was `how` (killed, stopped) and are gone after
+    the next start were removed by startup code; None when none of `missing` was stored."""
+    stored = [text for text in missing if text in committed]
+    if not stored:
+        return None
+    return CheckFailure(
+        f"After the server was {how} and started again, {stored[0]!r} was missing, although "
+        "notes.db held it when the server stopped: it had been committed. Code that runs at "
+        "startup removed it: drop_all(), a DELETE, or a new notes.db.",
+        "Look at what runs at import and in the lifespan before the `yield`: create_all() and "
+        "migrations add what is missing; nothing there may drop tables, delete rows or remove "
+        "notes.db.",
+    )
 
 
 def stored_texts(db: Path) -> list[str] | None:
@@ -273,5 +296,5 @@ def _brief(listing: dict[str, str]) -> str:
 
 __all__ = [
     "ADD_NOTE_API", "NotesApi", "Phases", "RestartRun", "expect_listing", "graceful_restart_check",
-    "restart_fixture", "stored_texts", "table_never_reuses_ids",
+    "restart_fixture", "stored_texts", "table_never_reuses_ids", "wiped_at_startup",
 ]

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
+
+from grader.checks import step07_crud_rest as step7
+from grader.checks import step08_schema_change as step8
 from grader.checks.notes_api import random_text
-from grader.checks.notes_rest import by_id, expect_not_found, list_rest, texts_by_id
-from grader.checks.orm_app import ORM_COMMIT_HINT
-from grader.checks.restart import DB_FILE, NotesApi, graceful_restart_check, restart_fixture
+from grader.checks.notes_rest import by_id, list_rest, texts_by_id
+from grader.checks.orm_app import ORM_COMMIT_HINT, expect_sessions_closed, open_db_files
+from grader.checks.owners import create_user, owned_note, replayed, replayed_restart
+from grader.checks.restart import (
+    DB_FILE,
+    NotesApi,
+    graceful_restart_check,
+    restart_fixture,
+    stored_texts,
+    wiped_at_startup,
+)
+from grader.checks.upgrade import UpgradeRun, upgrade_fixture
 from grader.feedback import CheckFailure
-from grader.plugin import check
+from grader.plugin import Target, check
 from grader.server import StudentServer
 
 MISSING_ID = 987654
 REFUSED = (404, 409, 422)
+SESSION_REQUESTS = 20
+CREATED = (200, 201)  # what a check that only needs a row accepts; the status is another check's
+AT_ONCE = 8  # orphan notes sent at once, so the pool opens several connections
+IN_TURN = 10  # then one at a time, which a pool takes its connections for in turn
+BURSTS = 3
+STEP8 = "08-schema-change"
+OWNER_MIGRATION_HINT = (
+    "Add owner_id to the table the same way priority was added in step 8: in migrations.py, "
+    "when `inspect(engine).get_columns(\"notes\")` has no owner_id, run `ALTER TABLE notes ADD "
+    "COLUMN owner_id INTEGER REFERENCES users (id)`. The model alone changes no table."
+)
 PRAGMA_HINT = (
     "SQLite ignores foreign keys unless each connection turns them on. In database.py: "
     "`@event.listens_for(engine, \"connect\")` on a function that runs "
@@ -26,17 +52,6 @@ ATOMIC_HINT = (
     "`db.commit()`. If the commit fails, `db.rollback()` and answer 409: nothing was written. "
     "A commit inside the loop saves the first notes before the bad one is seen."
 )
-
-
-def create_user(server: StudentServer, name: str) -> dict[str, Any]:
-    response = server.request("POST", "/users", json={"name": name})
-    body = server.expect(response, (201,), sent_text=name)
-    if not isinstance(body, dict) or type(body.get("id")) is not int or body.get("name") != name:
-        raise CheckFailure(
-            f"POST /users answered {body!r}; it should be the user: {{\"id\": ..., \"name\": {name!r}}}.",
-            "Answer a UserPublic (id, name) built from the row, with status_code=201.",
-        )
-    return body
 
 
 def post_note(server: StudentServer, owner_id: int, text: str = "") -> Any:
@@ -56,7 +71,7 @@ def user_notes(server: StudentServer, user_id: int) -> list[dict[str, Any]]:
 def _owned_note_id(server: StudentServer, text: str) -> int:
     """A note for a new user, as the restart test adds one: its id."""
     owner = create_user(server, random_text())
-    body = server.expect(post_note(server, owner["id"], text), (201,), sent_text=text)
+    body = server.expect(post_note(server, owner["id"], text), CREATED, sent_text=text)
     if not isinstance(body, dict) or type(body.get("id")) is not int:
         raise CheckFailure(f"POST /notes answered {body!r}, without an id.", "Answer the note (NotePublic).")
     return int(body["id"])
@@ -110,10 +125,14 @@ def expect_no_orphans(server: StudentServer, after: str) -> None:
 @check(points=2, task=1)
 def test_users(server: StudentServer) -> None:
     """POST /users answers 201 with the user; GET /users/{id}/notes lists their notes, or 404"""
-    user = create_user(server, random_text())
+    user = create_user(server, random_text(), codes=(201,))
     if user_notes(server, user["id"]) != []:
         raise CheckFailure("A new user already owns notes.", "List only the notes with that owner_id.")
-    expect_not_found(server, server.request("GET", f"/users/{MISSING_ID}/notes"), "a user that does not exist")
+    response = server.request("GET", f"/users/{MISSING_ID}/notes")
+    if response.status_code != 404:
+        server.expect(response, (404,))
+    expect_detail_naming(response, MISSING_ID, "user", "`raise HTTPException(status_code=404, "
+                         "detail=f\"User {user_id} not found\")` when `db.get(User, user_id)` is None.")
 
 
 @check(points=2, task=2)
@@ -121,7 +140,7 @@ def test_notes_have_an_owner(server: StudentServer) -> None:
     """a note is created for an owner_id, answers it, and is listed under its owner only"""
     ann, bob = create_user(server, "ann"), create_user(server, "bob")
     text = random_text()
-    body = server.expect(post_note(server, ann["id"], text), (201,), sent_text=text)
+    body = server.expect(post_note(server, ann["id"], text), CREATED, sent_text=text)
     if not isinstance(body, dict) or body.get("owner_id") != ann["id"]:
         raise CheckFailure(
             f"POST /notes with owner_id {ann['id']} answered {body!r}, without that owner_id.",
@@ -139,7 +158,7 @@ def test_notes_have_an_owner(server: StudentServer) -> None:
 
 @check(points=3, task=3)
 def test_no_orphan_notes(server: StudentServer) -> None:
-    """a note for a user that does not exist is refused, and no orphan row reaches notes.db"""
+    """a note for a user that does not exist is refused on every connection, and no orphan row reaches notes.db"""
     create_user(server, random_text())
     response = post_note(server, MISSING_ID)
     if response.status_code >= 500:
@@ -152,13 +171,69 @@ def test_no_orphan_notes(server: StudentServer) -> None:
             "Catch the database's refusal: `except IntegrityError: db.rollback()` and raise "
             "`HTTPException(status_code=409, detail=...)`.",
         )
+    if response.status_code != 422:
+        expect_detail_naming(response, MISSING_ID, "user", "Name the owner_id in the detail: "
+                             "`HTTPException(status_code=409, detail=f\"User {body.owner_id} does not exist\")`.")
+    _refused_on_every_connection(server)
+
+
+def _refused_on_every_connection(server: StudentServer) -> None:
+    """Orphan notes sent at once (the pool opens more connections), then in turn over them all.
+
+    A burst is sent again, at most BURSTS times, while notes.db is open only once: the verdict
+    is the answers', the open files only say whether the pool has grown yet.
+    """
+    answers: list[httpx.Response] = []
+    for _ in range(BURSTS):
+        with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+            answers += pool.map(lambda _: post_note(server, MISSING_ID), range(AT_ONCE))
+        held = open_db_files(server)
+        if held is None or held != 1:
+            break
+    answers += [post_note(server, MISSING_ID) for _ in range(IN_TURN)]
+    crashed = [answer for answer in answers if answer.status_code >= 500]
+    if crashed:
+        server.expect(crashed[0], REFUSED)
+    accepted = [answer for answer in answers if answer.status_code not in REFUSED]
+    if accepted or orphans(server):
+        raise CheckFailure(
+            f"The first note for user {MISSING_ID} was refused, but of {len(answers)} more, sent "
+            f"{AT_ONCE} at a time and then {IN_TURN} in turn, {len(accepted)} were accepted "
+            f"({accepted[0].status_code if accepted else 'and stored'}): orphan rows. Requests at "
+            "once make the connection pool open more connections, and foreign keys were on for "
+            "some connections only: a PRAGMA holds for the connection that runs it, so one run "
+            "once (at import, or on \"first_connect\") misses every connection opened later.",
+            "Run the PRAGMA in a listener that SQLAlchemy calls for every new connection: "
+            "`@event.listens_for(engine, \"connect\")`, not once at import and not on "
+            "\"first_connect\".",
+        )
+
+
+def expect_detail_naming(response: httpx.Response, missing: int, what: str, hint: str) -> None:
+    """A 404 or 409 whose detail names the `what` (user, note) it is about, by its id."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str) and re.search(rf"\b{missing}\b", detail):
+        return
+    action = f"{response.request.method} {response.request.url.path}"
+    default = detail in ("Not Found", "Conflict")
+    said = f"{action} answered {response.status_code} with the detail {detail!r}"
+    raise CheckFailure(
+        said + (", FastAPI's default: the same answer a client gets for a path with no route at all"
+                if default else "") + f". The detail should name {what} {missing}, so the client "
+        "knows what the refusal is about.",
+        hint,
+    )
 
 
 @check(points=2, task=3)
 def test_deleting_a_user_with_notes(server: StudentServer) -> None:
     """deleting a user who owns notes is refused with 409, and the user and the notes stay"""
     user = create_user(server, random_text())
-    note = server.expect(post_note(server, user["id"]), (201,))
+    note = server.expect(post_note(server, user["id"]), CREATED)
     path = f"/users/{user['id']}"
     response = server.request("DELETE", path)
     if response.status_code >= 500:
@@ -166,6 +241,8 @@ def test_deleting_a_user_with_notes(server: StudentServer) -> None:
     expect_no_orphans(server, f"After DELETE {path} for a user with a note")
     if response.status_code != 409:
         raise _not_refused(server, response.status_code, path, note)
+    expect_detail_naming(response, user["id"], "user", "Name the user in the detail: "
+                         "`HTTPException(status_code=409, detail=f\"User {user_id} still owns notes\")`.")
     kept = [n.get("id") for n in user_notes(server, user["id"])]
     if kept != [note["id"]]:
         raise CheckFailure(
@@ -209,7 +286,8 @@ def test_import_is_all_or_nothing(server: StudentServer) -> None:
     """POST /notes/import saves every note, or, when one is bad, none of them"""
     user = create_user(server, random_text())
     good = [{"text": random_text(), "owner_id": user["id"]} for _ in range(3)]
-    imported = server.expect(server.request("POST", "/notes/import", json=good), (200, 201))
+    first = server.request("POST", "/notes/import", json=good)
+    imported = server.expect(first, CREATED)
     if not isinstance(imported, list) or len(imported) != 3:
         raise CheckFailure(
             f"POST /notes/import with 3 notes answered {imported!r}; it should be the 3 notes.",
@@ -238,6 +316,12 @@ def test_import_is_all_or_nothing(server: StudentServer) -> None:
         )
     if after != before:
         raise CheckFailure("A refused import changed other notes.", ATOMIC_HINT)
+    if first.status_code != 201:
+        raise CheckFailure(
+            "POST /notes/import saved the 3 notes and answered 200 OK; a request that creates "
+            "something answers 201 Created.",
+            "Put the status on the decorator: `@app.post(\"/notes/import\", status_code=201)`.",
+        )
 
 
 @check(points=2, task=4)
@@ -245,12 +329,16 @@ def test_failed_import_after_a_restart(spawn: Callable[..., StudentServer]) -> N
     """after a refused import and a SIGKILL, the restarted server has exactly the notes from before"""
     first = spawn()
     user = create_user(first, random_text())
-    kept = first.expect(post_note(first, user["id"]), (201,))
+    kept = first.expect(post_note(first, user["id"]), CREATED)
     mixed = [{"text": random_text(), "owner_id": user["id"]}, {"text": random_text(), "owner_id": MISSING_ID}]
     first.request("POST", "/notes/import", json=mixed)
     first.crash()
+    committed = stored_texts(first.folder / DB_FILE) or []
     second = spawn(first.folder)
     listed = by_id(list_rest(second))
+    wiped = None if kept["id"] in listed else wiped_at_startup([kept["text"]], committed, "killed")
+    if wiped is not None:
+        raise wiped
     if set(listed) != {kept["id"]}:
         extra = [n.get("text") for i, n in listed.items() if i != kept["id"]]
         raise CheckFailure(
@@ -262,3 +350,61 @@ def test_failed_import_after_a_restart(spawn: Callable[..., StudentServer]) -> N
 
 
 test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2)
+
+
+upgrade = upgrade_fixture(STEP8, owned_note, OWNER_MIGRATION_HINT)
+
+
+@check(points=2, task=2)
+def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
+    """on a notes.db made by step 8, every note is still there with no owner, new notes get new ids, and it starts again"""
+    listed = upgrade.phase("upgrade")
+    upgrade.expect_old_notes(listed, ("text", "pinned", "priority", "created_at"))
+    owned = [note_id for note_id in upgrade.old if listed[note_id].get("owner_id") is not None]
+    if owned:
+        raise CheckFailure(
+            f"Old note {owned[0]} came back as {listed[owned[0]]!r}: a note from before users "
+            "existed has no owner, so its owner_id is null.",
+            "Add the column without a default: `ALTER TABLE notes ADD COLUMN owner_id INTEGER "
+            "REFERENCES users (id)`, and type it `int | None` on NotePublic.",
+        )
+    upgrade.expect_new_ids()
+    again = upgrade.phase("restart")
+    assert upgrade.added is not None
+    if upgrade.added["id"] not in again:
+        raise CheckFailure(
+            f"A note added on the upgraded notes.db (id {upgrade.added['id']}) is missing after "
+            "the server was killed and started again.",
+            ORM_COMMIT_HINT,
+        )
+
+
+test_notes_still_created_and_read = replayed(
+    1, 5, "step 7 still holds: POST /notes answers 201, GET /notes and GET /notes/{id} the notes, 404 for a missing one",
+    step7.test_create_answers_201, step7.test_list_and_read_one,
+)
+test_notes_still_updated_and_deleted = replayed(
+    1, 5, "step 7 still holds: PUT changes a note for good, DELETE answers 204 and removes it, 404 after",
+    step7.test_update, step7.test_delete,
+)
+test_bad_input_still_refused = replayed(
+    1, 5, "step 7 still holds: POST and PUT refuse a bad text or pinned with 422",
+    step7.test_bad_input_is_refused,
+)
+test_changes_still_survive_a_restart = replayed_restart(
+    1, 5, "step 7 still holds: after a SIGKILL, updates and deletes are kept and no id is given twice",
+    step7.test_changes_survive_a_restart,
+)
+test_priority_filter_and_count_still_work = replayed(
+    1, 5, "step 8 still holds: priority on POST and PUT, ?pinned= filters, /notes/count counts",
+    step8.priority_field, step8.test_filter_by_pinned, step8.test_count, alone=True,
+)
+
+
+@check(points=1, task=5)
+def test_sessions_still_closed(server: StudentServer, target: Target) -> None:
+    """step 6 still holds: every session is closed after its request"""
+    owned_note(server, random_text())
+    for _ in range(SESSION_REQUESTS):
+        list_rest(server)
+    expect_sessions_closed(server, target.folder, SESSION_REQUESTS)

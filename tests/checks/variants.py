@@ -583,3 +583,160 @@ VARIANTS += FORGERS + [
     Variant("app-raises-at-import", 2, S2, {"main.py": [("app = FastAPI()", "app = FastAPI()\nraise ValueError('half done')")]},
             first_failure="test_app_is_fastapi", says=("ValueError", "main.py line 6")),
 ]
+# ---- Steps 8 and 9 (issue 11 parts 4-5): verdicts that follow the contract, fair partial credit.
+REBUILD_MIGRATION = """from sqlalchemy import Engine, inspect, text
+
+
+def upgrade(engine: Engine) -> None:
+    if "priority" in {c["name"] for c in inspect(engine).get_columns("notes")}:
+        return
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE notes_new (id INTEGER PRIMARY KEY, text VARCHAR(500) NOT NULL, "
+            "pinned BOOLEAN NOT NULL DEFAULT 0, priority INTEGER NOT NULL DEFAULT 0, "
+            "created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        ))
+        conn.execute(text(
+            "INSERT INTO notes_new (id, text, pinned, created_at) SELECT id, text, pinned, created_at FROM notes"
+        ))
+        conn.execute(text("DROP TABLE notes"))
+        conn.execute(text("ALTER TABLE notes_new RENAME TO notes"))
+"""
+TABLE_INFO_MIGRATION = """from sqlalchemy import Engine
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as conn:
+        columns = [row[1] for row in conn.exec_driver_sql("PRAGMA table_info(notes)")]
+        if "priority" not in columns:
+            conn.exec_driver_sql("ALTER TABLE notes ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+"""
+PRAGMA_ONCE = (
+    'if engine.dialect.name == "sqlite":\n    with engine.connect() as conn:\n'
+    '        conn.exec_driver_sql("PRAGMA foreign_keys = ON")\n'
+)
+PRAGMA_BY_CURSOR = (
+    "def _foreign_keys_on(dbapi_connection: Any, connection_record: Any) -> None:\n"
+    "    cursor = dbapi_connection.cursor()\n"
+    '    cursor.execute("PRAGMA foreign_keys=ON")\n'
+    "    cursor.close()\n\n\n"
+    'if DATABASE_URL.startswith("sqlite"):\n    event.listen(engine, "connect", _foreign_keys_on)\n'
+)
+NOTE_BY_FK = (
+    "    note = Note(**body.model_dump())\n    db.add(note)\n"
+    '    commit_or_409(db, f"User {body.owner_id} does not exist")\n'
+)
+NOTE_BY_LOOKUP = (
+    "    if db.get(User, body.owner_id) is None:\n"
+    '        raise HTTPException(status_code=404, detail=f"No user {body.owner_id}")\n'
+    "    note = Note(**body.model_dump())\n    db.add(note)\n"
+    '    commit_or_409(db, f"User {body.owner_id} does not exist")\n'
+)
+NOTE_TABLE_ARGS = (
+    'class Note(Base):\n    __tablename__ = "notes"\n'
+    '    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n'
+)
+DELETE_NOTE_204 = (
+    "    db.delete(find_note(db, note_id))\n    db.commit()\n"
+    "    return Response(status_code=status.HTTP_204_NO_CONTENT)"
+)
+NO_201 = ", status_code=status.HTTP_201_CREATED)"
+
+VARIANTS += [
+    Variant("migration-rebuilds-table", 8, S8, files={"migrations.py": REBUILD_MIGRATION},
+            first_failure="test_upgrade_keeps_ids_unique", says=("given again", "sqlite_sequence"),
+            hint_says=("ALTER TABLE notes ADD COLUMN",)),
+    Variant("step8-create-answers-200", 8, S8, {"main.py": [('@app.post("/notes"' + NO_201, '@app.post("/notes")')]},
+            first_failure="test_priority_field", says=("201 Created",)),
+    Variant("fk-pragma-once-at-import", 9, S9, {"database.py": [(PRAGMA, PRAGMA_ONCE)]},
+            first_failure="test_no_orphan_notes", says=("at once", "some connections only"),
+            hint_says=('"connect"',)),
+    Variant("fk-on-first-connect-only", 9, S9,
+            {"database.py": [('@event.listens_for(engine, "connect")', '@event.listens_for(engine, "first_connect")')]},
+            first_failure="test_no_orphan_notes", says=("some connections only", "first_connect")),
+    Variant("owner-id-not-migrated", 9, S9,
+            {"migrations.py": [('    ("notes", "owner_id"): "ALTER TABLE notes ADD COLUMN owner_id INTEGER REFERENCES users (id)",\n', "")]},
+            first_failure="test_step8_database_comes_forward", says=("step 8", "no such column: notes.owner_id"),
+            hint_says=("migrations.py",)),
+    Variant("step9-users-answer-200", 9, S9, {"main.py": [('@app.post("/users"' + NO_201, '@app.post("/users")')]},
+            first_failure="test_users", says=("201",)),
+    Variant("step9-missing-user-default-404", 9, S9,
+            {"main.py": [('raise HTTPException(status_code=404, detail=f"User {user_id} not found")',
+                          "raise HTTPException(status_code=404)")]},
+            first_failure="test_users", says=("'Not Found'", "FastAPI's default", "user 987654")),
+    Variant("step9-delete-user-default-409", 9, S9,
+            {"main.py": [('commit_or_409(db, f"User {user_id} still owns notes; delete them first")',
+                          'commit_or_409(db, "Conflict")')]},
+            first_failure="test_deleting_a_user_with_notes", says=("'Conflict'", "should name user")),
+    Variant("step9-import-answers-200", 9, S9,
+            {"main.py": [('@app.post("/notes/import"' + NO_201, '@app.post("/notes/import")')]},
+            first_failure="test_import_is_all_or_nothing", says=("201 Created",)),
+    Variant("step9-create-note-answers-200", 9, S9, {"main.py": [('@app.post("/notes"' + NO_201, '@app.post("/notes")')]},
+            first_failure="test_notes_still_created_and_read", says=("201 Created",)),
+    Variant("step9-put-never-commits", 9, S9,
+            {"main.py": [("        setattr(note, field, value)\n    db.commit()\n", "        setattr(note, field, value)\n")]},
+            first_failure="test_notes_still_updated_and_deleted", says=("still shows",), hint_says=("db.commit()",)),
+    Variant("step9-delete-answers-200", 9, S9,
+            {"main.py": [(DELETE_NOTE_204, DELETE_NOTE_204.replace("status.HTTP_204_NO_CONTENT)", "200)"))]},
+            first_failure="test_notes_still_updated_and_deleted", says=("answered 200",)),
+    Variant("step9-ids-reused", 9, S9, {"models.py": [(NOTE_TABLE_ARGS, NOTE_TABLE_ARGS.splitlines(True)[0]
+                                                      + NOTE_TABLE_ARGS.splitlines(True)[1])]},
+            first_failure="test_changes_still_survive_a_restart", says=("new note got id",)),
+    Variant("step9-pinned-ignored", 9, S9,
+            {"main.py": [("    if pinned is not None:\n        query = query.where(Note.pinned == pinned)\n", "")]},
+            first_failure="test_priority_filter_and_count_still_work", says=("?pinned=true",)),
+    Variant("step9-count-wrong", 9, S9, {"main.py": [("unpinned=total - pinned", "unpinned=total")]},
+            first_failure="test_priority_filter_and_count_still_work", says=("/notes/count",)),
+    Variant("step9-validation-gone", 9, S9,
+            {"schemas.py": [("    text: str = Field(min_length=1, max_length=500)\n", "    text: str\n")]},
+            first_failure="test_bad_input_still_refused", says=("422",)),
+    Variant("step9-sessions-never-closed", 9, S9, {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
+            first_failure="test_sessions_still_closed", hint_says=("finally",)),
+]
+
+LEFT_OPEN = (
+    "    migrations.upgrade(engine)\n    app.state.db = SessionLocal()\n"
+    "    app.state.db.add(User(name=\"admin\"))\n    app.state.db.flush()\n    yield\n"
+)
+COMMIT_OR_409 = (
+    "    try:\n        db.commit()\n    except IntegrityError:\n        db.rollback()\n"
+    "        raise HTTPException(status_code=409, detail=detail) from None\n"
+)
+BROKEN_PRAGMA = "    inspector = inspect(engine)\n    with engine.begin() as conn:\n        conn.exec_driver_sql(\"PRAGMA table_info notes\")\n"
+PG_TABLE_INFO = TABLE_INFO_MIGRATION.replace('"priority"', '"owner_id"').replace(
+    "priority INTEGER NOT NULL DEFAULT 0", "owner_id INTEGER REFERENCES users (id)")
+
+VARIANTS += [  # feedback that names the cause
+    Variant("write-lock-never-released", 9, S9, {"main.py": [("    migrations.upgrade(engine)\n    yield\n", LEFT_OPEN)]},
+            first_failure="test_users", says=("no answer within", "notes.db was locked for writing"),
+            hint_says=("close every session", "busy timeout")),
+    Variant("tables-dropped-at-every-start", 9, S9, {"main.py": [(
+        "    Base.metadata.create_all(engine)\n", "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
+            first_failure="test_failed_import_after_a_restart", says=("had been committed", "startup removed it"),
+            hint_says=("drop tables",)),
+    Variant("integrity-error-unhandled", 9, S9, {"main.py": [(COMMIT_OR_409, "    db.commit()\n")]},
+            first_failure="test_no_orphan_notes", says=("500", "IntegrityError", "FOREIGN KEY"),
+            hint_says=("db.rollback()", "409")),
+    Variant("broken-pragma-in-migrations", 9, S9, {"migrations.py": [("    inspector = inspect(engine)\n", BROKEN_PRAGMA)]},
+            first_failure="test_users", says=("migrations.py line 20",), hint_says=("migrations.py line 20",)),
+    Variant("pragma-in-migrations-on-postgres", 10, "10-postgresql", files={"migrations.py": PG_TABLE_INFO},
+            first_failure="test_deleting_a_user_with_notes", says=("PRAGMA", "migrations.py line 6"),
+            hint_says=("migrations.py line 6 runs a PRAGMA",)),
+]
+
+# Correct in another style: every check passes.
+FULL_MARKS = [
+    Variant("count-with-extra-keys", 8, S8,
+            {"schemas.py": [("    unpinned: int\n", "    unpinned: int\n    high_priority: int = 0\n")]}),
+    Variant("migration-by-table-info", 8, S8, files={"migrations.py": TABLE_INFO_MIGRATION}),
+    Variant("fk-listener-by-cursor-and-owner-lookup", 9, S9,
+            {"database.py": [(PRAGMA, PRAGMA_BY_CURSOR)], "main.py": [(NOTE_BY_FK, NOTE_BY_LOOKUP)]}),
+    Variant("fk-on-a-null-pool", 9, S9,
+            {"database.py": [("from sqlalchemy.orm import", "from sqlalchemy.pool import NullPool\nfrom sqlalchemy.orm import"),
+                             ("connect_args=connect_args)", "connect_args=connect_args, poolclass=NullPool)")]}),
+]
+
+# Wrong in one respect only: the named first failure is the only check that fails.
+ALONE = ("step8-create-answers-200", "step9-users-answer-200", "step9-import-answers-200",
+         "step9-missing-user-default-404")
+# ---- end of steps 8 and 9

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.checks.notes_api import random_text
-from grader.checks.notes_rest import SETUP_NOTES, create_note, expect_note, setup_note
+from grader.checks.notes_rest import SETUP_NOTES, expect_created, expect_note, setup_note
 from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.restart import graceful_restart_check, restart_fixture
 from grader.checks.upgrade import UpgradeRun, upgrade_fixture
@@ -75,7 +75,7 @@ test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=1)
 def test_priority_field(server: StudentServer) -> None:
     """POST and PUT take a priority (a whole number, 0 by default) and answer it; POST answers 201"""
     priority_field(server)
-    create_note(server, random_text())  # judges the status: 201 Created
+    expect_created(server, random_text())  # judges the status: 201 Created
 
 
 def priority_field(server: StudentServer) -> None:

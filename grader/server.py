@@ -111,7 +111,8 @@ class StudentServer:
                     "Let FastAPI and uvicorn write the answer: return a dict or a Response "
                     "object from the route, never bytes written to the socket yourself.",
                 ) from None
-            raise no_answer(action, self.limits.request, exited) from None
+            raise no_answer(action, self.limits.request, exited, self.output(), self.folder,
+                            self.command) from None
 
     def expect(
         self, response: httpx.Response, codes: tuple[int, ...], sent_text: str = ""

@@ -275,8 +275,12 @@ def test_attempts_belong_to_their_student(
 ) -> None:
     path = student.start(name="Ada")
     response = other_student.answer(path, form={"csrf_token": other_student.csrf(), "choice": "A"})
-    assert response.status_code == 403 and "belongs to another student" in _error(response.text)
-    assert other_student.http.get(path).status_code == 403
+    unknown = other_student.answer(
+        "/attempts/7/questions/1", form={"csrf_token": other_student.csrf(), "choice": "A"}
+    )
+    assert response.status_code == unknown.status_code == 404  # nobody learns which ids exist
+    assert _error(response.text) == _error(unknown.text).replace("attempt 7", "attempt 1")
+    assert other_student.http.get(path).status_code == 404
     assert _answers(store)[0] == (None, None)
 
 

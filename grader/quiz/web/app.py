@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(Exception, _server_error)
     app.router.routes.extend(submissions.routes)  # first: the hot path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(student.router)
@@ -108,6 +109,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = render(request, "error.html", context, status_code=exc.status_code)
     response.headers.update(exc.headers or {})
     return response
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Anything unexpected: the app's own page (the error itself goes to the server's log)."""
+    message = (
+        "Something went wrong on the server, and what this request asked for was not saved. "
+        "Go back and try again; if it happens again, tell your instructor."
+    )
+    context = {"status": 500, "phrase": "Internal Server Error", "message": message}
+    request.scope.setdefault("session", {})  # the error may come before the session was read
+    return render(request, "error.html", context, status_code=500)
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:

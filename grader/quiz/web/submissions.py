@@ -26,7 +26,14 @@ from grader.quiz.grading import (
     shuffled_order,
 )
 from grader.quiz.models import NAME_MAX
-from grader.quiz.web.deps import bank_question, check_owner, no_attempt, no_question, path_int
+from grader.quiz.web.deps import (
+    bank_question,
+    check_owner,
+    no_attempt,
+    no_position,
+    no_question,
+    path_int,
+)
 from grader.quiz.web.forms import field, posted_form
 
 
@@ -108,7 +115,8 @@ def _decide(
 
 async def answer_question(request: Request) -> Response:
     form = await posted_form(request)  # the CSRF check comes first
-    attempt_id, position = path_int(request, "attempt_id"), path_int(request, "position")
+    attempt_id = path_int(request, "attempt_id", no_attempt)
+    position = path_int(request, "position", partial(no_position, attempt_id))
     state = request.app.state
     decide = partial(
         _decide,

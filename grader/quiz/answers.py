@@ -122,6 +122,27 @@ _FINISH = Prepared(
     )
 )
 _NAME = Prepared(select(Student.name).where(Student.id == bindparam("the_student")))
+_RENAME = Prepared(
+    update(Student).where(Student.id == bindparam("the_student")).values(name=bindparam("new_name"))
+)
+_OPEN = Prepared(
+    select(Attempt.id)
+    .where(
+        Attempt.student_id == bindparam("the_student"),
+        Attempt.finished_at.is_(None),
+        Attempt.topic.is_not_distinct_from(bindparam("the_topic")),
+        Attempt.level.is_not_distinct_from(bindparam("the_level")),
+    )
+    .order_by(Attempt.id)
+)
+_TAKEN = Prepared(
+    select(func.count())
+    .select_from(Attempt)
+    .where(
+        Attempt.student_id == bindparam("the_student"),
+        Attempt.topic.is_not_distinct_from(bindparam("the_topic")),
+    )
+)
 _NEW_STUDENT = Prepared(
     insert(Student)
     .values(name=bindparam("new_name"), created_at=bindparam("now"))
@@ -299,6 +320,26 @@ def insert_attempt(
     return attempt_id
 
 
+class AttemptsUsed(Exception):
+    """The student has used every attempt the instructor allows at this quiz."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+def same_name(one: str, other: str) -> bool:
+    """Whether two display names name the same student: case and spacing aside."""
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
+
+
+@dataclass(frozen=True)
+class Started:
+    student_id: int
+    attempt_id: int
+    resumed: bool  # the student's open attempt at this quiz, not a new one
+
+
 def start_attempt_in(
     conn: Connection,
     *,
@@ -307,13 +348,28 @@ def start_attempt_in(
     questions: Sequence[tuple[str, str]],
     topic: str | None = None,
     level: str | None = None,
+    attempts_allowed: int = 0,
     sheets: Sheets | None = None,
-) -> tuple[int, int]:
-    """Inside a write transaction: (student id, attempt id) of a new attempt for `name`, by the
-    student `student_id` if that one has this name, else by a new student."""
-    if student_id is None or _NAME.scalar(conn, {"the_student": student_id}) != name:
+) -> Started:
+    """Inside a write transaction: the attempt `name` goes on with, by the student
+    `student_id` if that one has this name (case and spacing aside; the latest spelling is
+    kept), else by a new student. That is the student's open attempt at this quiz if there
+    is one; else a new one over `questions`, or AttemptsUsed past `attempts_allowed` (0:
+    unlimited)."""
+    known = None if student_id is None else _NAME.scalar(conn, {"the_student": student_id})
+    if known is None or not same_name(known, name):
         student_id = insert_student(conn, name)
+    else:
+        assert student_id is not None
+        if known != name[:NAME_MAX]:
+            _RENAME.run(conn, {"the_student": student_id, "new_name": name[:NAME_MAX]})
+        quiz = {"the_student": student_id, "the_topic": topic}
+        open_id = _OPEN.scalar(conn, {**quiz, "the_level": level})
+        if open_id is not None:
+            return Started(student_id, int(open_id), resumed=True)
+        if attempts_allowed and _TAKEN.scalar(conn, quiz) >= attempts_allowed:
+            raise AttemptsUsed(attempts_allowed)
     attempt_id = insert_attempt(conn, student_id, questions, topic, level)
     if sheets is not None:
         sheets.put(attempt_id, Sheet(student_id, tuple(questions), [None] * len(questions)))
-    return student_id, attempt_id
+    return Started(student_id, attempt_id, resumed=False)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from grader.course import CourseError, load_course
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
+from grader.quiz.policy import PolicyError
 from grader.quiz.store import QuizStore, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
 
@@ -123,7 +124,7 @@ def serve(host: str, port: int, db_url: str | None) -> None:
     settings = _settings(db_url)
     try:
         app = create_app(settings)
-    except (BankError, CourseError) as exc:
+    except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from grader.course import load_course
 from grader.quiz.bank import load_bank
+from grader.quiz.policy import load_policies
 from grader.quiz.store import QuizStore
 from grader.quiz.web import instructor, student, submissions
 from grader.quiz.web.deps import make_templates, render
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.writer = writer
     app.state.bank = load_bank(settings.quiz_dir)
+    app.state.policies = load_policies(settings.quiz_settings, app.state.bank.topics())
     app.state.course = load_course()
     app.state.templates = make_templates()
     app.add_middleware(

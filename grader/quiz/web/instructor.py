@@ -65,6 +65,7 @@ def dashboard(request: Request, token: TokenDep, store: StoreDep, bank: BankDep)
         "questions": question_stats(store.answer_rows(), bank),
         "students": student_scores(store.all_attempts()),
         "keys": OPTION_KEYS,
+        "policies": request.app.state.policies,
     }
     return render(request, "instructor.html", context)
 

@@ -24,7 +24,8 @@ class Settings:
 
     Environment (all optional): PERSISTLAB_DATABASE_URL, PERSISTLAB_SECRET_KEY,
     PERSISTLAB_INSTRUCTOR_TOKEN, PERSISTLAB_QUIZ_DIR, PERSISTLAB_WORKSPACE,
-    PERSISTLAB_MAX_BODY_BYTES, PERSISTLAB_SQLITE_SYNCHRONOUS, PERSISTLAB_SECURE_COOKIES.
+    PERSISTLAB_MAX_BODY_BYTES, PERSISTLAB_SQLITE_SYNCHRONOUS, PERSISTLAB_SECURE_COOKIES,
+    PERSISTLAB_QUIZ_SETTINGS (the instructor's quiz settings file, see grader/quiz/policy.py).
     """
 
     database_url: str
@@ -35,6 +36,7 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     sqlite_synchronous: str = "FULL"
     secure_cookies: bool = False
+    quiz_settings: Path | None = None
 
     @classmethod
     def from_env(
@@ -65,4 +67,5 @@ class Settings:
             max_body_bytes=int(max_body),
             sqlite_synchronous=synchronous,
             secure_cookies=get("SECURE_COOKIES") in ("1", "true", "yes"),
+            quiz_settings=Path(quiz_settings) if (quiz_settings := get("QUIZ_SETTINGS")) else None,
         )

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from grader.quiz.answers import Slot
+from grader.quiz.answers import AttemptsUsed, Slot
 from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     SELF_CHECK,
@@ -63,15 +63,26 @@ async def start_attempt(request: Request) -> Response:
     except QuizChoiceError as exc:
         raise HTTPException(400, str(exc)) from None
     session_student = request.session.get("student")
-    student_id, attempt_id = await request.app.state.writer.start_attempt(
-        student_id=session_student if isinstance(session_student, int) else None,
-        name=name,
-        questions=[(q.id, shuffled_order(q, rng)) for q in questions],
-        topic=choice.topic,
-        level=choice.level,
-    )
-    request.session["student"] = student_id
-    return RedirectResponse(f"/attempts/{attempt_id}/questions/1", status_code=303)
+    policy = request.app.state.policies.of(choice.topic)
+    try:
+        started = await request.app.state.writer.start_attempt(
+            student_id=session_student if isinstance(session_student, int) else None,
+            name=name,
+            questions=[(q.id, shuffled_order(q, rng)) for q in questions],
+            topic=choice.topic,
+            level=choice.level,
+            attempts_allowed=policy.attempts,
+        )
+    except AttemptsUsed as used:
+        raise HTTPException(
+            409,
+            f"You have used all {used.allowed} attempts allowed at {choice.title.lower()}; "
+            "your results are listed on the home page. Ask your instructor if you need another.",
+        ) from None
+    request.session["student"] = started.student_id
+    if started.resumed:  # the open attempt goes on where it was left
+        return RedirectResponse(f"/attempts/{started.attempt_id}", status_code=303)
+    return RedirectResponse(f"/attempts/{started.attempt_id}/questions/1", status_code=303)
 
 
 def _decide(

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.quiz.answers import Decide, Sheets, answer_in, start_attempt_in
+from grader.quiz.answers import Decide, Sheets, Started, answer_in, start_attempt_in
 from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
@@ -69,11 +69,12 @@ class GroupWriter:
         questions: Sequence[tuple[str, str]],
         topic: str | None,
         level: str | None,
-    ) -> tuple[int, int]:
-        """(student id, attempt id) as `answers.start_attempt_in` gives them, committed."""
+        attempts_allowed: int,
+    ) -> Started:
+        """The attempt `answers.start_attempt_in` gives, committed."""
         start = partial(
             start_attempt_in, student_id=student_id, name=name, questions=questions, topic=topic,
-            level=level, sheets=self._sheets,
+            level=level, attempts_allowed=attempts_allowed, sheets=self._sheets,
         )  # fmt: skip
         return await self.write(start)
 

@@ -84,6 +84,7 @@ _SHEET = Prepared(
         Answer.question_id,
         Answer.option_order,
         Answer.chosen,
+        Answer.version,
     )
     .join(Answer, Answer.attempt_id == Attempt.id)
     .where(Attempt.id == bindparam("the_attempt"))
@@ -165,6 +166,7 @@ _NEW_QUESTION = Prepared(
         position=bindparam("the_position"),
         question_id=bindparam("new_question"),
         option_order=bindparam("new_order"),
+        version=bindparam("new_version"),
     )
 )
 
@@ -181,26 +183,31 @@ class Slot:
     question_id: str | None  # None when the attempt has no such position
     option_order: str
     chosen: str | None
+    version: str | None  # of the question as served; None for attempts made before versions
+
+
+Served = tuple[str, str, str | None]  # (question id, option order, question version)
 
 
 @dataclass
 class Sheet:
-    """An attempt's owner, its (question id, option order) by position, and the choices so far."""
+    """An attempt's owner, its questions as served by position, and the choices so far."""
 
     student_id: int
-    questions: tuple[tuple[str, str], ...]
+    questions: tuple[Served, ...]
     chosen: list[str | None]
     finished: bool = False
 
     def slot(self, attempt_id: int, position: int) -> Slot:
         total = len(self.questions)
         next_position = next((n for n, c in enumerate(self.chosen, 1) if c is None), None)
-        question_id, order, chosen = None, "", None
+        question_id, order, chosen, version = None, "", None, None
         if 1 <= position <= total:
-            (question_id, order), chosen = self.questions[position - 1], self.chosen[position - 1]
+            (question_id, order, version) = self.questions[position - 1]
+            chosen = self.chosen[position - 1]
         return Slot(
             attempt_id, self.student_id, total, self.finished, next_position, question_id, order,
-            chosen,
+            chosen, version,
         )  # fmt: skip
 
     def record(self, position: int, chosen: str) -> None:
@@ -238,7 +245,7 @@ def read_sheet(conn: Connection, attempt_id: int) -> Sheet | None:
     _, rows = _SHEET.run(conn, {"the_attempt": attempt_id})
     if not rows:
         return None
-    questions = tuple((question_id, order) for _, _, question_id, order, _ in rows)
+    questions = tuple((qid, order, version) for _, _, qid, order, _, version in rows)
     return Sheet(rows[0][0], questions, [row[4] for row in rows], bool(rows[0][1]))
 
 
@@ -297,10 +304,15 @@ def insert_student(conn: Connection, name: str) -> int:
     return int(_NEW_STUDENT.scalar(conn, {"new_name": name[:NAME_MAX], "now": time.time()}))
 
 
+def served(questions: Sequence[tuple[str, str] | Served]) -> tuple[Served, ...]:
+    """(question id, option order, version), the version None where none was given."""
+    return tuple((q[0], q[1], q[2] if len(q) > 2 else None) for q in questions)  # type: ignore[misc]
+
+
 def insert_attempt(
     conn: Connection,
     student_id: int,
-    questions: Sequence[tuple[str, str]],
+    questions: Sequence[tuple[str, str] | Served],
     topic: str | None,
     level: str | None,
 ) -> int:
@@ -313,8 +325,14 @@ def insert_attempt(
     _NEW_QUESTION.run_many(
         conn,
         [
-            {"the_attempt": attempt_id, "the_position": n, "new_question": qid, "new_order": order}
-            for n, (qid, order) in enumerate(questions, start=1)
+            {
+                "the_attempt": attempt_id,
+                "the_position": n,
+                "new_question": qid,
+                "new_order": order,
+                "new_version": version,
+            }
+            for n, (qid, order, version) in enumerate(served(questions), start=1)
         ],
     )
     return attempt_id
@@ -345,7 +363,7 @@ def start_attempt_in(
     *,
     student_id: int | None,
     name: str,
-    questions: Sequence[tuple[str, str]],
+    questions: Sequence[Served],
     topic: str | None = None,
     level: str | None = None,
     attempts_allowed: int = 0,
@@ -371,5 +389,5 @@ def start_attempt_in(
             raise AttemptsUsed(attempts_allowed)
     attempt_id = insert_attempt(conn, student_id, questions, topic, level)
     if sheets is not None:
-        sheets.put(attempt_id, Sheet(student_id, tuple(questions), [None] * len(questions)))
+        sheets.put(attempt_id, Sheet(student_id, served(questions), [None] * len(questions)))
     return Started(student_id, attempt_id, resumed=False)

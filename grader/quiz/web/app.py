@@ -18,6 +18,7 @@ from grader.course import load_course
 from grader.quiz.bank import load_bank
 from grader.quiz.policy import load_policies
 from grader.quiz.store import QuizStore
+from grader.quiz.versions import Versions
 from grader.quiz.web import instructor, student, submissions
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.writer = writer
     app.state.bank = load_bank(settings.quiz_dir)
     app.state.policies = load_policies(settings.quiz_settings, app.state.bank.topics())
+    app.state.versions = Versions(app.state.bank, store)
     app.state.course = load_course()
     app.state.templates = make_templates()
     app.add_middleware(

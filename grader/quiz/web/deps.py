@@ -16,6 +16,7 @@ from starlette.responses import Response
 from grader.course import Course
 from grader.quiz.bank import Bank, Question
 from grader.quiz.store import Attempt, QuizStore, Student
+from grader.quiz.versions import Versions
 from grader.quiz.web.forms import csrf_token
 from grader.quiz.web.settings import Settings
 
@@ -65,6 +66,7 @@ SettingsDep = Annotated[Settings, _state("settings")]
 StoreDep = Annotated[QuizStore, _state("store")]
 BankDep = Annotated[Bank, _state("bank")]
 CourseDep = Annotated[Course, _state("course")]
+VersionsDep = Annotated[Versions, _state("versions")]
 
 
 def current_student(request: Request, store: QuizStore) -> Student | None:
@@ -104,10 +106,11 @@ def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
     )
 
 
-def bank_question(bank: Bank, question_id: str) -> Question:
-    """The bank's question, or 410 when it has left the bank since the attempt started."""
+def served_question(versions: Versions, question_id: str, version: str | None) -> Question:
+    """The question as the attempt was served it, or 410 for an attempt made before versions
+    were kept whose question has left the bank since."""
     try:
-        return bank.get(question_id)
+        return versions.question(question_id, version)
     except KeyError:
         raise HTTPException(
             410, f"Question {question_id!r} is no longer in the bank; start a new attempt."

@@ -26,13 +26,14 @@ from grader.quiz.grading import (
     shuffled_order,
 )
 from grader.quiz.models import NAME_MAX
+from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
-    bank_question,
     check_owner,
     no_attempt,
     no_position,
     no_question,
     path_int,
+    served_question,
 )
 from grader.quiz.web.forms import field, posted_form
 
@@ -68,7 +69,7 @@ async def start_attempt(request: Request) -> Response:
         started = await request.app.state.writer.start_attempt(
             student_id=session_student if isinstance(session_student, int) else None,
             name=name,
-            questions=[(q.id, shuffled_order(q, rng)) for q in questions],
+            questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
             topic=choice.topic,
             level=choice.level,
             attempts_allowed=policy.attempts,
@@ -92,7 +93,7 @@ def _decide(
     position: int,
     student: object,
     label: str,
-    bank: Bank,
+    versions: Versions,
 ) -> tuple[str, bool]:
     """The bank key and its correctness for a submission, or the HTTP error refusing it.
     Runs in the answer writer, inside the transaction that then stores the answer."""
@@ -116,7 +117,7 @@ def _decide(
         raise HTTPException(
             409, f"Answer question {slot.next_position} first: questions go in order."
         )
-    question = bank_question(bank, slot.question_id)
+    question = served_question(versions, slot.question_id, slot.version)
     try:
         key = key_for(slot.option_order, label)
     except ValueError as exc:
@@ -135,7 +136,7 @@ async def answer_question(request: Request) -> Response:
         position=position,
         student=request.session.get("student"),
         label=field(form, "choice"),
-        bank=state.bank,
+        versions=state.versions,
     )
     if not await state.writer.answer(attempt_id, position, decide):
         raise HTTPException(

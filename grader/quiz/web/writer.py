@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.quiz.answers import Decide, Sheets, Started, answer_in, start_attempt_in
+from grader.quiz.answers import Decide, Served, Sheets, Started, answer_in, start_attempt_in
 from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
@@ -66,7 +66,7 @@ class GroupWriter:
         *,
         student_id: int | None,
         name: str,
-        questions: Sequence[tuple[str, str]],
+        questions: Sequence[Served],
         topic: str | None,
         level: str | None,
         attempts_allowed: int,

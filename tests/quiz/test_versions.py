@@ -1,0 +1,117 @@
+"""Question versions: an attempt keeps the questions as it was served them, so a key corrected
+or a question removed in the bank never breaks or rescores a past attempt."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from grader.quiz.bank import load_bank
+from grader.quiz.store import QuizStore
+from grader.quiz.web import Settings, create_app
+from tests.quiz.conftest import INSTRUCTOR_TOKEN, TINY_BANK, QuizClient, _question
+
+
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def _change_bank(bank_dir: Path) -> None:
+    """dict-restart's key moves from a to b; sqlite-commit leaves the bank."""
+    kept = [q for q in TINY_BANK["persistence"] if q[0] != "sqlite-commit"]
+    text = "".join(
+        _question(qid, "persistence", level, right, code) for qid, level, right, code in kept
+    )
+    first, rest = text.split("[[questions]]", 2)[1:]
+    first = first.replace("correct = true", 'correct = false\nmisconception = "Was the key."', 1)
+    first = first.replace(
+        'correct = false\nmisconception = "Misconception B of dict-restart."', "correct = true", 1
+    )
+    (bank_dir / "persistence.toml").write_text(f"[[questions]]{first}[[questions]]{rest}")
+    bank = load_bank(bank_dir)
+    assert bank.get("dict-restart").answer.key == "b"
+
+
+def test_past_attempts_keep_the_questions_they_were_served(
+    settings: Settings, client: TestClient, student: QuizClient, bank_dir: Path, store: QuizStore
+) -> None:
+    done = student.take("persistence", [True, False, True])
+    open_path = student.start("persistence")  # open, one answer given
+    assert student.answer(open_path, right=True).status_code == 303
+    served = store.attempt(1)
+    assert served is not None and all(a.version for a in served.answers)
+    _change_bank(bank_dir)
+    with TestClient(create_app(settings), cookies=client.cookies, follow_redirects=False) as http:
+        later = QuizClient(http)
+        results = http.get(done + "/results")
+        review = http.get(done + "/review")
+        assert results.status_code == review.status_code == 200
+        assert "2 / 3" in _text(results.text)
+        shown = _text(review.text)
+        assert shown.count("Right!") == 2 and shown.count("Not quite.") == 1  # as scored
+        assert "Answer: Right answer of dict-restart" in shown
+        assert "Right answer of sqlite-commit" in shown  # removed from the bank, still shown
+        assert http.get("/attempts/2").headers["location"] == "/attempts/2/questions/2"
+        second = open_path.replace("/questions/1", "/questions/2")
+        assert later.answer(second, right=True).status_code == 303  # sqlite-commit, as served
+        assert "Right!" in http.get(second).text
+        assert "Right!" in http.get(open_path).text
+        form = {"csrf_token": later.csrf(), "token": INSTRUCTOR_TOKEN}
+        assert http.post("/instructor/login", data=form).status_code == 303
+        stats = _text(http.get("/instructor").text)
+        assert "dict-restart persistence easy 1 1 100%" in stats  # one answer, on the old key
+        assert "sqlite-commit (retired) 1 1 0%" in stats
+        assert "wal-crash persistence hard 1 0 100%" in stats  # unchanged question
+    attempt = store.attempt(1)
+    assert attempt is not None and attempt.score == 2
+
+
+def test_a_new_attempt_gets_the_changed_bank(
+    settings: Settings, client: TestClient, bank_dir: Path, store: QuizStore
+) -> None:
+    _change_bank(bank_dir)
+    with TestClient(create_app(settings), follow_redirects=False) as http:
+        path = QuizClient(http).start("persistence")
+        page = http.get(path).text
+        right = next(
+            label
+            for label, text in re.findall(
+                r'for="choice-([A-D])"><span class="letter">[A-D]\.</span> (.*?)</label>', page
+            )
+            if text.startswith("Wrong one of")
+        )
+        assert (
+            http.post(
+                path, data={"csrf_token": QuizClient(http).csrf(), "choice": right}
+            ).status_code
+            == 303
+        )
+        assert "Right!" in http.get(path).text
+    attempt = store.attempt(1)
+    assert attempt is not None and [a.question_id for a in attempt.answers] == [
+        "dict-restart",
+        "wal-crash",
+    ]
+    assert attempt.answers[0].version == load_bank(bank_dir).get("dict-restart").version
+
+
+def test_a_database_made_before_versions_gains_the_column(
+    database_url: str, settings: Settings
+) -> None:
+    store = QuizStore(database_url)
+    attempt = store.start_attempt(
+        student_id=store.add_student("Ada"), questions=[("wal-crash", "abcd")]
+    )
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE quiz_answers DROP COLUMN version")
+    store.close()
+    reopened = QuizStore(database_url)
+    try:
+        old = reopened.attempt(attempt)
+        assert old is not None and old.answers[0].version is None
+    finally:
+        reopened.close()
+    with TestClient(create_app(settings)) as http:
+        assert http.get("/").status_code == 200

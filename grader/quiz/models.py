@@ -84,3 +84,14 @@ class Config(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class InstructorSession(Base):
+    """A signed-in instructor's browser: the cookie carries a random id, the table its hash,
+    so signing out (deleting the row) ends every copy of that cookie."""
+
+    __tablename__ = "quiz_instructor_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64))  # of the token it signed in with
+    created_at: Mapped[float]

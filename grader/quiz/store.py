@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -28,7 +28,16 @@ from grader.quiz.answers import (
     store_answer,
 )
 from grader.quiz.bank import Question
-from grader.quiz.models import NAME_MAX, Answer, Attempt, Base, Config, QuestionVersion, Student
+from grader.quiz.models import (
+    NAME_MAX,
+    Answer,
+    Attempt,
+    Base,
+    Config,
+    InstructorSession,
+    QuestionVersion,
+    Student,
+)
 from grader.workspace import find_workspace, state_db
 
 __all__ = ["NAME_MAX", "Answer", "AnswerRow", "Attempt", "Base", "QuizStore", "Slot", "Student"]
@@ -176,6 +185,22 @@ class QuizStore:
             query = query.where(QuestionVersion.version == version)
         with self._sessions() as session:
             return {found: Question.from_json(text) for found, text in session.execute(query)}
+
+    def add_instructor_session(self, id_hash: str, token_digest: str) -> None:
+        with self._transaction() as session:
+            session.add(
+                InstructorSession(
+                    id_hash=id_hash, token_digest=token_digest, created_at=time.time()
+                )
+            )
+
+    def instructor_session(self, id_hash: str) -> InstructorSession | None:
+        with self._sessions() as session:
+            return session.get(InstructorSession, id_hash)
+
+    def end_instructor_session(self, id_hash: str) -> None:
+        with self._transaction() as session:
+            session.execute(delete(InstructorSession).where(InstructorSession.id_hash == id_hash))
 
     def add_student(self, name: str) -> int:
         with self.write_transaction() as conn:

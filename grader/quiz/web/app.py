@@ -24,6 +24,7 @@ from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
 from grader.quiz.web.sessions import SignedSessions
 from grader.quiz.web.settings import Settings
+from grader.quiz.web.signin import GuessLimit, InstructorSessions
 from grader.quiz.web.writer import GroupWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -53,6 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.bank = load_bank(settings.quiz_dir)
     app.state.policies = load_policies(settings.quiz_settings, app.state.bank.topics())
     app.state.versions = Versions(app.state.bank, store)
+    app.state.instructor_sessions = InstructorSessions(store, store.secret_key())
+    app.state.guesses = GuessLimit()
     app.state.course = load_course()
     app.state.templates = make_templates()
     app.add_middleware(

@@ -12,6 +12,7 @@ from grader.quiz.store import default_database_url
 from grader.workspace import find_workspace
 
 PREFIX = "PERSISTLAB_"
+MIN_TOKEN_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -37,6 +38,15 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     secure_cookies: bool = False
     quiz_settings: Path | None = None
+
+    def __post_init__(self) -> None:
+        token = self.instructor_token
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}INSTRUCTOR_TOKEN is {len(token)} characters long; it must have at least "
+                f"{MIN_TOKEN_LENGTH}, so that it cannot be guessed. Make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
 
     @classmethod
     def from_env(

@@ -252,6 +252,21 @@ class QuizStore:
             )
             return list(session.scalars(query))
 
+    def pending_elsewhere(self, attempt: Attempt) -> set[str]:
+        """The question ids waiting unanswered in the student's other open attempts."""
+        query = (
+            select(Answer.question_id)
+            .join(Attempt, Attempt.id == Answer.attempt_id)
+            .where(
+                Attempt.student_id == attempt.student_id,
+                Attempt.id != attempt.id,
+                Attempt.finished_at.is_(None),
+                Answer.chosen.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
+
     def record_answer(self, *, attempt_id: int, position: int, chosen: str, correct: bool) -> bool:
         """Store the answer if `position` is the attempt's next unanswered question.
 

@@ -121,3 +121,21 @@ def test_another_name_in_the_same_browser_is_another_student(
     student.start("persistence", name="Ada")
     assert student.start("persistence", name="Bob") == "/attempts/2/questions/1"
     assert len({a.student_id for a in store.all_attempts()}) == 2
+
+
+def test_feedback_waits_while_another_open_attempt_asks_the_question(
+    student: QuizClient,
+) -> None:
+    """The self-check and a topic quiz share questions: the key of one, open in the other,
+    waits until the other is finished."""
+    student.start("self-check")  # all six questions of the tiny bank, open
+    path = student.start("persistence")
+    assert student.answer(path, right=False).status_code == 303
+    page = student.http.get(path).text
+    assert "Its feedback waits until you finish your other open attempt" in page
+    assert "The answer is" not in page and "correct answer" not in page
+    assert "Worked solution" not in page and "your answer" in page
+    for position in range(1, 7):
+        assert student.answer(f"/attempts/1/questions/{position}").status_code == 303
+    page = student.http.get(path).text
+    assert "Not quite." in page and "The answer is" in page and "waits" not in page

@@ -45,6 +45,13 @@ def test_past_attempts_keep_the_questions_they_were_served(
     _change_bank(bank_dir)
     with TestClient(create_app(settings), cookies=client.cookies, follow_redirects=False) as http:
         later = QuizClient(http)
+        assert http.get("/attempts/2").headers["location"] == "/attempts/2/questions/2"
+        second = open_path.replace("/questions/1", "/questions/2")
+        assert later.answer(second, right=True).status_code == 303  # sqlite-commit, as served
+        assert "Right!" in http.get(second).text
+        assert "Right!" in http.get(open_path).text
+        third = open_path.replace("/questions/1", "/questions/3")
+        assert later.answer(third, right=True).status_code == 303
         results = http.get(done + "/results")
         review = http.get(done + "/review")
         assert results.status_code == review.status_code == 200
@@ -53,17 +60,12 @@ def test_past_attempts_keep_the_questions_they_were_served(
         assert shown.count("Right!") == 2 and shown.count("Not quite.") == 1  # as scored
         assert "Answer: Right answer of dict-restart" in shown
         assert "Right answer of sqlite-commit" in shown  # removed from the bank, still shown
-        assert http.get("/attempts/2").headers["location"] == "/attempts/2/questions/2"
-        second = open_path.replace("/questions/1", "/questions/2")
-        assert later.answer(second, right=True).status_code == 303  # sqlite-commit, as served
-        assert "Right!" in http.get(second).text
-        assert "Right!" in http.get(open_path).text
         form = {"csrf_token": later.csrf(), "token": INSTRUCTOR_TOKEN}
         assert http.post("/instructor/login", data=form).status_code == 303
         stats = _text(http.get("/instructor").text)
-        assert "dict-restart persistence easy 1 1 100%" in stats  # one answer, on the old key
-        assert "sqlite-commit (retired) 1 1 0%" in stats
-        assert "wal-crash persistence hard 1 0 100%" in stats  # unchanged question
+        assert "dict-restart persistence easy 2 2 100%" in stats  # answers on the old key
+        assert "sqlite-commit (retired) 2 2 50%" in stats
+        assert "wal-crash persistence hard 2 0 100%" in stats  # unchanged question
     attempt = store.attempt(1)
     assert attempt is not None and attempt.score == 2
 

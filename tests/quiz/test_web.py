@@ -14,6 +14,7 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from grader.progress import record_result
+from grader.quiz.grading import LABELS
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
 from grader.quiz.web.app import YOUNG_GENERATION
@@ -199,10 +200,11 @@ def test_bad_answers_are_refused_and_change_nothing(
 
 def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: QuizStore) -> None:
     path = student.start()
+    wrong = student.label(path, right=False)
     form = {"csrf_token": student.csrf(path), "choice": student.label(path, right=True)}
     assert student.http.post(path, data=form).status_code == 303
     before = _answers(store)
-    replay = student.http.post(path, data={**form, "choice": "A"})
+    replay = student.http.post(path, data={**form, "choice": wrong})
     assert replay.status_code == 409 and "already answered" in _error(replay.text)
     skip = student.http.post("/attempts/1/questions/3", data=form)
     assert skip.status_code == 409 and "Answer question 2 first" in _error(skip.text)
@@ -300,12 +302,15 @@ def test_two_servers_on_one_database_let_the_database_judge(
     """Another server process on the same database answers for this browser: what the first
     one remembers of the attempt is out of date, and the database decides."""
     path = student.start()
+    wrong = student.label(path, right=False)
     with TestClient(create_app(settings), cookies=client.cookies) as other_server:
         assert QuizClient(other_server).answer(path).status_code == 303
-    form = {"csrf_token": student.csrf(), "choice": "A"}
+    form = {"csrf_token": student.csrf(), "choice": wrong}
     replay = student.http.post(path, data=form)
     assert replay.status_code == 409 and "already answered" in _error(replay.text)
-    second = student.http.post(path.replace("/questions/1", "/questions/2"), data=form)
+    second = student.http.post(
+        path.replace("/questions/1", "/questions/2"), data={**form, "choice": "A"}
+    )
     assert second.status_code == 303
     assert [chosen is not None for chosen, _ in _answers(store)] == [True, True, False]
 
@@ -416,3 +421,34 @@ def test_serving_sets_the_collector_and_gives_it_back(settings: Settings) -> Non
     with TestClient(create_app(settings)):
         assert gc.get_threshold()[0] == YOUNG_GENERATION and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_an_answer_sent_again_shows_its_feedback(student: QuizClient, store: QuizStore) -> None:
+    """A browser resends the form after a crash or a reload: the same choice is not an error,
+    on an open attempt or on the answer that finished it."""
+    attempt = student.take("persistence", [True, False])
+    second, last = attempt + "/questions/2", attempt + "/questions/3"
+    stored = store.attempt(1)
+    assert stored is not None and stored.answers[1].chosen is not None
+    again = LABELS[stored.answers[1].option_order.index(stored.answers[1].chosen)]
+    token = student.csrf()
+    right = student.label(last, right=True)
+    for path, label in ((second, again), (last, right), (last, right)):
+        response = student.http.post(path, data={"csrf_token": token, "choice": label})
+        assert response.status_code == 303 and response.headers["location"] == path
+    assert "Not quite." in student.http.get(second).text and "Right!" in student.http.get(last).text
+    finished = store.attempt(1)
+    assert finished is not None and finished.finished and finished.score == 2
+
+
+def test_pages_carry_security_headers(student: QuizClient) -> None:
+    path = student.start()
+    for response in (student.http.get("/"), student.http.get(path), student.answer(path)):
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    css = student.http.get("/static/style.css")
+    assert "frame-ancestors" in css.headers["content-security-policy"]
+    assert "cache-control" not in css.headers

@@ -22,6 +22,7 @@ from grader.quiz.versions import Versions
 from grader.quiz.web import instructor, student, submissions
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
+from grader.quiz.web.headers import SecurityHeaders
 from grader.quiz.web.sessions import SignedSessions
 from grader.quiz.web.settings import Settings
 from grader.quiz.web.signin import GuessLimit, InstructorSessions
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(Exception, _server_error)

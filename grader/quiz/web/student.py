@@ -66,8 +66,9 @@ def _item(attempt: Attempt, position: int) -> Answer:
     return attempt.answers[position - 1]
 
 
-def _view(answer: Answer, versions: Versions) -> dict[str, Any]:
-    """A question as served: display-ordered options, and feedback once it is answered."""
+def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
+    """A question as served: display-ordered options, and feedback once it is answered, but
+    without the key while a question of that id waits unanswered in another open attempt."""
     question = served_question(versions, answer.question_id, answer.version)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {
@@ -75,6 +76,7 @@ def _view(answer: Answer, versions: Versions) -> dict[str, Any]:
         "question": question,
         "options": displayed(question, answer.option_order),
         "feedback": feedback,
+        "held": feedback is not None and answer.question_id in held,
     }
 
 
@@ -104,7 +106,7 @@ def show_question(
         "attempt": attempt,
         "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
         "course": course,
-        **_view(answer, versions),
+        **_view(answer, versions, store.pending_elsewhere(attempt) if answer.chosen else set()),
     }
     return render(request, "question.html", context)
 
@@ -149,11 +151,12 @@ def review(
     attempt = _finished(request, store, attempt_id)
     if isinstance(attempt, Response):
         return attempt
+    held = store.pending_elsewhere(attempt)
     context = {
         "attempt": attempt,
         "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
         "course": course,
-        "items": [_view(answer, versions) for answer in attempt.answers],
+        "items": [_view(answer, versions, held) for answer in attempt.answers],
         "labels": LABELS,
     }
     return render(request, "review.html", context)

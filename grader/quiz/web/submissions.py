@@ -86,6 +86,17 @@ async def start_attempt(request: Request) -> Response:
     return RedirectResponse(f"/attempts/{started.attempt_id}/questions/1", status_code=303)
 
 
+class SameAnswer(Exception):
+    """The question already holds this very answer."""
+
+
+def _key_or_none(order: str, label: str) -> str | None:
+    try:
+        return key_for(order, label)
+    except ValueError:
+        return None
+
+
 def _decide(
     slot: Slot | None,
     *,
@@ -100,6 +111,8 @@ def _decide(
     if slot is None:
         raise no_attempt(attempt_id)
     check_owner(student, attempt_id, slot.student_id)
+    if slot.chosen is not None and slot.chosen == _key_or_none(slot.option_order, label):
+        raise SameAnswer()  # sent again (a reload, or a retry after a crash): it stands
     if slot.finished:
         raise HTTPException(
             409,
@@ -138,7 +151,11 @@ async def answer_question(request: Request) -> Response:
         label=field(form, "choice"),
         versions=state.versions,
     )
-    if not await state.writer.answer(attempt_id, position, decide):
+    try:
+        stored = await state.writer.answer(attempt_id, position, decide)
+    except SameAnswer:
+        stored = True
+    if not stored:
         raise HTTPException(
             409,
             f"Question {position} was answered by another request just now; that answer stands.",

@@ -214,8 +214,11 @@ def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: Q
 def test_finished_attempt_takes_no_more_answers(student: QuizClient, store: QuizStore) -> None:
     attempt = student.take("persistence", [True, True, True])
     before = _answers(store)
+    last = store.attempt(1)
+    assert last is not None and last.answers[2].chosen is not None
+    other = LABELS[(last.answers[2].option_order.index(last.answers[2].chosen) + 1) % 4]
     late = student.http.post(
-        attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": "A"}
+        attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": other}
     )
     assert late.status_code == 409 and "is finished" in _error(late.text)
     assert _answers(store) == before

@@ -37,6 +37,7 @@ class QuestionStats:
     discrimination: float | None
     option_counts: dict[str, int] = field(default_factory=dict)
     earlier_version: int = 0  # answers to a version of the question other than the bank's
+    stem: str = ""  # the question's text, for people ("" for a question no longer in the bank)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]
                 discrimination=correlation(items, rests),
                 option_counts=option_counts,
                 earlier_version=earlier[qid],
+                stem=question.stem if question else "",
             )
         )
     return result

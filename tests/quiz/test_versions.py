@@ -63,9 +63,9 @@ def test_past_attempts_keep_the_questions_they_were_served(
         form = {"csrf_token": later.csrf(), "token": INSTRUCTOR_TOKEN}
         assert http.post("/instructor/login", data=form).status_code == 303
         stats = _text(http.get("/instructor").text)
-        assert "dict-restart persistence easy 2 2 100%" in stats  # answers on the old key
-        assert "sqlite-commit (retired) 2 2 50%" in stats
-        assert "wal-crash persistence hard 2 0 100%" in stats  # unchanged question
+        assert "dict-restart · persistence easy 2 2 100%" in stats  # answers on the old key
+        assert "sqlite-commit · (retired) 2 2 50%" in stats
+        assert "wal-crash · persistence hard 2 0 100%" in stats  # unchanged question
     attempt = store.attempt(1)
     assert attempt is not None and attempt.score == 2
 

@@ -113,7 +113,7 @@ def test_question_code_is_the_description_of_its_fieldset(student: QuizClient) -
     )
     assert fieldset and 'aria-describedby="question-code"' in fieldset.group(1)
     code = re.search(
-        r'<pre class="code" id="question-code"><code>(.*?)</code></pre>',
+        r'<pre class="code" tabindex="0" id="question-code"><code>(.*?)</code></pre>',
         fieldset.group(2),
         re.DOTALL,
     )
@@ -348,7 +348,7 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert student.answer(unfinished, right=True).status_code == 303
     assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
     text = _text(student.http.get("/instructor").text)
-    assert "dict-restart persistence easy 2 0 50%" in text  # the unfinished answer is left out
+    assert "dict-restart · persistence easy 2 0 50%" in text  # the unfinished answer is left out
     assert "Ada 2 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
     bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
     csv = other_student.http.get("/instructor/questions.csv", headers=bearer)

@@ -455,3 +455,14 @@ def test_pages_carry_security_headers(student: QuizClient) -> None:
     css = student.http.get("/static/style.css")
     assert "frame-ancestors" in css.headers["content-security-policy"]
     assert "cache-control" not in css.headers
+
+
+def test_a_level_with_the_self_check_asks_that_level_from_every_topic(
+    student: QuizClient, store: QuizStore
+) -> None:
+    assert "questions of that level from every topic" in student.http.get("/").text
+    student.start("self-check", level="hard")
+    attempt = store.attempt(1)
+    assert attempt is not None and (attempt.topic, attempt.level) == (None, "hard")
+    assert sorted(a.question_id for a in attempt.answers) == ["global-counter", "wal-crash"]
+    assert "All topics (hard)" in student.http.get("/attempts/1/questions/1").text

@@ -14,6 +14,7 @@ from grader.quiz.bank import LEVELS
 from grader.quiz.grading import (
     LABELS,
     SELF_CHECK,
+    SELF_CHECK_COUNT,
     QuizChoice,
     displayed,
     grade,
@@ -53,6 +54,7 @@ def home(
         "workspace": settings.workspace,
         "topics": topics,
         "levels": LEVELS,
+        "self_check_count": SELF_CHECK_COUNT,
         "student": student,
         "attempts": store.attempts_of(student.id) if student else [],
         "choice_title": lambda a: QuizChoice(topic=a.topic, level=a.level).title,

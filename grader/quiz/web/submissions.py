@@ -19,6 +19,7 @@ from grader.quiz.answers import AttemptsUsed, Slot
 from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     SELF_CHECK,
+    SELF_CHECK_COUNT,
     QuizChoice,
     QuizChoiceError,
     grade,
@@ -41,8 +42,8 @@ from grader.quiz.web.forms import field, posted_form
 def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
     if form_level and form_level not in LEVELS:
         raise HTTPException(400, f"There is no level {form_level!r}: choose {', '.join(LEVELS)}.")
-    if form_quiz in ("", SELF_CHECK):
-        return QuizChoice()
+    if form_quiz in ("", SELF_CHECK):  # with a level: that level's questions from every topic
+        return QuizChoice(level=form_level, count=SELF_CHECK_COUNT) if form_level else QuizChoice()
     if form_quiz not in bank.topics():
         raise HTTPException(
             404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."

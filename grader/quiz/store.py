@@ -27,7 +27,7 @@ from grader.quiz.answers import (
     read_sheet,
     store_answer,
 )
-from grader.quiz.bank import Question
+from grader.quiz.bank import Bank, Question
 from grader.quiz.models import (
     NAME_MAX,
     Answer,
@@ -38,6 +38,7 @@ from grader.quiz.models import (
     QuestionVersion,
     Student,
 )
+from grader.quiz.regrade import Regrade, regrade
 from grader.workspace import find_workspace, state_db
 
 __all__ = ["NAME_MAX", "Answer", "AnswerRow", "Attempt", "Base", "QuizStore", "Slot", "Student"]
@@ -185,6 +186,11 @@ class QuizStore:
             query = query.where(QuestionVersion.version == version)
         with self._sessions() as session:
             return {found: Question.from_json(text) for found, text in session.execute(query)}
+
+    def regrade(self, bank: Bank) -> Regrade:
+        """Answers to an earlier version moved to the bank's, in one transaction (regrade.py)."""
+        with self._transaction() as session:
+            return regrade(session, bank)
 
     def add_instructor_session(self, id_hash: str, token_digest: str) -> None:
         with self._transaction() as session:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from grader.quiz.bank import load_bank
+from grader.quiz.commands import quiz
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, TINY_BANK, QuizClient, _question
@@ -117,3 +119,49 @@ def test_a_database_made_before_versions_gains_the_column(
         reopened.close()
     with TestClient(create_app(settings)) as http:
         assert http.get("/").status_code == 200
+
+
+def test_regrade_moves_answers_to_the_corrected_key(
+    settings: Settings, client: TestClient, student: QuizClient, bank_dir: Path, store: QuizStore
+) -> None:
+    """dict-restart's key is corrected from a to b: an answer of a loses its mark, one of b
+    gains it, whose scores changed is reported, and the review follows the score."""
+    student.take("persistence", [True, True, True], name="Ada")
+    with TestClient(client.app, follow_redirects=False) as second:
+        QuizClient(second).take("persistence", [False, True, True], name="Bob")
+    bob = store.attempt(2)
+    assert bob is not None and bob.answers[0].question_id == "dict-restart"
+    bob_chose_b = bob.answers[0].chosen == "b"
+    _change_bank(bank_dir)
+    with TestClient(create_app(settings), cookies=client.cookies, follow_redirects=False) as http:
+        form = {"csrf_token": QuizClient(http).csrf(), "token": INSTRUCTOR_TOKEN}
+        assert http.post("/instructor/login", data=form).status_code == 303
+        done = http.post("/instructor/regrade", data={"csrf_token": form["csrf_token"]})
+        assert done.status_code == 200
+        text = _text(done.text)
+        assert "regraded against the bank's version" in text and "Ada 1 3 / 3 2 / 3" in text
+        assert ("Bob 2 2 / 3 3 / 3" in text) == bob_chose_b
+        assert "Not regraded" in text and "sqlite-commit" in text  # it left the bank
+        review = _text(http.get("/attempts/1/review").text)
+        assert review.count("Right!") == 2 and review.count("Not quite.") == 1
+        assert re.search(r"The answer is [A-D]: Wrong one of dict-restart", review)
+    ada = store.attempt(1)
+    assert ada is not None and ada.score == 2 and ada.answers[0].correct is False
+    again = store.regrade(load_bank(bank_dir))
+    assert again.moved == 0 and again.changes == ()
+
+
+def test_the_regrade_command_says_whose_score_changed(
+    database_url: str, bank_dir: Path, store: QuizStore
+) -> None:
+    old = load_bank(bank_dir).get("dict-restart")
+    store.keep_versions([old])
+    ada = store.start_attempt(
+        student_id=store.add_student("Ada"), questions=[("dict-restart", "abcd", old.version)]
+    )
+    store.record_answer(attempt_id=ada, position=1, chosen="b", correct=False)
+    _change_bank(bank_dir)
+    env = {"PERSISTLAB_QUIZ_DIR": str(bank_dir)}
+    result = CliRunner().invoke(quiz, ["regrade", "--db", database_url], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Regraded 1 answers" in result.output and "Ada (attempt 1): 0 -> 1 of 1" in result.output

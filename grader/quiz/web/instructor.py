@@ -107,6 +107,14 @@ def logout(request: Request, form: FormDep) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
+@router.post("/regrade")
+def regrade(
+    request: Request, token: TokenDep, form: FormDep, store: StoreDep, bank: BankDep
+) -> Response:
+    _require(request, token)
+    return render(request, "instructor_regraded.html", {"done": store.regrade(bank)})
+
+
 def _csv(text: str, filename: str) -> Response:
     return Response(
         text,

@@ -84,6 +84,7 @@ _SHEET = Prepared(
         Answer.question_id,
         Answer.option_order,
         Answer.chosen,
+        Answer.version,
     )
     .join(Answer, Answer.attempt_id == Attempt.id)
     .where(Attempt.id == bindparam("the_attempt"))
@@ -122,6 +123,27 @@ _FINISH = Prepared(
     )
 )
 _NAME = Prepared(select(Student.name).where(Student.id == bindparam("the_student")))
+_RENAME = Prepared(
+    update(Student).where(Student.id == bindparam("the_student")).values(name=bindparam("new_name"))
+)
+_OPEN = Prepared(
+    select(Attempt.id)
+    .where(
+        Attempt.student_id == bindparam("the_student"),
+        Attempt.finished_at.is_(None),
+        Attempt.topic.is_not_distinct_from(bindparam("the_topic")),
+        Attempt.level.is_not_distinct_from(bindparam("the_level")),
+    )
+    .order_by(Attempt.id)
+)
+_TAKEN = Prepared(
+    select(func.count())
+    .select_from(Attempt)
+    .where(
+        Attempt.student_id == bindparam("the_student"),
+        Attempt.topic.is_not_distinct_from(bindparam("the_topic")),
+    )
+)
 _NEW_STUDENT = Prepared(
     insert(Student)
     .values(name=bindparam("new_name"), created_at=bindparam("now"))
@@ -144,6 +166,7 @@ _NEW_QUESTION = Prepared(
         position=bindparam("the_position"),
         question_id=bindparam("new_question"),
         option_order=bindparam("new_order"),
+        version=bindparam("new_version"),
     )
 )
 
@@ -160,26 +183,31 @@ class Slot:
     question_id: str | None  # None when the attempt has no such position
     option_order: str
     chosen: str | None
+    version: str | None  # of the question as served; None for attempts made before versions
+
+
+Served = tuple[str, str, str | None]  # (question id, option order, question version)
 
 
 @dataclass
 class Sheet:
-    """An attempt's owner, its (question id, option order) by position, and the choices so far."""
+    """An attempt's owner, its questions as served by position, and the choices so far."""
 
     student_id: int
-    questions: tuple[tuple[str, str], ...]
+    questions: tuple[Served, ...]
     chosen: list[str | None]
     finished: bool = False
 
     def slot(self, attempt_id: int, position: int) -> Slot:
         total = len(self.questions)
         next_position = next((n for n, c in enumerate(self.chosen, 1) if c is None), None)
-        question_id, order, chosen = None, "", None
+        question_id, order, chosen, version = None, "", None, None
         if 1 <= position <= total:
-            (question_id, order), chosen = self.questions[position - 1], self.chosen[position - 1]
+            (question_id, order, version) = self.questions[position - 1]
+            chosen = self.chosen[position - 1]
         return Slot(
             attempt_id, self.student_id, total, self.finished, next_position, question_id, order,
-            chosen,
+            chosen, version,
         )  # fmt: skip
 
     def record(self, position: int, chosen: str) -> None:
@@ -217,7 +245,7 @@ def read_sheet(conn: Connection, attempt_id: int) -> Sheet | None:
     _, rows = _SHEET.run(conn, {"the_attempt": attempt_id})
     if not rows:
         return None
-    questions = tuple((question_id, order) for _, _, question_id, order, _ in rows)
+    questions = tuple((qid, order, version) for _, _, qid, order, _, version in rows)
     return Sheet(rows[0][0], questions, [row[4] for row in rows], bool(rows[0][1]))
 
 
@@ -276,10 +304,15 @@ def insert_student(conn: Connection, name: str) -> int:
     return int(_NEW_STUDENT.scalar(conn, {"new_name": name[:NAME_MAX], "now": time.time()}))
 
 
+def served(questions: Sequence[tuple[str, str] | Served]) -> tuple[Served, ...]:
+    """(question id, option order, version), the version None where none was given."""
+    return tuple((q[0], q[1], q[2] if len(q) > 2 else None) for q in questions)  # type: ignore[misc]
+
+
 def insert_attempt(
     conn: Connection,
     student_id: int,
-    questions: Sequence[tuple[str, str]],
+    questions: Sequence[tuple[str, str] | Served],
     topic: str | None,
     level: str | None,
 ) -> int:
@@ -292,11 +325,37 @@ def insert_attempt(
     _NEW_QUESTION.run_many(
         conn,
         [
-            {"the_attempt": attempt_id, "the_position": n, "new_question": qid, "new_order": order}
-            for n, (qid, order) in enumerate(questions, start=1)
+            {
+                "the_attempt": attempt_id,
+                "the_position": n,
+                "new_question": qid,
+                "new_order": order,
+                "new_version": version,
+            }
+            for n, (qid, order, version) in enumerate(served(questions), start=1)
         ],
     )
     return attempt_id
+
+
+class AttemptsUsed(Exception):
+    """The student has used every attempt the instructor allows at this quiz."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+def same_name(one: str, other: str) -> bool:
+    """Whether two display names name the same student: case and spacing aside."""
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
+
+
+@dataclass(frozen=True)
+class Started:
+    student_id: int
+    attempt_id: int
+    resumed: bool  # the student's open attempt at this quiz, not a new one
 
 
 def start_attempt_in(
@@ -304,16 +363,31 @@ def start_attempt_in(
     *,
     student_id: int | None,
     name: str,
-    questions: Sequence[tuple[str, str]],
+    questions: Sequence[Served],
     topic: str | None = None,
     level: str | None = None,
+    attempts_allowed: int = 0,
     sheets: Sheets | None = None,
-) -> tuple[int, int]:
-    """Inside a write transaction: (student id, attempt id) of a new attempt for `name`, by the
-    student `student_id` if that one has this name, else by a new student."""
-    if student_id is None or _NAME.scalar(conn, {"the_student": student_id}) != name:
+) -> Started:
+    """Inside a write transaction: the attempt `name` goes on with, by the student
+    `student_id` if that one has this name (case and spacing aside; the latest spelling is
+    kept), else by a new student. That is the student's open attempt at this quiz if there
+    is one; else a new one over `questions`, or AttemptsUsed past `attempts_allowed` (0:
+    unlimited)."""
+    known = None if student_id is None else _NAME.scalar(conn, {"the_student": student_id})
+    if known is None or not same_name(known, name):
         student_id = insert_student(conn, name)
+    else:
+        assert student_id is not None
+        if known != name[:NAME_MAX]:
+            _RENAME.run(conn, {"the_student": student_id, "new_name": name[:NAME_MAX]})
+        quiz = {"the_student": student_id, "the_topic": topic}
+        open_id = _OPEN.scalar(conn, {**quiz, "the_level": level})
+        if open_id is not None:
+            return Started(student_id, int(open_id), resumed=True)
+        if attempts_allowed and _TAKEN.scalar(conn, quiz) >= attempts_allowed:
+            raise AttemptsUsed(attempts_allowed)
     attempt_id = insert_attempt(conn, student_id, questions, topic, level)
     if sheets is not None:
-        sheets.put(attempt_id, Sheet(student_id, tuple(questions), [None] * len(questions)))
-    return student_id, attempt_id
+        sheets.put(attempt_id, Sheet(student_id, served(questions), [None] * len(questions)))
+    return Started(student_id, attempt_id, resumed=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 QUIZ_DIR = ROOT / "quizzes"  # beside course.toml, in a checkout or in a built wheel's data
 LEVELS = ("easy", "medium", "hard")
 OPTION_KEYS = ("a", "b", "c", "d")
+VERSION_LENGTH = 16
 # A key that is the longest option and this many times the distractors' mean length gives itself away.
 GIVEAWAY_RATIO = 1.5
 _ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -67,6 +70,21 @@ class Question:
             if option.key == key:
                 return option
         raise KeyError(f"Question {self.id!r} has no option {key!r}.")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+    @cached_property
+    def version(self) -> str:
+        """A hash of everything the question says: any change to the bank makes a new one."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:VERSION_LENGTH]
+
+    @classmethod
+    def from_json(cls, text: str) -> Question:
+        raw = json.loads(text)
+        options = tuple(Option(**option) for option in raw.pop("options"))
+        lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
+        return cls(**raw, options=options, **lists)
 
 
 @dataclass(frozen=True)

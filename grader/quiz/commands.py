@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from grader.course import CourseError, load_course
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
+from grader.quiz.policy import PolicyError
 from grader.quiz.store import QuizStore, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
 
@@ -85,6 +86,41 @@ def quiz(
     click.echo(f"Answers are stored in {describe_database(settings.database_url)}.")
 
 
+@quiz.command("regrade")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def regrade_command(db_url: str | None) -> None:
+    """Regrade answers given to an earlier version of a question against the bank's version
+    (a corrected key), and say whose score changed.
+
+    Example: persistlab quiz regrade --db postgresql://quiz@db/class
+    """
+    settings = _settings(db_url)
+    try:
+        bank = load_bank(settings.quiz_dir)
+        store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except BankError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+    try:
+        done = store.regrade(bank)
+    finally:
+        store.close()
+    click.echo(f"Regraded {done.moved} answers given to an earlier version of their question.")
+    for change in done.changes:
+        click.echo(
+            f"  {change.student} (attempt {change.attempt_id}): "
+            f"{change.before} -> {change.after} of {change.total}"
+        )
+    if not done.changes:
+        click.echo("No score changed.")
+    if done.kept:
+        click.echo(
+            "Not regraded (the question left the bank, or its options have other keys there): "
+            + ", ".join(done.kept)
+        )
+
+
 @quiz.command("export")
 @click.option(
     "--format", "fmt", type=click.Choice(["gift", "qti"]), required=True, help="Moodle GIFT or QTI."
@@ -123,7 +159,7 @@ def serve(host: str, port: int, db_url: str | None) -> None:
     settings = _settings(db_url)
     try:
         app = create_app(settings)
-    except (BankError, CourseError) as exc:
+    except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None

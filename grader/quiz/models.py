@@ -5,8 +5,10 @@ All prefixed `quiz_`, so they may share the workspace's state.db with step progr
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from grader.quiz.bank import VERSION_LENGTH
 
 NAME_MAX = 60
 
@@ -62,6 +64,19 @@ class Answer(Base):
     chosen: Mapped[str | None] = mapped_column(String(1))
     correct: Mapped[bool | None]
     answered_at: Mapped[float | None]
+    version: Mapped[str | None] = mapped_column(String(VERSION_LENGTH))  # None: before versions
+
+
+class QuestionVersion(Base):
+    """A question as an attempt served it, by its content hash: what past attempts show and
+    grade from after the bank changes or loses the question."""
+
+    __tablename__ = "quiz_question_versions"
+
+    version: Mapped[str] = mapped_column(String(VERSION_LENGTH), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(120), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[float]
 
 
 class Config(Base):
@@ -69,3 +84,14 @@ class Config(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class InstructorSession(Base):
+    """A signed-in instructor's browser: the cookie carries a random id, the table its hash,
+    so signing out (deleting the row) ends every copy of that cookie."""
+
+    __tablename__ = "quiz_instructor_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64))  # of the token it signed in with
+    created_at: Mapped[float]

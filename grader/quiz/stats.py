@@ -1,6 +1,9 @@
 """Item statistics for the instructor: facility, discrimination, option counts, student scores.
 
-Every item figure comes from the same answers: those of finished attempts. An attempt still
+Every item figure comes from the same answers: those of finished attempts. Each answer was
+graded on the version of the question its attempt was served, and keeps that grade when the
+bank changes; the answers to a version other than the bank's are counted, so a question whose
+key was corrected shows how many answers still stand on the old key. An attempt still
 in progress (or abandoned) has no rest score, so it cannot count for discrimination, and
 counting it for facility alone would describe the two columns with different students.
 
@@ -33,6 +36,8 @@ class QuestionStats:
     facility: float | None
     discrimination: float | None
     option_counts: dict[str, int] = field(default_factory=dict)
+    earlier_version: int = 0  # answers to a version of the question other than the bank's
+    stem: str = ""  # the question's text, for people ("" for a question no longer in the bank)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]
     rows = [row for row in rows if row.attempt_finished]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPTION_KEYS, 0))
     right: dict[str, int] = defaultdict(int)
+    earlier: dict[str, int] = defaultdict(int)
+    current = {q.id: q.version for q in bank.questions}
     for row in rows:
+        earlier[row.question_id] += row.version not in (None, current.get(row.question_id))
         counts[row.question_id][row.chosen] = counts[row.question_id].get(row.chosen, 0) + 1
         right[row.question_id] += row.correct
     pairs = _rest_pairs(rows)
@@ -104,6 +112,8 @@ def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]
                 facility=right[qid] / answered if answered else None,
                 discrimination=correlation(items, rests),
                 option_counts=option_counts,
+                earlier_version=earlier[qid],
+                stem=question.stem if question else "",
             )
         )
     return result

@@ -14,13 +14,31 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from grader.quiz.answers import Slot, insert_attempt, insert_student, read_sheet, store_answer
-from grader.quiz.models import NAME_MAX, Answer, Attempt, Base, Config, Student
+from grader.quiz.answers import (
+    Served,
+    Slot,
+    insert_attempt,
+    insert_student,
+    read_sheet,
+    store_answer,
+)
+from grader.quiz.bank import Bank, Question
+from grader.quiz.models import (
+    NAME_MAX,
+    Answer,
+    Attempt,
+    Base,
+    Config,
+    InstructorSession,
+    QuestionVersion,
+    Student,
+)
+from grader.quiz.regrade import Regrade, regrade
 from grader.workspace import find_workspace, state_db
 
 __all__ = ["NAME_MAX", "Answer", "AnswerRow", "Attempt", "Base", "QuizStore", "Slot", "Student"]
@@ -38,6 +56,7 @@ class AnswerRow:
     chosen: str
     correct: bool
     attempt_finished: bool
+    version: str | None = None  # of the question as served
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -75,12 +94,27 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     return engine
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns this version added to tables an older one made (all may be NULL)."""
+    found = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {column["name"] for column in found.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
+                    )
+
+
 def _create_tables(engine: Engine, tries: int = 5) -> None:
-    """Create missing tables; server workers starting together on an empty database race to
-    create them, and the losers find them made when they try again."""
+    """Create missing tables and columns; server workers starting together on an empty
+    database race to create them, and the losers find them made when they try again."""
     for attempt in range(1, tries + 1):
         try:
             Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
             return
         except DBAPIError:
             if attempt == tries:
@@ -124,6 +158,56 @@ class QuizStore:
         with self._sessions() as session:
             return session.get_one(Config, "secret_key").value
 
+    def keep_versions(self, questions: Sequence[Question]) -> None:
+        """Store each question's version unless it is stored already (startup, once)."""
+        with self._sessions() as session:
+            have = set(session.scalars(select(QuestionVersion.version)))
+        missing = {q.version: q for q in questions if q.version not in have}
+        if not missing:
+            return
+        try:
+            with self._transaction() as session:
+                session.add_all(
+                    QuestionVersion(
+                        version=version,
+                        question_id=q.id,
+                        content=q.to_json(),
+                        first_seen=time.time(),
+                    )
+                    for version, q in missing.items()
+                )
+        except IntegrityError:  # another process stored some first: store the rest
+            self.keep_versions(questions)
+
+    def question_versions(self, version: str | None = None) -> dict[str, Question]:
+        """Every stored version by its hash (or only `version`)."""
+        query = select(QuestionVersion.version, QuestionVersion.content)
+        if version is not None:
+            query = query.where(QuestionVersion.version == version)
+        with self._sessions() as session:
+            return {found: Question.from_json(text) for found, text in session.execute(query)}
+
+    def regrade(self, bank: Bank) -> Regrade:
+        """Answers to an earlier version moved to the bank's, in one transaction (regrade.py)."""
+        with self._transaction() as session:
+            return regrade(session, bank)
+
+    def add_instructor_session(self, id_hash: str, token_digest: str) -> None:
+        with self._transaction() as session:
+            session.add(
+                InstructorSession(
+                    id_hash=id_hash, token_digest=token_digest, created_at=time.time()
+                )
+            )
+
+    def instructor_session(self, id_hash: str) -> InstructorSession | None:
+        with self._sessions() as session:
+            return session.get(InstructorSession, id_hash)
+
+    def end_instructor_session(self, id_hash: str) -> None:
+        with self._transaction() as session:
+            session.execute(delete(InstructorSession).where(InstructorSession.id_hash == id_hash))
+
     def add_student(self, name: str) -> int:
         with self.write_transaction() as conn:
             return insert_student(conn, name)
@@ -144,11 +228,12 @@ class QuizStore:
         self,
         *,
         student_id: int,
-        questions: Sequence[tuple[str, str]],
+        questions: Sequence[tuple[str, str] | Served],
         topic: str | None = None,
         level: str | None = None,
     ) -> int:
-        """A new attempt over `questions`, given as (question id, shuffled option keys)."""
+        """A new attempt over `questions`, given as (question id, shuffled option keys), or
+        with the question's version third."""
         with self.write_transaction() as conn:
             return insert_attempt(conn, student_id, questions, topic, level)
 
@@ -172,6 +257,21 @@ class QuizStore:
                 .limit(limit)
             )
             return list(session.scalars(query))
+
+    def pending_elsewhere(self, attempt: Attempt) -> set[str]:
+        """The question ids waiting unanswered in the student's other open attempts."""
+        query = (
+            select(Answer.question_id)
+            .join(Attempt, Attempt.id == Answer.attempt_id)
+            .where(
+                Attempt.student_id == attempt.student_id,
+                Attempt.id != attempt.id,
+                Attempt.finished_at.is_(None),
+                Answer.chosen.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
 
     def record_answer(self, *, attempt_id: int, position: int, chosen: str, correct: bool) -> bool:
         """Store the answer if `position` is the attempt's next unanswered question.
@@ -207,13 +307,17 @@ class QuizStore:
                 Answer.chosen,
                 Answer.correct,
                 Attempt.finished_at.is_not(None),
+                Answer.version,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
             .order_by(Answer.attempt_id, Answer.position)
         )
         with self._sessions() as session:
+            rows = session.execute(query)
             return [
-                AnswerRow(attempt, student, question, str(chosen), bool(correct), bool(finished))
-                for attempt, student, question, chosen, correct, finished in session.execute(query)
+                AnswerRow(
+                    attempt, student, question, str(chosen), bool(correct), bool(finished), version
+                )
+                for attempt, student, question, chosen, correct, finished, version in rows
             ]

@@ -93,9 +93,10 @@ def run_quiz(
     questions = choice.pick(bank, rng)
     orders = [shuffled_order(q, rng) for q in questions]
     student_id = store.student_named(name)
+    store.keep_versions(questions)
     attempt_id = store.start_attempt(
         student_id=student_id,
-        questions=[(q.id, order) for q, order in zip(questions, orders)],
+        questions=[(q.id, order, q.version) for q, order in zip(questions, orders)],
         topic=choice.topic,
         level=choice.level,
     )

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN = os.environ.get(
     "PERSISTLAB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
-INSTRUCTOR_TOKEN = "teach-me"
+INSTRUCTOR_TOKEN = "teach-me-well-and-kindly"
 
 
 def _question(qid: str, topic: str, level: str, right: str, code: str = "") -> str:

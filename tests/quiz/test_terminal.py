@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
 from grader.quiz import terminal
+from grader.quiz.bank import load_bank
 from grader.quiz.commands import quiz
 from grader.quiz.grading import QuizChoice
 from grader.quiz.store import QuizStore
@@ -70,6 +71,10 @@ def test_topic_quiz_gives_feedback_in_order_and_stores_the_attempt(
     assert [(a.question_id, a.chosen) for a in attempt.answers] == [
         ("dict-restart", "a"), ("sqlite-commit", "c"), ("wal-crash", "a"),
     ]  # fmt: skip
+    bank = load_bank(bank_dir)
+    assert [a.version for a in attempt.answers] == [
+        bank.get(a.question_id).version for a in attempt.answers
+    ]
 
 
 def test_bad_letters_are_asked_again(bank_dir: Path, db_url: str, bank_order: None) -> None:

@@ -14,6 +14,7 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from grader.progress import record_result
+from grader.quiz.grading import LABELS
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
 from grader.quiz.web.app import YOUNG_GENERATION
@@ -112,7 +113,7 @@ def test_question_code_is_the_description_of_its_fieldset(student: QuizClient) -
     )
     assert fieldset and 'aria-describedby="question-code"' in fieldset.group(1)
     code = re.search(
-        r'<pre class="code" id="question-code"><code>(.*?)</code></pre>',
+        r'<pre class="code" tabindex="0" id="question-code"><code>(.*?)</code></pre>',
         fieldset.group(2),
         re.DOTALL,
     )
@@ -199,10 +200,11 @@ def test_bad_answers_are_refused_and_change_nothing(
 
 def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: QuizStore) -> None:
     path = student.start()
+    wrong = student.label(path, right=False)
     form = {"csrf_token": student.csrf(path), "choice": student.label(path, right=True)}
     assert student.http.post(path, data=form).status_code == 303
     before = _answers(store)
-    replay = student.http.post(path, data={**form, "choice": "A"})
+    replay = student.http.post(path, data={**form, "choice": wrong})
     assert replay.status_code == 409 and "already answered" in _error(replay.text)
     skip = student.http.post("/attempts/1/questions/3", data=form)
     assert skip.status_code == 409 and "Answer question 2 first" in _error(skip.text)
@@ -212,8 +214,11 @@ def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: Q
 def test_finished_attempt_takes_no_more_answers(student: QuizClient, store: QuizStore) -> None:
     attempt = student.take("persistence", [True, True, True])
     before = _answers(store)
+    last = store.attempt(1)
+    assert last is not None and last.answers[2].chosen is not None
+    other = LABELS[(last.answers[2].option_order.index(last.answers[2].chosen) + 1) % 4]
     late = student.http.post(
-        attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": "A"}
+        attempt + "/questions/3", data={"csrf_token": student.csrf(), "choice": other}
     )
     assert late.status_code == 409 and "is finished" in _error(late.text)
     assert _answers(store) == before
@@ -275,8 +280,12 @@ def test_attempts_belong_to_their_student(
 ) -> None:
     path = student.start(name="Ada")
     response = other_student.answer(path, form={"csrf_token": other_student.csrf(), "choice": "A"})
-    assert response.status_code == 403 and "belongs to another student" in _error(response.text)
-    assert other_student.http.get(path).status_code == 403
+    unknown = other_student.answer(
+        "/attempts/7/questions/1", form={"csrf_token": other_student.csrf(), "choice": "A"}
+    )
+    assert response.status_code == unknown.status_code == 404  # nobody learns which ids exist
+    assert _error(response.text) == _error(unknown.text).replace("attempt 7", "attempt 1")
+    assert other_student.http.get(path).status_code == 404
     assert _answers(store)[0] == (None, None)
 
 
@@ -296,12 +305,15 @@ def test_two_servers_on_one_database_let_the_database_judge(
     """Another server process on the same database answers for this browser: what the first
     one remembers of the attempt is out of date, and the database decides."""
     path = student.start()
+    wrong = student.label(path, right=False)
     with TestClient(create_app(settings), cookies=client.cookies) as other_server:
         assert QuizClient(other_server).answer(path).status_code == 303
-    form = {"csrf_token": student.csrf(), "choice": "A"}
+    form = {"csrf_token": student.csrf(), "choice": wrong}
     replay = student.http.post(path, data=form)
     assert replay.status_code == 409 and "already answered" in _error(replay.text)
-    second = student.http.post(path.replace("/questions/1", "/questions/2"), data=form)
+    second = student.http.post(
+        path.replace("/questions/1", "/questions/2"), data={**form, "choice": "A"}
+    )
     assert second.status_code == 303
     assert [chosen is not None for chosen, _ in _answers(store)] == [True, True, False]
 
@@ -336,7 +348,7 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert student.answer(unfinished, right=True).status_code == 303
     assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
     text = _text(student.http.get("/instructor").text)
-    assert "dict-restart persistence easy 2 50%" in text  # the unfinished answer is left out
+    assert "dict-restart · persistence easy 2 0 50%" in text  # the unfinished answer is left out
     assert "Ada 2 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
     bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
     csv = other_student.http.get("/instructor/questions.csv", headers=bearer)
@@ -412,3 +424,45 @@ def test_serving_sets_the_collector_and_gives_it_back(settings: Settings) -> Non
     with TestClient(create_app(settings)):
         assert gc.get_threshold()[0] == YOUNG_GENERATION and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_an_answer_sent_again_shows_its_feedback(student: QuizClient, store: QuizStore) -> None:
+    """A browser resends the form after a crash or a reload: the same choice is not an error,
+    on an open attempt or on the answer that finished it."""
+    attempt = student.take("persistence", [True, False])
+    second, last = attempt + "/questions/2", attempt + "/questions/3"
+    stored = store.attempt(1)
+    assert stored is not None and stored.answers[1].chosen is not None
+    again = LABELS[stored.answers[1].option_order.index(stored.answers[1].chosen)]
+    token = student.csrf()
+    right = student.label(last, right=True)
+    for path, label in ((second, again), (last, right), (last, right)):
+        response = student.http.post(path, data={"csrf_token": token, "choice": label})
+        assert response.status_code == 303 and response.headers["location"] == path
+    assert "Not quite." in student.http.get(second).text and "Right!" in student.http.get(last).text
+    finished = store.attempt(1)
+    assert finished is not None and finished.finished and finished.score == 2
+
+
+def test_pages_carry_security_headers(student: QuizClient) -> None:
+    path = student.start()
+    for response in (student.http.get("/"), student.http.get(path), student.answer(path)):
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    css = student.http.get("/static/style.css")
+    assert "frame-ancestors" in css.headers["content-security-policy"]
+    assert "cache-control" not in css.headers
+
+
+def test_a_level_with_the_self_check_asks_that_level_from_every_topic(
+    student: QuizClient, store: QuizStore
+) -> None:
+    assert "questions of that level from every topic" in student.http.get("/").text
+    student.start("self-check", level="hard")
+    attempt = store.attempt(1)
+    assert attempt is not None and (attempt.topic, attempt.level) == (None, "hard")
+    assert sorted(a.question_id for a in attempt.answers) == ["global-counter", "wal-crash"]
+    assert "All topics (hard)" in student.http.get("/attempts/1/questions/1").text

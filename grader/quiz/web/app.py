@@ -16,12 +16,16 @@ from starlette.responses import Response
 
 from grader.course import load_course
 from grader.quiz.bank import load_bank
+from grader.quiz.policy import load_policies
 from grader.quiz.store import QuizStore
+from grader.quiz.versions import Versions
 from grader.quiz.web import instructor, student, submissions
 from grader.quiz.web.deps import make_templates, render
 from grader.quiz.web.forms import BodyLimit
+from grader.quiz.web.headers import SecurityHeaders
 from grader.quiz.web.sessions import SignedSessions
 from grader.quiz.web.settings import Settings
+from grader.quiz.web.signin import GuessLimit, InstructorSessions
 from grader.quiz.web.writer import GroupWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,6 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.writer = writer
     app.state.bank = load_bank(settings.quiz_dir)
+    app.state.policies = load_policies(settings.quiz_settings, app.state.bank.topics())
+    app.state.versions = Versions(app.state.bank, store)
+    app.state.instructor_sessions = InstructorSessions(store, store.secret_key())
+    app.state.guesses = GuessLimit()
     app.state.course = load_course()
     app.state.templates = make_templates()
     app.add_middleware(
@@ -60,8 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(Exception, _server_error)
     app.router.routes.extend(submissions.routes)  # first: the hot path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(student.router)
@@ -108,6 +118,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = render(request, "error.html", context, status_code=exc.status_code)
     response.headers.update(exc.headers or {})
     return response
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Anything unexpected: the app's own page (the error itself goes to the server's log)."""
+    message = (
+        "Something went wrong on the server, and what this request asked for was not saved. "
+        "Go back and try again; if it happens again, tell your instructor."
+    )
+    context = {"status": 500, "phrase": "Internal Server Error", "message": message}
+    request.scope.setdefault("session", {})  # the error may come before the session was read
+    return render(request, "error.html", context, status_code=500)
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:

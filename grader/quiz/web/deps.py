@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,12 +16,14 @@ from starlette.responses import Response
 from grader.course import Course
 from grader.quiz.bank import Bank, Question
 from grader.quiz.store import Attempt, QuizStore, Student
+from grader.quiz.versions import Versions
 from grader.quiz.web.forms import csrf_token
 from grader.quiz.web.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _CODE = re.compile(r"`([^`]+)`")
-_DIGITS = re.compile(r"[0-9]{1,18}")
+_DIGITS = re.compile(r"[0-9]+")
+MAX_ID = 2**31 - 1  # the largest id or position every database's integer column holds
 
 
 def prose(text: str) -> Markup:
@@ -63,6 +66,7 @@ SettingsDep = Annotated[Settings, _state("settings")]
 StoreDep = Annotated[QuizStore, _state("store")]
 BankDep = Annotated[Bank, _state("bank")]
 CourseDep = Annotated[Course, _state("course")]
+VersionsDep = Annotated[Versions, _state("versions")]
 
 
 def current_student(request: Request, store: QuizStore) -> Student | None:
@@ -72,17 +76,27 @@ def current_student(request: Request, store: QuizStore) -> Student | None:
 
 
 def check_owner(session_student: object, attempt_id: int, owner_id: int) -> None:
-    """403 unless the student of this browser's session is the attempt's."""
+    """404 unless the student of this browser's session is the attempt's: the same answer as
+    for an attempt that does not exist, so nobody learns which ids do."""
     if session_student != owner_id:
-        raise HTTPException(
-            403,
-            f"Attempt {attempt_id} belongs to another student or browser. "
-            "Start your own quiz from the home page.",
-        )
+        raise no_attempt(attempt_id)
 
 
-def no_attempt(attempt_id: int) -> HTTPException:
-    return HTTPException(404, f"There is no attempt {attempt_id}.")
+def no_attempt(attempt_id: int | str) -> HTTPException:
+    return HTTPException(
+        404,
+        f"There is no attempt {attempt_id} in this browser. Your attempts are listed on the "
+        "home page, where you can also start a new one.",
+    )
+
+
+def no_position(attempt_id: int, position: int | str) -> HTTPException:
+    return HTTPException(404, f"There is no question {position} in attempt {attempt_id}.")
+
+
+def in_range(value: int) -> bool:
+    """Whether `value` can be an id or a position at all; anything else never reaches SQL."""
+    return 1 <= value <= MAX_ID
 
 
 def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
@@ -92,10 +106,11 @@ def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
     )
 
 
-def bank_question(bank: Bank, question_id: str) -> Question:
-    """The bank's question, or 410 when it has left the bank since the attempt started."""
+def served_question(versions: Versions, question_id: str, version: str | None) -> Question:
+    """The question as the attempt was served it, or 410 for an attempt made before versions
+    were kept whose question has left the bank since."""
     try:
-        return bank.get(question_id)
+        return versions.question(question_id, version)
     except KeyError:
         raise HTTPException(
             410, f"Question {question_id!r} is no longer in the bank; start a new attempt."
@@ -103,25 +118,28 @@ def bank_question(bank: Bank, question_id: str) -> Question:
 
 
 def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attempt:
-    """The attempt, if it exists and is this browser's student's; else 404 or 403."""
-    attempt = store.attempt(attempt_id)
+    """The attempt, if it exists and is this browser's student's; else 404."""
+    attempt = store.attempt(attempt_id) if in_range(attempt_id) else None
     if attempt is None:
         raise no_attempt(attempt_id)
     check_owner(request.session.get("student"), attempt_id, attempt.student_id)
     return attempt
 
 
-def path_int(request: Request, name: str) -> int:
+def path_int(request: Request, name: str, missing: Callable[[str], HTTPException]) -> int:
     """A whole-number path parameter, refused as FastAPI refuses a bad `int` parameter (400
-    through the app's handler), for the answer route, where FastAPI's parameter solving is
-    a measurable share of the request's time in the event loop (benchmarks/quiz_load.py)."""
+    through the app's handler), or with `missing(value)` when it is out of range, for the answer
+    route, where FastAPI's parameter solving is a measurable share of the request's time in
+    the event loop (benchmarks/quiz_load.py)."""
     value = request.path_params[name]
-    if not _DIGITS.fullmatch(value):
-        error = {
-            "type": "int_parsing",
-            "loc": ("path", name),
-            "input": value,
-            "msg": "Input should be a valid integer, unable to parse string as an integer",
-        }
-        raise RequestValidationError([error])
-    return int(value)
+    if _DIGITS.fullmatch(value):
+        if len(value) > 10 or not in_range(int(value)):
+            raise missing(value)
+        return int(value)
+    error = {
+        "type": "int_parsing",
+        "loc": ("path", name),
+        "input": value,
+        "msg": "Input should be a valid integer, unable to parse string as an integer",
+    }
+    raise RequestValidationError([error])

@@ -1,13 +1,12 @@
 """Instructor pages behind PERSISTLAB_INSTRUCTOR_TOKEN: item statistics, scores, CSV export.
 
-Sign in once with the token (the session keeps a digest of it, so changing the token signs
-everyone out), or send `Authorization: Bearer <token>`, handy for fetching the CSV files.
+Sign in once with the token (a server-side session, ended by signing out; see signin.py), or
+send `Authorization: Bearer <token>`, handy for fetching the CSV files. Wrong guesses either
+way are limited per client and in total.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from typing import Annotated
 
@@ -20,12 +19,9 @@ from grader.quiz.stats import question_stats, questions_csv, student_scores, stu
 from grader.quiz.web.deps import BankDep, SettingsDep, StoreDep, render
 from grader.quiz.web.forms import FormDep, field
 from grader.quiz.web.settings import PREFIX
+from grader.quiz.web.signin import GuessLimit, InstructorSessions
 
 router = APIRouter(prefix="/instructor")
-
-
-def _digest(token: str) -> str:
-    return hmac.new(b"persistlab-instructor", token.encode(), hashlib.sha256).hexdigest()
 
 
 async def _token(settings: SettingsDep) -> str:
@@ -42,12 +38,34 @@ async def _token(settings: SettingsDep) -> str:
 TokenDep = Annotated[str, Depends(_token)]
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _check_guess(request: Request, sent: str, token: str) -> bool:
+    """Whether `sent` is the token; 429 while this client (or everyone) has guessed wrong too
+    often lately, and a wrong guess counts against both."""
+    guesses: GuessLimit = request.app.state.guesses
+    wait = guesses.wait(_client(request))
+    if wait:
+        raise HTTPException(
+            429,
+            f"Too many wrong instructor tokens were tried lately. Wait {wait} seconds, then "
+            "sign in again with the token from the server's environment.",
+            headers={"Retry-After": str(wait)},
+        )
+    if secrets.compare_digest(sent.encode(), token.encode()):
+        return True
+    guesses.failed(_client(request))
+    return False
+
+
 def _signed_in(request: Request, token: str) -> bool:
     bearer = request.headers.get("authorization", "")
     if bearer.lower().startswith("bearer "):
-        return secrets.compare_digest(bearer[7:].strip().encode(), token.encode())
-    stored = request.session.get("instructor", "")
-    return isinstance(stored, str) and secrets.compare_digest(stored, _digest(token))
+        return _check_guess(request, bearer[7:].strip(), token)
+    sessions: InstructorSessions = request.app.state.instructor_sessions
+    return sessions.valid(request.session.get("instructor"), token)
 
 
 def _require(request: Request, token: str) -> None:
@@ -65,6 +83,7 @@ def dashboard(request: Request, token: TokenDep, store: StoreDep, bank: BankDep)
         "questions": question_stats(store.answer_rows(), bank),
         "students": student_scores(store.all_attempts()),
         "keys": OPTION_KEYS,
+        "policies": request.app.state.policies,
     }
     return render(request, "instructor.html", context)
 
@@ -72,17 +91,28 @@ def dashboard(request: Request, token: TokenDep, store: StoreDep, bank: BankDep)
 @router.post("/login")
 def login(request: Request, token: TokenDep, form: FormDep) -> Response:
     sent = field(form, "token")
-    if not sent or not secrets.compare_digest(sent.encode(), token.encode()):
+    if not sent or not _check_guess(request, sent, token):
         error = "That is not the instructor token." if sent else "Enter the instructor token."
         return render(request, "instructor_login.html", {"error": error}, status_code=403)
-    request.session["instructor"] = _digest(token)
+    sessions: InstructorSessions = request.app.state.instructor_sessions
+    sessions.end(request.session.get("instructor"))
+    request.session["instructor"] = sessions.begin(token)
     return RedirectResponse("/instructor", status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, form: FormDep) -> Response:
-    request.session.pop("instructor", None)
+    sessions: InstructorSessions = request.app.state.instructor_sessions
+    sessions.end(request.session.pop("instructor", None))
     return RedirectResponse("/", status_code=303)
+
+
+@router.post("/regrade")
+def regrade(
+    request: Request, token: TokenDep, form: FormDep, store: StoreDep, bank: BankDep
+) -> Response:
+    _require(request, token)
+    return render(request, "instructor_regraded.html", {"done": store.regrade(bank)})
 
 
 def _csv(text: str, filename: str) -> Response:

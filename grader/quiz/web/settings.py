@@ -12,6 +12,7 @@ from grader.quiz.store import default_database_url
 from grader.workspace import find_workspace
 
 PREFIX = "PERSISTLAB_"
+MIN_TOKEN_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -24,7 +25,8 @@ class Settings:
 
     Environment (all optional): PERSISTLAB_DATABASE_URL, PERSISTLAB_SECRET_KEY,
     PERSISTLAB_INSTRUCTOR_TOKEN, PERSISTLAB_QUIZ_DIR, PERSISTLAB_WORKSPACE,
-    PERSISTLAB_MAX_BODY_BYTES, PERSISTLAB_SQLITE_SYNCHRONOUS, PERSISTLAB_SECURE_COOKIES.
+    PERSISTLAB_MAX_BODY_BYTES, PERSISTLAB_SQLITE_SYNCHRONOUS, PERSISTLAB_SECURE_COOKIES,
+    PERSISTLAB_QUIZ_SETTINGS (the instructor's quiz settings file, see grader/quiz/policy.py).
     """
 
     database_url: str
@@ -35,6 +37,16 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     sqlite_synchronous: str = "FULL"
     secure_cookies: bool = False
+    quiz_settings: Path | None = None
+
+    def __post_init__(self) -> None:
+        token = self.instructor_token
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}INSTRUCTOR_TOKEN is {len(token)} characters long; it must have at least "
+                f"{MIN_TOKEN_LENGTH}, so that it cannot be guessed. Make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
 
     @classmethod
     def from_env(
@@ -65,4 +77,5 @@ class Settings:
             max_body_bytes=int(max_body),
             sqlite_synchronous=synchronous,
             secure_cookies=get("SECURE_COOKIES") in ("1", "true", "yes"),
+            quiz_settings=Path(quiz_settings) if (quiz_settings := get("QUIZ_SETTINGS")) else None,
         )

@@ -10,26 +10,29 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from grader.progress import load_progress
-from grader.quiz.bank import LEVELS, Bank
+from grader.quiz.bank import LEVELS
 from grader.quiz.grading import (
     LABELS,
     SELF_CHECK,
+    SELF_CHECK_COUNT,
     QuizChoice,
     displayed,
     grade,
     steps_to_revisit,
 )
 from grader.quiz.store import Answer, Attempt
+from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     BankDep,
     CourseDep,
     SettingsDep,
     StoreDep,
-    bank_question,
+    VersionsDep,
     current_student,
     no_question,
     owned_attempt,
     render,
+    served_question,
 )
 
 router = APIRouter()
@@ -51,6 +54,7 @@ def home(
         "workspace": settings.workspace,
         "topics": topics,
         "levels": LEVELS,
+        "self_check_count": SELF_CHECK_COUNT,
         "student": student,
         "attempts": store.attempts_of(student.id) if student else [],
         "choice_title": lambda a: QuizChoice(topic=a.topic, level=a.level).title,
@@ -64,15 +68,17 @@ def _item(attempt: Attempt, position: int) -> Answer:
     return attempt.answers[position - 1]
 
 
-def _view(attempt: Attempt, answer: Answer, bank: Bank) -> dict[str, Any]:
-    """A question as shown: display-ordered options, and feedback once it is answered."""
-    question = bank_question(bank, answer.question_id)
+def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
+    """A question as served: display-ordered options, and feedback once it is answered, but
+    without the key while a question of that id waits unanswered in another open attempt."""
+    question = served_question(versions, answer.question_id, answer.version)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {
         "position": answer.position,
         "question": question,
         "options": displayed(question, answer.option_order),
         "feedback": feedback,
+        "held": feedback is not None and answer.question_id in held,
     }
 
 
@@ -90,7 +96,7 @@ def show_question(
     attempt_id: int,
     position: int,
     store: StoreDep,
-    bank: BankDep,
+    versions: VersionsDep,
     course: CourseDep,
 ) -> Response:
     attempt = owned_attempt(request, store, attempt_id)
@@ -102,7 +108,7 @@ def show_question(
         "attempt": attempt,
         "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
         "course": course,
-        **_view(attempt, answer, bank),
+        **_view(answer, versions, store.pending_elsewhere(attempt) if answer.chosen else set()),
     }
     return render(request, "question.html", context)
 
@@ -117,7 +123,7 @@ def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | R
 
 @router.get("/attempts/{attempt_id}/results")
 def results(
-    request: Request, attempt_id: int, store: StoreDep, bank: BankDep, course: CourseDep
+    request: Request, attempt_id: int, store: StoreDep, versions: VersionsDep, course: CourseDep
 ) -> Response:
     attempt = _finished(request, store, attempt_id)
     if isinstance(attempt, Response):
@@ -125,7 +131,7 @@ def results(
     by_level = {level: [0, 0] for level in LEVELS}
     missed = []
     for answer in attempt.answers:
-        question = bank_question(bank, answer.question_id)
+        question = served_question(versions, answer.question_id, answer.version)
         by_level[question.difficulty][0] += bool(answer.correct)
         by_level[question.difficulty][1] += 1
         if not answer.correct:
@@ -142,16 +148,17 @@ def results(
 
 @router.get("/attempts/{attempt_id}/review")
 def review(
-    request: Request, attempt_id: int, store: StoreDep, bank: BankDep, course: CourseDep
+    request: Request, attempt_id: int, store: StoreDep, versions: VersionsDep, course: CourseDep
 ) -> Response:
     attempt = _finished(request, store, attempt_id)
     if isinstance(attempt, Response):
         return attempt
+    held = store.pending_elsewhere(attempt)
     context = {
         "attempt": attempt,
         "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
         "course": course,
-        "items": [_view(attempt, answer, bank) for answer in attempt.answers],
+        "items": [_view(answer, versions, held) for answer in attempt.answers],
         "labels": LABELS,
     }
     return render(request, "review.html", context)

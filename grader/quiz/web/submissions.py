@@ -15,10 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from grader.quiz.answers import Slot
+from grader.quiz.answers import AttemptsUsed, Slot
 from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     SELF_CHECK,
+    SELF_CHECK_COUNT,
     QuizChoice,
     QuizChoiceError,
     grade,
@@ -26,15 +27,23 @@ from grader.quiz.grading import (
     shuffled_order,
 )
 from grader.quiz.models import NAME_MAX
-from grader.quiz.web.deps import bank_question, check_owner, no_attempt, no_question, path_int
+from grader.quiz.versions import Versions
+from grader.quiz.web.deps import (
+    check_owner,
+    no_attempt,
+    no_position,
+    no_question,
+    path_int,
+    served_question,
+)
 from grader.quiz.web.forms import field, posted_form
 
 
 def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
     if form_level and form_level not in LEVELS:
         raise HTTPException(400, f"There is no level {form_level!r}: choose {', '.join(LEVELS)}.")
-    if form_quiz in ("", SELF_CHECK):
-        return QuizChoice()
+    if form_quiz in ("", SELF_CHECK):  # with a level: that level's questions from every topic
+        return QuizChoice(level=form_level, count=SELF_CHECK_COUNT) if form_level else QuizChoice()
     if form_quiz not in bank.topics():
         raise HTTPException(
             404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."
@@ -56,15 +65,37 @@ async def start_attempt(request: Request) -> Response:
     except QuizChoiceError as exc:
         raise HTTPException(400, str(exc)) from None
     session_student = request.session.get("student")
-    student_id, attempt_id = await request.app.state.writer.start_attempt(
-        student_id=session_student if isinstance(session_student, int) else None,
-        name=name,
-        questions=[(q.id, shuffled_order(q, rng)) for q in questions],
-        topic=choice.topic,
-        level=choice.level,
-    )
-    request.session["student"] = student_id
-    return RedirectResponse(f"/attempts/{attempt_id}/questions/1", status_code=303)
+    policy = request.app.state.policies.of(choice.topic)
+    try:
+        started = await request.app.state.writer.start_attempt(
+            student_id=session_student if isinstance(session_student, int) else None,
+            name=name,
+            questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
+            topic=choice.topic,
+            level=choice.level,
+            attempts_allowed=policy.attempts,
+        )
+    except AttemptsUsed as used:
+        raise HTTPException(
+            409,
+            f"You have used all {used.allowed} attempts allowed at {choice.title.lower()}; "
+            "your results are listed on the home page. Ask your instructor if you need another.",
+        ) from None
+    request.session["student"] = started.student_id
+    if started.resumed:  # the open attempt goes on where it was left
+        return RedirectResponse(f"/attempts/{started.attempt_id}", status_code=303)
+    return RedirectResponse(f"/attempts/{started.attempt_id}/questions/1", status_code=303)
+
+
+class SameAnswer(Exception):
+    """The question already holds this very answer."""
+
+
+def _key_or_none(order: str, label: str) -> str | None:
+    try:
+        return key_for(order, label)
+    except ValueError:
+        return None
 
 
 def _decide(
@@ -74,13 +105,15 @@ def _decide(
     position: int,
     student: object,
     label: str,
-    bank: Bank,
+    versions: Versions,
 ) -> tuple[str, bool]:
     """The bank key and its correctness for a submission, or the HTTP error refusing it.
     Runs in the answer writer, inside the transaction that then stores the answer."""
     if slot is None:
         raise no_attempt(attempt_id)
     check_owner(student, attempt_id, slot.student_id)
+    if slot.chosen is not None and slot.chosen == _key_or_none(slot.option_order, label):
+        raise SameAnswer()  # sent again (a reload, or a retry after a crash): it stands
     if slot.finished:
         raise HTTPException(
             409,
@@ -98,7 +131,7 @@ def _decide(
         raise HTTPException(
             409, f"Answer question {slot.next_position} first: questions go in order."
         )
-    question = bank_question(bank, slot.question_id)
+    question = served_question(versions, slot.question_id, slot.version)
     try:
         key = key_for(slot.option_order, label)
     except ValueError as exc:
@@ -108,7 +141,8 @@ def _decide(
 
 async def answer_question(request: Request) -> Response:
     form = await posted_form(request)  # the CSRF check comes first
-    attempt_id, position = path_int(request, "attempt_id"), path_int(request, "position")
+    attempt_id = path_int(request, "attempt_id", no_attempt)
+    position = path_int(request, "position", partial(no_position, attempt_id))
     state = request.app.state
     decide = partial(
         _decide,
@@ -116,9 +150,13 @@ async def answer_question(request: Request) -> Response:
         position=position,
         student=request.session.get("student"),
         label=field(form, "choice"),
-        bank=state.bank,
+        versions=state.versions,
     )
-    if not await state.writer.answer(attempt_id, position, decide):
+    try:
+        stored = await state.writer.answer(attempt_id, position, decide)
+    except SameAnswer:
+        stored = True
+    if not stored:
         raise HTTPException(
             409,
             f"Question {position} was answered by another request just now; that answer stands.",

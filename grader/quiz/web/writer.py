@@ -5,7 +5,10 @@ One commit (and one fsync) per batch instead of per request, and one thread inst
 pool of them fighting over the GIL and the SQLite write lock. A write is acknowledged only
 after the transaction holding it has committed, so kill -9 loses nothing that got a
 response. A refusal (an exception that is not a database error) affects its own write only,
-so a write must refuse before it changes anything: the rest of its batch is committed.
+so a write must refuse before it changes anything: the rest of its batch is committed. A
+database error in one write rolls the batch back, and the batch runs again with a savepoint
+around each write, so that only the write that failed fails (no savepoint costs anything
+while nothing fails).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.quiz.answers import Decide, Sheets, answer_in, start_attempt_in
+from grader.quiz.answers import Decide, Served, Sheets, Started, answer_in, start_attempt_in
 from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
@@ -63,14 +66,15 @@ class GroupWriter:
         *,
         student_id: int | None,
         name: str,
-        questions: Sequence[tuple[str, str]],
+        questions: Sequence[Served],
         topic: str | None,
         level: str | None,
-    ) -> tuple[int, int]:
-        """(student id, attempt id) as `answers.start_attempt_in` gives them, committed."""
+        attempts_allowed: int,
+    ) -> Started:
+        """The attempt `answers.start_attempt_in` gives, committed."""
         start = partial(
             start_attempt_in, student_id=student_id, name=name, questions=questions, topic=topic,
-            level=level, sheets=self._sheets,
+            level=level, attempts_allowed=attempts_allowed, sheets=self._sheets,
         )  # fmt: skip
         return await self.write(start)
 
@@ -101,30 +105,46 @@ class GroupWriter:
                 return
 
     def _write(self, batch: list[_Job]) -> None:
-        results: list[object] = []
-        failed: list[bool] = []
         try:
-            with self.store.write_transaction() as conn:
-                for job in batch:
-                    try:
-                        results.append(job.work(conn))
-                        failed.append(False)
-                    except SQLAlchemyError:
-                        raise  # the transaction is broken: the whole batch fails, unacknowledged
-                    except Exception as exc:  # noqa: BLE001 - a refusal of this one write
-                        results.append(exc)
-                        failed.append(True)
-        except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
-            results, failed = [exc] * len(batch), [True] * len(batch)
+            outcomes = self._commit(batch, savepoints=False)
+        except Exception as exc:  # noqa: BLE001 - one write broke the shared transaction
             self._sheets.clear()  # they may hold what was rolled back
+            outcomes = [(exc, True)] * len(batch)
+            if len(batch) > 1:
+                try:  # again, each write in a savepoint of its own: only the broken one fails
+                    outcomes = self._commit(batch, savepoints=True)
+                except Exception as again:  # noqa: BLE001 - delivered to every waiting request
+                    self._sheets.clear()
+                    outcomes = [(again, True)] * len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, object, bool]]] = {}
-        for job, result, refused in zip(batch, results, failed):
+        for job, (result, refused) in zip(batch, outcomes):
             by_loop.setdefault(job.loop, []).append((job, result, refused))
         for loop, done in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_deliver, done)
             except RuntimeError:  # that event loop has closed: nobody is waiting
                 pass
+
+    def _commit(self, batch: list[_Job], *, savepoints: bool) -> list[tuple[object, bool]]:
+        """Run the batch in one transaction: (result or refusal, refused) per job. Without
+        savepoints a database error breaks the transaction and is raised; with them, it rolls
+        back that job's savepoint and is that job's refusal alone."""
+        outcomes: list[tuple[object, bool]] = []
+        with self.store.write_transaction() as conn:
+            for job in batch:
+                if savepoints:
+                    conn.exec_driver_sql("SAVEPOINT job")
+                try:
+                    outcomes.append((job.work(conn), False))
+                except Exception as exc:  # a refusal of this one write, or a database error
+                    if savepoints:
+                        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
+                    elif isinstance(exc, SQLAlchemyError):
+                        raise  # the transaction is broken: the batch is tried again
+                    outcomes.append((exc, True))
+                if savepoints:
+                    conn.exec_driver_sql("RELEASE SAVEPOINT job")
+        return outcomes
 
 
 def _deliver(done: list[tuple[_Job, object, bool]]) -> None:

@@ -1,11 +1,24 @@
-"""Throwaway databases on a real PostgreSQL server, for the checks that run an app against one."""
+"""Throwaway databases and roles on a real PostgreSQL server, for the checks that run an app on one.
+
+Each database made for a student's app comes with a role of its own: a random password, no
+SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, owner of that one database, which no
+one else (PUBLIC) may connect to. The app gets a URL with that role, and the grader reads the
+app's rows as that role too: never as the admin, whom a view or function the app made could
+otherwise run as. Database and role are dropped together at the end.
+
+A server that trusts local connections (`trust` in pg_hba.conf, as a development server often
+does) checks no password at all: an app there could still log in as any role it names, the
+admin included. The role is a boundary only on a server that asks for passwords, such as the
+grader's own `PrivateCluster` below.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from grader.feedback import CheckFailure
 
@@ -13,8 +26,13 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NO_SERVER = "skipped: no PostgreSQL server"
 NO_SERVER_HINT = (
     "This step needs a PostgreSQL server to try your app on; it never counts as passed "
-    "without one. Start one (for example `docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p "
+    "without one. Start one (for example `docker run -e POSTGRES_PASSWORD=... -p "
     "5432:5432 postgres`), or point PERSISTLAB_POSTGRES_URL at one, and check again."
+)
+CONNECTION_LIMIT = 50  # 50 requests at once, each on a pooled connection, and the grader's own
+ROLE_OPTIONS = (
+    "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+    f"CONNECTION LIMIT {CONNECTION_LIMIT}"
 )
 
 
@@ -29,6 +47,14 @@ def with_database(url: str, name: str, driver: str = "") -> str:
     return urlunsplit((scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
+def with_login(url: str, role: str, password: str) -> str:
+    """`url` with its user and password replaced by `role` and `password` (host, port, query kept)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    login = f"{quote(role, safe='')}:{quote(password, safe='')}"
+    return urlunsplit((parts.scheme, f"{login}@{host}", parts.path, parts.query, ""))
+
+
 def connect(url: str) -> Any:
     """A psycopg connection in autocommit mode; a "skipped" failure when no server answers."""
     try:
@@ -41,27 +67,74 @@ def connect(url: str) -> Any:
         raise CheckFailure(NO_SERVER, NO_SERVER_HINT) from None
 
 
+def reachable(url: str) -> bool:
+    try:
+        connect(url).close()
+    except CheckFailure:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Throwaway:
+    """One database and the role that owns it, both named `name`, and how the app reaches them."""
+
+    name: str
+    password: str
+    url: str  # postgresql://name:password@host/name: what the grader reads the rows with
+
+    def app_url(self, driver: str = "psycopg") -> str:
+        """The URL handed to the app, as SQLAlchemy's postgresql+driver://."""
+        return with_database(self.url, self.name, driver)
+
+
 class ThrowawayDatabases:
-    """Databases named persistlab_<random>, each dropped by drop_all()."""
+    """Databases persistlab_<random>, each owned by a role of the same name; drop_all() drops all.
+
+    Use it as a context manager (or call drop_all in a finally) so that a crash of the checks
+    leaves nothing behind on the server.
+    """
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or server_url()
         self.names: list[str] = []
 
-    def create(self) -> str:
-        """A new empty database; its plain postgresql:// URL."""
+    def __enter__(self) -> ThrowawayDatabases:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop_all()
+
+    def create(self) -> Throwaway:
+        """A new empty database and its role: only that role may connect to it."""
+        from psycopg import sql
+
         name = f"persistlab_{secrets.token_hex(6)}"
+        password = secrets.token_hex(16)
+        role = sql.Identifier(name)
         with connect(self.url) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return with_database(self.url, name)
+            self.names.append(name)  # before anything exists: drop_all takes what was made
+            conn.execute(sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
+                role, sql.Literal(password)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
+        url = with_login(with_database(self.url, name), name, password)
+        return Throwaway(name, password, url)
 
     def drop_all(self) -> None:
+        """Drop every database made here (closing the app's connections), then its role."""
         if not self.names:
             return
+        from psycopg import errors, sql
+
         with connect(self.url) as conn:
             for name in self.names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                try:
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+                except errors.DependentObjectsStillReferenced:  # something in the admin's database
+                    conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
         self.names.clear()
 
 

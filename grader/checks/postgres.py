@@ -147,3 +147,38 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
             return list(conn.execute(sql).fetchall())
     except psycopg.Error:
         return []
+
+
+POSTGRES_HINTS = {
+    "UndefinedFunction": (
+        "SQLite treats true and false as the numbers 1 and 0, so `SUM(pinned)` works there; "
+        "PostgreSQL has a real boolean type and no sum() for it. Count the rows instead, the same "
+        "on both databases: `db.scalar(select(func.count()).select_from(Note).where(Note.pinned))`."
+    ),
+    "UndefinedColumn": (
+        "The table in the database lacks a column the model has. On PostgreSQL as on SQLite, "
+        "create_all() never changes a table that exists: migrations.upgrade() must add it, "
+        "after reading the columns with `inspect(engine).get_columns(\"notes\")`."
+    ),
+    "SyntaxError": (
+        "PostgreSQL did not understand a statement that SQLite accepts (PRAGMA, AUTOINCREMENT "
+        "written by hand, `?` placeholders). Let SQLAlchemy write the SQL (select(), inspect()), "
+        "and run SQLite's own statements only when `engine.dialect.name == \"sqlite\"`."
+    ),
+    "StringDataRightTruncation": (
+        "PostgreSQL enforces the length of a String(500) column, which SQLite ignores. Check the "
+        "length in the schema, `Field(max_length=500)`, so the API answers 422 first."
+    ),
+    "DatatypeMismatch": (
+        "PostgreSQL checks types strictly where SQLite converts quietly (a 0 or 1 for a boolean, "
+        "text for a number). Give each column the type the model declares."
+    ),
+}
+
+
+def postgres_hint(output: str) -> str:
+    """What to try for the first psycopg error class named in `output`; "" for none known."""
+    for name, hint in POSTGRES_HINTS.items():
+        if f"psycopg.errors.{name}" in output:
+            return hint
+    return ""

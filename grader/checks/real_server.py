@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from grader.checks.postgres import postgres_hint
 from grader.engine.limits import Limits
 from grader.engine.own_command import UvicornProcess
 from grader.feedback import CheckFailure
@@ -37,6 +38,7 @@ class RealServer(StudentServer):
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 def startup_error(output: str) -> CheckFailure:
@@ -53,9 +55,29 @@ def startup_error(output: str) -> CheckFailure:
             "`check_same_thread` is an option of Python's sqlite3 module, and psycopg refuses it. "
             "Pass `connect_args={\"check_same_thread\": False}` only when the URL starts with \"sqlite\"."
         )
+    elif "PRAGMA" in output and "foreign_keys" not in output:
+        hint = (
+            f"PRAGMA is SQLite's own statement{_at(output)}; PostgreSQL answers it with a syntax "
+            "error. To list a table's columns on any database, ask SQLAlchemy: "
+            "`{c[\"name\"] for c in inspect(engine).get_columns(\"notes\")}`."
+        )
     elif "PRAGMA" in output:
         hint = (
-            "PRAGMA is SQLite's own statement. Register the listener that runs it only when "
-            "`engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
+            f"PRAGMA is SQLite's own statement{_at(output)}. Register the listener that runs it "
+            "only when `engine.dialect.name == \"sqlite\"`; PostgreSQL enforces foreign keys by itself."
         )
+    elif postgres_hint(output):
+        hint = postgres_hint(output)
     return CheckFailure(f"The app did not start: {last}", hint)
+
+
+def _at(output: str) -> str:
+    """ " (in migrations.py line 12)": the last traceback frame outside Python and its packages."""
+    frames = [
+        (path, line) for path, line in _FRAME.findall(output)
+        if "site-packages" not in path and "/lib/python" not in path and "<frozen" not in path
+    ]
+    if not frames:
+        return ""
+    path, line = frames[-1]
+    return f" (in {Path(path).name} line {line})"

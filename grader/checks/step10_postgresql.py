@@ -14,6 +14,7 @@ import itertools
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from grader.checks.postgres import (
     NO_SERVER_HINT,
     Throwaway,
     ThrowawayDatabases,
+    postgres_hint,
     query,
     reachable,
     server_url,
@@ -170,11 +172,24 @@ def upgrade(spawn: Callable[..., StudentServer], scratch: Scratch, target: Targe
     return UpgradeOnPostgres(spawn, scratch, target)
 
 
+@contextmanager
+def postgres_hints() -> Iterator[None]:
+    """A failure whose message names a PostgreSQL error gets the hint for that error."""
+    try:
+        yield
+    except CheckFailure as failure:
+        hint = postgres_hint(failure.message)
+        if not hint or failure.hint == hint:
+            raise
+        raise CheckFailure(failure.message, hint) from None
+
+
 def replay(earlier: Callable[..., None], points: int, task: int) -> Callable[..., None]:
     """An earlier step's check, run as it is, with this step's points and task."""
 
     def run(**fixtures: Any) -> None:
-        earlier(**fixtures)
+        with postgres_hints():
+            earlier(**fixtures)
 
     run.__signature__ = inspect.signature(earlier)  # type: ignore[attr-defined]
     run.__name__ = run.__qualname__ = earlier.__name__
@@ -186,7 +201,8 @@ def replay(earlier: Callable[..., None], points: int, task: int) -> Callable[...
 def test_tables_are_on_postgres(server: StudentServer) -> None:
     """with DATABASE_URL set, the tables and rows are on PostgreSQL, and no notes.db is made"""
     name = random_text()
-    step09.create_user(server, name)
+    with postgres_hints():
+        step09.create_user(server, name)
     rows = query(getattr(server, "database_url", ""), "SELECT name FROM users")
     if (server.folder / DB_FILE).exists() or name not in [row[0] for row in rows]:
         raise CheckFailure(

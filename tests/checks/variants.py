@@ -311,7 +311,7 @@ S10 = "10-postgresql"
 VARIANTS += [
     Variant("pragma-on-postgres", 10, S10,
             {"database.py": [('if engine.dialect.name == "sqlite":\n\n    @event', 'if True:\n\n    @event')]},
-            first_failure="test_deleting_a_user_with_notes", says=("did not start", "PRAGMA"),
+            first_failure="test_tables_are_on_postgres", says=("did not start", "PRAGMA"),
             hint_says=("dialect.name",)),
 ]
 
@@ -398,4 +398,34 @@ VARIANTS += [
             {"main.py": [("    Base.metadata.create_all(engine)\n",
                           "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
             first_failure="test_notes_survive_a_crash", says=("killed",)),
+]
+
+
+# ---- steps 10-11 (the contract of steps 7-9 on PostgreSQL; the Dockerfile read as Docker does) ----
+
+COUNT_PINNED = "    pinned = db.scalar(select(func.count()).where(Note.pinned)) or 0\n"
+COLUMNS_BY_INSPECT = '{c["name"] for c in inspector.get_columns(table)}'
+COLUMNS_BY_PRAGMA = '{row[1] for row in conn.execute(text(f"PRAGMA table_info({table})"))}'
+
+VARIANTS += [
+    Variant("count-sums-a-boolean", 10, S10,
+            {"main.py": [(COUNT_PINNED, "    pinned = db.scalar(select(func.sum(Note.pinned))) or 0\n")]},
+            first_failure="test_count", says=("500", "sum(boolean) does not exist"),
+            hint_says=("func.count()", "boolean")),
+    Variant("migration-reads-columns-by-pragma", 10, S10,
+            {"migrations.py": [(COLUMNS_BY_INSPECT, COLUMNS_BY_PRAGMA)]},
+            first_failure="test_tables_are_on_postgres", says=("did not start", "PRAGMA"),
+            hint_says=("migrations.py line", "get_columns")),
+    Variant("no-migration-on-postgres", 10, S10, {"main.py": [(UPGRADE, "")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("PostgreSQL database", "does not exist"),
+            hint_says=("ALTER TABLE",)),
+    Variant("text-length-left-to-postgres", 10, S10,
+            {"schemas.py": [("Field(min_length=1, max_length=500)", "Field(min_length=1)")]},
+            first_failure="test_bad_input_is_refused", says=("501 characters", "422")),
+    Variant("pinned-filter-ignored-on-postgres", 10, S10,
+            {"main.py": [("    if pinned is not None:\n        query = query.where(Note.pinned == pinned)\n", "")]},
+            first_failure="test_filter_by_pinned", says=("?pinned=true",)),
+    Variant("update-never-committed-on-postgres", 10, S10,
+            {"main.py": [("        setattr(note, field, value)\n    db.commit()\n", "        setattr(note, field, value)\n")]},
+            first_failure="test_update", says=("still shows",), hint_says=("db.commit()",)),
 ]

@@ -288,7 +288,7 @@ def ignored(dockerignore: str, name: str) -> bool:
             continue
         negate = pattern.startswith("!")
         pattern = pattern.lstrip("!").strip().lstrip("/")
-        pattern = pattern[2:] if pattern.startswith("./") else pattern
+        pattern = pattern.removeprefix("./")
         if _matches(pattern.rstrip("/"), name):
             verdict = not negate
     return verdict

@@ -8,18 +8,20 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-from grader.checks.dockerfile import DockerfileError, Stage, commands, parse, stages
+from grader.checks.dockerfile import DockerfileError, Stage, commands, ignored, parse, stages
 from grader.checks.requirements import (
     POSTGRES_DRIVER,
     Requirement,
     RequirementsError,
     imported_modules,
+    installed_on,
     normalise,
     pip_requirement_files,
+    provides,
     server_needs,
 )
 from grader.checks.requirements import parse as parse_requirements
-from grader.checks.server_command import NotAServer, Server, read_server
+from grader.checks.server_command import SHELLS, NotAServer, Server, production_problem, read_server
 from grader.feedback import CheckFailure
 
 SLIM_PYTHON = re.compile(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$")
@@ -62,8 +64,9 @@ def image_server(folder: Path) -> Server:
     """The server the image's ENTRYPOINT and CMD start, as Docker joins them."""
     final = image_stages(folder)[-1]
     argv = final.start()
-    written = [form for form in (final.entrypoint, final.cmd) if form is not None and form.exec_form]
-    dollar = next((w for form in written for w in form.words if "$" in w), "")
+    unread = argv if argv[:1] and Path(argv[0]).name not in SHELLS else []  # no shell reads them
+    exec_words = [w for form in (final.entrypoint, final.cmd) if form is not None and form.exec_form for w in form.words]
+    dollar = next((w for w in exec_words if "$" in w and w in unread), "")
     if dollar:
         raise CheckFailure(
             f"The image's start command is written in exec form (a JSON list), so no shell reads "
@@ -145,3 +148,62 @@ def needs(folder: Path) -> dict[str, str]:
     for need in server_needs(server.program, server.worker):
         found.setdefault(need, f"the image starts the app with {server.program}")
     return found
+
+
+def check_requirements(folder: Path) -> None:
+    """Fail unless requirements.txt pins every package and lists what the app needs."""
+    listed = requirements(folder / "requirements.txt", folder)
+    version = python_version(folder)
+    installed = [r for r in listed if installed_on(r, version)]
+    loose = [r for r in installed if not r.pinned()]
+    if loose:
+        raise CheckFailure(
+            f"requirements.txt line {loose[0].line} has {loose[0].text!r}, which is not pinned to one version.",
+            "Pin each package with ==, such as `sqlalchemy==2.0.36`: the image built next month "
+            "must install exactly what you tested today.",
+        )
+    for need, why in needs(folder).items():
+        if not provides(installed, need):
+            skipped = [r for r in listed if r.name == need]
+            where = f" for a Linux image (it is there only where {skipped[0].marker})" if skipped else ""
+            raise CheckFailure(
+                f"requirements.txt does not list {need}{where}, and {why}.",
+                "List every package the app imports and the server that starts it, each pinned: "
+                "`pip freeze` prints the versions in your environment (`fastapi==...`, "
+                "`uvicorn==...`, `sqlalchemy==...`, `pydantic==...`, `psycopg[binary]==...`).",
+            )
+
+
+def check_dockerfile(folder: Path) -> None:
+    """Fail unless the image is a slim Python with requirements.txt installed, serving for production."""
+    built = image_stages(folder)
+    base = built[-1].image()
+    match = SLIM_PYTHON.match(base)
+    if match is None or "slim" not in match.group("tag"):
+        raise CheckFailure(
+            f"The image is built FROM {base or 'nothing'!r}; use a slim Python image.",
+            "`FROM python:3.12-slim`: the full image is several times larger, for tools the app "
+            "never uses.",
+        )
+    if not any(installs_requirements(stage) for stage in built):
+        raise CheckFailure(
+            "The Dockerfile never runs `pip install -r requirements.txt`.",
+            "`COPY requirements.txt .` then `RUN pip install --no-cache-dir -r requirements.txt`, "
+            "before `COPY . .`, so a code change does not reinstall every package.",
+        )
+    problem = production_problem(image_server(folder))
+    if problem:
+        raise CheckFailure(
+            f"The image's start command is not fit for production: {problem}.",
+            "--reload watches files and restarts on changes, a development aid that costs time "
+            "and memory in production: leave it out. Inside a container, 127.0.0.1 is the "
+            "container itself and nothing outside can reach it: `--host 0.0.0.0` listens on every "
+            "interface. " + CMD_HINT,
+        )
+    ignore = folder / ".dockerignore"
+    if not ignored(ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else "", "notes.db"):
+        raise CheckFailure(
+            "There is no .dockerignore that keeps notes.db out of the image, so `COPY . .` "
+            "would bake your local notes into it.",
+            "Write a .dockerignore with `*.db`, `__pycache__/` and `.venv/`, one a line.",
+        )

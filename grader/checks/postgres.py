@@ -99,7 +99,7 @@ class ThrowawayDatabases:
         self.url = url or server_url()
         self.names: list[str] = []
 
-    def __enter__(self) -> ThrowawayDatabases:
+    def __enter__(self) -> ThrowawayDatabases:  # noqa: PYI034  (never subclassed)
         return self
 
     def __exit__(self, *exc: object) -> None:

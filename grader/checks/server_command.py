@@ -9,7 +9,6 @@ gunicorn with uvicorn's workers (`-k uvicorn.workers.UvicornWorker`). A shell co
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 

@@ -9,22 +9,11 @@ from pathlib import Path
 import pytest
 
 from grader.checks.baked_in import baked_in
-from grader.checks.dockerfile import ignored
-from grader.checks.image import (
-    CMD_HINT,
-    SLIM_PYTHON,
-    image_server,
-    image_stages,
-    installs_requirements,
-    needs,
-    python_version,
-    requirements,
-)
+from grader.checks.image import check_dockerfile, check_requirements, image_server
 from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.real_server import RealServer
-from grader.checks.requirements import installed_on, provides
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
-from grader.checks.server_command import production_problem, runnable_here
+from grader.checks.server_command import runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
@@ -57,26 +46,7 @@ def real() -> Iterator[list[RealServer]]:
 @check(points=2, task=1)
 def test_requirements_are_pinned(target: Target) -> None:
     """requirements.txt pins every package with == and lists what the app imports, its server and psycopg"""
-    listed = requirements(target.folder / "requirements.txt", target.folder)
-    version = python_version(target.folder)
-    installed = [r for r in listed if installed_on(r, version)]
-    loose = [r for r in installed if not r.pinned()]
-    if loose:
-        raise CheckFailure(
-            f"requirements.txt line {loose[0].line} has {loose[0].text!r}, which is not pinned to one version.",
-            "Pin each package with ==, such as `sqlalchemy==2.0.36`: the image built next month "
-            "must install exactly what you tested today.",
-        )
-    for need, why in needs(target.folder).items():
-        if not provides(installed, need):
-            skipped = [r for r in listed if r.name == need]
-            where = f" for a Linux image (it is there only where {skipped[0].marker})" if skipped else ""
-            raise CheckFailure(
-                f"requirements.txt does not list {need}{where}, and {why}.",
-                "List every package the app imports and the server that starts it, each pinned: "
-                "`pip freeze` prints the versions in your environment (`fastapi==...`, "
-                "`uvicorn==...`, `sqlalchemy==...`, `pydantic==...`, `psycopg[binary]==...`).",
-            )
+    check_requirements(target.folder)
 
 
 restart = restart_fixture(ORM_COMMIT_HINT, api=OWNED_NOTES)
@@ -166,37 +136,7 @@ def _repair(db: Path, header: bytes) -> None:
 @check(points=2, task=4)
 def test_dockerfile(target: Target) -> None:
     """the Dockerfile starts from a slim Python, installs requirements.txt, serves on 0.0.0.0 without --reload"""
-    built = image_stages(target.folder)
-    base = built[-1].image()
-    match = SLIM_PYTHON.match(base)
-    if match is None or "slim" not in match.group("tag"):
-        raise CheckFailure(
-            f"The image is built FROM {base or 'nothing'!r}; use a slim Python image.",
-            "`FROM python:3.12-slim`: the full image is several times larger, for tools the app "
-            "never uses.",
-        )
-    if not any(installs_requirements(stage) for stage in built):
-        raise CheckFailure(
-            "The Dockerfile never runs `pip install -r requirements.txt`.",
-            "`COPY requirements.txt .` then `RUN pip install --no-cache-dir -r requirements.txt`, "
-            "before `COPY . .`, so a code change does not reinstall every package.",
-        )
-    problem = production_problem(image_server(target.folder))
-    if problem:
-        raise CheckFailure(
-            f"The image's start command is not fit for production: {problem}.",
-            "--reload watches files and restarts on changes, a development aid that costs time "
-            "and memory in production: leave it out. Inside a container, 127.0.0.1 is the "
-            "container itself and nothing outside can reach it: `--host 0.0.0.0` listens on every "
-            "interface. " + CMD_HINT,
-        )
-    ignore = target.folder / ".dockerignore"
-    if not ignored(ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else "", "notes.db"):
-        raise CheckFailure(
-            "There is no .dockerignore that keeps notes.db out of the image, so `COPY . .` "
-            "would bake your local notes into it.",
-            "Write a .dockerignore with `*.db`, `__pycache__/` and `.venv/`, one a line.",
-        )
+    check_dockerfile(target.folder)
 
 
 @check(points=2, task=4)

@@ -18,9 +18,8 @@ def databases() -> Iterator[ThrowawayDatabases]:
 
 def _refused(url: str, statement: str) -> str:
     """The server's refusal of `statement`, run as the login in `url`."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
-        with pytest.raises(psycopg.Error) as refused:
-            conn.execute(statement)
+    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn, pytest.raises(psycopg.Error) as refused:
+        conn.execute(statement)
     return str(refused.value)
 
 

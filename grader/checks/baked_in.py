@@ -40,7 +40,7 @@ def baked_in(folder: Path) -> tuple[str, int, str, str] | None:
         if found:
             return found
     for name in ("Dockerfile", "requirements.txt", ".dockerignore"):
-        found = _in_text(folder / name)
+        found = _in_text(folder / name, paths=name != "Dockerfile")  # its paths are the image's own
         if found:
             return found
     return _secret_setting(folder / "Dockerfile")
@@ -62,7 +62,7 @@ def _secret_setting(path: Path) -> tuple[str, int, str, str] | None:
     return None
 
 
-def _in_text(path: Path) -> tuple[str, int, str, str] | None:
+def _in_text(path: Path, paths: bool = True) -> tuple[str, int, str, str] | None:
     if not path.is_file():
         return None
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
@@ -71,7 +71,7 @@ def _in_text(path: Path) -> tuple[str, int, str, str] | None:
             (SECRET_ASSIGNED, "a secret written in the code"),
             (ABSOLUTE_IN_TEXT, "an absolute path"),
         ):
-            if pattern.search(line):
+            if pattern.search(line) and (paths or pattern is not ABSOLUTE_IN_TEXT):
                 return (path.name, number, what, line.strip())
     return None
 

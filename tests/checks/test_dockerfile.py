@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.check import run_checks
 from grader.checks.dockerfile import DockerfileError, Form, ignored, parse, stages, substitute
 from grader.checks.image import check_dockerfile, check_requirements, image_server
 from grader.checks.requirements import parse as parse_requirements
 from grader.checks.requirements import pip_requirement_files
 from grader.checks.server_command import NotAServer, read_server, runnable_here
-from grader.course import SOLUTIONS
+from grader.course import SOLUTIONS, Course
 from grader.feedback import CheckFailure
+from tests.checks.variants import CORRECT_STYLES, Variant
 
 S11 = SOLUTIONS / "11-ship-it"
 SLIM = "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
@@ -292,3 +294,9 @@ def test_requirement_lines_are_joined_and_hashes_left_out() -> None:
     assert [(r.name, r.specifier, r.line) for r in found][:2] == [("annotated-types", "==0.7.0", 6), ("fastapi", "==0.115.6", 10)]
     assert all(r.pinned() for r in found) and nested == []
     assert found[2].extras == {"binary"} and found[2].marker == 'python_version >= "3.8"'
+
+
+@pytest.mark.parametrize("variant", CORRECT_STYLES, ids=[v.name for v in CORRECT_STYLES])
+def test_correct_styles_get_full_marks(variant: Variant, course: Course, tmp_path: Path) -> None:
+    report = run_checks(course.step(variant.step), variant.write(tmp_path / "submission"))
+    assert report.score == report.max_score, report.first_failure

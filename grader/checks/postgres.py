@@ -14,12 +14,22 @@ grader's own `PrivateCluster` below.
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
+import pwd
 import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from grader.engine.limits import die_with_parent
 from grader.feedback import CheckFailure
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,8 +46,18 @@ ROLE_OPTIONS = (
 )
 
 
+PRIVATE = "private"  # PERSISTLAB_POSTGRES_URL=private: a PrivateCluster of the grader's own
+HIDDEN_FROM_THE_APP = ("PERSISTLAB_POSTGRES_URL", "PGPASSWORD")  # the admin's login, if it is there
+
+
 def server_url() -> str:
     return os.environ.get("PERSISTLAB_POSTGRES_URL", DEFAULT_URL)
+
+
+def app_environment(database_url: str) -> dict[str, str]:
+    """What a student's app started with its own command gets on top of the grader's environment:
+    its DATABASE_URL, and the grader's own database logins emptied."""
+    return {**dict.fromkeys(HIDDEN_FROM_THE_APP, ""), "DATABASE_URL": database_url}
 
 
 def with_database(url: str, name: str, driver: str = "") -> str:
@@ -182,3 +202,124 @@ def postgres_hint(output: str) -> str:
         if f"psycopg.errors.{name}" in output:
             return hint
     return ""
+
+
+class PrivateCluster:
+    """A PostgreSQL server of the grader's own, for one grading run.
+
+    initdb in a private folder, then `postgres` as a child of the grader (it dies with it),
+    listening on a Unix socket in `socket_dir` only, no TCP, and asking every login for its
+    password (scram-sha-256). The admin's password lives in this object only. The sandbox binds
+    `socket_dir` alone into a student's jail; `url_for` names a throwaway role's database there.
+    Run as root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
+    """
+
+    ADMIN = "persistlab"
+
+    def __init__(self, parent: str | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="persistlab-pg-", dir=parent))
+        self.socket_dir = self.root / "socket"
+        self.password = secrets.token_hex(16)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.admin_url = self.url_for(self.ADMIN, "postgres", self.password)
+
+    def url_for(self, role: str, database: str, password: str = "", driver: str = "") -> str:
+        """A URL for `role` on `database`, through the socket: postgresql://role:pw@/db?host=..."""
+        scheme = f"postgresql+{driver}" if driver else "postgresql"
+        login = quote(role, safe="") + (f":{quote(password, safe='')}" if password else "")
+        return f"{scheme}://{login}@/{quote(database, safe='')}?host={quote(str(self.socket_dir), safe='/')}"
+
+    def __enter__(self) -> PrivateCluster:  # noqa: PYI034  (never subclassed)
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> PrivateCluster:
+        """initdb, then the server; ClusterError (with PostgreSQL's own words) when either fails."""
+        user = _cluster_user()
+        data, log = self.root / "data", self.root / "server.log"
+        self.socket_dir.mkdir(mode=0o755)
+        password_file = self.root / "password"
+        password_file.write_text(self.password, encoding="utf-8")
+        for path in (self.root, self.socket_dir, password_file):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        self.root.chmod(0o711)
+        switch = functools.partial(_become, user.pw_uid, user.pw_gid)
+        initdb = subprocess.run(  # a single-threaded moment: before any check runs
+            [_binary("initdb"), "-D", str(data), "-U", self.ADMIN, "--auth=scram-sha-256",
+             f"--pwfile={password_file}", "-E", "UTF8", "--no-locale", "--no-sync"],
+            capture_output=True, preexec_fn=switch, check=False, cwd=self.root,
+        )
+        password_file.unlink()
+        if initdb.returncode != 0:
+            raise ClusterError(f"initdb failed: {initdb.stderr.decode(errors='replace').strip()[-300:]}")
+        (data / "pg_hba.conf").write_text("local all all scram-sha-256\n", encoding="utf-8")
+        settings = {
+            "listen_addresses": "''", "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0777", "fsync": "off", "synchronous_commit": "off",
+            "full_page_writes": "off", "max_connections": "200",
+        }
+        arguments = [arg for name, value in settings.items() for arg in ("-c", f"{name}={value.strip(chr(39))}")]
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [_binary("postgres"), "-D", str(data), *arguments], stdout=output, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=functools.partial(_become, user.pw_uid, user.pw_gid, True),  # noqa: PLW1509
+                cwd=self.root,
+            )
+        self._wait_ready(log)
+        return self
+
+    def _wait_ready(self, log: Path) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ClusterError(f"postgres stopped: {log.read_text(errors='replace').strip()[-300:]}")
+            if reachable(self.admin_url):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise ClusterError("postgres did not answer within 30 s")
+
+    def stop(self) -> None:
+        """A fast shutdown (SIGINT: every session ends), then the folder is removed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ClusterError(RuntimeError):
+    """The grader's own PostgreSQL could not be made or started."""
+
+
+def _cluster_user() -> pwd.struct_passwd:
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid())
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        raise ClusterError("PostgreSQL refuses to run as root, and there is no `postgres` user to run it as") from None
+
+
+def _become(uid: int, gid: int, die_with_grader: bool = False) -> None:
+    """In the child, before exec: the cluster's user, and (for the server) death with the grader."""
+    import ctypes  # noqa: F401  (loaded while Python's files are still readable: root's may not be)
+
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    if die_with_grader:
+        die_with_parent()  # after setuid, which clears it
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), "")
+    if not found:
+        raise ClusterError(f"{name} is not installed (Debian: apt-get install postgresql)")
+    return found

@@ -29,8 +29,12 @@ from grader.checks.notes_rest import by_id, create_note, list_rest
 from grader.checks.postgres import (
     NO_SERVER,
     NO_SERVER_HINT,
+    PRIVATE,
+    ClusterError,
+    PrivateCluster,
     Throwaway,
     ThrowawayDatabases,
+    app_environment,
     postgres_hint,
     query,
     reachable,
@@ -61,7 +65,7 @@ class PostgresServer(RealServer):
         self, folder: Path, limits: Limits, workdir: Path, database: Throwaway,
         owners: dict[str, int] | None,
     ) -> None:
-        super().__init__(folder, limits, workdir, {"DATABASE_URL": database.app_url()})
+        super().__init__(folder, limits, workdir, app_environment(database.app_url()))
         self.database = database
         self.database_url = database.url  # read by step 9's orphan check, as the app's own role
         self.owners = owners
@@ -81,17 +85,35 @@ class PostgresServer(RealServer):
             return self.owners[self.database.name]
 
 
-@pytest.fixture(scope="module")
-def databases() -> Iterator[ThrowawayDatabases]:
-    with ThrowawayDatabases() as made:
-        yield made
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivateCluster | None]:
+    """With PERSISTLAB_POSTGRES_URL=private, the grader's own server, started once for the session."""
+    if server_url() != PRIVATE:
+        yield None
+        return
+    try:
+        cluster = PrivateCluster().start()
+    except ClusterError as error:
+        raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT) from None
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
-def postgres_server() -> None:
-    """Every check fails the same way, and at once, when there is no server to run the app on."""
-    if not reachable(server_url()):
+def admin_url(private_cluster: PrivateCluster | None) -> str:
+    """Where databases are made; every check fails the same way, at once, when nothing answers."""
+    url = private_cluster.admin_url if private_cluster else server_url()
+    if not reachable(url):
         raise CheckFailure(NO_SERVER, NO_SERVER_HINT)
+    return url
+
+
+@pytest.fixture(scope="module")
+def databases(admin_url: str) -> Iterator[ThrowawayDatabases]:
+    with ThrowawayDatabases(admin_url) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

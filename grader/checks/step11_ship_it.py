@@ -11,6 +11,7 @@ import pytest
 from grader.checks.baked_in import baked_in
 from grader.checks.image import check_dockerfile, check_requirements, image_server
 from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
 from grader.checks.server_command import runnable_here
@@ -81,7 +82,7 @@ def test_health_needs_the_database(
     folder = scratch.fresh(target.folder, "outage")
     (folder / "data").mkdir()
     db = folder / "data" / "notes.db"
-    server = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///data/notes.db"})
+    server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))
@@ -152,7 +153,7 @@ def test_production_command_serves(
                f"{server.program} starts for this app, on a socket of the grader's)")
     folder = scratch.fresh(target.folder, "production")
     (folder / "data").mkdir()
-    app = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///data/production.db"}, command)
+    app = RealServer(folder, limits, workdir, app_environment("sqlite:///data/production.db"), command)
     real.append(app)
     try:
         app.start()

@@ -7,12 +7,27 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from grader.checks.postgres import DEFAULT_URL, Throwaway, ThrowawayDatabases, query
+from grader.checks.postgres import (
+    DEFAULT_URL,
+    PrivateCluster,
+    Throwaway,
+    ThrowawayDatabases,
+    query,
+    with_database,
+)
 
 
-@pytest.fixture
-def databases() -> Iterator[ThrowawayDatabases]:
-    with ThrowawayDatabases(DEFAULT_URL) as made:
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PrivateCluster]:
+    with PrivateCluster() as started:
+        yield started
+
+
+@pytest.fixture(params=["host server", "private cluster"])
+def databases(request: pytest.FixtureRequest) -> Iterator[ThrowawayDatabases]:
+    """Throwaway databases on the server at 127.0.0.1:5432, and on the grader's own cluster."""
+    url = DEFAULT_URL if request.param == "host server" else request.getfixturevalue("cluster").admin_url
+    with ThrowawayDatabases(url) as made:
         yield made
 
 
@@ -35,7 +50,7 @@ def test_the_role_owns_its_database_and_can_build_in_it(databases: ThrowawayData
 
 def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) -> None:
     made = databases.create()
-    rows = query(DEFAULT_URL, (
+    rows = query(databases.url, (
         "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
         f"FROM pg_roles WHERE rolname = '{made.name}'"
     ))
@@ -52,7 +67,7 @@ def test_the_role_cannot_reach_another_database(databases: ThrowawayDatabases) -
     ann, bob = databases.create(), databases.create()
     with psycopg.connect(bob.url, autocommit=True) as conn:
         conn.execute("CREATE TABLE secrets (text TEXT)")
-    into_bobs = ann.url.rsplit("/", 1)[0] + f"/{bob.name}"
+    into_bobs = with_database(ann.url, bob.name)
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(into_bobs, connect_timeout=3)
     assert "permission denied" in _refused(ann.url, f"SET ROLE {bob.name}")
@@ -67,3 +82,27 @@ def test_everything_is_dropped_even_after_a_crash() -> None:
     assert len(names) == 2
     left = query(DEFAULT_URL, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles")
     assert not names & {row[0] for row in left}
+
+
+def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(cluster: PrivateCluster) -> None:
+    assert query(cluster.admin_url, "SHOW listen_addresses") == [("",)]
+    assert [p.name for p in cluster.socket_dir.iterdir() if not p.name.endswith(".lock")] == [".s.PGSQL.5432"]
+    with pytest.raises(psycopg.OperationalError, match="no password supplied"):
+        psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres"), connect_timeout=3)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres", "guess"), connect_timeout=3)
+    with ThrowawayDatabases(cluster.admin_url) as databases:
+        made = databases.create()
+        assert made.app_url().startswith(f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/")
+
+
+def test_the_private_cluster_is_gone_once_stopped() -> None:
+    cluster = PrivateCluster().start()
+    assert cluster.process is not None and reachable_once(cluster)
+    cluster.stop()
+    assert cluster.process.poll() is not None
+    assert not cluster.root.exists()
+
+
+def reachable_once(cluster: PrivateCluster) -> bool:
+    return query(cluster.admin_url, "SELECT current_user") == [(cluster.ADMIN,)]

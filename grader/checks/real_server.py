@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.checks.postgres import postgres_hint
 from grader.engine.limits import Limits
 from grader.engine.own_command import UvicornProcess
-from grader.feedback import CheckFailure
+from grader.feedback import CheckFailure, _student_line
 from grader.server import StudentServer
 
 
@@ -38,7 +38,6 @@ class RealServer(StudentServer):
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 def startup_error(output: str) -> CheckFailure:
@@ -72,12 +71,6 @@ def startup_error(output: str) -> CheckFailure:
 
 
 def _at(output: str) -> str:
-    """ " (in migrations.py line 12)": the last traceback frame outside Python and its packages."""
-    frames = [
-        (path, line) for path, line in _FRAME.findall(output)
-        if "site-packages" not in path and "/lib/python" not in path and "<frozen" not in path
-    ]
-    if not frames:
-        return ""
-    path, line = frames[-1]
-    return f" (in {Path(path).name} line {line})"
+    """ " (in migrations.py line 12)": where the traceback left the student's own files."""
+    where = _student_line(output)
+    return f" (in {where})" if where else ""

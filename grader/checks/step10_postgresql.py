@@ -26,6 +26,7 @@ from grader.checks import step08_schema_change as step08
 from grader.checks import step09_relations_and_transactions as step09
 from grader.checks.notes_api import random_text
 from grader.checks.notes_rest import by_id, create_note, list_rest
+from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.postgres import (
     NO_SERVER,
     NO_SERVER_HINT,
@@ -41,8 +42,7 @@ from grader.checks.postgres import (
     server_url,
 )
 from grader.checks.real_server import RealServer
-from grader.checks.restart import DB_FILE
-from grader.checks.step09_relations_and_transactions import restart  # noqa: F401  (a fixture)
+from grader.checks.restart import DB_FILE, restart_fixture
 from grader.course import SOLUTIONS
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
@@ -206,6 +206,9 @@ def postgres_hints() -> Iterator[None]:
         raise CheckFailure(failure.message, hint) from None
 
 
+restart = restart_fixture(ORM_COMMIT_HINT, api=step09.OWNED_NOTES, hand_over=True)
+
+
 def replay(earlier: Callable[..., None], points: int, task: int) -> Callable[..., None]:
     """An earlier step's check, run as it is, with this step's points and task."""
 
@@ -242,7 +245,6 @@ test_update = replay(step07.test_update, points=1, task=5)
 test_delete = replay(step07.test_delete, points=1, task=5)
 test_bad_input_is_refused = replay(step07.test_bad_input_is_refused, points=1, task=5)
 test_priority_field = replay(step08.test_priority_field, points=1, task=5)
-test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)
 test_users = replay(step09.test_users, points=1, task=3)
 test_notes_have_an_owner = replay(step09.test_notes_have_an_owner, points=1, task=3)
 test_no_orphan_notes = replay(step09.test_no_orphan_notes, points=2, task=3)
@@ -255,5 +257,6 @@ test_failed_import_after_a_restart = replay(step09.test_failed_import_after_a_re
 test_old_rows_survive_the_upgrade = replay(step08.test_old_rows_survive_the_upgrade, points=2, task=5)
 test_upgraded_database_restarts = replay(step08.test_upgraded_database_restarts, points=1, task=5)
 test_notes_survive_a_graceful_restart = replay(step09.test_notes_survive_a_graceful_restart, points=1, task=3)
+test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)  # on the restart's last server
 
 COUNT_EVERY_NOTE = {test_filter_by_pinned, test_count}

@@ -17,7 +17,7 @@ from grader.checks.postgres import (
 from grader.course import Course
 from grader.results import FAIL, PASS
 from tests.checks.test_variants import QUICK
-from tests.checks.variants import S10, Variant
+from tests.checks.variants import COUNT_PINNED, S10, Variant
 
 
 def test_no_server_is_never_a_pass(course: Course, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,8 +56,7 @@ def test_the_solution_passes_on_the_graders_own_cluster(course: Course, monkeypa
 
 PORTABLE_COUNT = Variant(
     "count-by-case", 10, S10,
-    {"main.py": [("    pinned = db.scalar(select(func.count()).where(Note.pinned)) or 0\n",
-                  "    pinned = db.scalar(select(func.sum(case((Note.pinned, 1), else_=0)))) or 0\n"),
+    {"main.py": [(COUNT_PINNED, "    pinned = db.scalar(select(func.sum(case((Note.pinned, 1), else_=0)))) or 0\n"),
                  ("from sqlalchemy import func, select", "from sqlalchemy import case, func, select")]},
 )
 

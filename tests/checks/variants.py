@@ -434,7 +434,9 @@ CMD_EXEC = 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]'
 PSYCOPG = "psycopg[binary]==3.3.9\n"
 
 VARIANTS += [
-    Variant("fastapi-dev-in-the-image", 11, S11, {"Dockerfile": [(CMD_EXEC, 'CMD ["fastapi", "dev", "main.py", "--host", "0.0.0.0"]')]},
+    Variant("fastapi-dev-in-the-image", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, 'CMD ["fastapi", "dev", "main.py", "--host", "0.0.0.0"]')],
+             "requirements.txt": [("fastapi==", "fastapi[standard]==")]},
             first_failure="test_dockerfile", says=("fastapi dev", "reloads"), hint_says=("--reload",)),
     Variant("exec-form-port-variable", 11, S11, {"Dockerfile": [(CMD_EXEC, CMD_EXEC.replace('"8000"', '"$PORT"'))]},
             first_failure="test_dockerfile", says=("exec form", "'$PORT'"), hint_says=("shell form",)),

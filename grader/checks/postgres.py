@@ -152,7 +152,7 @@ class ThrowawayDatabases:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
                 try:
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-                except errors.DependentObjectsStillReferenced:  # something in the admin's database
+                except errors.DependentObjectsStillExist:  # something in the admin's database
                     conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
         self.names.clear()
@@ -209,7 +209,8 @@ class PrivateCluster:
 
     initdb in a private folder, then `postgres` as a child of the grader (it dies with it),
     listening on a Unix socket in `socket_dir` only, no TCP, and asking every login for its
-    password (scram-sha-256). The admin's password lives in this object only. The sandbox binds
+    password (scram-sha-256); no one but the admin may connect to its own databases. The
+    admin's password lives in this object only. The sandbox binds
     `socket_dir` alone into a student's jail; `url_for` names a throwaway role's database there.
     Run as root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
     """
@@ -276,6 +277,9 @@ class PrivateCluster:
             if self.process is not None and self.process.poll() is not None:
                 raise ClusterError(f"postgres stopped: {log.read_text(errors='replace').strip()[-300:]}")
             if reachable(self.admin_url):
+                with connect(self.admin_url) as conn:  # a role reaches its own database only
+                    for database in ("postgres", "template1"):
+                        conn.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
                 return
             time.sleep(0.1)
         self.stop()

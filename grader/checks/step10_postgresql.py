@@ -150,8 +150,9 @@ def server(
     """The previous check's server while it is sound (a real start costs seconds), else a fresh
     one; always a fresh one, on an empty database, for a check that counts every note."""
     previous = latest.get("server")
-    fresh = request.function in COUNT_EVERY_NOTE or previous is None or not previous.sound()
-    yield fresh_server(spawn, latest) if fresh else previous
+    if request.function in COUNT_EVERY_NOTE or previous is None or not previous.sound():
+        previous = fresh_server(spawn, latest)
+    yield previous
     settle(latest)
 
 
@@ -159,9 +160,13 @@ class UpgradeOnPostgres(step08.UpgradeRun):
     """Step 8's upgrade on PostgreSQL: the step-7 reference app makes a database and notes (the
     second and the newest then deleted), and the student's app starts on that database."""
 
+    def __init__(self, spawn: Callable[..., StudentServer], scratch: Scratch, target: Target) -> None:
+        super().__init__(spawn, scratch, target)
+        self.start = spawn  # takes a folder, and where its database comes from
+
     def _old_database(self) -> Path:
         step7 = self.scratch.fresh(SOLUTIONS / step08.STEP7, "step7")
-        server = self.spawn(step7, owned=False)
+        server = self.start(step7, owned=False)
         notes = [create_note(server, random_text(), pinned=i % 2 == 0) for i in range(5)]
         for gone in (notes[1], notes[4]):
             server.request("DELETE", f"/notes/{gone['id']}")
@@ -172,7 +177,7 @@ class UpgradeOnPostgres(step08.UpgradeRun):
     def _upgrade(self) -> dict[int, Any]:
         step7 = self._old_database()
         shutil.copytree(self.target.folder, self.folder, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
-        server = self.spawn(self.folder, database_of=step7)
+        server = self.start(self.folder, database_of=step7)
         try:
             response = server.request("GET", "/notes")
             output = server.settled_output() if response.status_code >= 500 else ""

@@ -94,6 +94,9 @@ def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(c
     with ThrowawayDatabases(cluster.admin_url) as databases:
         made = databases.create()
         assert made.app_url().startswith(f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/")
+        for other in ("postgres", "template1"):
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                psycopg.connect(with_database(made.url, other), connect_timeout=3)
 
 
 def test_the_private_cluster_is_gone_once_stopped() -> None:

@@ -18,8 +18,22 @@ PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-SUBSTITUTED = {"ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ONBUILD"}
+_VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+SUBSTITUTED = {
+    "ADD",
+    "COPY",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "LABEL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+    "ONBUILD",
+}
 
 
 class DockerfileError(ValueError):
@@ -98,7 +112,9 @@ def parse(text: str) -> list[Instruction]:
         arguments = arguments.strip()
         heredoc = _HEREDOC.search(arguments) if keyword.upper() in ("RUN", "COPY") else None
         if heredoc:
-            body, index = _heredoc_body(lines, index, heredoc.group(3), heredoc.group(1) == "-", first)
+            body, index = _heredoc_body(
+                lines, index, heredoc.group(3), heredoc.group(1) == "-", first
+            )
             arguments = f"{arguments}\n{body}"
         found.append(Instruction(keyword.upper(), arguments, first + 1))
     return found
@@ -113,12 +129,16 @@ def _directives(lines: list[str]) -> tuple[str, int]:
             return escape, index
         if match.group(1).lower() == "escape":
             if match.group(2) not in ("\\", "`"):
-                raise DockerfileError(f"line {index + 1}: the escape directive takes \\ or `, not {match.group(2)!r}")
+                raise DockerfileError(
+                    f"line {index + 1}: the escape directive takes \\ or `, not {match.group(2)!r}"
+                )
             escape = match.group(2)
     return escape, len(lines)
 
 
-def _heredoc_body(lines: list[str], index: int, end: str, strip_tabs: bool, first: int) -> tuple[str, int]:
+def _heredoc_body(
+    lines: list[str], index: int, end: str, strip_tabs: bool, first: int
+) -> tuple[str, int]:
     body: list[str] = []
     while index < len(lines):
         line = lines[index].lstrip("\t") if strip_tabs else lines[index]
@@ -149,7 +169,9 @@ def substitute(text: str, variables: dict[str, str]) -> str:
 
 def commands(script: str, env: dict[str, str]) -> list[list[str]]:
     """The simple commands of a shell script, in order, with variables substituted."""
-    lexer = shlex.shlex(substitute(script, env).replace("\n", " ; "), posix=True, punctuation_chars=True)
+    lexer = shlex.shlex(
+        substitute(script, env).replace("\n", " ; "), posix=True, punctuation_chars=True
+    )
     lexer.whitespace_split = True
     found: list[list[str]] = [[]]
     try:
@@ -168,7 +190,9 @@ def program(words: list[str], env: dict[str, str]) -> tuple[str, list[str], dict
     NAME=value prefixes and `python -m`; ("", [], env) when the words name no program.
     A Python script is named "python FILE"."""
     env = dict(env)
-    while words and (words[0] in ("exec", "env", "/usr/bin/env", "command") or _ASSIGNMENT.match(words[0])):
+    while words and (
+        words[0] in ("exec", "env", "/usr/bin/env", "command") or _ASSIGNMENT.match(words[0])
+    ):
         if "=" in words[0] and words[0] not in ("exec", "env", "command"):
             name, _, value = words[0].partition("=")
             env[name] = value

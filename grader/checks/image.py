@@ -24,9 +24,11 @@ from grader.checks.requirements import parse as parse_requirements
 from grader.checks.server_command import SHELLS, NotAServer, Server, production_problem, read_server
 from grader.feedback import CheckFailure
 
-SLIM_PYTHON = re.compile(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$")
+SLIM_PYTHON = re.compile(
+    r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$"
+)
 NESTING = 5  # requirement files including others, at most this deep
-CMD_HINT = "`CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]`."
+CMD_HINT = '`CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]`.'
 REQUIREMENTS_HINT = (
     "List what the app needs, one package a line, each pinned: `fastapi==0.115.0`. "
     "`pip freeze` prints what your environment has, with versions."
@@ -44,7 +46,9 @@ def image_stages(folder: Path) -> list[Stage]:
     try:
         return stages(parse(path.read_text(encoding="utf-8", errors="replace")))
     except DockerfileError as error:
-        raise CheckFailure(f"Docker cannot build this Dockerfile: {error}.", "README.md shows the shape.") from None
+        raise CheckFailure(
+            f"Docker cannot build this Dockerfile: {error}.", "README.md shows the shape."
+        ) from None
 
 
 def installs_requirements(stage: Stage) -> bool:
@@ -55,7 +59,11 @@ def installs_requirements(stage: Stage) -> bool:
             simple = [argv] if run.exec_form else commands(argv[-1], {**stage.args, **stage.env})
         except DockerfileError:
             continue
-        if any(Path(f).name == "requirements.txt" for words in simple for f in pip_requirement_files(words)):
+        if any(
+            Path(f).name == "requirements.txt"
+            for words in simple
+            for f in pip_requirement_files(words)
+        ):
             return True
     return False
 
@@ -65,19 +73,26 @@ def image_server(folder: Path) -> Server:
     final = image_stages(folder)[-1]
     argv = final.start()
     unread = argv if argv[:1] and Path(argv[0]).name not in SHELLS else []  # no shell reads them
-    exec_words = [w for form in (final.entrypoint, final.cmd) if form is not None and form.exec_form for w in form.words]
+    exec_words = [
+        w
+        for form in (final.entrypoint, final.cmd)
+        if form is not None and form.exec_form
+        for w in form.words
+    ]
     dollar = next((w for w in exec_words if "$" in w and w in unread), "")
     if dollar:
         raise CheckFailure(
             f"The image's start command is written in exec form (a JSON list), so no shell reads "
             f"it: {dollar!r} reaches the program as it is written, not as a value.",
-            "Write the value itself (`\"--port\", \"8000\"`), or use the shell form, `CMD uvicorn "
+            'Write the value itself (`"--port", "8000"`), or use the shell form, `CMD uvicorn '
             "main:app --host 0.0.0.0 --port $PORT`, where the shell replaces $PORT.",
         )
     try:
         return read_server(argv, final.env, gunicorn_config(folder, argv))
     except NotAServer as error:
-        raise CheckFailure(f"The image's start command cannot serve the app: {error}.", CMD_HINT) from None
+        raise CheckFailure(
+            f"The image's start command cannot serve the app: {error}.", CMD_HINT
+        ) from None
 
 
 def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:
@@ -92,7 +107,11 @@ def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:
         return {}
     found: dict[str, object] = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             try:
                 found[node.targets[0].id] = ast.literal_eval(node.value)
             except ValueError:
@@ -131,7 +150,9 @@ def requirements(path: Path, folder: Path, depth: int = NESTING) -> list[Require
 
 def needs(folder: Path) -> dict[str, str]:
     """Distribution -> why the app needs it: its imports, the PostgreSQL driver, its server."""
-    sources = {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))}
+    sources = {
+        p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))
+    }
     distributions = importlib.metadata.packages_distributions()
     found: dict[str, str] = {}
     for module, file in imported_modules(sources).items():
@@ -165,7 +186,11 @@ def check_requirements(folder: Path) -> None:
     for need, why in needs(folder).items():
         if not provides(installed, need):
             skipped = [r for r in listed if r.name == need]
-            where = f" for a Linux image (it is there only where {skipped[0].marker})" if skipped else ""
+            where = (
+                f" for a Linux image (it is there only where {skipped[0].marker})"
+                if skipped
+                else ""
+            )
             raise CheckFailure(
                 f"requirements.txt does not list {need}{where}, and {why}.",
                 "List every package the app imports and the server that starts it, each pinned: "
@@ -201,7 +226,9 @@ def check_dockerfile(folder: Path) -> None:
             "interface. " + CMD_HINT,
         )
     ignore = folder / ".dockerignore"
-    if not ignored(ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else "", "notes.db"):
+    if not ignored(
+        ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else "", "notes.db"
+    ):
         raise CheckFailure(
             "There is no .dockerignore that keeps notes.db out of the image, so `COPY . .` "
             "would bake your local notes into it.",

@@ -134,8 +134,11 @@ class ThrowawayDatabases:
         role = sql.Identifier(name)
         with connect(self.url) as conn:
             self.names.append(name)  # before anything exists: drop_all takes what was made
-            conn.execute(sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
-                role, sql.Literal(password)))
+            conn.execute(
+                sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
+                    role, sql.Literal(password)
+                )
+            )
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
         url = with_login(with_database(self.url, name), name, password)
@@ -149,7 +152,9 @@ class ThrowawayDatabases:
 
         with connect(self.url) as conn:
             for name in self.names:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
                 try:
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
                 except errors.DependentObjectsStillExist:  # something in the admin's database
@@ -178,12 +183,12 @@ POSTGRES_HINTS = {
     "UndefinedColumn": (
         "The table in the database lacks a column the model has. On PostgreSQL as on SQLite, "
         "create_all() never changes a table that exists: migrations.upgrade() must add it, "
-        "after reading the columns with `inspect(engine).get_columns(\"notes\")`."
+        'after reading the columns with `inspect(engine).get_columns("notes")`.'
     ),
     "SyntaxError": (
         "PostgreSQL did not understand a statement that SQLite accepts (PRAGMA, AUTOINCREMENT "
         "written by hand, `?` placeholders). Let SQLAlchemy write the SQL (select(), inspect()), "
-        "and run SQLite's own statements only when `engine.dialect.name == \"sqlite\"`."
+        'and run SQLite\'s own statements only when `engine.dialect.name == "sqlite"`.'
     ),
     "StringDataRightTruncation": (
         "PostgreSQL enforces the length of a String(500) column, which SQLite ignores. Check the "
@@ -248,24 +253,51 @@ class PrivateCluster:
         self.root.chmod(0o711)
         switch = functools.partial(_become, user.pw_uid, user.pw_gid)
         initdb = subprocess.run(  # a single-threaded moment: before any check runs
-            [_binary("initdb"), "-D", str(data), "-U", self.ADMIN, "--auth=scram-sha-256",
-             f"--pwfile={password_file}", "-E", "UTF8", "--no-locale", "--no-sync"],
-            capture_output=True, preexec_fn=switch, check=False, cwd=self.root,
+            [
+                _binary("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.ADMIN,
+                "--auth=scram-sha-256",
+                f"--pwfile={password_file}",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            capture_output=True,
+            preexec_fn=switch,
+            check=False,
+            cwd=self.root,
         )
         password_file.unlink()
         if initdb.returncode != 0:
-            raise ClusterError(f"initdb failed: {initdb.stderr.decode(errors='replace').strip()[-300:]}")
+            raise ClusterError(
+                f"initdb failed: {initdb.stderr.decode(errors='replace').strip()[-300:]}"
+            )
         (data / "pg_hba.conf").write_text("local all all scram-sha-256\n", encoding="utf-8")
         settings = {
-            "listen_addresses": "''", "unix_socket_directories": f"'{self.socket_dir}'",
-            "unix_socket_permissions": "0777", "fsync": "off", "synchronous_commit": "off",
-            "full_page_writes": "off", "max_connections": "200",
+            "listen_addresses": "''",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0777",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
         }
-        arguments = [arg for name, value in settings.items() for arg in ("-c", f"{name}={value.strip(chr(39))}")]
+        arguments = [
+            arg
+            for name, value in settings.items()
+            for arg in ("-c", f"{name}={value.strip(chr(39))}")
+        ]
         with log.open("wb") as output:
             self.process = subprocess.Popen(
-                [_binary("postgres"), "-D", str(data), *arguments], stdout=output, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=functools.partial(_become, user.pw_uid, user.pw_gid, True),  # noqa: PLW1509
+                [_binary("postgres"), "-D", str(data), *arguments],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=functools.partial(_become, user.pw_uid, user.pw_gid, True),  # noqa: PLW1509
                 cwd=self.root,
             )
         self._wait_ready(log)
@@ -275,7 +307,9 @@ class PrivateCluster:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ClusterError(f"postgres stopped: {log.read_text(errors='replace').strip()[-300:]}")
+                raise ClusterError(
+                    f"postgres stopped: {log.read_text(errors='replace').strip()[-300:]}"
+                )
             if reachable(self.admin_url):
                 with connect(self.admin_url) as conn:  # a role reaches its own database only
                     for database in ("postgres", "template1"):
@@ -307,7 +341,9 @@ def _cluster_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam("postgres")
     except KeyError:
-        raise ClusterError("PostgreSQL refuses to run as root, and there is no `postgres` user to run it as") from None
+        raise ClusterError(
+            "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as"
+        ) from None
 
 
 def _become(uid: int, gid: int, die_with_grader: bool = False) -> None:
@@ -323,7 +359,9 @@ def _become(uid: int, gid: int, die_with_grader: bool = False) -> None:
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), "")
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), ""
+    )
     if not found:
         raise ClusterError(f"{name} is not installed (Debian: apt-get install postgresql)")
     return found

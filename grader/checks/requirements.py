@@ -23,7 +23,11 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _TRAILING_OPTIONS = re.compile(r"\s+--?[A-Za-z].*$")
 _NESTED = re.compile(r"^(-r|--requirement)(\s*=?\s*)(\S+)$")
 _EXACT_FILE = re.compile(r"(\.whl|\.tar\.gz|\.zip)(#.*)?$|@[0-9a-f]{40}(#.*)?$")
-STANDARD_EXTRAS = {"standard", "standard-no-fastapi-cloud-cli", "all"}  # fastapi's, with fastapi-cli
+STANDARD_EXTRAS = {
+    "standard",
+    "standard-no-fastapi-cloud-cli",
+    "all",
+}  # fastapi's, with fastapi-cli
 POSTGRES_DRIVER = "psycopg"
 
 
@@ -82,17 +86,28 @@ def parse(text: str) -> tuple[list[Requirement], list[str]]:
             if include:
                 nested.append(include.group(3))
             elif line.startswith(("-e", "--editable")):
-                raise RequirementsError(f"line {number}, {line!r}, installs a folder as it is, not a version")
+                raise RequirementsError(
+                    f"line {number}, {line!r}, installs a folder as it is, not a version"
+                )
             continue  # --index-url, --hash, -c constraints and the like install nothing
         spec = _TRAILING_OPTIONS.sub("", line)
         try:
             parsed = Pep508(spec)
         except InvalidRequirement as error:
-            raise RequirementsError(f"line {number}, {line!r}, is not a requirement pip can read: {error}") from None
-        requirements.append(Requirement(
-            normalise(parsed.name), frozenset(normalise(e) for e in parsed.extras), str(parsed.specifier),
-            parsed.url or "", str(parsed.marker or ""), number, spec,
-        ))
+            raise RequirementsError(
+                f"line {number}, {line!r}, is not a requirement pip can read: {error}"
+            ) from None
+        requirements.append(
+            Requirement(
+                normalise(parsed.name),
+                frozenset(normalise(e) for e in parsed.extras),
+                str(parsed.specifier),
+                parsed.url or "",
+                str(parsed.marker or ""),
+                number,
+                spec,
+            )
+        )
     return requirements, nested
 
 
@@ -100,10 +115,18 @@ def installed_on(requirement: Requirement, python_version: str = "") -> bool:
     """Whether pip installs it in a Linux CPython image (markers evaluated there)."""
     if not requirement.marker:
         return True
-    environment = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-                   "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    environment = {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     if python_version:
-        environment |= {"python_version": python_version, "python_full_version": f"{python_version}.0"}
+        environment |= {
+            "python_version": python_version,
+            "python_full_version": f"{python_version}.0",
+        }
     try:
         return Marker(requirement.marker).evaluate(environment)
     except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
@@ -139,7 +162,9 @@ def provides(requirements: list[Requirement], need: str) -> bool:
     names = {r.name for r in requirements}
     if need in names:
         return True
-    return need == "fastapi-cli" and any(r.name == "fastapi" and r.extras & STANDARD_EXTRAS for r in requirements)
+    return need == "fastapi-cli" and any(
+        r.name == "fastapi" and r.extras & STANDARD_EXTRAS for r in requirements
+    )
 
 
 def server_needs(program: str, worker: str = "") -> list[str]:

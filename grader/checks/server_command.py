@@ -17,22 +17,53 @@ from grader.checks.dockerfile import DockerfileError, commands, program
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]", ""}
 UVICORN_FLAGS = {
-    "--reload", "--http2", "--factory", "--version", "--help", "--reset-contextvars",
-    *(f"--{no}{name}" for no in ("", "no-") for name in (
-        "access-log", "use-colors", "proxy-headers", "server-header", "date-header")),
+    "--reload",
+    "--http2",
+    "--factory",
+    "--version",
+    "--help",
+    "--reset-contextvars",
+    *(
+        f"--{no}{name}"
+        for no in ("", "no-")
+        for name in ("access-log", "use-colors", "proxy-headers", "server-header", "date-header")
+    ),
 }
 LISTEN_OPTIONS = {"--host", "--port", "--uds", "--fd"}  # the grader's own socket replaces them
 GUNICORN_FLAGS = {
-    "--reload", "--preload", "--daemon", "-D", "--capture-output", "--check-config", "--print-config",
-    "--spew", "--reuse-port", "--no-sendfile", "--enable-stdio-inheritance", "-R", "--help", "-v",
-    "--version", "--strip-header-spaces",
+    "--reload",
+    "--preload",
+    "--daemon",
+    "-D",
+    "--capture-output",
+    "--check-config",
+    "--print-config",
+    "--spew",
+    "--reuse-port",
+    "--no-sendfile",
+    "--enable-stdio-inheritance",
+    "-R",
+    "--help",
+    "-v",
+    "--version",
+    "--strip-header-spaces",
 }
 UVICORN_WORKERS = {
-    "uvicorn.workers.UvicornWorker", "uvicorn.workers.UvicornH11Worker",
-    "uvicorn_worker.UvicornWorker", "uvicorn_worker.UvicornH11Worker",
+    "uvicorn.workers.UvicornWorker",
+    "uvicorn.workers.UvicornH11Worker",
+    "uvicorn_worker.UvicornWorker",
+    "uvicorn_worker.UvicornH11Worker",
 }
-FASTAPI_RUN_VALUES = {"--host", "--port", "--workers", "--root-path", "--app", "--entrypoint", "-e",
-                      "--forwarded-allow-ips"}
+FASTAPI_RUN_VALUES = {
+    "--host",
+    "--port",
+    "--workers",
+    "--root-path",
+    "--app",
+    "--entrypoint",
+    "-e",
+    "--forwarded-allow-ips",
+}
 
 
 class NotAServer(ValueError):
@@ -50,10 +81,14 @@ class Server:
     worker: str = ""  # gunicorn's worker class
 
 
-def read_server(argv: list[str], env: dict[str, str], gunicorn_config: dict[str, object] | None = None) -> Server:
+def read_server(
+    argv: list[str], env: dict[str, str], gunicorn_config: dict[str, object] | None = None
+) -> Server:
     """The server `argv` starts (through a shell if it is one); NotAServer with the reason if none."""
     if not argv:
-        raise NotAServer("the image has no CMD or ENTRYPOINT, so a container would not start the app")
+        raise NotAServer(
+            "the image has no CMD or ENTRYPOINT, so a container would not start the app"
+        )
     if argv[0].rsplit("/", 1)[-1] in SHELLS and "-c" in argv[1:2] + argv[1:3] and len(argv) >= 3:
         script = argv[argv.index("-c") + 1] if argv.index("-c") + 1 < len(argv) else ""
         try:
@@ -80,7 +115,9 @@ def read_server(argv: list[str], env: dict[str, str], gunicorn_config: dict[str,
             f"it runs `{last}`, which starts whatever that file starts: the grader (and a platform "
             "that runs the image) cannot tell which server it is or where it listens"
         )
-    raise NotAServer(f"it runs `{last or written}`, which is not uvicorn, `fastapi run` or gunicorn")
+    raise NotAServer(
+        f"it runs `{last or written}`, which is not uvicorn, `fastapi run` or gunicorn"
+    )
 
 
 def _uvicorn(rest: list[str], env: dict[str, str], written: str) -> Server:
@@ -106,8 +143,14 @@ def _uvicorn(rest: list[str], env: dict[str, str], written: str) -> Server:
     if not app:
         raise NotAServer("uvicorn is given no application to serve (such as main:app)")
     host = (values.get("--host") or [env.get("UVICORN_HOST", "127.0.0.1")])[-1]
-    return Server("uvicorn", app, (host,), "--reload" in rest or env.get("UVICORN_RELOAD", "").lower() in ("1", "true"),
-                  tuple(options), written)
+    return Server(
+        "uvicorn",
+        app,
+        (host,),
+        "--reload" in rest or env.get("UVICORN_RELOAD", "").lower() in ("1", "true"),
+        tuple(options),
+        written,
+    )
 
 
 def _fastapi(rest: list[str], written: str) -> Server:
@@ -115,31 +158,57 @@ def _fastapi(rest: list[str], written: str) -> Server:
         raise NotAServer(f"`fastapi {' '.join(rest)}` is neither `fastapi run` nor `fastapi dev`")
     words = rest[1:]
     values = _option_values(words, set(), FASTAPI_RUN_VALUES)
-    paths = [w for i, w in enumerate(words) if not w.startswith("-") and (i == 0 or words[i - 1] not in FASTAPI_RUN_VALUES)]
+    paths = [
+        w
+        for i, w in enumerate(words)
+        if not w.startswith("-") and (i == 0 or words[i - 1] not in FASTAPI_RUN_VALUES)
+    ]
     module = (paths[0] if paths else "main.py").removesuffix(".py").replace("/", ".")
-    app = (values.get("--entrypoint") or values.get("-e") or [f"{module}:{(values.get('--app') or ['app'])[-1]}"])[-1]
+    app = (
+        values.get("--entrypoint")
+        or values.get("-e")
+        or [f"{module}:{(values.get('--app') or ['app'])[-1]}"]
+    )[-1]
     dev = rest[0] == "dev"
     host = (values.get("--host") or ["127.0.0.1" if dev else "0.0.0.0"])[-1]
-    options = [w for option in ("--root-path",) for value in values.get(option, []) for w in (option, value)]
+    options = [
+        w
+        for option in ("--root-path",)
+        for value in values.get(option, [])
+        for w in (option, value)
+    ]
     options += [w for w in words if w in ("--proxy-headers", "--no-proxy-headers")]
     reload = dev and "--no-reload" not in words or "--reload" in words
     return Server(f"fastapi {rest[0]}", app, (host,), reload, tuple(options), written)
 
 
-def _gunicorn(rest: list[str], env: dict[str, str], written: str, config: dict[str, object]) -> Server:
+def _gunicorn(
+    rest: list[str], env: dict[str, str], written: str, config: dict[str, object]
+) -> Server:
     extra = shlex.split(env.get("GUNICORN_CMD_ARGS", ""))
     words = [*extra, *rest]
     values = _option_values(words, GUNICORN_FLAGS)
-    apps = [w for i, w in enumerate(words) if not w.startswith("-")
-            and (i == 0 or not _takes_value(words[i - 1], GUNICORN_FLAGS))]
+    apps = [
+        w
+        for i, w in enumerate(words)
+        if not w.startswith("-") and (i == 0 or not _takes_value(words[i - 1], GUNICORN_FLAGS))
+    ]
     app = apps[-1] if apps else str(config.get("wsgi_app", ""))
     if not app:
         raise NotAServer("gunicorn is given no application to serve (such as main:app)")
-    worker = (values.get("-k") or values.get("--worker-class") or [str(config.get("worker_class", "sync"))])[-1]
+    worker = (
+        values.get("-k")
+        or values.get("--worker-class")
+        or [str(config.get("worker_class", "sync"))]
+    )[-1]
     binds = values.get("-b", []) + values.get("--bind", [])
     if not binds:
         configured = config.get("bind", env.get("BIND", ""))
-        binds = [str(b) for b in configured] if isinstance(configured, list) else [str(configured or "127.0.0.1:8000")]
+        binds = (
+            [str(b) for b in configured]
+            if isinstance(configured, list)
+            else [str(configured or "127.0.0.1:8000")]
+        )
     hosts = tuple(_bind_host(b) for b in binds)
     reload = "--reload" in words or config.get("reload") is True
     return Server("gunicorn", app, hosts, reload, (), written, worker)
@@ -157,7 +226,9 @@ def _takes_value(word: str, flags: set[str]) -> bool:
     return word.startswith("-") and "=" not in word and word not in flags
 
 
-def _option_values(words: list[str], flags: set[str], valued: set[str] | None = None) -> dict[str, list[str]]:
+def _option_values(
+    words: list[str], flags: set[str], valued: set[str] | None = None
+) -> dict[str, list[str]]:
     """Every value given to each option, as `--name value`, `--name=value` or `-kvalue`."""
     found: dict[str, list[str]] = {}
     for index, word in enumerate(words):

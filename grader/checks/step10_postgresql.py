@@ -62,7 +62,11 @@ class PostgresServer(RealServer):
     _owner_lock = threading.Lock()  # 50 POSTs at once must not make 50 owners
 
     def __init__(
-        self, folder: Path, limits: Limits, workdir: Path, database: Throwaway,
+        self,
+        folder: Path,
+        limits: Limits,
+        workdir: Path,
+        database: Throwaway,
         owners: dict[str, int] | None,
     ) -> None:
         super().__init__(folder, limits, workdir, app_environment(database.app_url()))
@@ -72,8 +76,12 @@ class PostgresServer(RealServer):
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         body = kwargs.get("json")
-        if self.owners is not None and (method, path) == ("POST", "/notes") and isinstance(body, dict) \
-                and "owner_id" not in body:
+        if (
+            self.owners is not None
+            and (method, path) == ("POST", "/notes")
+            and isinstance(body, dict)
+            and "owner_id" not in body
+        ):
             kwargs["json"] = {**body, "owner_id": self._owner_id()}
         return super().request(method, path, **kwargs)
 
@@ -127,14 +135,18 @@ def spawn(
     copies = itertools.count()
     servers: list[PostgresServer] = []
 
-    def start(folder: Path | None = None, *, owned: bool = True, database_of: Path | None = None) -> StudentServer:
+    def start(
+        folder: Path | None = None, *, owned: bool = True, database_of: Path | None = None
+    ) -> StudentServer:
         for running in servers:  # one student process at a time
             running.crash()
         if folder is None:
             folder = scratch.fresh(target.folder, f"pg{next(copies)}")
         if folder not in of_folder:
             of_folder[folder] = of_folder[database_of] if database_of else databases.create()
-        server = PostgresServer(folder, limits, workdir, of_folder[folder], owners if owned else None)
+        server = PostgresServer(
+            folder, limits, workdir, of_folder[folder], owners if owned else None
+        )
         servers.append(server)
         return server.start()
 
@@ -145,7 +157,9 @@ def spawn(
 
 @pytest.fixture
 def server(
-    request: pytest.FixtureRequest, spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
+    request: pytest.FixtureRequest,
+    spawn: Callable[..., StudentServer],
+    latest: dict[str, StudentServer],
 ) -> Iterator[StudentServer]:
     """The previous check's server while it is sound (a real start costs seconds), else a fresh
     one; always a fresh one, on an empty database, for a check that counts every note."""
@@ -160,7 +174,9 @@ class UpgradeOnPostgres(step08.UpgradeRun):
     """Step 8's upgrade on PostgreSQL: the step-7 reference app makes a database and notes (the
     second and the newest then deleted), and the student's app starts on that database."""
 
-    def __init__(self, spawn: Callable[..., StudentServer], scratch: Scratch, target: Target) -> None:
+    def __init__(
+        self, spawn: Callable[..., StudentServer], scratch: Scratch, target: Target
+    ) -> None:
         super().__init__(spawn, scratch, target)
         self.start = spawn  # takes a folder, and where its database comes from
 
@@ -176,7 +192,9 @@ class UpgradeOnPostgres(step08.UpgradeRun):
 
     def _upgrade(self) -> dict[int, Any]:
         step7 = self._old_database()
-        shutil.copytree(self.target.folder, self.folder, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
+        shutil.copytree(
+            self.target.folder, self.folder, ignore=shutil.ignore_patterns("*.db*", "__pycache__")
+        )
         server = self.start(self.folder, database_of=step7)
         try:
             response = server.request("GET", "/notes")
@@ -185,7 +203,7 @@ class UpgradeOnPostgres(step08.UpgradeRun):
                 column = "priority" if "priority" in output else "owner_id"
                 raise CheckFailure(
                     f"On a PostgreSQL database made by the step-7 app, GET /notes answered 500: "
-                    f"\"column notes.{column} does not exist\". The model has the new column, the "
+                    f'"column notes.{column} does not exist". The model has the new column, the '
                     "table in the database does not.",
                     MISSING_COLUMN_HINT,
                 )
@@ -195,7 +213,9 @@ class UpgradeOnPostgres(step08.UpgradeRun):
 
 
 @pytest.fixture(scope="module")
-def upgrade(spawn: Callable[..., StudentServer], scratch: Scratch, target: Target) -> UpgradeOnPostgres:
+def upgrade(
+    spawn: Callable[..., StudentServer], scratch: Scratch, target: Target
+) -> UpgradeOnPostgres:
     return UpgradeOnPostgres(spawn, scratch, target)
 
 
@@ -238,12 +258,13 @@ def test_tables_are_on_postgres(server: StudentServer) -> None:
         raise CheckFailure(
             "DATABASE_URL named a PostgreSQL database, but the app wrote its users to a notes.db "
             "file instead: it does not read DATABASE_URL.",
-            "In database.py: `DATABASE_URL = os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")`, "
+            'In database.py: `DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///notes.db")`, '
             "and `create_engine(DATABASE_URL, ...)`.",
         )
 
 
-# Checks that reuse the running server first, then those that start their own.
+# Checks that reuse the running server first, then those that start their own; the 50 POSTs
+# at once last, on the restart's last server.
 test_create_answers_201 = replay(step07.test_create_answers_201, points=1, task=5)
 test_list_and_read_one = replay(step07.test_list_and_read_one, points=1, task=5)
 test_update = replay(step07.test_update, points=1, task=5)
@@ -258,10 +279,18 @@ test_import_is_all_or_nothing = replay(step09.test_import_is_all_or_nothing, poi
 test_filter_by_pinned = replay(step08.test_filter_by_pinned, points=1, task=5)
 test_count = replay(step08.test_count, points=2, task=5)
 test_changes_survive_a_restart = replay(step07.test_changes_survive_a_restart, points=1, task=5)
-test_failed_import_after_a_restart = replay(step09.test_failed_import_after_a_restart, points=2, task=4)
-test_old_rows_survive_the_upgrade = replay(step08.test_old_rows_survive_the_upgrade, points=2, task=5)
+test_failed_import_after_a_restart = replay(
+    step09.test_failed_import_after_a_restart, points=2, task=4
+)
+test_old_rows_survive_the_upgrade = replay(
+    step08.test_old_rows_survive_the_upgrade, points=2, task=5
+)
 test_upgraded_database_restarts = replay(step08.test_upgraded_database_restarts, points=1, task=5)
-test_notes_survive_a_graceful_restart = replay(step09.test_notes_survive_a_graceful_restart, points=1, task=3)
-test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)  # on the restart's last server
+test_notes_survive_a_graceful_restart = replay(
+    step09.test_notes_survive_a_graceful_restart, points=1, task=3
+)
+test_concurrent_posts = replay(
+    step07.test_concurrent_posts, points=2, task=5
+)  # on the restart's last server
 
 COUNT_EVERY_NOTE = {test_filter_by_pinned, test_count}

@@ -147,13 +147,15 @@ def test_production_command_serves(
     """the image's start command, run as written, serves the app with DATABASE_URL, and /health answers"""
     server = image_server(target.folder)
     command = runnable_here(server, sys.executable)
-    how = f"`{server.written}`, run as written (only where it listens swapped for a socket of the grader's)"
+    how = (f"`{server.written}`, run as written (only where it listens swapped for a socket of "
+           "the grader's)")
     if server.program != "uvicorn":
         how = (f"`{server.written}`, run as `uvicorn {' '.join(command[3:])}` (the server "
                f"{server.program} starts for this app, on a socket of the grader's)")
     folder = scratch.fresh(target.folder, "production")
     (folder / "data").mkdir()
-    app = RealServer(folder, limits, workdir, app_environment("sqlite:///data/production.db"), command)
+    env = app_environment("sqlite:///data/production.db")
+    app = RealServer(folder, limits, workdir, env, command)
     real.append(app)
     try:
         app.start()

@@ -29,70 +29,130 @@ ACCEPTED = {
     "shell-form": SLIM + "CMD uvicorn main:app --host 0.0.0.0 --port 8000\n",
     "host-equals": SLIM + 'CMD ["uvicorn", "main:app", "--host=0.0.0.0", "--port=8000"]\n',
     "ipv6-any": SLIM + 'CMD ["uvicorn", "main:app", "--host", "::"]\n',
-    "platform-and-stage-name": SLIM.replace("FROM python:3.12-slim", "FROM --platform=linux/amd64 python:3.12-slim AS runtime") + CMD,
-    "lower-case-bookworm": SLIM.replace("FROM python:3.12-slim", "from python:3.12-slim-bookworm").replace("RUN", "run") + CMD.replace("CMD", "cmd"),
-    "digest-and-registry": SLIM.replace("python:3.12-slim", f"docker.io/library/python:3.12-slim@sha256:{DIGEST}") + CMD,
+    "platform-and-stage-name": SLIM.replace(
+        "FROM python:3.12-slim", "FROM --platform=linux/amd64 python:3.12-slim AS runtime"
+    )
+    + CMD,
+    "lower-case-bookworm": SLIM.replace(
+        "FROM python:3.12-slim", "from python:3.12-slim-bookworm"
+    ).replace("RUN", "run")
+    + CMD.replace("CMD", "cmd"),
+    "digest-and-registry": SLIM.replace(
+        "python:3.12-slim", f"docker.io/library/python:3.12-slim@sha256:{DIGEST}"
+    )
+    + CMD,
     "pip3": SLIM.replace("pip install", "pip3 install") + CMD,
     "python-m-pip": SLIM.replace("pip install", "python -m pip install") + CMD,
     "requirement-long": SLIM.replace("-r requirements.txt", "--requirement requirements.txt") + CMD,
-    "requirement-equals": SLIM.replace("-r requirements.txt", "--requirement=./requirements.txt") + CMD,
+    "requirement-equals": SLIM.replace("-r requirements.txt", "--requirement=./requirements.txt")
+    + CMD,
     "r-attached-absolute": SLIM.replace("-r requirements.txt", "-r/app/requirements.txt") + CMD,
     "continuations-and-comments": (
         "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
         "RUN apt-get update \\\n    # the driver's wheels need nothing else\n    && pip install \\\n"
         "        --no-cache-dir \\\n\n        -r requirements.txt\nCOPY . .\n" + CMD
     ),
-    "cache-mount": SLIM.replace("RUN pip", "RUN --mount=type=cache,target=/root/.cache/pip pip") + CMD,
-    "uv": SLIM.replace("RUN pip install --no-cache-dir", "RUN pip install uv && uv pip install --system") + CMD,
-    "heredoc": SLIM.replace("RUN pip install --no-cache-dir -r requirements.txt\n",
-                            "RUN <<EOF\nset -e\npip install --no-cache-dir -r requirements.txt\nEOF\n") + CMD,
-    "escape-backtick": "# escape=`\n" + SLIM.replace("RUN pip install --no-cache-dir", "RUN pip install `\n    --no-cache-dir") + CMD,
+    "cache-mount": SLIM.replace("RUN pip", "RUN --mount=type=cache,target=/root/.cache/pip pip")
+    + CMD,
+    "uv": SLIM.replace(
+        "RUN pip install --no-cache-dir", "RUN pip install uv && uv pip install --system"
+    )
+    + CMD,
+    "heredoc": SLIM.replace(
+        "RUN pip install --no-cache-dir -r requirements.txt\n",
+        "RUN <<EOF\nset -e\npip install --no-cache-dir -r requirements.txt\nEOF\n",
+    )
+    + CMD,
+    "escape-backtick": "# escape=`\n"
+    + SLIM.replace("RUN pip install --no-cache-dir", "RUN pip install `\n    --no-cache-dir")
+    + CMD,
     "arg-and-env": (
         "ARG PYTHON_VERSION=3.12\nFROM python:${PYTHON_VERSION}-slim\nENV HOST=0.0.0.0 \\\n    PORT=8000\n"
-        + SLIM.split("\n", 1)[1] + "CMD uvicorn main:app --host $HOST --port ${PORT}\n"
+        + SLIM.split("\n", 1)[1]
+        + "CMD uvicorn main:app --host $HOST --port ${PORT}\n"
     ),
     "legacy-env": SLIM + "ENV HOST 0.0.0.0\nCMD uvicorn main:app --host ${HOST:-127.0.0.1}\n",
     "uvicorn-host-from-env": SLIM + 'ENV UVICORN_HOST=0.0.0.0\nCMD ["uvicorn", "main:app"]\n',
     "sh-c": SLIM + 'CMD ["sh", "-c", "uvicorn main:app --host 0.0.0.0 --port ${PORT:-8000}"]\n',
     "exec-in-shell-form": SLIM + "CMD exec uvicorn main:app --host 0.0.0.0 --port 8000\n",
-    "migrate-then-serve": SLIM + "CMD python migrations.py && exec uvicorn main:app --host 0.0.0.0\n",
-    "entrypoint-and-cmd": SLIM + 'ENTRYPOINT ["uvicorn", "main:app"]\nCMD ["--host", "0.0.0.0", "--port", "8000"]\n',
-    "python-m-uvicorn-entrypoint": SLIM + 'ENTRYPOINT ["python", "-m", "uvicorn"]\nCMD ["main:app", "--host", "0.0.0.0"]\n',
+    "migrate-then-serve": SLIM
+    + "CMD python migrations.py && exec uvicorn main:app --host 0.0.0.0\n",
+    "entrypoint-and-cmd": SLIM
+    + 'ENTRYPOINT ["uvicorn", "main:app"]\nCMD ["--host", "0.0.0.0", "--port", "8000"]\n',
+    "python-m-uvicorn-entrypoint": SLIM
+    + 'ENTRYPOINT ["python", "-m", "uvicorn"]\nCMD ["main:app", "--host", "0.0.0.0"]\n',
     "last-cmd-wins": SLIM + 'CMD ["uvicorn", "main:app", "--reload"]\n' + CMD,
     "fastapi-run": SLIM + 'CMD ["fastapi", "run", "main.py", "--port", "8000"]\n',
     "fastapi-run-shell": SLIM + "CMD fastapi run --port 80 --proxy-headers\n",
-    "gunicorn": SLIM + 'CMD ["gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "-w", "2"]\n',
-    "gunicorn-long-options": SLIM + "CMD gunicorn --worker-class=uvicorn.workers.UvicornWorker --bind=0.0.0.0:8000 main:app\n",
-    "gunicorn-uvicorn-worker-package": SLIM + "CMD gunicorn -k uvicorn_worker.UvicornWorker -b :8000 main:app\n",
+    "gunicorn": SLIM
+    + 'CMD ["gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "-w", "2"]\n',
+    "gunicorn-long-options": SLIM
+    + "CMD gunicorn --worker-class=uvicorn.workers.UvicornWorker --bind=0.0.0.0:8000 main:app\n",
+    "gunicorn-uvicorn-worker-package": SLIM
+    + "CMD gunicorn -k uvicorn_worker.UvicornWorker -b :8000 main:app\n",
     "multi-stage-wheels": (
         "FROM python:3.12-slim AS build\nCOPY requirements.txt .\nRUN pip wheel --wheel-dir /wheels -r requirements.txt\n"
-        "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\nRUN pip install --no-index /wheels/*\nCOPY . .\n" + CMD
+        "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\nRUN pip install --no-index /wheels/*\nCOPY . .\n"
+        + CMD
     ),
-    "inherits-cmd-from-stage": "FROM python:3.12-slim AS base\n" + SLIM.split("\n", 1)[1] + CMD + "FROM base AS final\nUSER nobody\n",
+    "inherits-cmd-from-stage": "FROM python:3.12-slim AS base\n"
+    + SLIM.split("\n", 1)[1]
+    + CMD
+    + "FROM base AS final\nUSER nobody\n",
 }
 
 REFUSED = {
     "no-from": ("RUN pip install -r requirements.txt\n" + CMD, "before the first FROM"),
     "full-image": (SLIM.replace("-slim", "") + CMD, "slim Python image"),
     "ubuntu": (SLIM.replace("python:3.12-slim", "ubuntu:24.04") + CMD, "ubuntu:24.04"),
-    "packages-by-name": (SLIM.replace("-r requirements.txt", "fastapi uvicorn sqlalchemy") + CMD, "never runs"),
-    "other-requirements-file": (SLIM.replace("-r requirements.txt", "-r requirements-dev.txt") + CMD, "never runs"),
+    "packages-by-name": (
+        SLIM.replace("-r requirements.txt", "fastapi uvicorn sqlalchemy") + CMD,
+        "never runs",
+    ),
+    "other-requirements-file": (
+        SLIM.replace("-r requirements.txt", "-r requirements-dev.txt") + CMD,
+        "never runs",
+    ),
     "pip-install-in-a-comment": (SLIM.replace("RUN pip", "# RUN pip") + CMD, "never runs"),
     "reload": (SLIM + CMD.replace('"8000"]', '"8000", "--reload"]'), "--reload"),
-    "fastapi-dev": (SLIM + 'CMD ["fastapi", "dev", "main.py", "--host", "0.0.0.0"]\n', "fastapi dev"),
+    "fastapi-dev": (
+        SLIM + 'CMD ["fastapi", "dev", "main.py", "--host", "0.0.0.0"]\n',
+        "fastapi dev",
+    ),
     "no-host": (SLIM + 'CMD ["uvicorn", "main:app", "--port", "8000"]\n', "listens on 127.0.0.1"),
     "localhost": (SLIM + "CMD uvicorn main:app --host 127.0.0.1\n", "listens on 127.0.0.1"),
-    "fastapi-run-localhost": (SLIM + "CMD fastapi run main.py --host 127.0.0.1\n", "listens on 127.0.0.1"),
+    "fastapi-run-localhost": (
+        SLIM + "CMD fastapi run main.py --host 127.0.0.1\n",
+        "listens on 127.0.0.1",
+    ),
     "gunicorn-sync-worker": (SLIM + "CMD gunicorn -b 0.0.0.0:8000 main:app\n", "WSGI"),
-    "gunicorn-no-bind": (SLIM + "CMD gunicorn -k uvicorn.workers.UvicornWorker main:app\n", "127.0.0.1"),
-    "exec-form-variable": (SLIM + 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "$PORT"]\n', "exec form"),
+    "gunicorn-no-bind": (
+        SLIM + "CMD gunicorn -k uvicorn.workers.UvicornWorker main:app\n",
+        "127.0.0.1",
+    ),
+    "exec-form-variable": (
+        SLIM + 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "$PORT"]\n',
+        "exec form",
+    ),
     "python-main": (SLIM + 'CMD ["python", "main.py"]\n', "python main.py"),
     "no-cmd": (SLIM, "no CMD or ENTRYPOINT"),
     "shell-entrypoint-wins": (SLIM + "ENTRYPOINT echo starting\n" + CMD, "echo starting"),
-    "last-cmd-reloads": (SLIM + CMD + 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--reload"]\n', "--reload"),
-    "new-stage-drops-cmd": ("FROM python:3.12-slim AS build\n" + SLIM.split("\n", 1)[1] + CMD + "FROM python:3.12-slim\nCOPY --from=build /app /app\n", "no CMD"),
+    "last-cmd-reloads": (
+        SLIM + CMD + 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--reload"]\n',
+        "--reload",
+    ),
+    "new-stage-drops-cmd": (
+        "FROM python:3.12-slim AS build\n"
+        + SLIM.split("\n", 1)[1]
+        + CMD
+        + "FROM python:3.12-slim\nCOPY --from=build /app /app\n",
+        "no CMD",
+    ),
     "entrypoint-resets-inherited-cmd": (
-        "FROM python:3.12-slim AS base\n" + SLIM.split("\n", 1)[1] + CMD + 'FROM base\nENTRYPOINT ["uvicorn", "main:app"]\n',
+        "FROM python:3.12-slim AS base\n"
+        + SLIM.split("\n", 1)[1]
+        + CMD
+        + 'FROM base\nENTRYPOINT ["uvicorn", "main:app"]\n',
         "listens on 127.0.0.1",
     ),
     "hypercorn": (SLIM + "CMD hypercorn main:app --bind 0.0.0.0:8000\n", "not uvicorn"),
@@ -114,11 +174,18 @@ def test_correct_dockerfiles_are_accepted(tmp_path: Path, text: str) -> None:
     check_dockerfile(folder)
     server = image_server(folder)
     assert server.app == "main:app"
-    assert runnable_here(server, sys.executable)[:4] == [sys.executable, "-m", "uvicorn", "main:app"]
+    assert runnable_here(server, sys.executable)[:4] == [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "main:app",
+    ]
 
 
 @pytest.mark.parametrize(("text", "reason"), REFUSED.values(), ids=REFUSED.keys())
-def test_wrong_dockerfiles_are_refused_with_the_reason(tmp_path: Path, text: str, reason: str) -> None:
+def test_wrong_dockerfiles_are_refused_with_the_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
     with pytest.raises(CheckFailure) as refused:
         check_dockerfile(_folder(tmp_path, text))
     assert reason in refused.value.message
@@ -130,14 +197,26 @@ def test_gunicorn_settings_from_its_config_file(tmp_path: Path) -> None:
     with pytest.raises(CheckFailure, match="WSGI"):
         check_dockerfile(folder)
     (folder / "gunicorn.conf.py").write_text(
-        'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n', encoding="utf-8")
+        'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n',
+        encoding="utf-8",
+    )
     check_dockerfile(folder)
 
 
-@pytest.mark.parametrize(("ignore", "kept_out"), [
-    ("*.db\n", True), ("**/*.db\n", True), ("notes.db\n", True), ("/notes.db\n", True), ("*.db*\n", True),
-    ("# *.db\n__pycache__/\n", False), ("*.db\n!notes.db\n", False), ("data/*.db\n", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("ignore", "kept_out"),
+    [
+        ("*.db\n", True),
+        ("**/*.db\n", True),
+        ("notes.db\n", True),
+        ("/notes.db\n", True),
+        ("*.db*\n", True),
+        ("# *.db\n__pycache__/\n", False),
+        ("*.db\n!notes.db\n", False),
+        ("data/*.db\n", False),
+        ("", False),
+    ],
+)
 def test_dockerignore_patterns(ignore: str, kept_out: bool) -> None:
     assert ignored(ignore, "notes.db") is kept_out
 
@@ -146,27 +225,41 @@ def test_instructions_keep_lines_and_drop_comments() -> None:
     text = "# syntax=docker/dockerfile:1\n\nFROM python:3.12-slim\n# a comment\nRUN echo a \\\n  # inside\n  && echo b\nCMD x\n"
     found = parse(text)
     assert [(i.keyword, " ".join(i.arguments.split()), i.line) for i in found] == [
-        ("FROM", "python:3.12-slim", 3), ("RUN", "echo a && echo b", 5), ("CMD", "x", 8),
+        ("FROM", "python:3.12-slim", 3),
+        ("RUN", "echo a && echo b", 5),
+        ("CMD", "x", 8),
     ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("$A-${A}", "1-1"), ("${B:-x}", "x"), ("${E:-x}", "x"), ("${E-x}", ""), ("${A:+y}", "y"),
-    ("${B:+y}", ""), ("$B.", "."), ("no variables", "no variables"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$A-${A}", "1-1"),
+        ("${B:-x}", "x"),
+        ("${E:-x}", "x"),
+        ("${E-x}", ""),
+        ("${A:+y}", "y"),
+        ("${B:+y}", ""),
+        ("$B.", "."),
+        ("no variables", "no variables"),
+    ],
+)
 def test_substitution_as_docker_does(text: str, expected: str) -> None:
     assert substitute(text, {"A": "1", "E": ""}) == expected
 
 
-@pytest.mark.parametrize(("dockerfile", "argv"), [
-    ('CMD ["a", "b"]', ["a", "b"]),
-    ("CMD a b", ["/bin/sh", "-c", "a b"]),
-    ('ENTRYPOINT ["e"]\nCMD ["c"]', ["e", "c"]),
-    ('ENTRYPOINT ["e"]\nCMD c d', ["e", "/bin/sh", "-c", "c d"]),
-    ('ENTRYPOINT e\nCMD ["c"]', ["/bin/sh", "-c", "e"]),
-    ('SHELL ["/bin/bash", "-lc"]\nCMD a', ["/bin/bash", "-lc", "a"]),
-    ('CMD ["c"]\nENTRYPOINT ["e"]', ["e", "c"]),
-])
+@pytest.mark.parametrize(
+    ("dockerfile", "argv"),
+    [
+        ('CMD ["a", "b"]', ["a", "b"]),
+        ("CMD a b", ["/bin/sh", "-c", "a b"]),
+        ('ENTRYPOINT ["e"]\nCMD ["c"]', ["e", "c"]),
+        ('ENTRYPOINT ["e"]\nCMD c d', ["e", "/bin/sh", "-c", "c d"]),
+        ('ENTRYPOINT e\nCMD ["c"]', ["/bin/sh", "-c", "e"]),
+        ('SHELL ["/bin/bash", "-lc"]\nCMD a', ["/bin/bash", "-lc", "a"]),
+        ('CMD ["c"]\nENTRYPOINT ["e"]', ["e", "c"]),
+    ],
+)
 def test_entrypoint_and_cmd_are_joined_as_docker_does(dockerfile: str, argv: list[str]) -> None:
     assert stages(parse(f"FROM python:3.12-slim\n{dockerfile}\n"))[-1].start() == argv
 
@@ -181,14 +274,20 @@ def test_a_bad_escape_directive_is_refused() -> None:
         parse("# escape=x\nFROM python:3.12-slim\n")
 
 
-@pytest.mark.parametrize(("words", "files"), [
-    (["pip", "install", "-r", "requirements.txt"], ["requirements.txt"]),
-    (["/usr/local/bin/pip3.12", "install", "--requirement=r.txt"], ["r.txt"]),
-    (["python3", "-m", "pip", "install", "-U", "--requirement", "a.txt", "-rb.txt"], ["a.txt", "b.txt"]),
-    (["uv", "pip", "install", "--system", "-r", "requirements.txt"], ["requirements.txt"]),
-    (["pip", "download", "-r", "requirements.txt"], []),
-    (["echo", "pip", "install", "-r", "requirements.txt"], []),
-])
+@pytest.mark.parametrize(
+    ("words", "files"),
+    [
+        (["pip", "install", "-r", "requirements.txt"], ["requirements.txt"]),
+        (["/usr/local/bin/pip3.12", "install", "--requirement=r.txt"], ["r.txt"]),
+        (
+            ["python3", "-m", "pip", "install", "-U", "--requirement", "a.txt", "-rb.txt"],
+            ["a.txt", "b.txt"],
+        ),
+        (["uv", "pip", "install", "--system", "-r", "requirements.txt"], ["requirements.txt"]),
+        (["pip", "download", "-r", "requirements.txt"], []),
+        (["echo", "pip", "install", "-r", "requirements.txt"], []),
+    ],
+)
 def test_pip_commands(words: list[str], files: list[str]) -> None:
     assert pip_requirement_files(words) == files
 
@@ -228,32 +327,80 @@ uvicorn[standard]==0.34.0 \\
 REQUIREMENTS_ACCEPTED = {
     "reference": (REFERENCE_REQUIREMENTS, {}),
     "pip-compile-with-hashes": (PIP_COMPILE, {}),
-    "names-as-written-anywhere": (("FastAPI===0.115.6\nSQLAlchemy==2.0.36  # the ORM\nuvicorn[standard]==0.34.0\n"
-                                   "Pydantic==2.10.4\npsycopg[binary,pool]==3.2.3\n"), {}),
-    "nested": ("-r base.txt\nuvicorn==0.34.0\n", {"base.txt": "fastapi==0.115.6\nsqlalchemy==2.0.36\npydantic==2.10.4\npsycopg==3.2.3\n"}),
-    "windows-only-extra": (REFERENCE_REQUIREMENTS + "pywin32==308 ; sys_platform == 'win32'\ntzdata>=2024 ; os_name == 'nt'\n", {}),
-    "exact-wheel-url": (REFERENCE_REQUIREMENTS.replace("uvicorn==0.54.0", "uvicorn @ https://files.example.org/uvicorn-0.54.0-py3-none-any.whl"), {}),
+    "names-as-written-anywhere": (
+        (
+            "FastAPI===0.115.6\nSQLAlchemy==2.0.36  # the ORM\nuvicorn[standard]==0.34.0\n"
+            "Pydantic==2.10.4\npsycopg[binary,pool]==3.2.3\n"
+        ),
+        {},
+    ),
+    "nested": (
+        "-r base.txt\nuvicorn==0.34.0\n",
+        {"base.txt": "fastapi==0.115.6\nsqlalchemy==2.0.36\npydantic==2.10.4\npsycopg==3.2.3\n"},
+    ),
+    "windows-only-extra": (
+        REFERENCE_REQUIREMENTS
+        + "pywin32==308 ; sys_platform == 'win32'\ntzdata>=2024 ; os_name == 'nt'\n",
+        {},
+    ),
+    "exact-wheel-url": (
+        REFERENCE_REQUIREMENTS.replace(
+            "uvicorn==0.54.0", "uvicorn @ https://files.example.org/uvicorn-0.54.0-py3-none-any.whl"
+        ),
+        {},
+    ),
 }
 
 REQUIREMENTS_REFUSED = {
-    "range": (REFERENCE_REQUIREMENTS.replace("sqlalchemy==2.1.9", "sqlalchemy>=2.0,<3"), "'sqlalchemy>=2.0,<3', which is not pinned"),
-    "wildcard": (REFERENCE_REQUIREMENTS.replace("fastapi==0.165.0", "fastapi==0.165.*"), "not pinned"),
+    "range": (
+        REFERENCE_REQUIREMENTS.replace("sqlalchemy==2.1.9", "sqlalchemy>=2.0,<3"),
+        "'sqlalchemy>=2.0,<3', which is not pinned",
+    ),
+    "wildcard": (
+        REFERENCE_REQUIREMENTS.replace("fastapi==0.165.0", "fastapi==0.165.*"),
+        "not pinned",
+    ),
     "bare-name": (REFERENCE_REQUIREMENTS + "httpx\n", "'httpx', which is not pinned"),
-    "git-branch": (REFERENCE_REQUIREMENTS.replace("fastapi==0.165.0", "fastapi @ git+https://github.com/fastapi/fastapi"), "not pinned"),
-    "no-driver": (REFERENCE_REQUIREMENTS.replace("psycopg[binary]==3.3.9\n", ""), "does not list psycopg"),
-    "psycopg2": (REFERENCE_REQUIREMENTS.replace("psycopg[binary]==3.3.9", "psycopg2-binary==2.9.10"), "psycopg2 is the older driver"),
-    "no-pydantic": (REFERENCE_REQUIREMENTS.replace("pydantic==2.14.3\n", ""), "schemas.py imports pydantic"),
-    "no-server": (REFERENCE_REQUIREMENTS.replace("uvicorn==0.54.0\n", ""), "starts the app with uvicorn"),
-    "driver-only-on-windows": (REFERENCE_REQUIREMENTS.replace("psycopg[binary]==3.3.9", "psycopg[binary]==3.3.9 ; sys_platform == 'win32'"),
-                               "for a Linux image"),
+    "git-branch": (
+        REFERENCE_REQUIREMENTS.replace(
+            "fastapi==0.165.0", "fastapi @ git+https://github.com/fastapi/fastapi"
+        ),
+        "not pinned",
+    ),
+    "no-driver": (
+        REFERENCE_REQUIREMENTS.replace("psycopg[binary]==3.3.9\n", ""),
+        "does not list psycopg",
+    ),
+    "psycopg2": (
+        REFERENCE_REQUIREMENTS.replace("psycopg[binary]==3.3.9", "psycopg2-binary==2.9.10"),
+        "psycopg2 is the older driver",
+    ),
+    "no-pydantic": (
+        REFERENCE_REQUIREMENTS.replace("pydantic==2.14.3\n", ""),
+        "schemas.py imports pydantic",
+    ),
+    "no-server": (
+        REFERENCE_REQUIREMENTS.replace("uvicorn==0.54.0\n", ""),
+        "starts the app with uvicorn",
+    ),
+    "driver-only-on-windows": (
+        REFERENCE_REQUIREMENTS.replace(
+            "psycopg[binary]==3.3.9", "psycopg[binary]==3.3.9 ; sys_platform == 'win32'"
+        ),
+        "for a Linux image",
+    ),
     "editable": (REFERENCE_REQUIREMENTS + "-e .\n", "installs a folder"),
     "unreadable": (REFERENCE_REQUIREMENTS + "fastapi = 0.1\n", "not a requirement pip can read"),
     "nested-missing": ("-r base.txt\n", "base.txt (-r), which is not a file"),
 }
 
 
-@pytest.mark.parametrize(("text", "files"), REQUIREMENTS_ACCEPTED.values(), ids=REQUIREMENTS_ACCEPTED.keys())
-def test_correct_requirements_are_accepted(tmp_path: Path, text: str, files: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "files"), REQUIREMENTS_ACCEPTED.values(), ids=REQUIREMENTS_ACCEPTED.keys()
+)
+def test_correct_requirements_are_accepted(
+    tmp_path: Path, text: str, files: dict[str, str]
+) -> None:
     folder = _folder(tmp_path, SLIM + CMD)
     (folder / "requirements.txt").write_text(text, encoding="utf-8")
     for name, content in files.items():
@@ -261,8 +408,12 @@ def test_correct_requirements_are_accepted(tmp_path: Path, text: str, files: dic
     check_requirements(folder)
 
 
-@pytest.mark.parametrize(("text", "reason"), REQUIREMENTS_REFUSED.values(), ids=REQUIREMENTS_REFUSED.keys())
-def test_wrong_requirements_are_refused_with_the_reason(tmp_path: Path, text: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "reason"), REQUIREMENTS_REFUSED.values(), ids=REQUIREMENTS_REFUSED.keys()
+)
+def test_wrong_requirements_are_refused_with_the_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
     folder = _folder(tmp_path, SLIM + CMD)
     (folder / "requirements.txt").write_text(text, encoding="utf-8")
     with pytest.raises(CheckFailure) as refused:
@@ -270,11 +421,20 @@ def test_wrong_requirements_are_refused_with_the_reason(tmp_path: Path, text: st
     assert reason in refused.value.message
 
 
-@pytest.mark.parametrize(("dockerfile", "needed", "enough"), [
-    ('CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0", "main:app"]\n', "gunicorn", "gunicorn==23.0.0\n"),
-    ('CMD ["fastapi", "run", "main.py"]\n', "fastapi-cli", "fastapi-cli==0.0.7\n"),
-])
-def test_the_server_the_image_starts_must_be_listed(tmp_path: Path, dockerfile: str, needed: str, enough: str) -> None:
+@pytest.mark.parametrize(
+    ("dockerfile", "needed", "enough"),
+    [
+        (
+            'CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0", "main:app"]\n',
+            "gunicorn",
+            "gunicorn==23.0.0\n",
+        ),
+        ('CMD ["fastapi", "run", "main.py"]\n', "fastapi-cli", "fastapi-cli==0.0.7\n"),
+    ],
+)
+def test_the_server_the_image_starts_must_be_listed(
+    tmp_path: Path, dockerfile: str, needed: str, enough: str
+) -> None:
     folder = _folder(tmp_path, SLIM + dockerfile)
     with pytest.raises(CheckFailure, match=f"does not list {needed}, and the image starts the app"):
         check_requirements(folder)
@@ -291,7 +451,10 @@ def test_fastapi_standard_brings_its_command_line(tmp_path: Path) -> None:
 
 def test_requirement_lines_are_joined_and_hashes_left_out() -> None:
     found, nested = parse_requirements(PIP_COMPILE)
-    assert [(r.name, r.specifier, r.line) for r in found][:2] == [("annotated-types", "==0.7.0", 6), ("fastapi", "==0.115.6", 10)]
+    assert [(r.name, r.specifier, r.line) for r in found][:2] == [
+        ("annotated-types", "==0.7.0", 6),
+        ("fastapi", "==0.115.6", 10),
+    ]
     assert all(r.pinned() for r in found) and nested == []
     assert found[2].extras == {"binary"} and found[2].marker == 'python_version >= "3.8"'
 

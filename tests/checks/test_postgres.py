@@ -26,14 +26,21 @@ def cluster() -> Iterator[PrivateCluster]:
 @pytest.fixture(params=["host server", "private cluster"])
 def databases(request: pytest.FixtureRequest) -> Iterator[ThrowawayDatabases]:
     """Throwaway databases on the server at 127.0.0.1:5432, and on the grader's own cluster."""
-    url = DEFAULT_URL if request.param == "host server" else request.getfixturevalue("cluster").admin_url
+    url = (
+        DEFAULT_URL
+        if request.param == "host server"
+        else request.getfixturevalue("cluster").admin_url
+    )
     with ThrowawayDatabases(url) as made:
         yield made
 
 
 def _refused(url: str, statement: str) -> str:
     """The server's refusal of `statement`, run as the login in `url`."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn, pytest.raises(psycopg.Error) as refused:
+    with (
+        psycopg.connect(url, autocommit=True, connect_timeout=3) as conn,
+        pytest.raises(psycopg.Error) as refused,
+    ):
         conn.execute(statement)
     return str(refused.value)
 
@@ -50,10 +57,13 @@ def test_the_role_owns_its_database_and_can_build_in_it(databases: ThrowawayData
 
 def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) -> None:
     made = databases.create()
-    rows = query(databases.url, (
-        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
-        f"FROM pg_roles WHERE rolname = '{made.name}'"
-    ))
+    rows = query(
+        databases.url,
+        (
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
+            f"FROM pg_roles WHERE rolname = '{made.name}'"
+        ),
+    )
     assert rows == [(False, False, False, False, False)]
     assert "permission denied" in _refused(made.url, "SELECT pg_read_file('/etc/passwd')")
     assert "pg_execute_server_program" in _refused(made.url, "COPY (SELECT 1) TO PROGRAM 'id'")
@@ -80,20 +90,28 @@ def test_everything_is_dropped_even_after_a_crash() -> None:
         raise RuntimeError("the checks crashed")
     names = {m.name for m in made}
     assert len(names) == 2
-    left = query(DEFAULT_URL, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles")
+    left = query(
+        DEFAULT_URL, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles"
+    )
     assert not names & {row[0] for row in left}
 
 
-def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(cluster: PrivateCluster) -> None:
+def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(
+    cluster: PrivateCluster,
+) -> None:
     assert query(cluster.admin_url, "SHOW listen_addresses") == [("",)]
-    assert [p.name for p in cluster.socket_dir.iterdir() if not p.name.endswith(".lock")] == [".s.PGSQL.5432"]
+    assert [p.name for p in cluster.socket_dir.iterdir() if not p.name.endswith(".lock")] == [
+        ".s.PGSQL.5432"
+    ]
     with pytest.raises(psycopg.OperationalError, match="no password supplied"):
         psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres"), connect_timeout=3)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres", "guess"), connect_timeout=3)
     with ThrowawayDatabases(cluster.admin_url) as databases:
         made = databases.create()
-        assert made.app_url().startswith(f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/")
+        assert made.app_url().startswith(
+            f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/"
+        )
         for other in ("postgres", "template1"):
             with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
                 psycopg.connect(with_database(made.url, other), connect_timeout=3)

@@ -36,7 +36,9 @@ def test_throwaway_databases_are_made_and_dropped() -> None:
     assert names <= _persistlab("SELECT rolname FROM pg_roles")
     assert query(made[0].url, "SELECT current_user") == [(made[0].name,)]
     databases.drop_all()
-    assert not names & (_persistlab("SELECT datname FROM pg_database") | _persistlab("SELECT rolname FROM pg_roles"))
+    assert not names & (
+        _persistlab("SELECT datname FROM pg_database") | _persistlab("SELECT rolname FROM pg_roles")
+    )
 
 
 def test_the_app_never_sees_the_admins_login() -> None:
@@ -46,7 +48,9 @@ def test_the_app_never_sees_the_admins_login() -> None:
     assert set(HIDDEN_FROM_THE_APP) < set(env)
 
 
-def test_the_solution_passes_on_the_graders_own_cluster(course: Course, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_solution_passes_on_the_graders_own_cluster(
+    course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PERSISTLAB_POSTGRES_URL", "private")
     step = course.step(10)
     report = run_checks(step, step.solution_dir)
@@ -55,9 +59,18 @@ def test_the_solution_passes_on_the_graders_own_cluster(course: Course, monkeypa
 
 
 PORTABLE_COUNT = Variant(
-    "count-by-case", 10, S10,
-    {"main.py": [(COUNT_PINNED, "    pinned = db.scalar(select(func.sum(case((Note.pinned, 1), else_=0)))) or 0\n"),
-                 ("from sqlalchemy import func, select", "from sqlalchemy import case, func, select")]},
+    "count-by-case",
+    10,
+    S10,
+    {
+        "main.py": [
+            (
+                COUNT_PINNED,
+                "    pinned = db.scalar(select(func.sum(case((Note.pinned, 1), else_=0)))) or 0\n",
+            ),
+            ("from sqlalchemy import func, select", "from sqlalchemy import case, func, select"),
+        ]
+    },
 )
 
 

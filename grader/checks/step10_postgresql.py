@@ -289,8 +289,6 @@ test_upgraded_database_restarts = replay(step08.test_upgraded_database_restarts,
 test_notes_survive_a_graceful_restart = replay(
     step09.test_notes_survive_a_graceful_restart, points=1, task=3
 )
-test_concurrent_posts = replay(
-    step07.test_concurrent_posts, points=2, task=5
-)  # on the restart's last server
+test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)
 
 COUNT_EVERY_NOTE = {test_filter_by_pinned, test_count}

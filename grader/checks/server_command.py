@@ -30,6 +30,13 @@ UVICORN_FLAGS = {
     ),
 }
 LISTEN_OPTIONS = {"--host", "--port", "--uds", "--fd"}  # the grader's own socket replaces them
+RELOAD_OPTIONS = {
+    "--reload",
+    "--reload-dir",
+    "--reload-include",
+    "--reload-exclude",
+    "--reload-delay",
+}
 GUNICORN_FLAGS = {
     "--reload",
     "--preload",
@@ -129,7 +136,9 @@ def _uvicorn(rest: list[str], env: dict[str, str], written: str) -> Server:
             continue
         name = word.split("=", 1)[0]
         takes_value = word.startswith("-") and "=" not in word and word not in UVICORN_FLAGS
-        if name in LISTEN_OPTIONS:
+        if (
+            name in LISTEN_OPTIONS or name in RELOAD_OPTIONS
+        ):  # not run here: judged by the Dockerfile check
             skip = takes_value
         elif word.startswith("-"):
             options.append(word)

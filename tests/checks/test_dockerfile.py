@@ -463,3 +463,27 @@ def test_requirement_lines_are_joined_and_hashes_left_out() -> None:
 def test_correct_styles_get_full_marks(variant: Variant, course: Course, tmp_path: Path) -> None:
     report = run_checks(course.step(variant.step), variant.write(tmp_path / "submission"))
     assert report.score == report.max_score, report.first_failure
+
+
+def test_where_it_listens_and_reloading_are_left_to_the_grader() -> None:
+    words = [
+        "uvicorn",
+        "main:app",
+        "--host=0.0.0.0",
+        "--port",
+        "80",
+        "--reload",
+        "--reload-dir",
+        "src",
+    ]
+    server = read_server([*words, "--workers", "2", "--proxy-headers"], {})
+    assert server.reload and server.hosts == ("0.0.0.0",)
+    assert runnable_here(server, "python") == [
+        "python",
+        "-m",
+        "uvicorn",
+        "main:app",
+        "--workers",
+        "2",
+        "--proxy-headers",
+    ]

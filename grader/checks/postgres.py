@@ -14,6 +14,7 @@ grader's own `PrivateCluster` below.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import glob
 import os
@@ -329,6 +330,18 @@ class PrivateCluster:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+_shared: list[PrivateCluster] = []
+
+
+def shared_cluster() -> PrivateCluster:
+    """This process's PrivateCluster: started on first use (once per grading run, however many
+    submissions a worker grades) and stopped when the process exits."""
+    if not _shared or _shared[0].process is None or _shared[0].process.poll() is not None:
+        _shared[:] = [PrivateCluster().start()]
+        atexit.register(_shared[0].stop)
+    return _shared[0]
 
 
 class ClusterError(RuntimeError):

@@ -32,7 +32,6 @@ from grader.checks.postgres import (
     NO_SERVER_HINT,
     PRIVATE,
     ClusterError,
-    PrivateCluster,
     Throwaway,
     ThrowawayDatabases,
     app_environment,
@@ -40,6 +39,7 @@ from grader.checks.postgres import (
     query,
     reachable,
     server_url,
+    shared_cluster,
 )
 from grader.checks.real_server import RealServer
 from grader.checks.restart import DB_FILE, restart_fixture
@@ -93,26 +93,16 @@ class PostgresServer(RealServer):
             return self.owners[self.database.name]
 
 
-@pytest.fixture(scope="session")
-def private_cluster() -> Iterator[PrivateCluster | None]:
-    """With PERSISTLAB_POSTGRES_URL=private, the grader's own server, started once for the session."""
-    if server_url() != PRIVATE:
-        yield None
-        return
-    try:
-        cluster = PrivateCluster().start()
-    except ClusterError as error:
-        raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT) from None
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture(scope="module", autouse=True)
-def admin_url(private_cluster: PrivateCluster | None) -> str:
-    """Where databases are made; every check fails the same way, at once, when nothing answers."""
-    url = private_cluster.admin_url if private_cluster else server_url()
+def admin_url() -> str:
+    """Where databases are made (PERSISTLAB_POSTGRES_URL=private: the grader's own server, started
+    once for the process); every check fails the same way, at once, when nothing answers."""
+    url = server_url()
+    if url == PRIVATE:
+        try:
+            url = shared_cluster().admin_url
+        except ClusterError as error:
+            raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT) from None
     if not reachable(url):
         raise CheckFailure(NO_SERVER, NO_SERVER_HINT)
     return url

@@ -155,7 +155,8 @@ def needs(folder: Path) -> dict[str, str]:
     }
     distributions = importlib.metadata.packages_distributions()
     found: dict[str, str] = {}
-    for module, file in imported_modules(sources).items():
+    packages = {p.name for p in folder.iterdir() if p.is_dir()}
+    for module, file in imported_modules(sources, packages).items():
         names = distributions.get(module) or [module]
         found.setdefault(normalise(names[0]), f"{file} imports {module}")
     found[POSTGRES_DRIVER] = (

@@ -133,17 +133,22 @@ def installed_on(requirement: Requirement, python_version: str = "") -> bool:
         return True
 
 
-def imported_modules(sources: dict[str, str]) -> dict[str, str]:
-    """Top-level modules the files import (not the standard library, not each other): module ->
-    the first file that imports it. `sources` maps a file name to its text."""
-    local = {name.removesuffix(".py") for name in sources}
+def imported_modules(sources: dict[str, str], local: set[str] | None = None) -> dict[str, str]:
+    """Top-level modules the files import, except the standard library, the app's own modules
+    (the files themselves and `local`, such as its package folders), imports only a type checker
+    reads (`if TYPE_CHECKING:`) and imports that may fail (`try: ... except ImportError:`):
+    module -> the first file that imports it. `sources` maps a file name to its text."""
+    own = {name.removesuffix(".py") for name in sources} | (local or set())
     found: dict[str, str] = {}
     for name, text in sorted(sources.items()):
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
+        optional = _optional_imports(tree)
         for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -152,9 +157,28 @@ def imported_modules(sources: dict[str, str]) -> dict[str, str]:
                 continue
             for module in modules:
                 top = module.split(".", 1)[0]
-                if top not in local and top not in sys.stdlib_module_names and top != "__future__":
+                if top not in own and top not in sys.stdlib_module_names and top != "__future__":
                     found.setdefault(top, name)
     return found
+
+
+def _optional_imports(tree: ast.Module) -> set[int]:
+    """The ids of the nodes inside `if TYPE_CHECKING:` and inside a try that catches ImportError."""
+    guarded: list[ast.stmt] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded += node.body
+        if isinstance(node, ast.Try) and any(map(_catches_import_error, node.handlers)):
+            guarded += node.body
+    return {id(inner) for statement in guarded for inner in ast.walk(statement)}
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    caught = ast.unparse(handler.type) if handler.type else "BaseException"
+    return (
+        re.search(r"\b(ImportError|ModuleNotFoundError|Exception|BaseException)\b", caught)
+        is not None
+    )
 
 
 def provides(requirements: list[Requirement], need: str) -> bool:

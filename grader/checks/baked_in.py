@@ -16,7 +16,7 @@ import ast
 import re
 from pathlib import Path
 
-from grader.checks.dockerfile import settings
+from grader.checks.dockerfile import DockerfileError, parse, settings
 
 PASSWORD_URL = re.compile(r"\b[a-z+]+://[^/\s:@]+:[^@\s/]+@")
 SECRET_ASSIGNED = re.compile(
@@ -40,17 +40,29 @@ def baked_in(folder: Path) -> tuple[str, int, str, str] | None:
         if found:
             return found
     for name in ("Dockerfile", "requirements.txt", ".dockerignore"):
-        found = _in_text(folder / name)
+        found = _in_text(folder / name, paths=name != "Dockerfile")  # its paths are the image's own
         if found:
             return found
-    for word, name, value in settings(folder) if (folder / "Dockerfile").is_file() else []:
-        if SECRET_NAME.search(name) and value and not value.startswith("$"):
-            line = _line_of(folder / "Dockerfile", name)
-            return ("Dockerfile", line, f"a secret ({name}) given a value in the image", f"{word} {name}=...")
+    return _secret_setting(folder / "Dockerfile")
+
+
+def _secret_setting(path: Path) -> tuple[str, int, str, str] | None:
+    """An ENV or ARG whose name says it is a secret, given a value in the Dockerfile."""
+    try:
+        instructions = parse(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else []
+    except DockerfileError:
+        return None
+    for instruction in instructions:
+        if instruction.keyword not in ("ENV", "ARG"):
+            continue
+        for name, value in settings(instruction.keyword, instruction.arguments):
+            if SECRET_NAME.search(name) and value and not value.startswith("$"):
+                what = f"a secret ({name}) given a value in the image"
+                return ("Dockerfile", instruction.line, what, f"{instruction.keyword} {name}=...")
     return None
 
 
-def _in_text(path: Path) -> tuple[str, int, str, str] | None:
+def _in_text(path: Path, paths: bool = True) -> tuple[str, int, str, str] | None:
     if not path.is_file():
         return None
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
@@ -59,7 +71,7 @@ def _in_text(path: Path) -> tuple[str, int, str, str] | None:
             (SECRET_ASSIGNED, "a secret written in the code"),
             (ABSOLUTE_IN_TEXT, "an absolute path"),
         ):
-            if pattern.search(line):
+            if pattern.search(line) and (paths or pattern is not ABSOLUTE_IN_TEXT):
                 return (path.name, number, what, line.strip())
     return None
 
@@ -108,10 +120,3 @@ def _route_paths(tree: ast.Module) -> set[int]:
         paths += [keyword.value for keyword in node.keywords if keyword.arg in ROUTE_KEYWORDS]
         found.update(id(part) for path in paths for part in ast.walk(path))
     return found
-
-
-def _line_of(path: Path, word: str) -> int:
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        if word in line:
-            return number
-    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from grader.checks.postgres import postgres_hint
 from grader.engine.process import ChildReport
 from grader.feedback import CheckFailure, killed, signal_name, student_line
 from grader.results import CRASHED, TIMEOUT
@@ -40,11 +41,25 @@ def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
             "`check_same_thread` is an option of Python's sqlite3 module, and psycopg refuses it. "
             "Pass `connect_args={\"check_same_thread\": False}` only when the URL starts with \"sqlite\"."
         )
+    elif "PRAGMA" in output and "foreign_keys" not in output:
+        hint = (
+            f"PRAGMA is SQLite's own statement{_at(output)}; PostgreSQL answers it with a syntax "
+            "error. To list a table's columns on any database, ask SQLAlchemy: "
+            "`{c[\"name\"] for c in inspect(engine).get_columns(\"notes\")}`."
+        )
     elif "PRAGMA" in output:
         hint = (
             f"{where or 'Your code'} runs a PRAGMA, SQLite's own statement, on PostgreSQL. Run it "
             "only when `engine.dialect.name == \"sqlite\"`: PostgreSQL enforces foreign keys by "
-            "itself, and `inspect(engine).get_columns(\"notes\")` reads a table's columns on both."
+            "itself."
         )
+    elif postgres_hint(output):
+        hint = postgres_hint(output)
     return CheckFailure(f"The app did not start: {last}" + (f" ({where})" if where else ""), hint,
                         outcome)
+
+
+def _at(output: str) -> str:
+    """ " (in migrations.py line 12)": where the traceback left the student's own files."""
+    where = student_line(output)
+    return f" (in {where})" if where else ""

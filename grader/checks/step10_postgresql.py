@@ -1,71 +1,142 @@
-"""Step 10: the step-9 checks again, with the app on a throwaway database on a PostgreSQL server.
+"""Step 10: the contract of steps 7 to 9 again, with the app on a throwaway PostgreSQL database.
 
 The app is started as a real `python -m uvicorn main:app` with DATABASE_URL in its environment;
-each fresh folder gets a database of its own, and every database is dropped at the end.
+each fresh folder gets a database and a role of its own (grader/checks/postgres.py), dropped at
+the end. The checks are those of steps 7, 8 and 9, imported and called, with this step's points;
+a step-7 or step-8 check that adds a note without an owner gets the id of a user made for it.
 No reachable server: each check fails with "skipped: no PostgreSQL server".
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import shutil
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from grader.checks import step07_crud_rest as step07
+from grader.checks import step08_schema_change as step08
+from grader.checks import step09_relations_and_transactions as step09
 from grader.checks.notes_api import random_text
-from grader.checks.postgres import ThrowawayDatabases, query, with_database
-from grader.checks.real_server import RealServer
-from grader.checks.restart import DB_FILE
-from grader.checks.step09_relations_and_transactions import (
-    create_user,
-    restart,
-    test_deleting_a_user_with_notes,
-    test_failed_import_after_a_restart,
-    test_import_is_all_or_nothing,
-    test_no_orphan_notes,
-    test_notes_have_an_owner,
-    test_notes_survive_a_graceful_restart,
-    test_users,
+from grader.checks.notes_rest import by_id, create_note, list_rest
+from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.postgres import (
+    NO_SERVER,
+    NO_SERVER_HINT,
+    PRIVATE,
+    ClusterError,
+    Throwaway,
+    ThrowawayDatabases,
+    app_environment,
+    postgres_hint,
+    query,
+    reachable,
+    server_url,
+    shared_cluster,
 )
+from grader.checks.real_server import RealServer
+from grader.checks.restart import DB_FILE, restart_fixture
+from grader.course import SOLUTIONS
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
-from grader.plugin import Target, check
+from grader.plugin import Target, check, fresh_server, settle
 from grader.server import StudentServer
 
-ON_POSTGRES = (
-    test_users, test_notes_have_an_owner, test_no_orphan_notes, test_deleting_a_user_with_notes,
-    test_import_is_all_or_nothing, test_failed_import_after_a_restart,
-    test_notes_survive_a_graceful_restart,
+MISSING_COLUMN_HINT = step08.MIGRATION_HINT + (
+    " On PostgreSQL the same statements work: inspect() reads the columns of either database."
 )
 
 
+class PostgresServer(RealServer):
+    """The app on one throwaway database. With `owners`, a POST /notes without an owner_id (as
+    the step-7 and step-8 checks send it) is sent with the id of a user made for the purpose."""
+
+    _owner_lock = threading.Lock()  # 50 POSTs at once must not make 50 owners
+
+    def __init__(
+        self,
+        folder: Path,
+        limits: Limits,
+        workdir: Path,
+        database: Throwaway,
+        owners: dict[str, int] | None,
+    ) -> None:
+        super().__init__(folder, limits, workdir, app_environment(database.app_url()))
+        self.database = database
+        self.database_url = database.url  # read by step 9's orphan check, as the app's own role
+        self.owners = owners
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        body = kwargs.get("json")
+        if (
+            self.owners is not None
+            and (method, path) == ("POST", "/notes")
+            and isinstance(body, dict)
+            and "owner_id" not in body
+        ):
+            kwargs["json"] = {**body, "owner_id": self._owner_id()}
+        return super().request(method, path, **kwargs)
+
+    def _owner_id(self) -> int:
+        assert self.owners is not None
+        with self._owner_lock:
+            if self.database.name not in self.owners:
+                self.owners[self.database.name] = int(step09.create_user(self, "owner")["id"])
+            return self.owners[self.database.name]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def admin_url() -> str:
+    """Where databases are made (PERSISTLAB_POSTGRES_URL=private: the grader's own server, started
+    once for the process); every check fails the same way, at once, when nothing answers."""
+    url = server_url()
+    if url == PRIVATE:
+        try:
+            url = shared_cluster().admin_url
+        except ClusterError as error:
+            raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT) from None
+    if not reachable(url):
+        raise CheckFailure(NO_SERVER, NO_SERVER_HINT)
+    return url
+
+
 @pytest.fixture(scope="module")
-def databases() -> Iterator[ThrowawayDatabases]:
-    created = ThrowawayDatabases()
-    yield created
-    created.drop_all()
+def databases(admin_url: str) -> Iterator[ThrowawayDatabases]:
+    with ThrowawayDatabases(admin_url) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def spawn(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, databases: ThrowawayDatabases
 ) -> Iterator[Callable[..., StudentServer]]:
-    """Start the app for real on a folder (default: a fresh copy); a new folder gets a new database."""
-    urls: dict[Path, str] = {}
+    """Start the app for real on a folder (default: a fresh copy), once every server started before
+    is killed; a new folder gets a new database, or the one of `database_of`."""
+    of_folder: dict[Path, Throwaway] = {}
+    owners: dict[str, int] = {}
     copies = itertools.count()
-    servers: list[RealServer] = []
+    servers: list[PostgresServer] = []
 
-    def start(folder: Path | None = None) -> StudentServer:
+    def start(
+        folder: Path | None = None, *, owned: bool = True, database_of: Path | None = None
+    ) -> StudentServer:
+        for running in servers:  # one student process at a time
+            running.crash()
         if folder is None:
             folder = scratch.fresh(target.folder, f"pg{next(copies)}")
-        if folder not in urls:
-            urls[folder] = databases.create()
-        name = urls[folder].rsplit("/", 1)[1]
-        env = {"DATABASE_URL": with_database(databases.url, name, driver="psycopg")}
-        server = RealServer(folder, limits, workdir, env)
-        server.database_url = urls[folder]  # type: ignore[attr-defined]
+        if folder not in of_folder:
+            of_folder[folder] = of_folder[database_of] if database_of else databases.create()
+        server = PostgresServer(
+            folder, limits, workdir, of_folder[folder], owners if owned else None
+        )
         servers.append(server)
         return server.start()
 
@@ -74,26 +145,140 @@ def spawn(
         server.crash()
 
 
+@pytest.fixture
+def server(
+    request: pytest.FixtureRequest,
+    spawn: Callable[..., StudentServer],
+    latest: dict[str, StudentServer],
+) -> Iterator[StudentServer]:
+    """The previous check's server while it is sound (a real start costs seconds), else a fresh
+    one; always a fresh one, on an empty database, for a check that counts every note."""
+    previous = latest.get("server")
+    if request.function in COUNT_EVERY_NOTE or previous is None or not previous.sound():
+        previous = fresh_server(spawn, latest)
+    yield previous
+    settle(latest)
+
+
+class UpgradeOnPostgres(step08.UpgradeRun):
+    """Step 8's upgrade on PostgreSQL: the step-7 reference app makes a database and notes (the
+    second and the newest then deleted), and the student's app starts on that database."""
+
+    def __init__(
+        self, spawn: Callable[..., StudentServer], scratch: Scratch, target: Target
+    ) -> None:
+        super().__init__(spawn, scratch, target)
+        self.start = spawn  # takes a folder, and where its database comes from
+
+    def _old_database(self) -> Path:
+        step7 = self.scratch.fresh(SOLUTIONS / step08.STEP7, "step7")
+        server = self.start(step7, owned=False)
+        notes = [create_note(server, random_text(), pinned=i % 2 == 0) for i in range(5)]
+        for gone in (notes[1], notes[4]):
+            server.request("DELETE", f"/notes/{gone['id']}")
+        server.crash()
+        self.old = by_id([notes[0], notes[2], notes[3]])
+        return step7
+
+    def _upgrade(self) -> dict[int, Any]:
+        step7 = self._old_database()
+        shutil.copytree(
+            self.target.folder, self.folder, ignore=shutil.ignore_patterns("*.db*", "__pycache__")
+        )
+        server = self.start(self.folder, database_of=step7)
+        try:
+            response = server.request("GET", "/notes")
+            output = server.settled_output() if response.status_code >= 500 else ""
+            if "does not exist" in output and ("priority" in output or "owner_id" in output):
+                column = "priority" if "priority" in output else "owner_id"
+                raise CheckFailure(
+                    f"On a PostgreSQL database made by the step-7 app, GET /notes answered 500: "
+                    f'"column notes.{column} does not exist". The model has the new column, the '
+                    "table in the database does not.",
+                    MISSING_COLUMN_HINT,
+                )
+            return by_id(list_rest(server))
+        finally:
+            server.crash()
+
+
 @pytest.fixture(scope="module")
-def server(spawn: Callable[..., StudentServer]) -> StudentServer:
-    """One server for the checks that make their own users: a real start costs seconds."""
-    return spawn()
+def upgrade(
+    spawn: Callable[..., StudentServer], scratch: Scratch, target: Target
+) -> UpgradeOnPostgres:
+    return UpgradeOnPostgres(spawn, scratch, target)
+
+
+@contextmanager
+def postgres_hints() -> Iterator[None]:
+    """A failure whose message names a PostgreSQL error gets the hint for that error."""
+    try:
+        yield
+    except CheckFailure as failure:
+        hint = postgres_hint(failure.message)
+        if not hint or failure.hint == hint:
+            raise
+        raise CheckFailure(failure.message, hint) from None
+
+
+restart = restart_fixture(ORM_COMMIT_HINT, api=step09.OWNED_NOTES, hand_over=True)
+
+
+def replay(earlier: Callable[..., None], points: int, task: int) -> Callable[..., None]:
+    """An earlier step's check, run as it is, with this step's points and task."""
+
+    def run(**fixtures: Any) -> None:
+        with postgres_hints():
+            earlier(**fixtures)
+
+    run.__signature__ = inspect.signature(earlier)  # type: ignore[attr-defined]
+    run.__name__ = run.__qualname__ = earlier.__name__
+    run.__doc__ = earlier.__doc__
+    return check(points=points, task=task)(run)
 
 
 @check(points=2, task=1)
 def test_tables_are_on_postgres(server: StudentServer) -> None:
     """with DATABASE_URL set, the tables and rows are on PostgreSQL, and no notes.db is made"""
     name = random_text()
-    create_user(server, name)
-    database_url = getattr(server, "database_url", "")
-    rows = query(database_url, "SELECT name FROM users")
+    with postgres_hints():
+        step09.create_user(server, name)
+    rows = query(getattr(server, "database_url", ""), "SELECT name FROM users")
     if (server.folder / DB_FILE).exists() or name not in [row[0] for row in rows]:
         raise CheckFailure(
             "DATABASE_URL named a PostgreSQL database, but the app wrote its users to a notes.db "
             "file instead: it does not read DATABASE_URL.",
-            "In database.py: `DATABASE_URL = os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")`, "
+            'In database.py: `DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///notes.db")`, '
             "and `create_engine(DATABASE_URL, ...)`.",
         )
 
 
-__all__ = [check.__name__ for check in ON_POSTGRES] + ["restart", "test_tables_are_on_postgres"]
+# Checks that reuse the running server first, then those that start their own; the 50 POSTs
+# at once last, on the restart's last server.
+test_create_answers_201 = replay(step07.test_create_answers_201, points=1, task=5)
+test_list_and_read_one = replay(step07.test_list_and_read_one, points=1, task=5)
+test_update = replay(step07.test_update, points=1, task=5)
+test_delete = replay(step07.test_delete, points=1, task=5)
+test_bad_input_is_refused = replay(step07.test_bad_input_is_refused, points=1, task=5)
+test_priority_field = replay(step08.test_priority_field, points=1, task=5)
+test_users = replay(step09.test_users, points=1, task=3)
+test_notes_have_an_owner = replay(step09.test_notes_have_an_owner, points=1, task=3)
+test_no_orphan_notes = replay(step09.test_no_orphan_notes, points=2, task=3)
+test_deleting_a_user_with_notes = replay(step09.test_deleting_a_user_with_notes, points=2, task=3)
+test_import_is_all_or_nothing = replay(step09.test_import_is_all_or_nothing, points=2, task=4)
+test_filter_by_pinned = replay(step08.test_filter_by_pinned, points=1, task=5)
+test_count = replay(step08.test_count, points=2, task=5)
+test_changes_survive_a_restart = replay(step07.test_changes_survive_a_restart, points=1, task=5)
+test_failed_import_after_a_restart = replay(
+    step09.test_failed_import_after_a_restart, points=2, task=4
+)
+test_old_rows_survive_the_upgrade = replay(
+    step08.test_old_rows_survive_the_upgrade, points=2, task=5
+)
+test_upgraded_database_restarts = replay(step08.test_upgraded_database_restarts, points=1, task=5)
+test_notes_survive_a_graceful_restart = replay(
+    step09.test_notes_survive_a_graceful_restart, points=1, task=3
+)
+test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)
+
+COUNT_EVERY_NOTE = {test_filter_by_pinned, test_count}

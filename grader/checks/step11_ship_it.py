@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from grader.checks.baked_in import baked_in
-from grader.checks.dockerfile import instructions, runnable_here, start_command
+from grader.checks.image import check_dockerfile, check_requirements, image_server
 from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.server_command import runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
@@ -20,8 +22,6 @@ from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
 
-NEEDED = ("fastapi", "uvicorn", "sqlalchemy")
-PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.*+!-]+(\s*;.*)?$")
 HEADER = 100  # bytes of a SQLite file's header, which says what the file is
 SETTINGS_HINT = (
     "In config.py, read `os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")` and build "
@@ -46,30 +46,8 @@ def real() -> Iterator[list[RealServer]]:
 
 @check(points=2, task=1)
 def test_requirements_are_pinned(target: Target) -> None:
-    """requirements.txt pins every package with == and lists fastapi, uvicorn and sqlalchemy"""
-    path = target.folder / "requirements.txt"
-    if not path.is_file():
-        raise CheckFailure(
-            "There is no requirements.txt beside main.py.",
-            "List what the app needs, one package a line, each pinned: `fastapi==0.115.0`. "
-            "`pip freeze` prints what your environment has, with versions.",
-        )
-    lines = [line.split("#")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    lines = [line for line in lines if line]
-    loose = [line for line in lines if not PINNED.match(line)]
-    if loose:
-        raise CheckFailure(
-            f"requirements.txt has {loose[0]!r}, which is not pinned to one version.",
-            "Pin each package with ==, such as `sqlalchemy==2.0.36`: the image built next month "
-            "must install exactly what you tested today.",
-        )
-    names = {re.split(r"[\[=]", line, maxsplit=1)[0].lower().replace("_", "-") for line in lines}
-    missing = [name for name in NEEDED if name not in names]
-    if missing:
-        raise CheckFailure(
-            f"requirements.txt does not list {', '.join(missing)}.",
-            "Every package main.py and its modules import must be there, pinned.",
-        )
+    """requirements.txt pins every package with == and lists what the app imports, its server and psycopg"""
+    check_requirements(target.folder)
 
 
 restart = restart_fixture(ORM_COMMIT_HINT, api=OWNED_NOTES)
@@ -104,7 +82,7 @@ def test_health_needs_the_database(
     folder = scratch.fresh(target.folder, "outage")
     (folder / "data").mkdir()
     db = folder / "data" / "notes.db"
-    server = RealServer(folder, limits, workdir, {"DATABASE_URL": "sqlite:///data/notes.db"})
+    server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))
@@ -159,72 +137,36 @@ def _repair(db: Path, header: bytes) -> None:
 @check(points=2, task=4)
 def test_dockerfile(target: Target) -> None:
     """the Dockerfile starts from a slim Python, installs requirements.txt, serves on 0.0.0.0 without --reload"""
-    steps = instructions(target.folder)
-    base = next((rest for word, rest in steps if word == "FROM"), "")
-    if not re.match(r"python:[\w.-]*slim", base):
-        raise CheckFailure(
-            f"The Dockerfile starts FROM {base or 'nothing'!r}; use a slim Python image.",
-            "`FROM python:3.12-slim`: the full image is several times larger, for tools the app "
-            "never uses.",
-        )
-    runs = " ".join(rest for word, rest in steps if word == "RUN")
-    if not re.search(r"pip install .*-r requirements\.txt", runs):
-        raise CheckFailure(
-            "The Dockerfile never runs `pip install -r requirements.txt`.",
-            "`COPY requirements.txt .` then `RUN pip install --no-cache-dir -r requirements.txt`, "
-            "before `COPY . .`, so a code change does not reinstall every package.",
-        )
-    words = start_command(target.folder)
-    if "--reload" in words:
-        raise CheckFailure(
-            "The Dockerfile's CMD passes --reload.",
-            "--reload watches files and restarts on changes, a development aid that costs time "
-            "and memory in production. Leave it out.",
-        )
-    if "0.0.0.0" not in words:
-        raise CheckFailure(
-            f"The Dockerfile's CMD, {' '.join(words)}, does not listen on 0.0.0.0.",
-            "Inside a container, 127.0.0.1 is the container itself: nothing outside can reach "
-            "it. `--host 0.0.0.0` listens on every interface.",
-        )
-    ignore = target.folder / ".dockerignore"
-    ignored = ignore.read_text(encoding="utf-8") if ignore.is_file() else ""
-    if "*.db" not in ignored and "notes.db" not in ignored:
-        raise CheckFailure(
-            "There is no .dockerignore that keeps notes.db out of the image, so `COPY . .` "
-            "would bake your local notes into it.",
-            "Write a .dockerignore with `*.db`, `__pycache__/` and `.venv/`, one a line.",
-        )
+    check_dockerfile(target.folder)
 
 
 @check(points=2, task=4)
 def test_production_command_serves(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer]
 ) -> None:
-    """the Dockerfile's CMD, run as written, serves the app with DATABASE_URL, and /health answers"""
-    words = start_command(target.folder)
-    command = runnable_here(words)
-    if command is None or "main:app" not in words:
-        raise CheckFailure(
-            f"The Dockerfile's CMD is {' '.join(words)}; it should run `uvicorn main:app`.",
-            "`CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]`.",
-        )
+    """the image's start command, run as written, serves the app with DATABASE_URL, and /health answers"""
+    server = image_server(target.folder)
+    command = runnable_here(server, sys.executable)
+    how = (f"`{server.written}`, run as written (only where it listens swapped for a socket of "
+           "the grader's)")
+    if server.program != "uvicorn":
+        how = (f"`{server.written}`, run as `uvicorn {' '.join(command[3:])}` (the server "
+               f"{server.program} starts for this app, on a socket of the grader's)")
     folder = scratch.fresh(target.folder, "production")
     (folder / "data").mkdir()
-    env = {"DATABASE_URL": "sqlite:///data/production.db"}
-    server = RealServer(folder, limits, workdir, env, command)
-    real.append(server)
+    env = app_environment("sqlite:///data/production.db")
+    app = RealServer(folder, limits, workdir, env, command)
+    real.append(app)
     try:
-        server.start()
+        app.start()
     except CheckFailure as failure:
         raise CheckFailure(
-            f"The Dockerfile's CMD, `{' '.join(words)}`, run as written (only --host and --port "
-            f"swapped for a socket of the grader's), did not start the app: "
+            f"The image's start command, {how}, did not start the app: "
             f"{failure.message.removeprefix('The app did not start: ')}",
             "Run the same command in the step folder yourself and read what it prints: a "
             "misspelt option or module name stops the container the same way.",
         ) from None
-    body = server.expect(server.request("GET", "/health"), (200,))
+    body = app.expect(app.request("GET", "/health"), (200,))
     if not isinstance(body, dict) or body.get("status") != "ok":
         raise CheckFailure(f"GET /health answered {body!r}.", "Answer {\"status\": \"ok\"}.")
     if not (folder / "data" / "production.db").is_file():

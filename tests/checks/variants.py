@@ -433,7 +433,7 @@ S10 = "10-postgresql"
 VARIANTS += [
     Variant("pragma-on-postgres", 10, S10,
             {"database.py": [('if engine.dialect.name == "sqlite":\n\n    @event', 'if True:\n\n    @event')]},
-            first_failure="test_deleting_a_user_with_notes", says=("did not start", "PRAGMA"),
+            first_failure="test_tables_are_on_postgres", says=("did not start", "PRAGMA"),
             hint_says=("dialect.name",)),
 ]
 
@@ -740,3 +740,91 @@ FULL_MARKS = [
 ALONE = ("step8-create-answers-200", "step9-users-answer-200", "step9-import-answers-200",
          "step9-missing-user-default-404")
 # ---- end of steps 8 and 9
+
+# ---- steps 10-11 (the contract of steps 7-9 on PostgreSQL; the Dockerfile read as Docker does) ----
+
+COUNT_PINNED = "    pinned = db.scalar(select(func.count()).where(Note.pinned)) or 0\n"
+COLUMNS_BY_INSPECT = '{c["name"] for c in inspector.get_columns(table)}'
+COLUMNS_BY_PRAGMA = '{row[1] for row in conn.execute(text(f"PRAGMA table_info({table})"))}'
+
+VARIANTS += [
+    Variant("count-sums-a-boolean", 10, S10,
+            {"main.py": [(COUNT_PINNED, "    pinned = db.scalar(select(func.sum(Note.pinned))) or 0\n")]},
+            first_failure="test_count", says=("500", "sum(boolean) does not exist"),
+            hint_says=("func.count()", "boolean")),
+    Variant("migration-reads-columns-by-pragma", 10, S10,
+            {"migrations.py": [(COLUMNS_BY_INSPECT, COLUMNS_BY_PRAGMA)]},
+            first_failure="test_tables_are_on_postgres", says=("did not start", "PRAGMA"),
+            hint_says=("migrations.py line", "get_columns")),
+    Variant("no-migration-on-postgres", 10, S10, {"main.py": [(UPGRADE, "")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("PostgreSQL database", "does not exist"),
+            hint_says=("ALTER TABLE",)),
+    Variant("text-length-left-to-postgres", 10, S10,
+            {"schemas.py": [("Field(min_length=1, max_length=500)", "Field(min_length=1)")]},
+            first_failure="test_bad_input_is_refused", says=("501 characters", "422")),
+    Variant("pinned-filter-ignored-on-postgres", 10, S10,
+            {"main.py": [("    if pinned is not None:\n        query = query.where(Note.pinned == pinned)\n", "")]},
+            first_failure="test_filter_by_pinned", says=("?pinned=true",)),
+    Variant("update-never-committed-on-postgres", 10, S10,
+            {"main.py": [("        setattr(note, field, value)\n    db.commit()\n", "        setattr(note, field, value)\n")]},
+            first_failure="test_update", says=("still shows",), hint_says=("db.commit()",)),
+]
+
+CMD_EXEC = 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]'
+PSYCOPG = "psycopg[binary]==3.3.9\n"
+
+VARIANTS += [
+    Variant("fastapi-dev-in-the-image", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, 'CMD ["fastapi", "dev", "main.py", "--host", "0.0.0.0"]')],
+             "requirements.txt": [("fastapi==", "fastapi[standard]==")]},
+            first_failure="test_dockerfile", says=("fastapi dev", "reloads"), hint_says=("--reload",)),
+    Variant("exec-form-port-variable", 11, S11, {"Dockerfile": [(CMD_EXEC, CMD_EXEC.replace('"8000"', '"$PORT"'))]},
+            first_failure="test_dockerfile", says=("exec form", "'$PORT'"), hint_says=("shell form",)),
+    Variant("shell-entrypoint-overrides-cmd", 11, S11, {"Dockerfile": [(CMD_EXEC, "ENTRYPOINT echo starting\n" + CMD_EXEC)]},
+            first_failure="test_dockerfile", says=("`echo starting`", "not uvicorn")),
+    Variant("gunicorn-with-its-wsgi-worker", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, "CMD gunicorn --bind 0.0.0.0:8000 main:app")],
+             "requirements.txt": [("uvicorn==0.54.0\n", "uvicorn==0.54.0\ngunicorn==23.0.0\n")]},
+            first_failure="test_dockerfile", says=("WSGI",), hint_says=("0.0.0.0",)),
+    Variant("final-stage-without-cmd", 11, S11,
+            {"Dockerfile": [("FROM python:3.12-slim\n", "FROM python:3.12-slim AS build\n"),
+                            (CMD_EXEC, CMD_EXEC + "\n\nFROM python:3.12-slim\nCOPY --from=build /app /app")]},
+            first_failure="test_dockerfile", says=("no CMD or ENTRYPOINT",)),
+    Variant("dockerignore-lets-notes-db-back", 11, S11, {".dockerignore": [("*.db\n", "*.db\n!notes.db\n")]},
+            first_failure="test_dockerfile", says=(".dockerignore", "notes.db")),
+    Variant("requirements-without-the-driver", 11, S11, {"requirements.txt": [(PSYCOPG, "")]},
+            first_failure="test_requirements_are_pinned", says=("does not list psycopg",)),
+    Variant("requirements-with-psycopg2", 11, S11, {"requirements.txt": [(PSYCOPG, "psycopg2-binary==2.9.10\n")]},
+            first_failure="test_requirements_are_pinned", says=("psycopg2 is the older driver",)),
+    Variant("requirements-without-pydantic", 11, S11, {"requirements.txt": [("pydantic==2.14.3\n", "")]},
+            first_failure="test_requirements_are_pinned", says=("schemas.py imports pydantic",)),
+]
+
+GUNICORN_CONF = 'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n'
+PIP_COMPILED = (
+    "#\n# This file is autogenerated by pip-compile with Python 3.12\n#\n"
+    "fastapi==0.165.0 \\\n    --hash=sha256:" + "1" * 64 + "\n    # via -r requirements.in\n"
+    "psycopg[binary]==3.3.9 ; python_version >= \"3.8\" \\\n    --hash=sha256:" + "2" * 64 + "\n"
+    "pydantic==2.14.3 \\\n    --hash=sha256:" + "3" * 64 + "\n    # via fastapi\n"
+    "sqlalchemy==2.1.9 \\\n    --hash=sha256:" + "4" * 64 + "\n"
+    "uvicorn[standard]==0.54.0 \\\n    --hash=sha256:" + "5" * 64 + "\n"
+)
+
+# Correct step-11 submissions in other styles: each must get full marks.
+CORRECT_STYLES = [
+    Variant("gunicorn-with-a-config-file", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, 'CMD ["gunicorn", "main:app"]')],
+             "requirements.txt": [("uvicorn==0.54.0\n", "uvicorn==0.54.0\ngunicorn==23.0.0\n")]},
+            files={"gunicorn.conf.py": GUNICORN_CONF}),
+    Variant("fastapi-run-from-fastapi-standard", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, "CMD fastapi run main.py --port 8000")],
+             "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]}),
+    Variant("multi-stage-entrypoint-pip-compiled", 11, S11,
+            {"Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
+                             "FROM --platform=$BUILDPLATFORM python:${PY}-slim AS base\nENV HOST=0.0.0.0 \\\n    PORT=8000\n")),
+                            ("RUN pip install --no-cache-dir -r requirements.txt",
+                             "RUN --mount=type=cache,target=/root/.cache/pip \\\n    python -m pip install --requirement=./requirements.txt"),
+                            (CMD_EXEC, ('ENTRYPOINT ["python", "-m", "uvicorn"]\nCMD ["main:app", "--host=0.0.0.0"]\n\n'
+                             "FROM base AS final\nUSER nobody"))]},
+            files={"requirements.txt": PIP_COMPILED}),
+]

@@ -1,0 +1,129 @@
+"""The throwaway role an app gets on PostgreSQL can do what the app needs, and nothing to the host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from grader.checks.postgres import (
+    DEFAULT_URL,
+    PrivateCluster,
+    Throwaway,
+    ThrowawayDatabases,
+    query,
+    with_database,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PrivateCluster]:
+    with PrivateCluster() as started:
+        yield started
+
+
+@pytest.fixture(params=["host server", "private cluster"])
+def databases(request: pytest.FixtureRequest) -> Iterator[ThrowawayDatabases]:
+    """Throwaway databases on the server at 127.0.0.1:5432, and on the grader's own cluster."""
+    url = (
+        DEFAULT_URL
+        if request.param == "host server"
+        else request.getfixturevalue("cluster").admin_url
+    )
+    with ThrowawayDatabases(url) as made:
+        yield made
+
+
+def _refused(url: str, statement: str) -> str:
+    """The server's refusal of `statement`, run as the login in `url`."""
+    with (
+        psycopg.connect(url, autocommit=True, connect_timeout=3) as conn,
+        pytest.raises(psycopg.Error) as refused,
+    ):
+        conn.execute(statement)
+    return str(refused.value)
+
+
+def test_the_role_owns_its_database_and_can_build_in_it(databases: ThrowawayDatabases) -> None:
+    made = databases.create()
+    with psycopg.connect(made.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (id SERIAL PRIMARY KEY, text TEXT)")
+        conn.execute("INSERT INTO notes (text) VALUES ('kept')")
+    assert query(made.url, "SELECT current_user, current_database()") == [(made.name, made.name)]
+    assert query(made.url, "SELECT text FROM notes") == [("kept",)]
+    assert made.app_url().startswith(f"postgresql+psycopg://{made.name}:{made.password}@")
+
+
+def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) -> None:
+    made = databases.create()
+    rows = query(
+        databases.url,
+        (
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
+            f"FROM pg_roles WHERE rolname = '{made.name}'"
+        ),
+    )
+    assert rows == [(False, False, False, False, False)]
+    assert "permission denied" in _refused(made.url, "SELECT pg_read_file('/etc/passwd')")
+    assert "pg_execute_server_program" in _refused(made.url, "COPY (SELECT 1) TO PROGRAM 'id'")
+    assert "permission denied to create role" in _refused(made.url, "CREATE ROLE intruder LOGIN")
+    assert "permission denied to create database" in _refused(made.url, "CREATE DATABASE intruder")
+    assert "permission denied" in _refused(made.url, "SELECT rolpassword FROM pg_authid")
+    assert "permission denied" in _refused(made.url, "SELECT pg_ls_dir('.')")
+
+
+def test_the_role_cannot_reach_another_database(databases: ThrowawayDatabases) -> None:
+    ann, bob = databases.create(), databases.create()
+    with psycopg.connect(bob.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE secrets (text TEXT)")
+    into_bobs = with_database(ann.url, bob.name)
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(into_bobs, connect_timeout=3)
+    assert "permission denied" in _refused(ann.url, f"SET ROLE {bob.name}")
+
+
+def test_everything_is_dropped_even_after_a_crash() -> None:
+    made: list[Throwaway] = []
+    with pytest.raises(RuntimeError), ThrowawayDatabases(DEFAULT_URL) as databases:
+        made += [databases.create(), databases.create()]
+        raise RuntimeError("the checks crashed")
+    names = {m.name for m in made}
+    assert len(names) == 2
+    left = query(
+        DEFAULT_URL, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles"
+    )
+    assert not names & {row[0] for row in left}
+
+
+def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(
+    cluster: PrivateCluster,
+) -> None:
+    assert query(cluster.admin_url, "SHOW listen_addresses") == [("",)]
+    assert [p.name for p in cluster.socket_dir.iterdir() if not p.name.endswith(".lock")] == [
+        ".s.PGSQL.5432"
+    ]
+    with pytest.raises(psycopg.OperationalError, match="no password supplied"):
+        psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres"), connect_timeout=3)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(cluster.url_for(cluster.ADMIN, "postgres", "guess"), connect_timeout=3)
+    with ThrowawayDatabases(cluster.admin_url) as databases:
+        made = databases.create()
+        assert made.app_url().startswith(
+            f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/"
+        )
+        for other in ("postgres", "template1"):
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                psycopg.connect(with_database(made.url, other), connect_timeout=3)
+
+
+def test_the_private_cluster_is_gone_once_stopped() -> None:
+    cluster = PrivateCluster().start()
+    assert cluster.process is not None and reachable_once(cluster)
+    cluster.stop()
+    assert cluster.process.poll() is not None
+    assert not cluster.root.exists()
+
+
+def reachable_once(cluster: PrivateCluster) -> bool:
+    return query(cluster.admin_url, "SELECT current_user") == [(cluster.ADMIN,)]

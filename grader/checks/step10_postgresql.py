@@ -2,7 +2,8 @@
 
 The app is started as a real `python -m uvicorn main:app` with DATABASE_URL in its environment;
 each fresh folder gets a database and a role of its own (grader/checks/postgres.py), dropped at
-the end. The checks are those of steps 7, 8 and 9, imported and called, with this step's points;
+the end, which the app reaches through a gate in its own folder (grader/engine/pg_gate.py) that
+lets that role into that database only: the one way to a database server from the sandbox. The checks are those of steps 7, 8 and 9, imported and called, with this step's points;
 a step-7 or step-8 check that adds a note without an owner gets the id of a user made for it.
 No reachable server: each check fails with "skipped: no PostgreSQL server".
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +27,7 @@ from grader.checks import step07_crud_rest as step07
 from grader.checks import step08_schema_change as step08
 from grader.checks import step09_relations_and_transactions as step09
 from grader.checks.notes_api import random_text
-from grader.checks.notes_rest import by_id, create_note, list_rest
+from grader.checks.notes_rest import by_id, create_note, list_rest, setup_note
 from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.postgres import (
     NO_SERVER,
@@ -45,6 +47,7 @@ from grader.checks.real_server import RealServer
 from grader.checks.restart import DB_FILE, restart_fixture
 from grader.course import SOLUTIONS
 from grader.engine.limits import Limits
+from grader.engine.pg_gate import PostgresGate
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check, fresh_server, settle
@@ -69,10 +72,27 @@ class PostgresServer(RealServer):
         database: Throwaway,
         owners: dict[str, int] | None,
     ) -> None:
-        super().__init__(folder, limits, workdir, app_environment(database.app_url()))
+        super().__init__(folder, limits, workdir)
         self.database = database
         self.database_url = database.url  # read by step 9's orphan check, as the app's own role
         self.owners = owners
+        self.gate: PostgresGate | None = None
+
+    def start(self) -> StudentServer:
+        """Open a gate to the app's own database in its folder, the one way there from a sandbox,
+        and hand the app that gate's URL."""
+        gate = PostgresGate(Path(tempfile.mkdtemp(prefix=".pg-", dir=self.folder)),
+                            self.database.url, self.database.name, self.database.name)
+        self.gate = gate
+        self.env = app_environment(gate.url(self.database.password))
+        return super().start()
+
+    def _stop(self, graceful: bool) -> None:
+        super()._stop(graceful)
+        if self.gate is not None:
+            self.gate.close()
+            shutil.rmtree(self.gate.folder, ignore_errors=True)
+            self.gate = None
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         body = kwargs.get("json")
@@ -167,7 +187,7 @@ class UpgradeOnPostgres(step08.UpgradeRun):
     def __init__(
         self, spawn: Callable[..., StudentServer], scratch: Scratch, target: Target
     ) -> None:
-        super().__init__(spawn, scratch, target)
+        super().__init__(spawn, scratch, target, step08.STEP7, setup_note, step08.MIGRATION_HINT)
         self.start = spawn  # takes a folder, and where its database comes from
 
     def _old_database(self) -> Path:
@@ -177,6 +197,7 @@ class UpgradeOnPostgres(step08.UpgradeRun):
         for gone in (notes[1], notes[4]):
             server.request("DELETE", f"/notes/{gone['id']}")
         server.crash()
+        self.deleted = [notes[1]["id"], notes[4]["id"]]
         self.old = by_id([notes[0], notes[2], notes[3]])
         return step7
 

@@ -27,7 +27,8 @@ UNUSUAL = [
         ("app = FastAPI()", "import sys\nsys.stdout.write('x' * (20 << 20))\napp = FastAPI()"),
         ("    global next_id\n", "    global next_id\n    print('adding', note.text)\n"),
     ]}),
-    # the database file under /tmp: there after a restart, in check and in the sandbox alike
+    # the database file under /tmp: there after a restart, in check and in the sandbox alike (it
+    # still loses the check that asks for notes.db in the working directory, both ways)
     Variant("tmp-database", 5, S5, {"db.py": [('"notes.db"', repr(TMP_DB))]}),
 ]
 BROKEN = ["missing-global", "dict-in-memory", "no-commit", "create-answers-200", "delete-not-committed",
@@ -72,7 +73,7 @@ def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, co
                 by_check = [(t.name, "passed" if t.status == PASS else "failed", t.score)
                             for t in checked.tests]
                 assert by_grade == by_check, (name, number, checked.message)
-                if name in ("loud", "tmp-database"):
+                if name == "loud":
                     assert checked.score == checked.max_score, (name, number, checked.message)
     finally:
         Path(TMP_DB).unlink(missing_ok=True)

@@ -7,12 +7,9 @@ from collections.abc import Callable
 
 from grader.checks.notes_api import random_text
 from grader.checks.orm_app import (
-    MAX_OPEN,
     ORM_COMMIT_HINT,
-    SESSION_HINT,
     column_values,
-    get_db_problem,
-    open_db_files,
+    expect_sessions_closed,
     source_text,
     table_columns,
 )
@@ -124,17 +121,7 @@ def test_sessions_are_closed(server: StudentServer, target: Target) -> None:
     server.request("POST", "/add_note", json={"text": random_text()})
     for _ in range(REQUESTS):
         server.request("GET", "/notes")
-    held = open_db_files(server)
-    if held is not None and held > MAX_OPEN:
-        raise CheckFailure(
-            f"After {REQUESTS} requests in a row, the server holds {held} connections to notes.db "
-            "open: each request opened a session and none was closed. A server that leaks like "
-            "this stops answering once the connection pool is empty.",
-            SESSION_HINT,
-        )
-    problem = get_db_problem(target.folder)
-    if problem:
-        raise CheckFailure(problem, SESSION_HINT)
+    expect_sessions_closed(server, target.folder, REQUESTS)
 
 
 @check(points=3, task=4)

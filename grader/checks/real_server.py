@@ -20,7 +20,8 @@ class RealServer(StudentServer):
             return killed(f"The app was killed by {signal_name(-report.code)} before it answered",
                           -report.code)
         outcome = TIMEOUT if report.stage == "timeout" else CRASHED
-        return startup_error(f"{output}\n{report.traceback}", outcome)
+        # the app's own traceback last: uvicorn logs the lifespan's, the child reports its own
+        return startup_error(f"{report.traceback}\n{output}", outcome)
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")

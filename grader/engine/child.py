@@ -78,6 +78,16 @@ def _student_frame(exc: BaseException, folder: str) -> tuple[str | None, int | N
     return found
 
 
+def _last_traceback(exc: BaseException, keep: int = 16000) -> str:
+    """The traceback as Python prints it, cut to its end but never inside the last exception's
+    own traceback header (where the grader looks for the student's frames)."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if len(text) <= keep:
+        return text
+    last = text.rfind("Traceback (most recent call last):")
+    return text[max(0, min(last, len(text) - keep)):]
+
+
 def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
     file, line = _student_frame(exc, spec.folder)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
@@ -90,7 +100,7 @@ def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
         message=detail,
         file=file,
         line=line,
-        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+        traceback=_last_traceback(exc),
     )
 
 

@@ -703,8 +703,6 @@ COMMIT_OR_409 = (
     "        raise HTTPException(status_code=409, detail=detail) from None\n"
 )
 BROKEN_PRAGMA = "    inspector = inspect(engine)\n    with engine.begin() as conn:\n        conn.exec_driver_sql(\"PRAGMA table_info notes\")\n"
-PG_TABLE_INFO = TABLE_INFO_MIGRATION.replace('"priority"', '"owner_id"').replace(
-    "priority INTEGER NOT NULL DEFAULT 0", "owner_id INTEGER REFERENCES users (id)")
 
 VARIANTS += [  # feedback that names the cause
     Variant("write-lock-never-released", 9, S9, {"main.py": [("    migrations.upgrade(engine)\n    yield\n", LEFT_OPEN)]},
@@ -719,9 +717,6 @@ VARIANTS += [  # feedback that names the cause
             hint_says=("db.rollback()", "409")),
     Variant("broken-pragma-in-migrations", 9, S9, {"migrations.py": [("    inspector = inspect(engine)\n", BROKEN_PRAGMA)]},
             first_failure="test_users", says=("migrations.py line 20",), hint_says=("migrations.py line 20",)),
-    Variant("pragma-in-migrations-on-postgres", 10, "10-postgresql", files={"migrations.py": PG_TABLE_INFO},
-            first_failure="test_deleting_a_user_with_notes", says=("PRAGMA", "migrations.py line 6"),
-            hint_says=("migrations.py line 6 runs a PRAGMA",)),
 ]
 
 # Correct in another style: every check passes.

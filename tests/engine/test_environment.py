@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def env() -> dict:
 
 
 @pytest.fixture
-def fresh_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Zygote:
+def fresh_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Zygote]:
     """The grader's zygote, started anew from a folder holding a planted `fastapi.py`, with a
     secret and a DATABASE_URL in the grader's own environment."""
     planted = tmp_path / "grading-folder"
@@ -36,9 +37,10 @@ def fresh_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Zygote:
     monkeypatch.setenv("INSTRUCTOR_TOKEN", "s3cret-token")
     monkeypatch.setenv("DATABASE_URL", "postgresql://admin:pw@db/prod")
     monkeypatch.setenv("PYTHONPATH", str(planted))
-    old = shared_zygote("web")
-    old.close()
-    return shared_zygote("web")
+    shared_zygote("web").close()
+    fresh = shared_zygote("web")
+    yield fresh
+    fresh.close()  # a later test finds no zygote of this one's left running
 
 
 def test_the_app_gets_no_grader_environment_and_no_grader_folder(

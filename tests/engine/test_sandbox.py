@@ -68,7 +68,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> di
     grading.mkdir(mode=0o755)
     grading.chmod(0o755)
     (grading / "answer-key.py").write_text(HONEST_APP)
-    host = Path(tempfile.mkdtemp(prefix="persistlab-test-", dir="/run"))  # like /run/postgresql
+    host = Path(tempfile.mkdtemp(prefix="host-sockets-", dir="/run"))  # like /run/postgresql
     host.chmod(0o755)
     host_socket = socket.socket(socket.AF_UNIX)
     host_socket.bind(str(host / ".s.PGSQL.5432"))

@@ -440,6 +440,7 @@ def memory_exceeded(action: str, limit: int) -> CheckFailure:
         "together, and was stopped.",
         "A notes app needs a few dozen MiB. Look for a list or string that keeps growing, a "
         "whole table or file read into memory at once, or a loop that starts processes.",
+        MEMORY,
     )
 
 

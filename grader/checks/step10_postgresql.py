@@ -51,6 +51,7 @@ from grader.engine.pg_gate import PostgresGate
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check, fresh_server, settle
+from grader.results import SKIPPED
 from grader.server import StudentServer
 
 MISSING_COLUMN_HINT = step08.MIGRATION_HINT + (
@@ -122,9 +123,9 @@ def admin_url() -> str:
         try:
             url = shared_cluster().admin_url
         except ClusterError as error:
-            raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT) from None
+            raise CheckFailure(f"{NO_SERVER} ({error})", NO_SERVER_HINT, SKIPPED) from None
     if not reachable(url):
-        raise CheckFailure(NO_SERVER, NO_SERVER_HINT)
+        raise CheckFailure(NO_SERVER, NO_SERVER_HINT, SKIPPED)
     return url
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from grader.engine.limits import die_with_parent, set_limits
 
 TOKEN_BYTES = 32
-MESSAGE_CHARS = 2000  # of an error's message; the grader drops a status line beyond its cap
+MESSAGE_CHARS = 1500  # of an error's message: what the grader says around it still fits its 2000
 
 # taken when the zygote loads this module, before any student code can replace them
 _dumps = json.dumps
@@ -79,20 +79,23 @@ def _student_frame(exc: BaseException, folder: str) -> tuple[str | None, int | N
 
 
 def _last_traceback(exc: BaseException, keep: int = 16000) -> str:
-    """The traceback as Python prints it, cut to its end but never inside the last exception's
-    own traceback header (where the grader looks for the student's frames)."""
+    """The end of the traceback as Python prints it: `keep` characters, or up to twice as many
+    where that keeps the last exception's own header (where the grader looks for the student's
+    frames)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if len(text) <= keep:
-        return text
+    start = max(0, len(text) - keep)
     last = text.rfind("Traceback (most recent call last):")
-    return text[max(0, min(last, len(text) - keep)):]
+    if 0 <= last < start and len(text) - last <= 2 * keep:
+        start = last
+    return text[start:]
 
 
 def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
     file, line = _student_frame(exc, spec.folder)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-    if len(detail) > MESSAGE_CHARS:
-        detail = detail[:MESSAGE_CHARS] + " [...]"
+    if len(detail) > MESSAGE_CHARS:  # its middle cut, saying how much, as the grader cuts messages
+        keep = (MESSAGE_CHARS - 48) // 2
+        detail = f"{detail[:keep]} [... {len(detail) - 2 * keep} characters cut ...] {detail[-keep:]}"
     _report(
         spec,
         stage=stage,

@@ -259,7 +259,7 @@ def hanging(root: Path, course: Course) -> Path:
     return student
 
 
-@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 128 + signal.SIGINT)])
 def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     tmp_path: Path, course: Course, stop: signal.Signals, code: int
 ) -> None:

@@ -348,18 +348,12 @@ LOCK_HINT = (
     "with `try: yield db` and `finally: db.close()`. Never keep a session or a connection in a "
     "global or on app.state, and end what a migration opens with `with engine.begin() as conn:`."
 )
-RELOAD_HINT = (
-    "--reload makes uvicorn a watcher that runs your app in a second process and restarts it "
-    "whenever a file changes: a development aid. A server in production, or under the grader, "
-    "is started without it: remove --reload from the command."
-)
 
 
 def no_answer(
     action: str, timeout: float, exited: int | None, output: str = "", folder: Path | None = None,
-    command: list[str] | None = None,
 ) -> CheckFailure:
-    """Why `action` got no (whole) answer: the process died, a write lock, --reload, or a hang."""
+    """Why `action` got no (whole) answer: the process died, a write lock, or a hang."""
     if exited is not None and exited < 0:
         return killed(f"{action}: the server process was killed by {signal_name(-exited)} while "
                       "answering", -exited)
@@ -378,8 +372,6 @@ def no_answer(
             "closed it, so this request waited for a lock that was never given back.",
             LOCK_HINT, TIMEOUT,
         )
-    if command and "--reload" in command:
-        return CheckFailure(f"{said}, from a server started with --reload.", RELOAD_HINT, TIMEOUT)
     return CheckFailure(
         f"{said}.",
         "The handler never returns: look for a loop that does not end, or a call that waits "

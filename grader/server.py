@@ -91,8 +91,8 @@ class StudentServer:
         except httpx.TimeoutException as exc:
             self.stuck = True
             given = waited(exc, self.limits.request)
-            raise no_answer(action, given, self.process.returncode(), self.output(), self.folder,
-                            self.command) from None
+            raise no_answer(action, given, self.process.returncode(), self.output(),
+                            self.folder) from None
         except UnsafeAnswer as exc:
             self.stuck = True
             raise CheckFailure(
@@ -111,8 +111,8 @@ class StudentServer:
                     "Let FastAPI and uvicorn write the answer: return a dict or a Response "
                     "object from the route, never bytes written to the socket yourself.",
                 ) from None
-            raise no_answer(action, self.limits.request, exited, self.output(), self.folder,
-                            self.command) from None
+            raise no_answer(action, self.limits.request, exited, self.output(),
+                            self.folder) from None
 
     def expect(
         self, response: httpx.Response, codes: tuple[int, ...], sent_text: str = ""

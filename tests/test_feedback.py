@@ -5,11 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from grader.check import run_checks
-from grader.course import Course
 from grader.feedback import locked_database, no_answer
-from tests.checks.test_variants import QUICK
-from tests.checks.variants import VARIANTS
 
 
 def test_a_write_lock_held_by_another_connection_is_found(tmp_path: Path) -> None:
@@ -27,9 +23,3 @@ def test_a_write_lock_held_by_another_connection_is_found(tmp_path: Path) -> Non
     writer.close()
 
 
-def test_a_timeout_under_reload_names_reload(course: Course, tmp_path: Path) -> None:
-    variant = next(v for v in VARIANTS if v.name == "reload-in-production")
-    report = run_checks(course.step(variant.step), variant.write(tmp_path / "s"), QUICK)
-    serves = next(t for t in report.tests if t.name.startswith("the Dockerfile's CMD, run as written"))
-    assert serves.status == "fail" and "--reload" in serves.message, serves.message
-    assert "remove --reload" in serves.hint

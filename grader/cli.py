@@ -437,7 +437,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
         raise UsageFailure(str(exc)) from None
     for line in summary.lines():
         out_console.print(escape(line))
-    out_console.print(f"Wrote {escape(str(out))}/gradebook.csv, results/, feedback/, junit.xml.")
+    out_console.print(f"Wrote {escape(str(out))}/gradebook.csv, results/, feedback/, junit.xml.",
+                      soft_wrap=True)  # a path is never broken across lines
 
 
 @cli.group()

@@ -17,6 +17,7 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
+from grader.engine.patience import SECOND_WAIT
 from grader.engine.process import StudentProcess
 from grader.engine.transport import MAX_BODY_BYTES, NoAnswerInTime, UnsafeAnswer, _DeadlineStream
 from grader.results import FAIL
@@ -195,12 +196,15 @@ def test_a_timeout_reports_the_time_it_gave(tmp_path: Path) -> None:
     child = StudentProcess(tmp_path, Limits(startup=20.0, request=0.5), tmp_path)
     try:
         assert child.wait_report("ready").ok, child.output()
+        started = time.monotonic()
         with child.client() as client, pytest.raises(httpx.ReadTimeout) as caught:
             client.get("/slow")
+        waited = time.monotonic() - started
     finally:
         child.close()
     assert isinstance(caught.value.__cause__, NoAnswerInTime)
-    assert caught.value.__cause__.seconds == 0.5  # asleep: no second wait
+    given = caught.value.__cause__.seconds  # a second wait only if the machine kept it waiting
+    assert given in (0.5, 0.5 * (1 + SECOND_WAIT)) and waited >= given - 0.05, (given, waited)
 
 
 def test_no_fd_is_left_open(hostile: StudentProcess) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -153,9 +154,12 @@ def hidden_paths(request: Request, course: Course) -> tuple[str, ...]:
 def grade(request: Request, course: Course, console: Console) -> tuple[list[Graded], Summary]:
     reason = unavailable_reason()
     if reason and not request.unsafe:
+        where = ("Grade where the grader may make namespaces, mounts and drop capabilities (a "
+                 "machine or VM as root, or a privileged container)" if os.geteuid() == 0
+                 else "Grade on Linux as root")
         raise GradeRefused(
             f"Refusing to run untrusted code without the sandbox: {reason}. "
-            "Grade on Linux as root, or pass --unsafe for code you trust."
+            f"{where}, or pass --unsafe for code you trust."
         )
     if reason:
         console.print(f"[yellow]Unsafe mode: no sandbox ({reason}); student code runs as you.[/]")

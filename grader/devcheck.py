@@ -67,7 +67,8 @@ def layout_problems(
 
 
 def grading_problems(course: Course) -> list[str]:
-    """Every solution passes with full points; every starter fails."""
+    """Every solution passes with full points; every starter fails, its first failure with a
+    message and a hint."""
     problems: list[str] = []
     for step in course.steps:
         label = f"step {step.number} ({step.folder})"
@@ -78,8 +79,13 @@ def grading_problems(course: Course) -> list[str]:
             first = solved.first_failure
             reason = first.message if first else solved.message
             problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
-        if run_checks(step, step.exercise_dir).status == PASS:
+        started = run_checks(step, step.exercise_dir)
+        first = started.first_failure
+        if started.status == PASS:
             problems.append(f"{label}: the starter already passes its checks.")
+        elif first is None or not first.message or not first.hint:
+            problems.append(f"{label}: the starter fails without a message and a hint for its "
+                            f"first failure ({started.message or 'no failing check'}).")
     return problems
 
 

@@ -222,7 +222,7 @@ def test_bad_id_is_reported(tmp_path: Path, qid: str) -> None:
 
 
 def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
-    _write(tmp_path, _question(), _question("q-two", steps=["fastapi-app"]))
+    _write(tmp_path, _question(), _question("q-two", stem="Second?", steps=["fastapi-app"]))
     course = _course(notes_dict=("q-one", "q-two", "q-ghost"))
     assert _lint(tmp_path, course) == [
         "course.toml step 1 (notes-dict): quiz lists 'q-ghost', which the bank lacks",

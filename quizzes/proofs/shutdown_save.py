@@ -25,10 +25,6 @@ app = FastAPI(lifespan=lifespan)
 def add_note(text: str):
     notes.append(text)
     return {"id": len(notes)}
-
-@app.get("/notes")
-def list_notes():
-    return notes
 """
 
 kept = {}
@@ -37,6 +33,6 @@ for signum in (signal.SIGTERM, signal.SIGKILL):
     with serve(APP) as server:
         server.request("POST", "/notes", params={"text": "buy milk"})
         server.stop(signum)
-        server.start()
-        kept[signum.name] = "kept" if server.request("GET", "/notes").json() else "lost"
+    saved = Path("notes.json").exists() and json.loads(Path("notes.json").read_text())
+    kept[signum.name] = "kept" if saved == ["buy milk"] else "lost"  # what the next start reads
 print(f"SIGTERM: {kept['SIGTERM']}, SIGKILL: {kept['SIGKILL']}")

@@ -54,7 +54,8 @@ class Server:
         raise RuntimeError(f"the server did not answer within {READY_SECONDS:g} s")
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.url + path, timeout=10.0, **kwargs)
+        kwargs.setdefault("timeout", 10.0)
+        return httpx.request(method, self.url + path, **kwargs)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Sends the signal and waits for the process to end; its exit code."""

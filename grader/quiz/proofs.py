@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,26 +193,33 @@ def _run_one(
         missing = _missing_service(need, services)
         if missing:
             return {"id": job["id"], "status": SKIP, "detail": missing, "seconds": 0.0}
-    home = os.getcwd()
+    home, main_module = os.getcwd(), sys.modules["__main__"]
     folder = tempfile.mkdtemp(prefix="proof-")
+    filename = f"<proof {job['id']} ({job['source']})>"
     before = set(sys.modules)
     out = io.StringIO()
     status, detail = "ran", ""
     try:
         os.chdir(folder)
-        code = compile(job["code"], f"<proof {job['id']} ({job['source']})>", "exec")
+        code = compile(job["code"], filename, "exec")
+        module = types.ModuleType("__main__")  # its own __main__, as if run as a script
+        module.__file__ = os.path.join(folder, "proof.py")
+        sys.modules["__main__"] = module
         signal.alarm(max(1, int(seconds)))
         with contextlib.redirect_stdout(out):
-            namespace = {"__name__": "__main__", "__file__": os.path.join(folder, "proof.py")}
-            exec(code, namespace)  # noqa: S102 - the bank author's own program, not a student's
+            exec(code, module.__dict__)  # noqa: S102 - the bank author's program, not a student's
     except _ProofTimeout:
         status, detail = FAIL, f"ran longer than {seconds:g} s"
     except BaseException as exc:  # noqa: BLE001 - a proof's crash is its failure, reported
-        where = traceback.extract_tb(exc.__traceback__)[-1]
+        lines = [
+            f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename
+        ]
         status = FAIL
-        detail = f"raised {type(exc).__name__}: {exc} (line {where.lineno})"
+        where = f" (proof line {lines[-1]})" if lines else ""
+        detail = f"raised {type(exc).__name__}: {exc}{where}"
     finally:
         signal.alarm(0)
+        sys.modules["__main__"] = main_module
         os.chdir(home)
         for name in set(sys.modules) - before:  # modules a proof wrote and imported are its own
             if str(getattr(sys.modules[name], "__file__", "") or "").startswith(folder):

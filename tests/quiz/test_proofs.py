@@ -35,8 +35,10 @@ def test_every_proof_in_the_bank_agrees_with_its_key(
 
 def test_the_bank_has_proofs_of_every_kind() -> None:
     proofs = [q.proof for q in load_bank().questions if q.proof is not None]
-    assert len(proofs) >= 2
-    assert any("signal.SIGKILL" in p.code for p in proofs)
+    assert len(proofs) >= 30
+    assert sum("postgres" in p.needs for p in proofs) >= 5
+    assert any("signal.SIGKILL" in p.code and "serve(" in p.code for p in proofs)  # a real server
+    assert any(p.source != "inline" for p in proofs) and any(p.source == "inline" for p in proofs)
 
 
 def _toml(value: Any) -> str:

@@ -100,10 +100,9 @@ class Question:
     @classmethod
     def from_json(cls, text: str) -> Question:
         raw = json.loads(text)
-        raw["options"] = tuple(Option(**option) for option in raw["options"])
-        for name in ("solution", "steps"):
-            raw[name] = tuple(raw[name])
-        return cls(**raw)
+        options = tuple(Option(**option) for option in raw.pop("options"))
+        lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
+        return cls(**raw, options=options, **lists)
 
 
 @dataclass(frozen=True)

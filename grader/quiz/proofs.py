@@ -23,7 +23,7 @@ import time
 import traceback
 import types
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -76,30 +76,33 @@ def _one_line(text: str, limit: int = 160) -> str:
 def run_proofs(
     questions: Iterable[Question], children: int = CHILDREN, seconds: float = PROOF_SECONDS
 ) -> list[ProofResult]:
-    """Every proof of these questions run and judged, in the questions' order."""
+    """Every proof of these questions run and judged, in the questions' order (one question
+    may come several times, rendered differently)."""
     proven = [q for q in questions if q.proof is not None]
     if not proven:
         return []
-    groups = [proven[i::children] for i in range(children) if proven[i::children]]
+    numbered = list(enumerate(proven))
+    groups = [numbered[i::children] for i in range(children) if numbered[i::children]]
     with tempfile.TemporaryDirectory(prefix="persistlab-proofs-") as scratch:
         running = [
             _start(group, Path(scratch) / f"child{n}", seconds) for n, group in enumerate(groups)
         ]
-        outcomes: dict[str, ProofResult] = {}
+        results: dict[int, ProofResult] = {}
         for group, (process, results_path) in zip(groups, running):
-            outcomes.update(_finish(group, process, results_path, seconds))
-    return [outcomes[q.id] for q in proven]
+            results.update(_finish(group, process, results_path, seconds))
+    return [results[n] for n in range(len(proven))]
 
 
 def _start(
-    group: list[Question], folder: Path, seconds: float
+    group: list[tuple[int, Question]], folder: Path, seconds: float
 ) -> tuple[subprocess.Popen[bytes], Path]:
     folder.mkdir()
     jobs = [
-        {"id": q.id, "code": q.proof.code, "source": q.proof.source, "needs": list(q.proof.needs)}
-        for q in group
+        {"n": n, "id": q.id, "code": q.proof.code, "source": q.proof.source,
+         "needs": list(q.proof.needs)}
+        for n, q in group
         if q.proof is not None
-    ]
+    ]  # fmt: skip
     (folder / "jobs.json").write_text(json.dumps({"seconds": seconds, "jobs": jobs}))
     process = subprocess.Popen(
         [
@@ -118,8 +121,11 @@ def _start(
 
 
 def _finish(
-    group: list[Question], process: subprocess.Popen[bytes], results_path: Path, seconds: float
-) -> dict[str, ProofResult]:
+    group: list[tuple[int, Question]],
+    process: subprocess.Popen[bytes],
+    results_path: Path,
+    seconds: float,
+) -> dict[int, ProofResult]:
     try:
         process.wait(timeout=seconds * len(group) + 30)
     except subprocess.TimeoutExpired:
@@ -127,22 +133,20 @@ def _finish(
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     try:
-        ran = {r["id"]: r for r in json.loads(results_path.read_text())}
+        ran = {r["n"]: r for r in json.loads(results_path.read_text())}
     except (OSError, ValueError):
         ran = {}
     results = {}
-    for question in group:  # fail closed: a proof the child never reported is a failure
-        row = ran.get(question.id)
+    for n, question in group:  # fail closed: a proof the child never reported is a failure
+        row = ran.get(n)
         if row is None:
             why = f"the proof runner stopped (exit {process.returncode}) before this proof ended"
-            results[question.id] = ProofResult(question.id, FAIL, why)
+            results[n] = ProofResult(question.id, FAIL, why)
         elif row["status"] == "ran":
             result = judge(question, row["printed"])
-            results[question.id] = ProofResult(
-                result.question_id, result.status, result.detail, result.printed, row["seconds"]
-            )
+            results[n] = replace(result, seconds=row["seconds"])
         else:
-            results[question.id] = ProofResult(
+            results[n] = ProofResult(
                 question.id, row["status"], row["detail"], row.get("printed", ""), row["seconds"]
             )
     return results
@@ -192,7 +196,7 @@ def _run_one(
     for need in job["needs"]:
         missing = _missing_service(need, services)
         if missing:
-            return {"id": job["id"], "status": SKIP, "detail": missing, "seconds": 0.0}
+            return {"n": job["n"], "status": SKIP, "detail": missing, "seconds": 0.0}
     home, main_module = os.getcwd(), sys.modules["__main__"]
     folder = tempfile.mkdtemp(prefix="proof-")
     filename = f"<proof {job['id']} ({job['source']})>"
@@ -226,7 +230,7 @@ def _run_one(
                 del sys.modules[name]
         shutil.rmtree(folder, ignore_errors=True)
     return {
-        "id": job["id"],
+        "n": job["n"],
         "status": status,
         "detail": detail,
         "printed": out.getvalue(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,19 @@ def test_proofs_that_disagree_crash_or_hang_fail(tmp_path: Path) -> None:
     assert "raised OperationalError" in results["q-crash"].detail
     assert "syntax error" in results["q-crash"].detail
     assert results["q-hang"].detail == "ran longer than 2 s"
+
+
+def test_one_question_may_be_proven_several_times_in_one_run(tmp_path: Path) -> None:
+    """As variants are: the same id, rendered with other values, each judged on its own."""
+    [question] = load_bank(_write(tmp_path, _proven("q-one", "print('gone')"))).questions
+    assert question.proof is not None
+    other = replace(question, proof=replace(question.proof, code="print('kept')"))
+    results = run_proofs([question, other, question])
+    assert [(r.question_id, r.status) for r in results] == [
+        ("q-one", PASS),
+        ("q-one", FAIL),
+        ("q-one", PASS),
+    ]
 
 
 def test_a_proof_without_its_server_is_a_skip_never_a_pass(

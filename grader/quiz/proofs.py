@@ -81,8 +81,14 @@ def run_proofs(
     proven = [q for q in questions if q.proof is not None]
     if not proven:
         return []
-    numbered = list(enumerate(proven))
-    groups = [numbered[i::children] for i in range(children) if numbered[i::children]]
+    groups: list[list[tuple[int, Question]]] = [[] for _ in range(children)]
+    load = [0] * children
+    heaviest_first = sorted(enumerate(proven), key=lambda nq: -_weight(nq[1]))
+    for n, question in heaviest_first:  # the servers spread over the children, then the rest
+        lightest = load.index(min(load))
+        groups[lightest].append((n, question))
+        load[lightest] += _weight(question)
+    groups = [group for group in groups if group]
     with tempfile.TemporaryDirectory(prefix="persistlab-proofs-") as scratch:
         running = [
             _start(group, Path(scratch) / f"child{n}", seconds) for n, group in enumerate(groups)
@@ -91,6 +97,12 @@ def run_proofs(
         for group, (process, results_path) in zip(groups, running):
             results.update(_finish(group, process, results_path, seconds))
     return [results[n] for n in range(len(proven))]
+
+
+def _weight(question: Question) -> int:
+    """A rough cost: a proof that starts servers or processes takes seconds, others less."""
+    code = question.proof.code if question.proof else ""
+    return 10 * code.count("serve(") + 3 * code.count("subprocess.") + 1
 
 
 def _start(

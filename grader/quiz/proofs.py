@@ -76,14 +76,21 @@ def _one_line(text: str, limit: int = 160) -> str:
 def run_proofs(
     questions: Iterable[Question], children: int = CHILDREN, seconds: float = PROOF_SECONDS
 ) -> list[ProofResult]:
-    """Every proof of these questions run and judged, in the questions' order (one question
-    may come several times, rendered differently)."""
+    """Every proof of these questions run and judged, in the questions' order. A program that
+    several questions share runs once and is judged for each; one question may come several
+    times, rendered differently (its variants)."""
     proven = [q for q in questions if q.proof is not None]
-    if not proven:
+    first: dict[tuple[str, tuple[str, ...]], int] = {}
+    programs: list[Question] = []  # the first question of each distinct program
+    for question in proven:
+        if _program(question) not in first:
+            first[_program(question)] = len(programs)
+            programs.append(question)
+    if not programs:
         return []
     groups: list[list[tuple[int, Question]]] = [[] for _ in range(children)]
     load = [0] * children
-    heaviest_first = sorted(enumerate(proven), key=lambda nq: -_weight(nq[1]))
+    heaviest_first = sorted(enumerate(programs), key=lambda nq: -_weight(nq[1]))
     for n, question in heaviest_first:  # the servers spread over the children, then the rest
         lightest = load.index(min(load))
         groups[lightest].append((n, question))
@@ -93,10 +100,23 @@ def run_proofs(
         running = [
             _start(group, Path(scratch) / f"child{n}", seconds) for n, group in enumerate(groups)
         ]
-        results: dict[int, ProofResult] = {}
+        rows: dict[int, dict[str, Any]] = {}
         for group, (process, results_path) in zip(groups, running):
-            results.update(_finish(group, process, results_path, seconds))
-    return [results[n] for n in range(len(proven))]
+            rows.update(_collect(group, process, results_path, seconds))
+    return [_verdict(q, rows[first[_program(q)]]) for q in proven]
+
+
+def _program(question: Question) -> tuple[str, tuple[str, ...]]:
+    assert question.proof is not None
+    return question.proof.code, question.proof.needs
+
+
+def _verdict(question: Question, row: dict[str, Any]) -> ProofResult:
+    if row["status"] == "ran":
+        return replace(judge(question, row["printed"]), seconds=row["seconds"])
+    return ProofResult(
+        question.id, row["status"], row["detail"], row.get("printed", ""), row["seconds"]
+    )
 
 
 def _weight(question: Question) -> int:
@@ -132,12 +152,13 @@ def _start(
     return process, folder / "results.json"
 
 
-def _finish(
+def _collect(
     group: list[tuple[int, Question]],
     process: subprocess.Popen[bytes],
     results_path: Path,
     seconds: float,
-) -> dict[int, ProofResult]:
+) -> dict[int, dict[str, Any]]:
+    """What the child reported for each of its programs; fail closed on one it never did."""
     try:
         process.wait(timeout=seconds * len(group) + 30)
     except subprocess.TimeoutExpired:
@@ -148,20 +169,8 @@ def _finish(
         ran = {r["n"]: r for r in json.loads(results_path.read_text())}
     except (OSError, ValueError):
         ran = {}
-    results = {}
-    for n, question in group:  # fail closed: a proof the child never reported is a failure
-        row = ran.get(n)
-        if row is None:
-            why = f"the proof runner stopped (exit {process.returncode}) before this proof ended"
-            results[n] = ProofResult(question.id, FAIL, why)
-        elif row["status"] == "ran":
-            result = judge(question, row["printed"])
-            results[n] = replace(result, seconds=row["seconds"])
-        else:
-            results[n] = ProofResult(
-                question.id, row["status"], row["detail"], row.get("printed", ""), row["seconds"]
-            )
-    return results
+    stopped = f"the proof runner stopped (exit {process.returncode}) before this proof ended"
+    return {n: ran.get(n, {"status": FAIL, "detail": stopped, "seconds": 0.0}) for n, _ in group}
 
 
 def proof_problems(results: Iterable[ProofResult]) -> list[str]:

@@ -1,4 +1,5 @@
-# Three ways to keep a note, and a real server killed with SIGTERM, then with SIGKILL.
+# Three ways to keep a note (a list saved at shutdown, a buffered line, a committed row), and a
+# real server stopped with SIGTERM, then with SIGKILL.
 import json
 import signal
 import sqlite3
@@ -44,6 +45,6 @@ for signum in (signal.SIGTERM, signal.SIGKILL):
     logged = Path("notes.log").read_text()
     with sqlite3.connect("notes.db") as db:
         rows = db.execute("SELECT count(*) FROM notes").fetchone()[0]
-    kept = [n for n, ok in (("dict", saved), ("log", logged), ("row", rows)) if ok]
+    kept = [n for n, ok in (("notes.json", saved), ("notes.log", logged), ("row", rows)) if ok]
     lines.append(f"{signum.name}: {' '.join(kept) or 'nothing'}")
 print("; ".join(lines))

@@ -206,7 +206,7 @@ def _option(raw: Any, where: str) -> Option:
 
 _KEYS = {"id", "topic", "difficulty", "stem", "code", "options", "solution",
          "final_answer", "quick_check", "hint", "steps", "proof"}  # fmt: skip
-PROOF_NEEDS = ("postgres",)
+PROOF_NEEDS = ("postgres", "pg_dump")  # a server, and PostgreSQL's client tool
 PROOF_DIR = "proofs"  # beside the quiz files; a proof's `file` is named relative to them
 
 

@@ -207,6 +207,8 @@ def _missing_service(need: str, cache: dict[str, str | None]) -> str | None:
             except Exception as exc:  # noqa: BLE001 - any failure means no server to prove on
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 cache[need] = f"no PostgreSQL at {pg_url()} ({first})"
+        elif need == "pg_dump" and shutil.which("pg_dump") is None:
+            cache[need] = "no pg_dump on PATH (PostgreSQL's client tools)"
     return cache[need]
 
 

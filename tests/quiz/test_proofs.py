@@ -125,6 +125,18 @@ def test_a_proof_without_its_server_is_a_skip_never_a_pass(
     assert result.detail.startswith("no PostgreSQL at postgresql://postgres@127.0.0.1:9/test")
 
 
+def test_a_proof_without_its_tool_is_a_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump there
+    bank = load_bank(_write(tmp_path, _proven("q-dump", "print('gone')", needs=["pg_dump"])))
+    [result] = run_proofs(bank.questions, children=1)
+    assert (result.status, result.detail) == (
+        SKIP,
+        "no pg_dump on PATH (PostgreSQL's client tools)",
+    )
+
+
 def test_a_proof_file_is_read_from_the_proofs_folder(tmp_path: Path) -> None:
     (tmp_path / "proofs").mkdir()
     (tmp_path / "proofs" / "gone.py").write_text("print('gone')\n")

@@ -95,11 +95,15 @@ class QuizLint:
 
     questions: int
     problems: list[str]
+    proofs: int = 0  # how many proofs ran (skipped ones included)
+    skipped: tuple[str, ...] = ()  # proofs that could not run here, with the reason
 
 
-def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
-    """The bank linted against course.toml; a bank that cannot be loaded is a problem too."""
+def lint_quizzes(course: Course, quiz_dir: Path | None = None, proofs: bool = True) -> QuizLint:
+    """The bank linted against course.toml, and every question's proof run against its key;
+    a bank that cannot be loaded is a problem too."""
     try:
+        from grader.quiz import proofs as proof_runner
         from grader.quiz.bank import QUIZ_DIR, BankError, lint_bank, load_bank
     except ImportError as exc:
         return QuizLint(0, [f"quiz bank: not linted, grader.quiz.bank cannot be imported: {exc}"])
@@ -108,7 +112,12 @@ def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
     except BankError as exc:
         return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
     problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
-    return QuizLint(len(bank.questions), problems)
+    if not proofs:
+        return QuizLint(len(bank.questions), problems)
+    results = proof_runner.run_proofs(bank.questions)
+    problems += [f"quiz bank: {p}" for p in proof_runner.proof_problems(results)]
+    skipped = tuple(f"quiz bank: {s}" for s in proof_runner.proof_skips(results))
+    return QuizLint(len(bank.questions), problems, len(results), skipped)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -120,8 +129,11 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     problems += quizzes.problems
     if quizzes.questions:
         console.print(
-            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps."
+            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps; "
+            f"{quizzes.proofs} proofs run, {len(quizzes.skipped)} skipped."
         )
+        for skip in quizzes.skipped:
+            console.print(f"[yellow]- {escape(skip)}[/]")
     else:
         console.print("[red]Quizzes: no question linted; the bank did not load.[/]")
     for problem in problems:

@@ -199,14 +199,18 @@ assert child.wait_report("ready").ok, child.output()
 status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
 print(next(line for line in status if line.startswith("Uid:")))
 print(next(line for line in status if line.startswith("NSpid:")))
+[app] = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
+print(next(line for line in Path(f"/proc/{app}/status").read_text().splitlines()
+           if line.startswith("NSpid:")))
 with child.client() as client:
     print(client.get("/notes").status_code)
 child.close()
 """
 
 
-def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Course) -> None:
-    """The zygote forks straight into a new pid namespace: no supervisor process in between."""
+def test_a_student_app_runs_as_pid_2_under_an_init_of_its_namespace(course: Course) -> None:
+    """The zygote forks straight into a new pid namespace, whose pid 1 (the process the grader
+    holds, as the student's uid) starts the app as pid 2: signals reach the app as on any machine."""
     import subprocess
     import sys
 
@@ -215,9 +219,10 @@ def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Cour
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert run.returncode == 0, run.stderr
-    uid, nspid, code = run.stdout.split("\n")[:3]
-    assert uid.split()[1] == str(FIRST_UID + 900)  # the process the grader holds is the student
+    uid, nspid, app, code = run.stdout.split("\n")[:4]
+    assert uid.split()[1] == str(FIRST_UID + 900)  # the init the grader holds is the student's uid
     assert nspid.split()[-1] == "1" and len(nspid.split()) == 3, nspid
+    assert app.split()[-1] == "2" and len(app.split()) == 3, app
     assert code == "200"
 
 

@@ -28,6 +28,11 @@ UNUSUAL = [
         ("app = FastAPI()", "import sys\nsys.stdout.write('x' * (20 << 20))\napp = FastAPI()"),
         ("    global next_id\n", "    global next_id\n    print('adding', note.text)\n"),
     ]}),
+    # sends itself SIGTERM as it starts: it dies of it in check and in the sandbox alike (a pid 1
+    # of its namespace would ignore a signal it has no handler for, and serve on)
+    Variant("signals-itself", 3, S3, {"main.py": [
+        ("app = FastAPI()", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\napp = FastAPI()"),
+    ]}),
     # the database file under /tmp: there after a restart, in check and in the sandbox alike (it
     # still loses the check that asks for notes.db in the working directory, both ways)
     Variant("tmp-database", 5, S5, {"db.py": [('"notes.db"', repr(TMP_DB))]}),

@@ -95,7 +95,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    """Columns this version added to tables an older one made (all may be NULL)."""
+    """Columns (all may be NULL) and indexes this version added to tables an older one made."""
     found = inspect(engine)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
@@ -106,6 +106,10 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.exec_driver_sql(
                         f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
                     )
+            indexes = {index["name"] for index in found.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn)
 
 
 def _create_tables(engine: Engine, tries: int = 5) -> None:

@@ -349,7 +349,7 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
     text = _text(student.http.get("/instructor").text)
     assert "dict-restart · persistence easy 2 0 50%" in text  # the unfinished answer is left out
-    assert "Ada 2 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
+    assert "Ada 1 2 1 67% 67%" in text and "Bob 2 1 1 67% 67%" in text  # name, id, ...
     bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
     csv = other_student.http.get("/instructor/questions.csv", headers=bearer)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from functools import partial
 
 from fastapi import HTTPException
@@ -15,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from grader.quiz.answers import AttemptsUsed, Slot
+from grader.quiz.answers import (
+    AttemptsUsed,
+    Slot,
+    StartRefused,
+    close_attempt_in,
+    display_name,
+)
 from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     SELF_CHECK,
@@ -26,7 +33,7 @@ from grader.quiz.grading import (
     key_for,
     shuffled_order,
 )
-from grader.quiz.models import NAME_MAX
+from grader.quiz.policy import Policies, when
 from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     check_owner,
@@ -55,9 +62,10 @@ async def start_attempt(request: Request) -> Response:
     """No thread hop: picking questions is quick, and the writes go to the writer."""
     form = await posted_form(request)
     bank: Bank = request.app.state.bank
-    name = " ".join(field(form, "name").split())
-    if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
+    try:
+        name = display_name(field(form, "name"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
     choice = _choice(field(form, "quiz"), field(form, "level"), bank)
     try:
         rng = random.Random(secrets.randbits(64))  # seeded once; SystemRandom per draw is slow
@@ -73,7 +81,7 @@ async def start_attempt(request: Request) -> Response:
             questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
             topic=choice.topic,
             level=choice.level,
-            attempts_allowed=policy.attempts,
+            policy=policy,
         )
     except AttemptsUsed as used:
         raise HTTPException(
@@ -81,6 +89,8 @@ async def start_attempt(request: Request) -> Response:
             f"You have used all {used.allowed} attempts allowed at {choice.title.lower()}; "
             "your results are listed on the home page. Ask your instructor if you need another.",
         ) from None
+    except StartRefused as refused:
+        raise HTTPException(409, f"{choice.title}: {refused}") from None
     request.session["student"] = started.student_id
     if started.resumed:  # the open attempt goes on where it was left
         return RedirectResponse(f"/attempts/{started.attempt_id}", status_code=303)
@@ -89,6 +99,14 @@ async def start_attempt(request: Request) -> Response:
 
 class SameAnswer(Exception):
     """The question already holds this very answer."""
+
+
+class TimeUp(Exception):
+    """The attempt stopped taking answers at `deadline` (its time limit, or the close date)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(deadline)
+        self.deadline = deadline
 
 
 def _key_or_none(order: str, label: str) -> str | None:
@@ -106,6 +124,7 @@ def _decide(
     student: object,
     label: str,
     versions: Versions,
+    policies: Policies,
 ) -> tuple[str, bool]:
     """The bank key and its correctness for a submission, or the HTTP error refusing it.
     Runs in the answer writer, inside the transaction that then stores the answer."""
@@ -122,6 +141,9 @@ def _decide(
         )
     if slot.question_id is None:
         raise no_question(attempt_id, position, slot.total)
+    deadline = policies.of(slot.topic).deadline(slot.started_at)
+    if deadline is not None and time.time() >= deadline:
+        raise TimeUp(deadline)
     if slot.chosen is not None:
         raise HTTPException(
             409, f"Question {position} was already answered (was the form sent twice?). "
@@ -151,11 +173,20 @@ async def answer_question(request: Request) -> Response:
         student=request.session.get("student"),
         label=field(form, "choice"),
         versions=state.versions,
+        policies=state.policies,
     )
     try:
         stored = await state.writer.answer(attempt_id, position, decide)
     except SameAnswer:
         stored = True
+    except TimeUp as up:
+        await state.writer.write(partial(close_attempt_in, attempt_id=attempt_id, at=up.deadline))
+        raise HTTPException(
+            409,
+            f"The time for attempt {attempt_id} ended at {when(up.deadline, seconds=True)}, so this answer "
+            "was not saved. The attempt is submitted with the answers given before then; "
+            "its results are listed on the home page.",
+        ) from None
     if not stored:
         raise HTTPException(
             409,

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.quiz.answers import Decide, Served, Sheets, Started, answer_in, start_attempt_in
+from grader.quiz.policy import QuizPolicy
 from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
@@ -69,12 +70,12 @@ class GroupWriter:
         questions: Sequence[Served],
         topic: str | None,
         level: str | None,
-        attempts_allowed: int,
+        policy: QuizPolicy,
     ) -> Started:
         """The attempt `answers.start_attempt_in` gives, committed."""
         start = partial(
             start_attempt_in, student_id=student_id, name=name, questions=questions, topic=topic,
-            level=level, attempts_allowed=attempts_allowed, sheets=self._sheets,
+            level=level, policy=policy, sheets=self._sheets,
         )  # fmt: skip
         return await self.write(start)
 

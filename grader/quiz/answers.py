@@ -136,6 +136,9 @@ _CLOSE = Prepared(  # an attempt whose time is up, submitted with the answers it
 _NAME = Prepared(
     select(Student.name, Student.merged_into).where(Student.id == bindparam("the_student"))
 )
+_MERGED_NAMES = Prepared(
+    select(Student.name).where(Student.merged_into == bindparam("the_student"))
+)
 _RENAME = Prepared(
     update(Student).where(Student.id == bindparam("the_student")).values(name=bindparam("new_name"))
 )
@@ -369,7 +372,7 @@ class AttemptsUsed(StartRefused):
     """The student has used every attempt the instructor allows at this quiz."""
 
     def __init__(self, allowed: int) -> None:
-        super().__init__(allowed)
+        super().__init__(f"You have used all {allowed} attempts allowed at this quiz.")
         self.allowed = allowed
 
 
@@ -405,24 +408,22 @@ class Started:
 
 
 def _student_for(conn: Connection, student_id: int | None, name: str) -> tuple[int, bool]:
-    """(the student `name` starts as, whether known before): `student_id` if that one has
-    this name, case and spacing aside (the latest spelling is kept), or the student an
-    instructor merged it into; else a new student."""
+    """(the student `name` starts as, whether known before): `student_id` (or the student an
+    instructor merged it into) if that one has this name, case and spacing aside (the latest
+    spelling is kept), or had it before a merge; else a new student."""
     rows = [] if student_id is None else _NAME.run(conn, {"the_student": student_id})[1]
+    if rows and rows[0][1] is not None:  # merged by an instructor
+        student_id = int(rows[0][1])
+        rows = _NAME.run(conn, {"the_student": student_id})[1]
     if not rows:
         return insert_student(conn, name), False
-    known, merged_into = rows[0]
-    if merged_into is not None:  # the old name still reaches the merged student
-        assert student_id is not None
-        student_id = int(merged_into)
-        was = known
-        rows = _NAME.run(conn, {"the_student": student_id})[1]
-        known = rows[0][0] if rows else ""
-        if same_name(was, name) and not same_name(known, name):
-            return student_id, True
-    if not same_name(known, name):
-        return insert_student(conn, name), False
     assert student_id is not None
+    known = rows[0][0]
+    if not same_name(known, name):
+        _, merged = _MERGED_NAMES.run(conn, {"the_student": student_id})
+        if any(same_name(old, name) for (old,) in merged):
+            return student_id, True
+        return insert_student(conn, name), False
     if known != name[:NAME_MAX]:
         _RENAME.run(conn, {"the_student": student_id, "new_name": name[:NAME_MAX]})
     return student_id, True

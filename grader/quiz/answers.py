@@ -23,7 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from grader.quiz.models import NAME_MAX, Answer, Attempt, Student
-from grader.quiz.policy import QuizPolicy
+from grader.quiz.policy import Policies, QuizPolicy
 
 SHEETS_KEPT = 4096
 DEFAULT_POLICY = QuizPolicy()
@@ -87,8 +87,6 @@ _SHEET = Prepared(
         Answer.option_order,
         Answer.chosen,
         Answer.version,
-        Attempt.topic,
-        Attempt.started_at,
     )
     .join(Answer, Answer.attempt_id == Attempt.id)
     .where(Attempt.id == bindparam("the_attempt"))
@@ -132,6 +130,11 @@ _CLOSE = Prepared(  # an attempt whose time is up, submitted with the answers it
     update(Attempt)
     .where(Attempt.id == bindparam("the_attempt"), Attempt.finished_at.is_(None))
     .values(_SUBMITTED)
+)
+_TIMING = Prepared(
+    select(Attempt.student_id, Attempt.topic, Attempt.started_at).where(
+        Attempt.id == bindparam("the_attempt"), Attempt.finished_at.is_(None)
+    )
 )
 _NAME = Prepared(
     select(Student.name, Student.merged_into).where(Student.id == bindparam("the_student"))
@@ -201,8 +204,6 @@ class Slot:
     option_order: str
     chosen: str | None
     version: str | None  # of the question as served; None for attempts made before versions
-    topic: str | None = None
-    started_at: float = 0.0
 
 
 Served = tuple[str, str, str | None]  # (question id, option order, question version)
@@ -216,8 +217,6 @@ class Sheet:
     questions: tuple[Served, ...]
     chosen: list[str | None]
     finished: bool = False
-    topic: str | None = None
-    started_at: float = 0.0
 
     def slot(self, attempt_id: int, position: int) -> Slot:
         total = len(self.questions)
@@ -228,7 +227,7 @@ class Sheet:
             chosen = self.chosen[position - 1]
         return Slot(
             attempt_id, self.student_id, total, self.finished, next_position, question_id, order,
-            chosen, version, self.topic, self.started_at,
+            chosen, version,
         )  # fmt: skip
 
     def record(self, position: int, chosen: str) -> None:
@@ -266,9 +265,8 @@ def read_sheet(conn: Connection, attempt_id: int) -> Sheet | None:
     _, rows = _SHEET.run(conn, {"the_attempt": attempt_id})
     if not rows:
         return None
-    questions = tuple((qid, order, version) for _, _, qid, order, _, version, _, _ in rows)
-    first = rows[0]
-    return Sheet(first[0], questions, [row[4] for row in rows], bool(first[1]), first[6], first[7])
+    questions = tuple((qid, order, version) for _, _, qid, order, _, version in rows)
+    return Sheet(rows[0][0], questions, [row[4] for row in rows], bool(rows[0][1]))
 
 
 def store_answer(
@@ -394,6 +392,25 @@ def quiz_key(topic: str | None, level: str | None) -> str:
     return f"{topic or ''}|{level or ''}"
 
 
+class TimeUp(Exception):
+    """The attempt stopped taking answers at `deadline` (its time limit, or the close date)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(deadline)
+        self.deadline = deadline
+
+
+def check_time_in(conn: Connection, attempt_id: int, student: object, policies: Policies) -> None:
+    """TimeUp if the open attempt is `student`'s and its time is up; anything else (not
+    theirs, finished, no such attempt) is for the answer's own checks to refuse."""
+    _, rows = _TIMING.run(conn, {"the_attempt": attempt_id})
+    if not rows or rows[0][0] != student:
+        return
+    deadline = policies.of(rows[0][1]).deadline(rows[0][2])
+    if deadline is not None and time.time() >= deadline:
+        raise TimeUp(deadline)
+
+
 def close_attempt_in(conn: Connection, attempt_id: int, at: float) -> bool:
     """Submit an open attempt whose time ended at `at`, scored on the answers it has."""
     count, _ = _CLOSE.run(conn, {"the_attempt": attempt_id, "now": at})
@@ -480,6 +497,6 @@ def start_attempt_in(
     if sheets is not None:
         sheets.put(
             attempt_id,
-            Sheet(student_id, served(questions), [None] * len(questions), False, topic, now),
+            Sheet(student_id, served(questions), [None] * len(questions)),
         )
     return Started(student_id, attempt_id, resumed=False)

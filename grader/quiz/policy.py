@@ -130,6 +130,13 @@ class Policies:
         """The policy of a topic's quiz (None: the self-check)."""
         return self.quizzes.get(topic or SELF_CHECK, self.defaults)
 
+    @property
+    def timed(self) -> bool:
+        """Whether any quiz has a deadline (a close date or a time limit)."""
+        return any(
+            p.timeclose is not None or p.timelimit for p in (self.defaults, *self.quizzes.values())
+        )
+
 
 def _moment(value: Any, where: str, name: str) -> float:
     if isinstance(value, datetime):

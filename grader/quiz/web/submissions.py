@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import secrets
-import time
 from functools import partial
 
 from fastapi import HTTPException
@@ -20,6 +19,8 @@ from grader.quiz.answers import (
     AttemptsUsed,
     Slot,
     StartRefused,
+    TimeUp,
+    check_time_in,
     close_attempt_in,
     display_name,
 )
@@ -101,14 +102,6 @@ class SameAnswer(Exception):
     """The question already holds this very answer."""
 
 
-class TimeUp(Exception):
-    """The attempt stopped taking answers at `deadline` (its time limit, or the close date)."""
-
-    def __init__(self, deadline: float) -> None:
-        super().__init__(deadline)
-        self.deadline = deadline
-
-
 def _key_or_none(order: str, label: str) -> str | None:
     try:
         return key_for(order, label)
@@ -124,7 +117,6 @@ def _decide(
     student: object,
     label: str,
     versions: Versions,
-    policies: Policies,
 ) -> tuple[str, bool]:
     """The bank key and its correctness for a submission, or the HTTP error refusing it.
     Runs in the answer writer, inside the transaction that then stores the answer."""
@@ -141,9 +133,6 @@ def _decide(
         )
     if slot.question_id is None:
         raise no_question(attempt_id, position, slot.total)
-    deadline = policies.of(slot.topic).deadline(slot.started_at)
-    if deadline is not None and time.time() >= deadline:
-        raise TimeUp(deadline)
     if slot.chosen is not None:
         raise HTTPException(
             409, f"Question {position} was already answered (was the form sent twice?). "
@@ -173,10 +162,18 @@ async def answer_question(request: Request) -> Response:
         student=request.session.get("student"),
         label=field(form, "choice"),
         versions=state.versions,
-        policies=state.policies,
     )
+    policies: Policies = state.policies
+    timed = None
+    if policies.timed:  # a query more per answer, only where a quiz has a deadline
+        timed = partial(
+            check_time_in,
+            attempt_id=attempt_id,
+            student=request.session.get("student"),
+            policies=policies,
+        )
     try:
-        stored = await state.writer.answer(attempt_id, position, decide)
+        stored = await state.writer.answer(attempt_id, position, decide, first=timed)
     except SameAnswer:
         stored = True
     except TimeUp as up:

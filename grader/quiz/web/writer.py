@@ -55,12 +55,26 @@ class GroupWriter:
         self._jobs.put(_Job(work, future, loop))
         return await future
 
-    async def answer(self, attempt_id: int, position: int, decide: Decide) -> bool:
-        """Store an answer as `answers.answer_in` does; returns once it is committed."""
+    async def answer(
+        self,
+        attempt_id: int,
+        position: int,
+        decide: Decide,
+        first: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """Store an answer as `answers.answer_in` does, after `first(conn)` (a check that
+        may refuse); returns once it is committed."""
         store = partial(
             answer_in, attempt_id=attempt_id, position=position, decide=decide, sheets=self._sheets
         )
-        return await self.write(store)
+        if first is None:
+            return await self.write(store)
+
+        def checked(conn: Connection) -> bool:
+            first(conn)
+            return store(conn)
+
+        return await self.write(checked)
 
     async def start_attempt(
         self,

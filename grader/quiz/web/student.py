@@ -80,9 +80,8 @@ def _item(attempt: Attempt, position: int) -> Answer:
 
 
 def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
-    """A question as served: display-ordered options, and feedback once it is answered (the
-    caller decides whether the quiz's feedback mode shows it now), but without the key while a
-    question of that id waits unanswered in another open attempt."""
+    """A question as served: display-ordered options, and feedback once it is answered, but
+    without the key while a question of that id waits unanswered in another open attempt."""
     question = served_question(versions, answer.question_id, answer.version)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {

@@ -79,7 +79,8 @@ def quiz(
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
     try:
-        choice = QuizChoice(topic=topic, level=level, count=count)
+        title = bank.title(topic) if topic else None
+        choice = QuizChoice(topic=topic, level=level, count=count, topic_title=title)
         try:
             who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
         except ValueError as exc:

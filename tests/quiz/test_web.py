@@ -466,3 +466,14 @@ def test_a_level_with_the_self_check_asks_that_level_from_every_topic(
     assert attempt is not None and (attempt.topic, attempt.level) == (None, "hard")
     assert sorted(a.question_id for a in attempt.answers) == ["global-counter", "wal-crash"]
     assert "All topics (hard)" in student.http.get("/attempts/1/questions/1").text
+
+
+def test_topic_titles_come_from_the_bank(settings: Settings, bank_dir: Path) -> None:
+    quiz_file = bank_dir / "fastapi-basics.toml"
+    quiz_file.write_text('title = "FastAPI basics"\n' + quiz_file.read_text())
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        student = QuizClient(client)
+        assert "<strong>FastAPI basics</strong>" in client.get("/").text
+        path = student.start("fastapi-basics", level="hard")
+        assert "FastAPI basics (hard) · Question 1 of 1" in _text(client.get(path).text)
+        assert "<strong>Persistence</strong>" in client.get("/").text  # made from the name

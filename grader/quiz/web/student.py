@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from grader.progress import load_progress
-from grader.quiz.bank import LEVELS
+from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     LABELS,
     SELF_CHECK,
@@ -65,12 +65,20 @@ def home(
         "self_check_count": SELF_CHECK_COUNT,
         "student": student,
         "attempts": store.attempts_of(student.id) if student else [],
-        "choice_title": lambda a: QuizChoice(topic=a.topic, level=a.level).title,
+        "choice_title": lambda a: quiz_title(request, a),
         "policies": policies,
+        "titles": bank.title,
         "now": time.time(),
         "when": when,
     }
     return render(request, "home.html", context)
+
+
+def quiz_title(request: Request, attempt: Attempt) -> str:
+    """The attempt's quiz as people call it ("CRUD over HTTP (hard)")."""
+    bank: Bank = request.app.state.bank
+    topic_title = bank.title(attempt.topic) if attempt.topic else None
+    return QuizChoice(topic=attempt.topic, level=attempt.level, topic_title=topic_title).title
 
 
 def _item(attempt: Attempt, position: int) -> Answer:
@@ -140,7 +148,7 @@ def show_question(
         return RedirectResponse(f"/attempts/{attempt_id}", 303)
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "course": course,
         "deadline": None if attempt.finished else policy.deadline(attempt.started_at),
         "when": when,
@@ -176,7 +184,7 @@ def results(
     if not _feedback_now(attempt, policy):
         context = {
             "attempt": attempt,
-            "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+            "title": quiz_title(request, attempt),
             "later": when(policy.timeclose or 0),
         }
         return render(request, "results_later.html", context)
@@ -190,7 +198,7 @@ def results(
             missed.append((answer.position, question))
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "by_level": {k: v for k, v in by_level.items() if v[1]},
         "revisit": steps_to_revisit(missed, {step.slug: step for step in course.steps}),
         "quiz_value": attempt.topic or SELF_CHECK,
@@ -219,7 +227,7 @@ def review(
     held = store.pending_elsewhere(attempt)
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "course": course,
         "items": [_view(answer, versions, held) for answer in attempt.answers],
         "labels": LABELS,

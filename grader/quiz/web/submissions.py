@@ -56,7 +56,7 @@ def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
         raise HTTPException(
             404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."
         )
-    return QuizChoice(topic=form_quiz, level=form_level or None)
+    return QuizChoice(topic=form_quiz, level=form_level or None, topic_title=bank.title(form_quiz))
 
 
 async def start_attempt(request: Request) -> Response:

@@ -400,15 +400,33 @@ class TimeUp(Exception):
         self.deadline = deadline
 
 
-def check_time_in(conn: Connection, attempt_id: int, student: object, policies: Policies) -> None:
-    """TimeUp if the open attempt is `student`'s and its time is up; anything else (not
-    theirs, finished, no such attempt) is for the answer's own checks to refuse."""
-    _, rows = _TIMING.run(conn, {"the_attempt": attempt_id})
-    if not rows or rows[0][0] != student:
-        return
-    deadline = policies.of(rows[0][1]).deadline(rows[0][2])
-    if deadline is not None and time.time() >= deadline:
-        raise TimeUp(deadline)
+class Deadlines:
+    """The owner and deadline of the attempts the writer thread checked lately. An attempt's
+    start and quiz never change, so neither does its deadline under the server's settings;
+    only its owner can (an instructor's merge), so an owner that does not match is read again.
+    """
+
+    def __init__(self, policies: Policies, size: int = SHEETS_KEPT) -> None:
+        self.policies = policies
+        self.size = size
+        self._by_attempt: dict[int, tuple[int, float | None]] = {}
+
+    def check(self, conn: Connection, attempt_id: int, student: object) -> None:
+        """TimeUp if the open attempt is `student`'s and its time is up; anything else (not
+        theirs, finished, no such attempt) is for the answer's own checks to refuse."""
+        found = self._by_attempt.get(attempt_id)
+        if found is None or found[0] != student:
+            _, rows = _TIMING.run(conn, {"the_attempt": attempt_id})
+            if not rows:
+                return
+            owner, topic, started_at = rows[0]
+            found = (owner, self.policies.of(topic).deadline(started_at))
+            self._by_attempt[attempt_id] = found
+            if len(self._by_attempt) > self.size:
+                del self._by_attempt[next(iter(self._by_attempt))]
+        owner, deadline = found
+        if owner == student and deadline is not None and time.time() >= deadline:
+            raise TimeUp(deadline)
 
 
 def close_attempt_in(conn: Connection, attempt_id: int, at: float) -> bool:

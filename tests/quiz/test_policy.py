@@ -233,3 +233,23 @@ def test_the_instructor_page_shows_every_setting(app_with: Callable[[str], TestC
         "self-check unlimited one (a new start resumes it) after each answer always never 20 minutes"
         in page
     )
+
+
+def test_the_time_limit_holds_after_a_merge(
+    app_with: Callable[[str], TestClient], store: QuizStore, clock: Callable[[float], None]
+) -> None:
+    """The server remembers each attempt's owner and deadline; a merge changes the owner."""
+    client = app_with("[defaults]\ntimelimit = 1\n")
+    ada = QuizClient(client)
+    first = ada.start("persistence", name="Ada")
+    assert ada.answer(first, right=True).status_code == 303  # owner and deadline remembered
+    with TestClient(client.app, follow_redirects=False) as phone:
+        QuizClient(phone).start("fastapi-basics", name="Ada L")
+    store.merge_students(1, 2)
+    second = "/attempts/1/questions/2"
+    form = {"csrf_token": ada.csrf(second), "choice": ada.label(second, right=True)}
+    clock(61)
+    late = client.post(second, data=form)
+    assert late.status_code == 409 and "ended at" in late.text
+    attempt = store.attempt(1)
+    assert attempt is not None and attempt.student_id == 2 and attempt.score == 1

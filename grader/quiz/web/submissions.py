@@ -20,7 +20,6 @@ from grader.quiz.answers import (
     Slot,
     StartRefused,
     TimeUp,
-    check_time_in,
     close_attempt_in,
     display_name,
 )
@@ -34,7 +33,7 @@ from grader.quiz.grading import (
     key_for,
     shuffled_order,
 )
-from grader.quiz.policy import Policies, when
+from grader.quiz.policy import when
 from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     check_owner,
@@ -163,14 +162,10 @@ async def answer_question(request: Request) -> Response:
         label=field(form, "choice"),
         versions=state.versions,
     )
-    policies: Policies = state.policies
     timed = None
-    if policies.timed:  # a query more per answer, only where a quiz has a deadline
+    if state.deadlines is not None:  # some quiz has a deadline
         timed = partial(
-            check_time_in,
-            attempt_id=attempt_id,
-            student=request.session.get("student"),
-            policies=policies,
+            state.deadlines.check, attempt_id=attempt_id, student=request.session.get("student")
         )
     try:
         stored = await state.writer.answer(attempt_id, position, decide, first=timed)

@@ -230,8 +230,8 @@ def test_the_instructor_page_shows_every_setting(app_with: Callable[[str], TestC
         "2026-12-11 17:00 UTC 20 minutes"
     ) in page
     assert (
-        "self-check unlimited one (a new start resumes it) after each answer always never 20 minutes"
-        in page
+        "self-check unlimited one (a new start resumes it) after each answer always never "
+        "20 minutes" in page
     )
 
 

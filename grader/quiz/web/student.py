@@ -220,9 +220,9 @@ def review(
         return attempt
     policy = policies.of(attempt.topic)
     if not _feedback_now(attempt, policy):
+        closes = when(policy.timeclose or 0)
         raise HTTPException(
-            403,
-            f"The review of this attempt opens when the quiz closes, at {when(policy.timeclose or 0)}.",
+            403, f"The review of this attempt opens when the quiz closes, at {closes}."
         )
     held = store.pending_elsewhere(attempt)
     context = {

@@ -175,9 +175,9 @@ async def answer_question(request: Request) -> Response:
         await state.writer.write(partial(close_attempt_in, attempt_id=attempt_id, at=up.deadline))
         raise HTTPException(
             409,
-            f"The time for attempt {attempt_id} ended at {when(up.deadline, seconds=True)}, so this answer "
-            "was not saved. The attempt is submitted with the answers given before then; "
-            "its results are listed on the home page.",
+            f"The time for attempt {attempt_id} ended at {when(up.deadline, seconds=True)}, so "
+            "this answer was not saved. The attempt is submitted with the answers given before "
+            "then; its results are listed on the home page.",
         ) from None
     if not stored:
         raise HTTPException(

@@ -7,20 +7,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import inspect
 
 from grader.quiz.policy import QuizPolicy, load_policies
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient
-
-Open = Callable[[str], "contextmanager[TestClient]"]
 
 
 def _iso(offset: float) -> str:
@@ -253,3 +251,28 @@ def test_the_time_limit_holds_after_a_merge(
     assert late.status_code == 409 and "ended at" in late.text
     attempt = store.attempt(1)
     assert attempt is not None and attempt.student_id == 2 and attempt.score == 1
+
+
+def test_a_database_made_before_open_quiz_gains_its_columns_and_index(
+    database_url: str, settings: Settings
+) -> None:
+    store = QuizStore(database_url)
+    ada = store.add_student("Ada")
+    store.start_attempt(student_id=ada, questions=[("wal-crash", "abcd")], topic="persistence")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX quiz_attempts_one_open")
+        conn.exec_driver_sql("ALTER TABLE quiz_attempts DROP COLUMN open_quiz")
+        conn.exec_driver_sql("ALTER TABLE quiz_students DROP COLUMN merged_into")
+    store.close()
+    reopened = QuizStore(database_url)
+    try:
+        found = inspect(reopened.engine)
+        assert "quiz_attempts_one_open" in {i["name"] for i in found.get_indexes("quiz_attempts")}
+        assert "merged_into" in {c["name"] for c in found.get_columns("quiz_students")}
+        started = reopened.begin_attempt(
+            name="ada", questions=[("dict-restart", "abcd", None)], topic="persistence",
+            level=None, policy=QuizPolicy(),
+        )  # fmt: skip
+        assert (started.attempt_id, started.resumed) == (1, True)  # its old open attempt
+    finally:
+        reopened.close()

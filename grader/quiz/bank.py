@@ -7,7 +7,7 @@ import json
 import random
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,6 +108,11 @@ class Question:
 @dataclass(frozen=True)
 class Bank:
     questions: tuple[Question, ...]
+    titles: dict[str, str] = field(default_factory=dict, compare=False)  # topic -> its title
+
+    def title(self, topic: str) -> str:
+        """The topic's title from its file ("CRUD over HTTP"), else one made from its name."""
+        return self.titles.get(topic) or topic.replace("-", " ").capitalize()
 
     @cached_property
     def _by_id(self) -> dict[str, Question]:
@@ -293,7 +298,24 @@ def load_bank(path: Path = QUIZ_DIR) -> Bank:
     files = [path] if path.is_file() else sorted(path.glob("*.toml"))
     if not files:
         raise BankError(f"No quiz files (*.toml) in {path}.")
-    return Bank(questions=tuple(q for file in files for q in load_file(file)))
+    return Bank(
+        questions=tuple(q for file in files for q in load_file(file)), titles=_titles(files)
+    )
+
+
+def _titles(files: list[Path]) -> dict[str, str]:
+    """Each file's `title = "..."` (before its questions), for the topics of its questions."""
+    titles = {}
+    for file in files:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))  # load_file read it already
+        title = data.get("title")
+        if title is None:
+            continue
+        if not isinstance(title, str) or not title.strip() or len(title) > 60:
+            raise BankError(f"{file}: title must be a text of 1 to 60 characters.")
+        for raw in data["questions"]:
+            titles[raw["topic"]] = title.strip()
+    return titles
 
 
 def _normal(text: str) -> str:
@@ -397,4 +419,7 @@ def lint_bank(bank: Bank, course: Course) -> list[str]:
                 f"question {qid!r}: links to {step.slug!r}, but course.toml {step.label} "
                 f"does not list it in quiz"
             )
+    for topic in bank.topics():
+        if topic not in bank.titles:
+            problems.append(f'topic {topic!r}: no title (title = "..." in its quiz file)')
     return problems

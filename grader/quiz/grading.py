@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grader.course import Step
 from grader.quiz.bank import LEVELS, Bank, Option, Question
@@ -30,6 +30,7 @@ class QuizChoice:
     topic: str | None = None
     level: str | None = None
     count: int | None = None
+    topic_title: str | None = field(default=None, compare=False)  # the bank's title of the topic
 
     @property
     def is_self_check(self) -> bool:
@@ -39,7 +40,9 @@ class QuizChoice:
     def title(self) -> str:
         if self.is_self_check:
             return "Self-check"
-        what = self.topic.replace("-", " ").capitalize() if self.topic else "All topics"
+        what = "All topics"
+        if self.topic:
+            what = self.topic_title or self.topic.replace("-", " ").capitalize()
         return f"{what} ({self.level})" if self.level else what
 
     def pick(self, bank: Bank, rng: random.Random) -> list[Question]:

@@ -123,8 +123,13 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write(folder: Path, *questions: dict[str, Any], name: str = "persistence.toml") -> Path:
-    lines = []
+def _write(
+    folder: Path,
+    *questions: dict[str, Any],
+    name: str = "persistence.toml",
+    title: Any = "Persistence",
+) -> Path:
+    lines = [] if title is None else [f"title = {_toml_value(title)}"]
     for question in questions:
         lines.append("[[questions]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in question.items() if k != "options"]
@@ -326,3 +331,19 @@ def test_loader_rejects_file_without_questions_and_empty_folder(tmp_path: Path) 
     (tmp_path / "empty.toml").write_text("title = 'nothing here'\n", encoding="utf-8")
     with pytest.raises(BankError, match="empty.toml: expected one or more"):
         load_bank(tmp_path)
+
+
+def test_topics_have_titles_written_properly(bank: Bank, tmp_path: Path) -> None:
+    assert bank.title("crud-http") == "CRUD over HTTP"
+    assert bank.title("sqlite3") == "Python's sqlite3 module"
+    assert set(bank.titles) == set(bank.topics())
+    untitled = load_bank(_write(tmp_path, _question(), title=None))
+    assert untitled.title("persistence") == "Persistence"  # made from the name meanwhile
+    problems = lint_bank(untitled, _course(("notes-dict",), notes_dict=("q-one",)))
+    assert problems == ["topic 'persistence': no title (title = \"...\" in its quiz file)"]
+
+
+@pytest.mark.parametrize("title", ["", "   ", 3, "x" * 61])
+def test_a_bad_title_is_refused(tmp_path: Path, title: Any) -> None:
+    with pytest.raises(BankError, match="title must be a text of 1 to 60 characters"):
+        load_bank(_write(tmp_path, _question(), title=title))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ def test_run_quiz_shuffles_with_the_given_rng(
         for seed in range(8):
             attempt_id = terminal.run_quiz(
                 bank=load_bank(bank_dir), store=store, choice=QuizChoice(topic="persistence"),
-                name="Ada", steps={}, rng=random.Random(seed),
+                name=f"Ada {seed}", steps={}, rng=random.Random(seed),
             )  # fmt: skip
             attempt = store.attempt(attempt_id)
             assert attempt is not None
@@ -161,3 +162,95 @@ def test_export_writes_the_bank(tmp_path: Path) -> None:
     result = CliRunner().invoke(quiz, ["export", "--format", "gift", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()
+
+
+def test_names_are_kept_as_the_web_keeps_them(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--level", "easy", "--db", db_url)
+    assert _run(bank_dir, *args, "--name", "Ada  Lovelace", answers="a\n").exit_code == 0
+    again = _run(bank_dir, *args, answers="  ada   LOVELACE \na\n")
+    assert again.exit_code == 0, again.output
+    store = QuizStore(db_url)
+    try:
+        names = {a.student.name for a in store.all_attempts()}
+        ids = {a.student_id for a in store.all_attempts()}
+    finally:
+        store.close()
+    assert names == {"ada LOVELACE"} and len(ids) == 1  # one student, the latest spelling
+    for bad in ("x" * 61, "Ada\x07"):
+        refused = _run(bank_dir, *args, "--name", bad, answers="")
+        assert refused.exit_code != 0
+        assert "Give a display name of 1 to 60 characters." in refused.output
+
+
+def test_a_stopped_attempt_goes_on_where_it_stopped(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    assert "Stopped after 1 answers" in _run(bank_dir, *args, answers="a\nq\n").output
+    result = _run(bank_dir, *args, answers="b\na\n")
+    assert result.exit_code == 0, result.output
+    assert "you have attempt 1 open, at question 2 of 3" in result.output
+    assert "Question 1 of 3" not in result.output and "Score: 2 / 3" in result.output
+    store = QuizStore(db_url)
+    try:
+        assert [a.id for a in store.all_attempts()] == [1]
+    finally:
+        store.close()
+
+
+def _with_settings(bank_dir: Path, tmp_path: Path, text: str, *args: str, answers: str) -> Result:
+    rules = tmp_path / "quiz-settings.toml"
+    rules.write_text(text)
+    env = {"PERSISTLAB_QUIZ_DIR": str(bank_dir), "PERSISTLAB_QUIZ_SETTINGS": str(rules)}
+    return CliRunner().invoke(quiz, list(args), input=answers, env=env)
+
+
+def test_the_terminal_keeps_the_instructors_settings(
+    bank_dir: Path, db_url: str, bank_order: None, tmp_path: Path
+) -> None:
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    deferred = "[quizzes.persistence]\nattempts = 1\nfeedback = 'deferred'\n"
+    result = _with_settings(bank_dir, tmp_path, deferred, *args, answers="a\nb\na\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Question 3 of 3") < out.index("Not quite.")  # feedback at the end
+    assert out.index("Misconception behind B") < out.index("Score: 2 / 3")
+    again = _with_settings(bank_dir, tmp_path, deferred, *args, answers="a\n")
+    assert again.exit_code != 0
+    assert "Persistence: You have used all 1 attempts allowed at this quiz." in again.output
+    closed = "[defaults]\ntimeclose = 2020-01-01T00:00:00Z\n"
+    late = _with_settings(bank_dir, tmp_path, closed, "--db", db_url, "--name", "Bo", answers="")
+    assert (
+        late.exit_code != 0
+        and "Self-check: This quiz closed at 2020-01-01 00:00 UTC" in late.output
+    )
+
+
+def test_the_terminal_keeps_the_time_limit(
+    bank_dir: Path, db_url: str, bank_order: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, offset = time.time, [0.0]
+    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
+    asked = terminal._ask
+
+    def slow(order: str) -> str | None:
+        offset[0] += 40  # each answer takes the student 40 s
+        return asked(order)
+
+    monkeypatch.setattr(terminal, "_ask", slow)
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    result = _with_settings(
+        bank_dir, tmp_path, "[defaults]\ntimelimit = 1\n", *args, answers="a\na\na\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "This attempt takes answers until" in result.output
+    assert "so this answer was not saved" in result.output and "Score: 1 / 3" in result.output
+    store = QuizStore(db_url)
+    try:
+        attempt = store.attempt(1)
+    finally:
+        store.close()
+    assert attempt is not None and attempt.finished
+    assert [a.chosen for a in attempt.answers] == ["a", None, None]

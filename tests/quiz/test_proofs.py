@@ -53,7 +53,7 @@ def _toml(value: Any) -> str:
 
 
 def _write(folder: Path, *questions: dict[str, Any]) -> Path:
-    lines = []
+    lines = ["title = \"Persistence\""]
     for question in questions:
         lines.append("[[questions]]")
         lines += [f"{k} = {_toml(v)}" for k, v in question.items() if k != "options"]

@@ -411,11 +411,16 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="A CSV of changes by hand: student, points (+ or -), reason.")
 @click.option("--late-penalty", default=None,
-              help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
+              help="Taken off late work: a share of the maximum (10%) or points (2), once; 10%/day per day after --due.")
+@click.option("--due", default=None,
+              help="The due date, e.g. '2026-12-01 23:59': work the LMS dates later is late (Blackboard, D2L).")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
           timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
-          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
+          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None,
+          due: str | None, late_cap: str | None) -> None:
     """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
+    Exit status: 0 every entry graded, 1 some refused or left out (listed; the outputs are written), 2 bad input.
 
     Example: persistlab grade submissions.zip --out grades --roster gradebook.csv
     """
@@ -430,7 +435,7 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
             steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
             roster=roster, assignment=assignment, resume=resume, adjustments=adjustments,
-            late_penalty=late_penalty,
+            late_penalty=late_penalty, due=due, late_cap=late_cap,
         )
         _, summary = grade_submissions(request, course, out_console)
     except GradeRefused as exc:
@@ -439,6 +444,8 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
         out_console.print(escape(line))
     out_console.print(f"Wrote {escape(str(out))}/gradebook.csv, results/, feedback/, junit.xml.",
                       soft_wrap=True)  # a path is never broken across lines
+    if summary.incomplete:
+        sys.exit(1)
 
 
 @cli.group()

@@ -30,8 +30,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_student(out: Path, graded: Graded, course: Course,
-                  adjustments: list[Adjustment] | None = None) -> dict[str, Any]:
+                  adjustments: list[Adjustment] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results/NAME.json and feedback/NAME.md; `extra` goes into the results' extra_data (the
+    LMS id, the fingerprint of the files graded)."""
     data = apply(results_json(graded, course), adjustments or [])
+    if extra:
+        data["extra_data"] = {**data.get("extra_data", {}), **extra}
     _write(out / "results" / f"{graded.name}.json", json.dumps(data, indent=2) + "\n")
     _write(out / "feedback" / f"{graded.name}.md", _adjusted(feedback_markdown(graded, course), data))
     return data
@@ -56,11 +60,12 @@ def prepare(out: Path) -> None:
 
 
 def write_class(out: Path, grades: list[Graded], course: Course, steps: tuple[int, ...],
-                replace_all: bool) -> None:
-    """gradebook.csv and junit.xml from this run, merged with earlier rows unless `replace_all`."""
+                replace_all: bool, who: dict[str, dict[str, str]] | None = None) -> None:
+    """gradebook.csv and junit.xml from this run, merged with earlier rows unless `replace_all`;
+    `who`: each student's LMS id, late flag and submission time."""
     rows = {} if replace_all else read_gradebook(out / "gradebook.csv")
     for graded in grades:
-        rows[graded.name] = row(graded)
+        rows[graded.name] = row(graded, (who or {}).get(graded.name))
     results: dict[str, dict[str, Any]] = {}
     for name in rows:
         data = read_results(out, name)
@@ -98,7 +103,7 @@ class Exports:
             out.append(f"Submissions matching no one on the roster (not in the LMS files): "
                        f"{', '.join(self.unmatched)}.")
         if self.no_id:
-            out.append(f"Submissions whose name carries no LMS id (not in the LMS files; give --roster "
+            out.append(f"Submissions whose name carries no Canvas or Moodle id (not in the LMS files; give --roster "
                        f"to match them by name): {', '.join(self.no_id)}.")
         return out
 

@@ -46,7 +46,7 @@ def bulk(tmp_path: Path, course: Course) -> Path:
 def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None:
     out = bulk / "grades"  # inside the download: never taken for a student
     result = grade(str(bulk), "--out", str(out), "--jobs", "2")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # carol's zip was refused
     assert "3 submissions graded" in result.output and "step 1: class average" in result.output
     book = rows(out)
     assert (book["alice"]["total"], book["alice"]["status"]) == ("8", "pass")
@@ -68,7 +68,7 @@ def test_a_class_is_graded_into_every_output(tmp_path: Path, bulk: Path) -> None
 
 def test_grades_are_deterministic_and_only_regrades_one(tmp_path: Path, bulk: Path, course: Course) -> None:
     out = tmp_path / "grades"
-    assert grade(str(bulk), "--out", str(out)).exit_code == 0
+    assert grade(str(bulk), "--out", str(out)).exit_code == 1  # carol's zip is refused
     first = {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows(out).items()}
     alice_file = (out / "results" / "alice.json").stat().st_mtime_ns
     solve(bulk / "alice", course, 1)  # unchanged work: the same grades again
@@ -78,7 +78,7 @@ def test_grades_are_deterministic_and_only_regrades_one(tmp_path: Path, bulk: Pa
     second = rows(out)
     assert second["bob"]["total"] == "8" and set(second) == {"alice", "bob", "carol"}
     assert (out / "results" / "alice.json").stat().st_mtime_ns == alice_file
-    assert grade(str(bulk), "--out", str(out)).exit_code == 0
+    assert grade(str(bulk), "--out", str(out)).exit_code == 1
     again = {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows(out).items()}
     assert again["alice"] == first["alice"] and again["carol"] == first["carol"]
 

@@ -85,7 +85,7 @@ def test_moodle_folders_are_students_keyed_by_participant_id(tmp_path: Path, cou
     assert isinstance(by_id["1004"].work, Zip)
     assert by_id["1004"].work.root == "Users/zw/Desktop/persistlab-notes/"  # three folders down
     assert isinstance(by_id["1008"].work, Zip)  # its .venv of 2,549 files is not counted
-    assert [(p.name, why) for p, why in found.ignored] == [
+    assert found.ignored == [] and [(p.name, why) for p, why in found.noted] == [
         ("Bo Chen_1002_assignsubmission_onlinetext_", "the student's online text; their files are graded")]
 
 
@@ -180,7 +180,7 @@ def test_a_canvas_download_graded_into_canvas_csv(tmp_path: Path, course: Course
     out = tmp_path / "grades"
     result = grade(str(download), "--out", str(out), "--roster", str(roster), "--late-penalty", "25%",
                    "--adjustments", str(changes))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the .py was refused: graded, and said so
     book = rows(out)
     assert set(book) == {f"{CANVAS_STUDENTS[u][0].replace('í', 'i').replace('é', 'e')}_{u}"
                          for u in CANVAS_STUDENTS if u != "2006"} | {"петровиван_2006"}
@@ -214,7 +214,7 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(
     worksheet = moodle_worksheet(tmp_path / "worksheet.csv")
     out = tmp_path / "grades"
     result = grade(str(archive), "--out", str(out), "--roster", str(worksheet), steps="1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # Empty Person's folder could not be graded
     assert "submissions" not in rows(out) and len(rows(out)) == len(MOODLE_STUDENTS)
     assert "Empty_Person_1007: The submission is empty" in result.output
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
@@ -248,7 +248,7 @@ def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, c
         table = list(csv.DictReader(handle))
     assert [(r["Identifier"], r["Full name"], r["Grade"]) for r in table] == [("Participant 1001", "Ann Lee", "4")]
     assert not (out / "canvas.csv").exists()
-    assert "carries no LMS id" in result.output and "plain-folder" in result.output
+    assert "carries no Canvas or Moodle id" in result.output and "plain-folder" in result.output
 
 
 def hanging(root: Path, course: Course) -> Path:

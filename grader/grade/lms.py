@@ -163,7 +163,7 @@ def identify(path: Path, prefixes: dict[Path, str] | None = None) -> Identity:
     receipt, a GitHub Classroom repository's folder (`prefixes` caches each folder's prefix)."""
     identity = recognise(path.name, path.is_dir())
     if identity.lms == "blackboard":
-        receipt = blackboard_receipt(path)
+        receipt = path if is_blackboard_receipt(path.name) else blackboard_receipt(path)
         full = receipt_name(receipt, identity.lms_id) if receipt is not None else ""
         if full:
             return Identity(unicodedata.normalize("NFC", full), "blackboard", identity.lms_id,

@@ -131,7 +131,7 @@ def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student
     for key, identity in sorted(identities.items()):
         same = _same_ids(roster, identity)
         student = by_id.get(identity.lms_id) if identity.lms_id and same else None
-        if student is None and identity.lms_id and not same:
+        if student is None and identity.lms_id:
             student = by_login.get(identity.lms_id.casefold())
         if student is None and not (identity.lms_id and same and by_id):
             wanted = name_keys(identity.display)

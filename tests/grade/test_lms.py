@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -287,12 +288,28 @@ def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     assert list(scratch.iterdir()) == []
     assert not [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
     before = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
+    changed = graded[0]  # its files change between the runs: --resume must grade it again
+    main = download / changed / course.step(1).folder / "main.py"
+    main.write_text(main.read_text().replace("next_id = 1", "next_id = 0"))
     resumed = subprocess.run([*command, "--resume"], check=False, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded} == before
+    after = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
+    assert after[changed] != before[changed]
+    assert {n: t for n, t in after.items() if n != changed} == {n: t for n, t in before.items() if n != changed}
     book = rows(out)
     assert sorted(book) == ["ann", "bo", "cy", "zz-hangs"]
-    assert [book[n]["total"] for n in ("ann", "bo", "cy")] == ["8", "8", "8"] and book["zz-hangs"]["step2"] == "0"
+    assert book[changed]["step1"] != "4" and book["zz-hangs"]["step2"] == "0"
+    assert [book[n]["total"] for n in ("ann", "bo", "cy") if n != changed] == ["8", "8"]
+    whole = tmp_path / "whole"  # the same class, graded without a stop
+    straight = subprocess.run([*command[:6], str(whole), *command[7:]], check=False, env=env, capture_output=True)
+    assert straight.returncode == 0
+
+    def timeless(book: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in book.items()}
+
+    assert timeless(rows(out)) == timeless(rows(whole))
+    untimed = [re.sub(r' time="[^"]*"', "", (o / "junit.xml").read_text()) for o in (out, whole)]
+    assert untimed[0] == untimed[1]
 
 
 @pytest.mark.parametrize(("content", "says"), [

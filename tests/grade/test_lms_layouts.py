@@ -157,7 +157,7 @@ def test_a_plain_class_folder_is_still_named_by_its_folders(tmp_path: Path, cour
 @pytest.mark.parametrize(("options", "says"), [
     (["--late-penalty", "10%/day"], "give --due"),
     (["--late-penalty", "10%", "--due", "next friday"], "is not a date and time"),
-    (["--late-penalty", "10%/day", "--due", "2026-12-01", "--late-cap", "3"], "both in % or both in points"),
+    (["--late-penalty", "10%/day", "--due", "2026-12-01", "--late-cap", "3"], "must both be in % or both in points"),
     (["--due", "2026-12-01"], "go with --late-penalty"),
 ])
 def test_a_wrong_late_policy_is_refused_before_anything_changes(

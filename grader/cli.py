@@ -448,6 +448,35 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for similarity.csv and similarity.html (a grading folder will do).")
+@click.option("--steps", "steps_text", default=None, help="Steps to compare, e.g. 5-9 (default: every step).")
+def similarity(submissions: tuple[Path, ...], out: Path, steps_text: str | None) -> None:
+    """Compare every pair of students step by step, the starter left out: which code is alike,
+    renamed variables or not. Takes what grade takes.
+
+    Example: persistlab similarity submissions.zip --out grades
+    """
+    from grader.grade.command import GradeRefused, parse_steps
+    from grader.grade.similarity import SimilarityUnavailable, similarity_report
+
+    course = _course()
+    try:
+        steps = parse_steps(steps_text, course) if steps_text else tuple(s.number for s in course.steps)
+        pairs = similarity_report(list(submissions), out, course, steps)
+    except (GradeRefused, SimilarityUnavailable) as exc:
+        raise UsageFailure(str(exc)) from None
+    flagged = [p for p in pairs if p.flagged]
+    out_console = console()
+    out_console.print(f"{len(pairs)} pairs share code beyond the starter; {len(flagged)} flagged.")
+    for pair in flagged:
+        out_console.print(escape(f"  step {pair.step}: {pair.first} and {pair.second} ({pair.score:.0%}, "
+                                 f"{pair.tokens} tokens)"))
+    out_console.print(f"Wrote {escape(str(out))}/similarity.html and similarity.csv.", soft_wrap=True)
+
+
 @cli.group()
 def gradescope() -> None:
     """Grade on Gradescope's machines instead of this one."""

@@ -123,14 +123,14 @@ def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student
     never one whose id says they are someone else."""
     by_id = {s.lms_id: s for s in roster.students if s.lms_id}
     by_login: dict[str, Student] = {}
-    for student in roster.students:
-        for login in (student.login, student.email, student.email.partition("@")[0]):
+    for person in roster.students:
+        for login in (person.login, person.email, person.email.partition("@")[0]):
             if login:
-                by_login.setdefault(login.casefold(), student)
+                by_login.setdefault(login.casefold(), person)
     matched: dict[Student, str] = {}
     for key, identity in sorted(identities.items()):
         same = _same_ids(roster, identity)
-        student = by_id.get(identity.lms_id) if identity.lms_id and same else None
+        student: Student | None = by_id.get(identity.lms_id) if identity.lms_id and same else None
         if student is None and identity.lms_id:
             student = by_login.get(identity.lms_id.casefold())
         if student is None and not (identity.lms_id and same and by_id):

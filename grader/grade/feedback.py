@@ -10,7 +10,7 @@ import re
 
 from grader.course import Course
 from grader.grade.batch import Graded
-from grader.results import ERROR, GRADER_FAULTS, PASS, clip
+from grader.results import ERROR, GRADER_FAULTS, PASS, SYNTAX_ERROR, clip
 
 _INLINE = re.compile(r"([\\`*_\[\]!~|])")  # emphasis, code, links, images, strikethrough, tables
 _LINE_START = re.compile(r"^(\s*\d*)([#+=.)-])", re.MULTILINE)  # headings, lists, rules
@@ -40,7 +40,7 @@ def feedback_markdown(graded: Graded, course: Course) -> str:
         step = course.step(report.step)
         lines += [f"## Step {step.number}: {plain(step.title)} ({report.score:g} / {report.max_score:g})", ""]
         passed = [t for t in report.tests if t.status == PASS]
-        if report.status == ERROR and report.message:
+        if report.status == ERROR and report.message and report.outcome != SYNTAX_ERROR:
             fault = " (a fault of the grader's, not of your code)" if report.outcome in GRADER_FAULTS else ""
             lines += [f"Not graded{fault}: {plain(report.message)}", ""]
         elif not report.tests and report.message:

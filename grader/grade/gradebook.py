@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.grade.batch import Graded
-from grader.results import ERROR
+from grader.results import ERROR, SYNTAX_ERROR
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -96,7 +96,7 @@ def summarise_class(grades: list[Graded]) -> Summary:
     return Summary(
         students=len(grades), averages=averages,
         timeouts=[g.name for g in grades if g.timed_out],
-        errors=[g.name for g in grades if any(r.status == ERROR for r in g.reports)],
+        errors=[g.name for g in grades if any(r.status == ERROR and r.outcome != SYNTAX_ERROR for r in g.reports)],
     )
 
 

@@ -175,7 +175,7 @@ class Collector:
     """Records each check's verdict, in collection order: a check that never ran is an error."""
 
     def __init__(self) -> None:
-        self.checks: dict[str, tuple[str, int, int, str]] = {}  # nodeid: name, points, task, source
+        self.checks: dict[str, tuple[str, int, int, str, str]] = {}  # nodeid: name, points, task, source, function
         self.results: dict[str, TestResult] = {}
         self.order: list[str] = []
         self.settled: set[str] = set()  # checks whose first failure is recorded
@@ -193,7 +193,8 @@ class Collector:
                 self.internal_error = f"check {item.name} has no points: a grader bug."
                 continue
             self.order.append(item.nodeid)
-            self.checks[item.nodeid] = (name, mark.kwargs["points"], mark.kwargs["task"], _source(item))
+            function = getattr(item, "originalname", item.name)
+            self.checks[item.nodeid] = (name, mark.kwargs["points"], mark.kwargs["task"], _source(item), function)
         self.reset()
 
     def reset(self) -> None:
@@ -201,8 +202,8 @@ class Collector:
         self.settled.clear()
         self.results = {
             nodeid: TestResult(name=name, status=ERROR, max_score=points, task_id=task, message=NOT_RUN,
-                               outcome=GRADER_ERROR, test_code=code)
-            for nodeid, (name, points, task, code) in self.checks.items()
+                               outcome=GRADER_ERROR, test_code=code, check=function)
+            for nodeid, (name, points, task, code, function) in self.checks.items()
         }
 
     @pytest.hookimpl(hookwrapper=True)

@@ -64,6 +64,7 @@ class TestResult:
     hint: str = ""
     outcome: str = PASSED
     test_code: str = ""  # the check's own source, as Exercism's results show it
+    check: str = ""  # the check function's name, as course.toml's visibility names it
 
     def __post_init__(self) -> None:
         self.message, self.hint = clip(self.message), clip(self.hint)

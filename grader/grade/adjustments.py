@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.grade.lms import Identity
+from grader.grade.results_json import max_score
 from grader.grade.submissions import Submission
 
 
@@ -150,7 +151,7 @@ def apply(data: dict[str, Any], adjustments: list[Adjustment]) -> dict[str, Any]
     """A results file's data with `adjustments` applied to its score (never below zero) and listed."""
     if not adjustments:
         return data
-    most = float(data.get("max_score", 0.0))
+    most = max_score(data)
     values = [round(a.value(most), 2) for a in adjustments]
     listed = [{"points": value, "reason": a.reason} for value, a in zip(values, adjustments)]
     before = float(data.get("score", 0.0))

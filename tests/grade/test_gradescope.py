@@ -8,17 +8,24 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from grader.course import Course
 from grader.engine import sandbox
 from grader.engine.sandbox import unavailable_reason, user_only_reason
 from grader.grade import command
 from grader.grade.gradescope import build_bundle, grade_submission
+from grader.grade.results_json import max_score
 from grader.workspace import create_workspace
 from tests.grade.classroom import solve
+
+GRADESCOPE = Draft202012Validator(json.loads(Path(__file__).with_name("gradescope-results.schema.json").read_text()))
 
 
 def autograder(tmp_path: Path) -> Path:
@@ -35,7 +42,9 @@ def run_autograder(root: Path, python: str = sys.executable) -> dict:
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PERSISTLAB_PYTHON": python, "TMPDIR": str(scratch)}
     subprocess.run(["bash", str(script)], env=env, check=True, timeout=300, capture_output=True)
     assert list(scratch.iterdir()) == []  # no staging copy or scratch area left behind
-    return json.loads((root / "results" / "results.json").read_text())
+    data = json.loads((root / "results" / "results.json").read_text())
+    GRADESCOPE.validate(data)
+    return data
 
 
 def test_the_bundle_holds_the_scripts_and_the_course(tmp_path: Path) -> None:
@@ -46,14 +55,39 @@ def test_the_bundle_holds_the_scripts_and_the_course(tmp_path: Path) -> None:
     assert mode & 0o111 and not any("__pycache__" in n for n in names)
 
 
+def test_the_bundle_pins_every_dependency_it_installs(tmp_path: Path) -> None:
+    """requirements.lock: every distribution persistlab runs on, at the version installed here,
+    its own dependencies included; setup.sh installs from it, and persistlab with no more."""
+    with zipfile.ZipFile(build_bundle(tmp_path / "a.zip")) as bundle:
+        lock = bundle.read("persistlab/requirements.lock").decode().splitlines()
+        setup = bundle.read("setup.sh").decode()
+    assert "pip install -q -r /autograder/source/persistlab/requirements.lock" in setup
+    assert "pip install -q --no-deps -e /autograder/source/persistlab" in setup
+    pinned = {}
+    for line in lock:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue  # for another Python or system
+        [spec] = requirement.specifier
+        assert spec.operator == "==", line
+        pinned[canonicalize_name(requirement.name)] = spec.version
+    for name, version in pinned.items():
+        assert metadata.version(name) == version
+        for needed in metadata.requires(name) or []:
+            wanted = Requirement(needed)
+            if wanted.marker is None or wanted.marker.evaluate({"extra": ""}):
+                assert canonicalize_name(wanted.name) in pinned, (name, needed)
+    assert {"fastapi", "uvicorn", "sqlalchemy", "pydantic", "starlette", "psycopg-binary"} <= set(pinned)
+
+
 def test_run_autograder_grades_the_submission(tmp_path: Path, course: Course) -> None:
     root = autograder(tmp_path)
     create_workspace(course, root / "submission")
     solve(root / "submission", course, 1)
     data = run_autograder(root)
     assert data["score"] >= course.step(1).points
-    assert data["score"] < data["max_score"]
-    assert data["max_score"] == sum(s.points for s in course.steps), "all eleven steps, 10-11 too"
+    assert data["score"] < max_score(data)
+    assert max_score(data) == sum(s.points for s in course.steps), "all eleven steps, 10-11 too"
     first = data["tests"][0]
     assert first["status"] == "passed" and first["number"] == "1.1" and first["visibility"] == "visible"
     assert ("Protections off" in data["output"]) == (unavailable_reason() is not None)
@@ -83,6 +117,7 @@ def test_a_container_without_the_full_sandbox_says_what_is_off(
     step = course.step(1)
     shutil.copytree(step.solution_dir, root / "submission" / step.folder)
     data = grade_submission(root, course)
+    GRADESCOPE.validate(data)
     assert data["score"] == step.points, data["output"]
     assert all(line in data["output"] for line in says), data["output"]
 

@@ -24,6 +24,7 @@ from grader.course import Course
 from grader.grade.exports import CANVAS_HEADER, MOODLE_HEADER, Mark, canvas_csv, moodle_csv
 from grader.grade.lms import Identity, recognise, safe_name
 from grader.grade.outputs import write_exports
+from grader.grade.results_json import max_score
 from grader.grade.roster import RosterError, read_roster
 from grader.grade.sources import Folder, Tar, Zip
 from grader.grade.submissions import intake_class
@@ -236,7 +237,7 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(
     assert {(info[2], info[3]) for info in read} == {("assignfeedback", "file")}
     assert {name.split("/", 1)[1] for name in names} == {"persistlab-feedback.md"}
     ivan = json.loads((out / "results" / "Иван_Петров_1003.json").read_text(encoding="utf-8"))
-    assert ivan["score"] == ivan["max_score"] > 0
+    assert ivan["score"] == max_score(ivan) > 0
 
 
 def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, course: Course) -> None:
@@ -350,7 +351,7 @@ def test_a_participants_export_takes_its_ids_from_the_download(tmp_path: Path, c
     found = intake_class([download], course).submissions
     out = tmp_path / "grades"
     (out / "results").mkdir(parents=True)
-    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "max_score": 4.0}))
+    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "tests": [{"score": 0.0, "max_score": 4.0}]}))
     exports = write_exports(out, found, read_roster(participants), None, datetime(2026, 12, 1, 9))
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
         table = {row["Identifier"]: row for row in csv.DictReader(handle)}

@@ -94,6 +94,8 @@ def test_check_json_is_exercism_v3_with_scores(workspace: Path, course: Course) 
     unreadable = run("check", "1", "--dir", str(workspace), "--json")
     broken = json.loads(unreadable.output)
     assert unreadable.exit_code == 2 and broken["status"] == "error" and "SyntaxError" in broken["message"]
+    shown = run("check", "1", "--dir", str(workspace)).output  # the student's to fix, not the grader's fault
+    assert "Fix the first failure" in shown and "grader could not finish" not in shown
     for results in (data, failing, broken):
         EXERCISM.validate(results)
     assert set(data) == RESULT_KEYS | {"protections"}

@@ -414,7 +414,7 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--late-penalty", default=None,
               help="Taken off late work: a share of the maximum (10%) or points (2), once; 10%/day per day after --due.")
 @click.option("--due", default=None,
-              help="The due date, e.g. '2026-12-01 23:59': work the LMS dates later is late (Blackboard, D2L).")
+              help="The due date, e.g. '2026-12-01 23:59': work the LMS dates later is late (Blackboard, D2L, Moodle's worksheet).")
 @click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
           timeout: float | None, submission_timeout: float, unsafe: bool, roster: Path | None,

@@ -29,7 +29,7 @@ from grader.grade.adjustments import (
 from grader.grade.batch import Graded, Options, grade_class
 from grader.grade.gradebook import Summary, summarise_class
 from grader.grade.outputs import prepare, read_results, write_class, write_exports, write_student
-from grader.grade.roster import Roster, RosterError, read_roster
+from grader.grade.roster import Roster, RosterError, match, moodle_submitted, read_roster
 from grader.grade.submissions import ClassIntake, Submission, fingerprint, intake_class
 from grader.protections import protections
 
@@ -135,6 +135,17 @@ def _who(submission: Submission, changes: list[Adjustment]) -> dict[str, str]:
     return {"lms_id": identity.lms_id, "late": "yes" if late else "", "submitted": moment}
 
 
+def _dated_by_worksheet(submissions: list[Submission], roster: Roster) -> None:
+    """Moodle's download names no time; its grading worksheet does (Last modified (submission))."""
+    by_key = {s.name: s for s in submissions}
+    matched, _ = match(roster, {s.name: s.identity for s in submissions})
+    for student, key in matched.items():
+        moment = moodle_submitted(student)
+        submission = by_key[key]
+        if moment is not None and submission.identity.submitted is None:
+            submission.identity = replace(submission.identity, submitted=moment)
+
+
 def _finished(out: Path, name: str, digest: str) -> bool:
     """Graded by an earlier run from the very same files (--resume)."""
     data = read_results(out, name)
@@ -202,6 +213,8 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
            roster: Roster | None, unpacked: Path, reason: str | None) -> tuple[list[Graded], GradeSummary]:
     found = intake_class(list(request.inputs), course, exclude=(request.out,), unpack_to=unpacked)
     everyone: list[Submission] = found.submissions
+    if roster is not None and roster.kind == "moodle":
+        _dated_by_worksheet(everyone, roster)
     changes = _adjustments(request, everyone)
     prints = {s.name: fingerprint(s) for s in everyone}
     who = {s.name: _who(s, changes.get(s.name, [])) for s in everyone}

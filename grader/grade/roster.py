@@ -7,6 +7,7 @@ import csv
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from grader.grade.lms import Identity
@@ -100,6 +101,18 @@ def read_roster(path: Path) -> Roster:
                       "plain CSV with a name column")
 
 
+MOODLE_SUBMITTED = "Last modified (submission)"
+
+
+def moodle_submitted(student: Student) -> datetime | None:
+    """When a student handed in, from Moodle's worksheet ("Monday, 30 November 2026, 9:14 PM")."""
+    text = student.fields.get(MOODLE_SUBMITTED, "").strip()
+    try:
+        return datetime.strptime(text, "%A, %d %B %Y, %I:%M %p")
+    except ValueError:
+        return None
+
+
 def name_keys(name: str) -> set[str]:
     """Ways one name may be written: `Lee, Ann`, `Ann Lee` and Canvas's `leeann` all match."""
     text = unicodedata.normalize("NFC", name).casefold()
@@ -143,4 +156,4 @@ def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student
     return matched, unmatched
 
 
-__all__ = ["Roster", "RosterError", "Student", "match", "name_keys", "read_roster"]
+__all__ = ["Roster", "RosterError", "Student", "match", "moodle_submitted", "name_keys", "read_roster"]

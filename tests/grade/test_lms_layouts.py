@@ -167,3 +167,28 @@ def test_a_wrong_late_policy_is_refused_before_anything_changes(
     result = grade(str(tmp_path / "download"), "--out", str(tmp_path / "grades"), *options)
     assert result.exit_code == 2 and says in " ".join(result.output.split())
     assert not (tmp_path / "grades").exists()
+
+
+def test_moodle_work_is_dated_by_its_grading_worksheet(tmp_path: Path, course: Course) -> None:
+    """Moodle's folders carry no time: with --due, the worksheet's Last modified (submission) tells late work."""
+    download = tmp_path / "download"
+    for pid, name in (("1001", "Ann Lee"), ("1002", "Bo Chen")):
+        workspace(download / f"{name}_{pid}_assignsubmission_file_" / "persistlab-notes", pid, course, 1)
+    worksheet = tmp_path / "worksheet.csv"
+    worksheet.write_text(
+        'Identifier,"Full name","Email address",Status,Grade,"Maximum Grade","Grade can be changed",'
+        '"Last modified (submission)","Last modified (grade)","Feedback comments"\n'
+        '"Participant 1001","Ann Lee",ann@example.edu,"Submitted for grading",,100.00,Yes,'
+        '"Monday, 30 November 2026, 9:14 PM",-,\n'
+        '"Participant 1002","Bo Chen",bo@example.edu,"Submitted for grading",,100.00,Yes,'
+        '"Wednesday, 2 December 2026, 1:05 AM",-,\n', encoding="utf-8")
+    out = tmp_path / "grades"
+    result = grade(str(download), "--out", str(out), "--roster", str(worksheet), "--due", "2026-11-30 23:59",
+                   "--late-penalty", "1/day", steps="1")
+    assert result.exit_code == 0, result.output
+    book = rows(out)
+    assert {name: (r["late"], r["submitted"], r["total"]) for name, r in book.items()} == {
+        "Ann_Lee_1001": ("", "2026-11-30 21:14:00", "4"), "Bo_Chen_1002": ("yes", "2026-12-02 01:05:00", "2")}
+    with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
+        grades = {row["Identifier"]: row["Grade"] for row in csv.DictReader(handle)}
+    assert grades == {"Participant 1001": "100", "Participant 1002": "50"}

@@ -486,14 +486,25 @@ def gradescope() -> None:
 @gradescope.command("build")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="Where to write the autograder zip.")
-def gradescope_build(out: Path) -> None:
+@click.option("--late-penalty", default=None,
+              help="Taken off late work by Gradescope's own dates: 10% or 2 (points) once, or 10%/day.")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
+def gradescope_build(out: Path, late_penalty: str | None, late_cap: str | None) -> None:
     """Make a Gradescope autograder zip: setup.sh, run_autograder and persistlab itself.
 
-    Example: persistlab gradescope build --out autograder.zip
+    Example: persistlab gradescope build --out autograder.zip --late-penalty 10%/day --late-cap 50%
     """
+    from grader.grade.adjustments import AdjustmentError
     from grader.grade.gradescope import build_bundle
+    from grader.grade.gradescope_late import policy_text
 
-    build_bundle(out)
+    if late_cap is not None and late_penalty is None:
+        raise UsageFailure("--late-cap goes with --late-penalty (such as 10%/day)")
+    try:
+        policy = policy_text(late_penalty, late_cap) if late_penalty is not None else None
+    except AdjustmentError as exc:
+        raise UsageFailure(str(exc)) from None
+    build_bundle(out, late_policy=policy)
     click.echo(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
 
 

@@ -99,11 +99,15 @@ def pinned_requirements(package: str = PACKAGE) -> list[str]:
     return [pins[key] for key in sorted(pins)] + [other[key] for key in sorted(other)]
 
 
-def build_bundle(out: Path, source: Path = ROOT) -> Path:
+def build_bundle(out: Path, source: Path = ROOT, late_policy: str | None = None) -> Path:
     """Write the autograder zip: setup.sh, run_autograder, persistlab's source and its pinned
-    dependencies (requirements.lock)."""
+    dependencies (requirements.lock); `late_policy`, late-policy.json (grade.gradescope_late)."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(f"{PACKAGE}/{LOCK}", "\n".join(pinned_requirements()) + "\n")
+        if late_policy is not None:
+            from grader.grade.gradescope_late import POLICY
+
+            bundle.writestr(f"{PACKAGE}/{POLICY}", late_policy)
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o100755 << 16
@@ -156,10 +160,15 @@ def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> d
 
 
 def run(root: Path) -> int:
+    from grader.grade.adjustments import apply
+    from grader.grade.gradescope_late import late_adjustment
+
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     try:
         data = grade_submission(root, load_course())
+        late = late_adjustment(root, root / "source" / PACKAGE)
+        data = apply(data, [late]) if late is not None else data
     except Exception:  # noqa: BLE001 - fail closed: zero marks and the reason, never a missing file
         data = _failure("The autograder itself failed, so no marks were given:\n"
                         + traceback.format_exc(limit=3))

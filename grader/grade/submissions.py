@@ -249,12 +249,12 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]], noted: list[tu
     index, online text) is noted, and any other file listed as ignored."""
     found = []
     children = _children(folder)
-    with_files = {moodle_id(c.name) for c in children if c.name.endswith(MOODLE_FILES)}
+    with_files = {moodle_id(c.name) for c in children if MOODLE_FILES in c.name}
     receipts = {r for c in children if (r := blackboard_receipt(c)) is not None}
     for entry in children:
         if entry.name.startswith(".") or entry.name in IGNORED:
             continue
-        if entry.name.endswith(MOODLE_TEXT) and moodle_id(entry.name) in with_files:
+        if MOODLE_TEXT in entry.name and moodle_id(entry.name) in with_files:
             noted.append((entry, "the student's online text; their files are graded"))
             continue
         if entry in receipts:
@@ -302,6 +302,8 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
 def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
     if path.is_symlink():
         raise IntakeError(f"{path} is a symbolic link")
+    if MOODLE_TEXT in path.name:
+        raise IntakeError("only online text was handed in, no file: persistlab grades a workspace")
     lowered = path.name.lower()
     if path.is_file() and lowered.endswith(ARCHIVES):
         if unpack_to is None and lowered.endswith(".zip") and _is_download(path, course):

@@ -192,3 +192,21 @@ def test_moodle_work_is_dated_by_its_grading_worksheet(tmp_path: Path, course: C
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
         grades = {row["Identifier"]: row["Grade"] for row in csv.DictReader(handle)}
     assert grades == {"Participant 1001": "100", "Participant 1002": "50"}
+
+
+def test_moodle_flat_download_names_each_file_after_its_student(tmp_path: Path, course: Course) -> None:
+    """Moodle's download without "in folders": `Full Name_id_assignsubmission_file_original.zip`."""
+    from tests.grade.lms_downloads import zipped_workspace
+
+    flat = tmp_path / "flat"
+    zipped_workspace(flat / "Ann Lee_1001_assignsubmission_file_persistlab-notes.zip", "ann", course)
+    zipped_workspace(flat / "Иван Петров_1003_assignsubmission_file_persistlab-notes.zip", "ivan", course)
+    (flat / "Ann Lee_1001_assignsubmission_onlinetext_onlinetext.html").write_text("<p>my work</p>")
+    (flat / "Bo Chen_1002_assignsubmission_onlinetext_onlinetext.html").write_text("<p>late, sorry</p>")
+    found = intake_class([flat], course)
+    assert {(s.name, s.identity.lms, s.problem) for s in found.submissions} == {
+        ("Ann_Lee_1001", "moodle", ""), ("Иван_Петров_1003", "moodle", ""),
+        ("Bo_Chen_1002", "moodle", "The submission was not graded: only online text was handed in, no file: "
+                                   "persistlab grades a workspace.")}
+    assert found.ignored == [] and [p.name for p, _ in found.noted] == [
+        "Ann Lee_1001_assignsubmission_onlinetext_onlinetext.html"]

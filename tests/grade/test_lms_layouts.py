@@ -206,7 +206,7 @@ def test_moodle_flat_download_names_each_file_after_its_student(tmp_path: Path, 
     found = intake_class([flat], course)
     assert {(s.name, s.identity.lms, s.problem) for s in found.submissions} == {
         ("Ann_Lee_1001", "moodle", ""), ("Иван_Петров_1003", "moodle", ""),
-        ("Bo_Chen_1002", "moodle", "The submission was not graded: only online text was handed in, no file: "
-                                   "persistlab grades a workspace.")}
+        ("Bo_Chen_1002", "moodle", ("The submission was not graded: only online text was handed in, no file: "
+                                   "persistlab grades a workspace."))}
     assert found.ignored == [] and [p.name for p, _ in found.noted] == [
         "Ann Lee_1001_assignsubmission_onlinetext_onlinetext.html"]

@@ -29,6 +29,7 @@ WINDOW = 1  # every k-gram fingerprinted: the steps are small
 THRESHOLD = 0.6  # share of one student's own tokens (the starter's aside) found in the other's
 MIN_TOKENS = 80  # shared tokens, at the least, for a pair to be flagged
 MAX_SHOWN = 40  # pairs shown side by side in the HTML report
+MAX_ROWS = 500  # pairs listed in the HTML report's table; similarity.csv has them all
 
 
 class SimilarityUnavailable(Exception):
@@ -186,7 +187,9 @@ def similarity_html(pairs: list[Pair]) -> str:
         f"<tr><td>{p.step}</td><td><a href=\"#pair-{i}\">{html.escape(p.first)}</a></td>"
         f"<td>{html.escape(p.second)}</td><td>{p.similarity[0]:.0%}</td><td>{p.similarity[1]:.0%}</td>"
         f"<td>{p.tokens}</td><td>{'yes' if p.flagged else ''}</td></tr>"
-        for i, p in enumerate(pairs))
+        for i, p in enumerate(pairs[:MAX_ROWS]))
+    if len(pairs) > MAX_ROWS:
+        rows += f'\n<tr><td colspan="7">... and {len(pairs) - MAX_ROWS} more pairs, in similarity.csv</td></tr>'
     shown = "\n".join(
         f'<section id="pair-{i}"><h2>Step {p.step}: {html.escape(p.first)} and {html.escape(p.second)} '
         f"({p.score:.0%})</h2><div class=\"pair\">"

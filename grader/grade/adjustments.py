@@ -111,11 +111,6 @@ def parse_late_policy(text: str, due: str | None = None, cap: str | None = None)
     return LatePolicy(amount, percent, per_day, limit, moment)
 
 
-def parse_late_penalty(text: str) -> LatePolicy:
-    """'10%' (of the maximum score) or '2' (points), taken once off each late submission."""
-    return parse_late_policy(text)
-
-
 def read_adjustments(path: Path, submissions: list[Submission]) -> dict[str, list[Adjustment]]:
     """adjustments.csv (student, points, reason) by submission name; a student is named as in
     the gradebook, by their LMS id, or by their name as the download gives it."""
@@ -163,6 +158,6 @@ def apply(data: dict[str, Any], adjustments: list[Adjustment]) -> dict[str, Any]
 
 
 __all__ = [
-    "LATE", "Adjustment", "AdjustmentError", "LatePolicy", "apply", "parse_due", "parse_late_penalty", "parse_late_policy",
+    "LATE", "Adjustment", "AdjustmentError", "LatePolicy", "apply", "parse_due", "parse_late_policy",
     "read_adjustments",
 ]

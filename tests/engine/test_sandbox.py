@@ -158,7 +158,7 @@ def test_the_host_loopback_is_out_of_reach(graded_class: dict) -> None:
 def test_gradebook_feedback_and_junit_cover_the_class(graded_class: dict) -> None:
     out: Path = graded_class["out"]
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[0].startswith("student,step3,total") and len(rows) == len(HOSTILE) + len(HONEST) + 1
+    assert rows[0].startswith("student,lms_id,late,submitted,step3,total") and len(rows) == len(HOSTILE) + len(HONEST) + 1
     assert "First problem" in (out / "feedback" / "fork-bomb.md").read_text()
     assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE) + len(HONEST)
     assert len(graded_class["summary"].timeouts) >= 3

@@ -82,7 +82,8 @@ def check_names(module: Path) -> set[str]:
 
 
 def grading_problems(course: Course) -> list[str]:
-    """Every solution passes with full points; every starter fails."""
+    """Every solution passes with full points; every starter fails, its first failure with a
+    message and a hint."""
     problems: list[str] = []
     for step in course.steps:
         label = f"step {step.number} ({step.folder})"
@@ -93,8 +94,13 @@ def grading_problems(course: Course) -> list[str]:
             first = solved.first_failure
             reason = first.message if first else solved.message
             problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
-        if run_checks(step, step.exercise_dir).status == PASS:
+        started = run_checks(step, step.exercise_dir)
+        first = started.first_failure
+        if started.status == PASS:
             problems.append(f"{label}: the starter already passes its checks.")
+        elif first is None or not first.message or not first.hint:
+            problems.append(f"{label}: the starter fails without a message and a hint for its "
+                            f"first failure ({started.message or 'no failing check'}).")
     return problems
 
 
@@ -104,11 +110,15 @@ class QuizLint:
 
     questions: int
     problems: list[str]
+    proofs: int = 0  # how many proofs ran (skipped ones included)
+    skipped: tuple[str, ...] = ()  # proofs that could not run here, with the reason
 
 
-def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
-    """The bank linted against course.toml; a bank that cannot be loaded is a problem too."""
+def lint_quizzes(course: Course, quiz_dir: Path | None = None, proofs: bool = True) -> QuizLint:
+    """The bank linted against course.toml, and every question's proof run against its key;
+    a bank that cannot be loaded is a problem too."""
     try:
+        from grader.quiz import proofs as proof_runner
         from grader.quiz.bank import QUIZ_DIR, BankError, lint_bank, load_bank
     except ImportError as exc:
         return QuizLint(0, [f"quiz bank: not linted, grader.quiz.bank cannot be imported: {exc}"])
@@ -117,7 +127,12 @@ def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
     except BankError as exc:
         return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
     problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
-    return QuizLint(len(bank.questions), problems)
+    if not proofs:
+        return QuizLint(len(bank.questions), problems)
+    results = proof_runner.run_proofs(bank.questions)
+    problems += [f"quiz bank: {p}" for p in proof_runner.proof_problems(results)]
+    skipped = tuple(f"quiz bank: {s}" for s in proof_runner.proof_skips(results))
+    return QuizLint(len(bank.questions), problems, len(results), skipped)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -129,8 +144,11 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     problems += quizzes.problems
     if quizzes.questions:
         console.print(
-            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps."
+            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps; "
+            f"{quizzes.proofs} proofs run, {len(quizzes.skipped)} skipped."
         )
+        for skip in quizzes.skipped:
+            console.print(f"[yellow]- {escape(skip)}[/]")
     else:
         console.print("[red]Quizzes: no question linted; the bank did not load.[/]")
     for problem in problems:

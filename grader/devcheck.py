@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,10 +61,24 @@ def layout_problems(
         if not step.hints or not all(h.strip() for h in step.hints):
             problems.append(f"{label}: every step needs at least one non-empty hint.")
         try:
-            check_module_path(step)
+            named = check_names(check_module_path(step))
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             problems.append(f"{label}: {exc}")
+            continue
+        unknown = sorted(check for check, _ in step.visibility if check not in named)
+        if unknown:
+            problems.append(f"{label}: course.toml sets the visibility of {', '.join(unknown)}, "
+                            "which is no check of this step.")
     return problems
+
+
+def check_names(module: Path) -> set[str]:
+    """The check functions a step's module defines or imports (test_...)."""
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    names |= {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              for alias in node.names}
+    return {name for name in names if name.startswith("test_")}
 
 
 def grading_problems(course: Course) -> list[str]:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 import grader.devcheck
 import grader.quiz.bank
 import grader.quiz.proofs
-from grader.course import Course
+from grader.course import COURSE_FILE, Course, parse_course
 from grader.devcheck import layout_problems, lint_quizzes, run_dev_check
 from grader.quiz.bank import Question, load_bank
 from grader.quiz.proofs import SKIP, ProofResult, judge
@@ -43,6 +49,15 @@ def test_layout_problems_are_named(course: Course, tmp_path: Path) -> None:
     assert f"step 2 ({second}): the exercise has no README.md" in problems
     assert f"step 2 ({second}): the starter lacks extra.py" in problems
     assert "exercises/99-stray is not a step" in problems
+
+
+def test_a_visibility_for_no_check_is_named(course: Course, tmp_path: Path) -> None:
+    """A misspelt check in course.toml's visibility would leave the real one visible: named."""
+    data = tomllib.loads(COURSE_FILE.read_text(encoding="utf-8"))
+    data["steps"][2]["visibility"] = {"test_ids_count_up": "hidden", "test_ids_cuont_up": "hidden"}
+    problems = layout_problems(parse_course(data, root=course.root), *_copy_course(course, tmp_path))
+    assert problems == [(f"step 3 ({course.steps[2].folder}): course.toml sets the visibility of "
+                        "test_ids_cuont_up, which is no check of this step.")]
 
 
 def test_the_real_quiz_bank_is_linted_in_full(course: Course) -> None:

@@ -4,8 +4,8 @@ The grading worker calls `isolate_worker` once: a private mount namespace with a
 tmpfs that holds every scratch copy, so nothing a student writes reaches the real disk and the
 mount vanishes with the worker. Each student process calls `enter` right after it is forked:
 new mount, network, pid, IPC and UTS namespaces; a root of its own built from an allow-list
-(`grader.engine.jail`), with its step's /tmp; pid 1 of its own pid namespace (everything it
-starts dies with it); then no capabilities, an unprivileged uid, rlimits and a system call
+(`grader.engine.jail`), with its step's /tmp; pid 2 of its own pid namespace under a small
+init (everything it starts dies with it); then no capabilities, an unprivileged uid, rlimits and a system call
 filter (`grader.engine.syscalls`). Memory and processes are bounded by `grader.engine.cgroups`.
 """
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_real_bank_mix(bank: Bank) -> None:
 
 
 def test_get_option_and_answer(bank: Bank) -> None:
-    question = bank.get("autoincrement-no-reuse")
+    question = bank.get("autoincrement-no-reuse").render({"count": 3, "text": "buy milk"})
     assert question.answer.correct and question.answer.text.startswith("4")
     assert question.option(question.answer.key) is question.answer
     with pytest.raises(KeyError):

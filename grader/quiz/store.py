@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from grader.quiz.answers import (
-    Served,
+    Given,
     Slot,
     insert_attempt,
     insert_student,
@@ -228,12 +228,12 @@ class QuizStore:
         self,
         *,
         student_id: int,
-        questions: Sequence[tuple[str, str] | Served],
+        questions: Sequence[Given],
         topic: str | None = None,
         level: str | None = None,
     ) -> int:
         """A new attempt over `questions`, given as (question id, shuffled option keys), or
-        with the question's version third."""
+        with the question's version third and a variant's parameters (JSON) fourth."""
         with self.write_transaction() as conn:
             return insert_attempt(conn, student_id, questions, topic, level)
 

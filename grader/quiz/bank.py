@@ -129,7 +129,8 @@ class Question:
         options = tuple(Option(**option) for option in raw.pop("options"))
         lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
         params = tuple(
-            Param(p["name"], tuple(p["choices"]), p["low"], p["high"]) for p in raw.pop("params", [])
+            Param(p["name"], tuple(p["choices"]), p["low"], p["high"])
+            for p in raw.pop("params", [])
         )
         return cls(**raw, options=options, **lists, params=params)
 

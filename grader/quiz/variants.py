@@ -144,8 +144,10 @@ def parse_params(raw: Any, where: str) -> tuple[tuple[Param, ...], str | None]:
             raise VariantError(f"{where}: parameter name {name!r} must be a lowercase identifier")
         if isinstance(spec, list) and spec and all(_is_value(v) for v in spec):
             params.append(Param(name, choices=tuple(spec)))
-        elif isinstance(spec, dict) and set(spec) == {"from", "to"} and all(
-            _is_value(v) for v in spec.values()
+        elif (
+            isinstance(spec, dict)
+            and set(spec) == {"from", "to"}
+            and all(_is_value(v) for v in spec.values())
         ):
             params.append(Param(name, low=spec["from"], high=spec["to"]))
         else:
@@ -169,7 +171,9 @@ def _extend(params: tuple[Param, ...], values: Values) -> Iterator[Values]:
         yield from _extend(params, {**values, param.name: candidate})
 
 
-def all_values(params: tuple[Param, ...], rule: str | None, limit: int = MAX_VARIANTS) -> list[Values]:
+def all_values(
+    params: tuple[Param, ...], rule: str | None, limit: int = MAX_VARIANTS
+) -> list[Values]:
     """Every parameter set, in order; VariantError past `limit` sets."""
     found = []
     for values in _extend(params, {}):
@@ -224,4 +228,3 @@ def loads(text: str | None) -> Values | None:
     if not isinstance(values, dict) or not all(_is_value(v) for v in values.values()):
         raise VariantError(f"stored parameters {text!r} are not a table of numbers and texts")
     return values
-

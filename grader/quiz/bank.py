@@ -94,6 +94,14 @@ class Question:
             quick_check=text(self.quick_check), hint=text(self.hint), params=(), where=None,
         )  # fmt: skip
 
+    def render_stored(self, params: str | None) -> Question:
+        """The question with parameters as an attempt stored them (JSON); a variant question
+        served before it had parameters shows its first variant."""
+        if not self.params:
+            return self
+        values = variants.loads(params) if params else variants.first(self.params, self.where)
+        return self.render(values)
+
     @property
     def param_names(self) -> str:
         return ", ".join(p.name for p in self.params)
@@ -127,12 +135,12 @@ class Question:
     def from_json(cls, text: str) -> Question:
         raw = json.loads(text)
         options = tuple(Option(**option) for option in raw.pop("options"))
-        lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
+        raw["solution"], raw["steps"] = tuple(raw["solution"]), tuple(raw["steps"])
         params = tuple(
             Param(p["name"], tuple(p["choices"]), p["low"], p["high"])
             for p in raw.pop("params", [])
         )
-        return cls(**raw, options=options, **lists, params=params)
+        return cls(**raw, options=options, params=params)
 
 
 @dataclass(frozen=True)
@@ -341,7 +349,7 @@ def _variant_problems(question: Question, slugs: set[str]) -> list[str]:
         for problem in _question_problems(rendered, slugs):
             problems.setdefault(problem, variants.dumps(values) or "")
     found = [f"variant {values}: {problem}" for problem, values in problems.items()]
-    if len(shown) < 2:
+    if len(shown) == 1:
         found.append("every variant shows the same stem and code; the parameters change nothing")
     return found
 

@@ -57,6 +57,7 @@ class AnswerRow:
     correct: bool
     attempt_finished: bool
     version: str | None = None  # of the question as served
+    params: str | None = None  # the variant it was served, as JSON
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -308,6 +309,7 @@ class QuizStore:
                 Answer.correct,
                 Attempt.finished_at.is_not(None),
                 Answer.version,
+                Answer.params,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
@@ -317,7 +319,14 @@ class QuizStore:
             rows = session.execute(query)
             return [
                 AnswerRow(
-                    attempt, student, question, str(chosen), bool(correct), bool(finished), version
+                    attempt,
+                    student,
+                    qid,
+                    str(chosen),
+                    bool(correct),
+                    bool(finished),
+                    version,
+                    params,
                 )
-                for attempt, student, question, chosen, correct, finished, version in rows
+                for attempt, student, qid, chosen, correct, finished, version, params in rows
             ]

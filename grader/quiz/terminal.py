@@ -17,7 +17,7 @@ from grader.quiz.grading import (
     displayed,
     grade,
     key_for,
-    shuffled_order,
+    serve,
     steps_to_revisit,
 )
 from grader.quiz.store import QuizStore
@@ -90,16 +90,15 @@ def run_quiz(
 ) -> int:
     """Ask every question of a new attempt, storing each answer as it is given; the attempt id."""
     rng = rng or random.SystemRandom()
-    questions = choice.pick(bank, rng)
-    orders = [shuffled_order(q, rng) for q in questions]
+    templates = choice.pick(bank, rng)
+    served = [serve(q, rng) for q in templates]
     student_id = store.student_named(name)
-    store.keep_versions(questions)
+    store.keep_versions(templates)
     attempt_id = store.start_attempt(
-        student_id=student_id,
-        questions=[(q.id, order, q.version) for q, order in zip(questions, orders)],
-        topic=choice.topic,
-        level=choice.level,
+        student_id=student_id, questions=served, topic=choice.topic, level=choice.level
     )
+    questions = [q.render_stored(params) for q, (*_, params) in zip(templates, served)]
+    orders = [order for _, order, _, _ in served]
     click.echo(
         f"{choice.title}: {len(questions)} questions. Answer with the option's letter; "
         "q stops (answers given so far are kept)."

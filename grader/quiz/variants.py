@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 Value = int | str
@@ -64,14 +65,18 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 def evaluate(expression: str, values: Mapping[str, Value]) -> Any:
     """The value of a placeholder or bound expression; VariantError for anything else."""
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
-        return _eval(tree.body, values)
+        return _eval(_parse(expression.strip()), values)
     except VariantError:
         raise
     except SyntaxError:
         raise VariantError(f"{expression.strip()!r} is not an expression") from None
     except (TypeError, ValueError, ZeroDivisionError) as exc:
         raise VariantError(f"{expression.strip()!r} fails: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse(expression: str) -> ast.expr:
+    return ast.parse(expression, mode="eval").body
 
 
 def _eval(node: ast.AST, values: Mapping[str, Value]) -> Any:
@@ -196,6 +201,14 @@ def draw(params: tuple[Param, ...], rule: str | None, rng: random.Random) -> Val
     raise VariantError(f"no parameter set satisfying {rule!r} in {_DRAW_TRIES} draws")
 
 
+def first(params: tuple[Param, ...], rule: str | None) -> Values:
+    """The first parameter set in order: what a question shows when none was stored."""
+    for values in _extend(params, {}):
+        if rule is None or evaluate(rule, values):
+            return values
+    raise VariantError(f"no parameter set satisfies {rule!r}")
+
+
 def sample(params: tuple[Param, ...], rule: str | None, count: int, seed: str) -> list[Values]:
     """`count` different parameter sets (all of them if there are fewer), the same for the same
     seed: what an export writes."""
@@ -204,7 +217,13 @@ def sample(params: tuple[Param, ...], rule: str | None, count: int, seed: str) -
 
 
 def render_text(text: str, values: Mapping[str, Value]) -> str:
-    return PLACEHOLDER.sub(lambda m: str(evaluate(m.group(1), values)), text)
+    def value(match: re.Match[str]) -> str:
+        try:
+            return str(evaluate(match.group(1), values))
+        except VariantError as exc:
+            raise VariantError(f"{{{{{match.group(1)}}}}}: {exc}") from None
+
+    return PLACEHOLDER.sub(value, text)
 
 
 def placeholders(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
-from grader.quiz import terminal
+from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
 from grader.quiz.commands import quiz
 from grader.quiz.grading import QuizChoice
@@ -26,7 +26,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def bank_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """Options in bank order, so A is the right one and B, C, D the wrong ones."""
-    monkeypatch.setattr(terminal, "shuffled_order", lambda question, rng: "abcd")
+    monkeypatch.setattr(grading, "shuffled_order", lambda question, rng: "abcd")
 
 
 def _run(bank_dir: Path, *args: str, answers: str) -> Result:

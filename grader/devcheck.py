@@ -89,6 +89,8 @@ class QuizLint:
 
     questions: int
     problems: list[str]
+    variant_questions: int = 0
+    variants: int = 0  # every variant of every variant question, each rendered and linted
 
 
 def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
@@ -102,7 +104,12 @@ def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
     except BankError as exc:
         return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
     problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
-    return QuizLint(len(bank.questions), problems)
+    varied = [q for q in bank.questions if q.is_variant]
+    try:
+        variants = sum(len(q.all_values()) for q in varied)
+    except ValueError:  # the lint has said which question's parameters fail
+        variants = 0
+    return QuizLint(len(bank.questions), problems, len(varied), variants)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -114,7 +121,9 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     problems += quizzes.problems
     if quizzes.questions:
         console.print(
-            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps."
+            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps. "
+            f"{quizzes.variants:,} variants of {quizzes.variant_questions} variant questions "
+            "rendered."
         )
     else:
         console.print("[red]Quizzes: no question linted; the bank did not load.[/]")

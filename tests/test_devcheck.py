@@ -73,7 +73,22 @@ def test_dev_check_says_how_many_questions_it_linted(
     count = len(load_bank().questions)
     assert problems == []
     assert f"Quizzes: {count} questions linted against {len(course.steps)} steps." in output
+    varied = [q for q in load_bank().questions if q.is_variant]
+    rendered = f"{sum(len(q.all_values()) for q in varied):,} variants of {len(varied)} variant"
+    assert rendered in output
     assert "The course is consistent." in output
+
+
+def test_dev_check_reports_a_variant_that_does_not_render(course: Course, tmp_path: Path) -> None:
+    text = (grader.quiz.bank.QUIZ_DIR / "crud-http.toml").read_text(encoding="utf-8")
+    broken = text.replace("DELETE /notes/{{note}} twice", "DELETE /notes/{{note + nothing}} twice")
+    assert broken != text
+    (tmp_path / "crud-http.toml").write_text(broken, encoding="utf-8")
+    problems = lint_quizzes(course, tmp_path).problems
+    assert (
+        "quiz bank: question 'delete-twice': variant {\"note\": 2}: {{note + nothing}}: "
+        "no parameter 'nothing'"
+    ) in problems
 
 
 def test_dev_check_reports_a_bank_that_does_not_load(

@@ -161,3 +161,15 @@ def test_export_writes_the_bank(tmp_path: Path) -> None:
     result = CliRunner().invoke(quiz, ["export", "--format", "gift", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()
+
+
+def test_export_writes_the_asked_number_of_variants(tmp_path: Path) -> None:
+    out = tmp_path / "bank.xml"
+    args = ["export", "--format", "moodle", "--out", str(out), "--variants", "2"]
+    result = CliRunner().invoke(quiz, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "<idnumber>delete-twice-v2</idnumber>" in text
+    assert "<idnumber>delete-twice-v3</idnumber>" not in text
+    refused = CliRunner().invoke(quiz, [*args[:-1], "0"])
+    assert refused.exit_code == 2 and "0 is not in the range 1<=x<=50" in refused.output

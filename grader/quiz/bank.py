@@ -102,6 +102,14 @@ class Question:
         values = variants.loads(params) if params else variants.first(self.params, self.where)
         return self.render(values)
 
+    def fits(self, params: str | None) -> bool:
+        """Whether parameters stored for another version of this question render this one."""
+        try:
+            self.render_stored(params)
+        except (VariantError, ValueError):
+            return False
+        return True
+
     @property
     def param_names(self) -> str:
         return ", ".join(p.name for p in self.params)

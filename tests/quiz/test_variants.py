@@ -26,7 +26,7 @@ else:  # pragma: no cover
 
 from grader.course import load_course
 from grader.quiz import variants
-from grader.quiz.bank import BankError, Question, lint_bank, load_bank, parse_question
+from grader.quiz.bank import Bank, BankError, Question, lint_bank, load_bank, parse_question
 from grader.quiz.commands import quiz
 from grader.quiz.models import Answer
 from grader.quiz.store import QuizStore
@@ -303,3 +303,28 @@ def test_the_terminal_quiz_shows_the_variant_it_stores(
         store.close()
     assert "{{" not in result.output and f"1. The first call removes note {note}." in result.output
     assert f"Check yourself: Is note {note} there after the first call?" in result.output
+
+
+def test_regrade_moves_a_variant_answer_only_where_its_parameters_still_fit(
+    store: QuizStore,
+) -> None:
+    """An answer drawn {count, note} moves to a corrected version with the same parameters,
+    and stays on its version when the bank's question has other parameters."""
+    served = _template()
+    store.keep_versions([served])
+    student = store.add_student("Ada")
+    params = variants.dumps({"count": 4, "note": 2})
+    attempt = store.start_attempt(
+        student_id=student, questions=[(served.id, "abcd", served.version, params)]
+    )
+    assert store.record_answer(attempt_id=attempt, position=1, chosen="a", correct=True)
+    keyed_b = tuple(replace(o, correct=o.key == "b", misconception=None if o.key == "b" else "m")
+                    for o in served.options)  # fmt: skip
+    renamed = _template(params=(Param("count", low=3, high=6), Param("row", low=1, high=3)))
+    kept = store.regrade(Bank(questions=(replace(renamed, options=keyed_b),)))
+    assert (kept.moved, kept.kept) == (0, ("delete-again",))
+    corrected = replace(served, options=keyed_b)
+    moved = store.regrade(Bank(questions=(corrected,)))
+    assert moved.moved == 1
+    shown = corrected.render_stored(_stored_params(store)[0])
+    assert shown.stem.startswith("Note 2 of 4") and shown.answer.key == "b"

@@ -4,6 +4,7 @@ quizzes (drawn per attempt, stored with it, shown and reviewed the same, graded 
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import random
 import re
@@ -32,7 +33,7 @@ from grader.quiz.models import Answer
 from grader.quiz.store import QuizStore
 from grader.quiz.variants import Param, VariantError, evaluate
 from grader.quiz.web import Settings, create_app
-from tests.quiz.conftest import QuizClient
+from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient
 
 VARIANT_TOPIC = """
 [[questions]]
@@ -284,6 +285,13 @@ def test_the_web_quiz_draws_stores_shows_and_grades_a_variant(
     assert len(seen) > 1  # 18 variants: six attempts drawing one alike is (1/18)^5
     attempts = [store.attempt(n) for n in range(1, 7)]
     assert [a.score for a in attempts if a] == [1, 0, 1, 0, 1, 0]
+    form = {"csrf_token": variant_student.csrf(), "token": INSTRUCTOR_TOKEN}
+    assert variant_student.http.post("/instructor/login", data=form).status_code == 303
+    table = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", variant_student.http.get("/instructor").text)
+    )
+    assert f"delete-again · variants · over {len(seen)} variants" in table
+    assert "Note ⟨note⟩ of ⟨count⟩ is deleted twice" in html.unescape(table)
 
 
 def test_the_terminal_quiz_shows_the_variant_it_stores(

@@ -17,9 +17,9 @@ from grader.quiz.export.items import (
 # Moodle's own GIFT export escapes these; a backslash first, so later escapes stay intact.
 GIFT_ESCAPES = [("\\", "\\\\"), ("~", "\\~"), ("=", "\\="), ("#", "\\#"), ("{", "\\{"),
                 ("}", "\\}"), (":", "\\:"), ("\r", ""), ("\n", "\\n")]  # fmt: skip
-# In [html] text a brace is written as its character reference: Moodle shows the same brace,
-# and no GIFT reader can take it for the end of the answers, escaped or not.
-HTML_BRACES = [("{", "&#123;"), ("}", "&#125;")]
+# In [html] text a brace or a backslash is written as its character reference: Moodle shows the
+# same character, and no GIFT reader can take it for the end of the answers or an escape.
+HTML_REFERENCES = [("\\", "&#92;"), ("{", "&#123;"), ("}", "&#125;")]
 
 
 def gift_escape(text: str) -> str:
@@ -29,8 +29,9 @@ def gift_escape(text: str) -> str:
 
 
 def gift_html(html_text: str) -> str:
-    """HTML for a GIFT [html] field: braces as character references, then GIFT's escapes."""
-    for char, reference in HTML_BRACES:
+    """HTML for a GIFT [html] field: braces and backslashes as character references, then
+    GIFT's escapes."""
+    for char, reference in HTML_REFERENCES:
         html_text = html_text.replace(char, reference)
     return gift_escape(html_text)
 

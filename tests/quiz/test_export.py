@@ -39,7 +39,10 @@ QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
 MD = "{http://www.imsglobal.org/xsd/imsmd_v1p2}"
 Q12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
-NASTY = "Use {braces}, a ~tilde, x = 1, #hash, key: value, C:\\temp, a } alone and\na new line"
+NASTY = (
+    "Use {braces}, a ~tilde, x = 1, #hash, key: value, C:\\temp, print('a\\nb'), a } alone "
+    "and\na new line"
+)
 GIFT_SPECIAL = re.compile(r"\\([~=#{}:\\n])")
 
 
@@ -142,6 +145,7 @@ def test_gift_escaping_round_trips(bank: Bank) -> None:
     nasty = replace(base, id="nasty", stem=NASTY, code=None, options=options, final_answer=NASTY)
     [question] = parse_gift(export_gift(Bank(questions=(nasty,))))
     assert question.title == "nasty" and question.valid
+    assert _gift_text(question.text) == NASTY
     assert [_gift_text(a.answer) for a in question.answers.answers] == [o.text for o in options]
     assert _gift_text(question.answers.answers[0].feedback) == NASTY
 

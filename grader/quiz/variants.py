@@ -14,7 +14,7 @@ import ast
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -120,11 +120,12 @@ class Param:
     low: Value | None = None
     high: Value | None = None
 
-    def candidates(self, values: Mapping[str, Value]) -> list[Value]:
+    def candidates(self, values: Mapping[str, Value]) -> Sequence[Value]:
+        """The values this parameter may take given the ones before it (a range stays lazy)."""
         if self.choices:
-            return list(self.choices)
+            return self.choices
         low, high = (_bound(b, values, self.name) for b in (self.low, self.high))
-        return list(range(low, high + 1))
+        return range(low, high + 1)
 
 
 def _bound(bound: Value | None, values: Mapping[str, Value], name: str) -> int:
@@ -195,9 +196,13 @@ def draw(params: tuple[Param, ...], rule: str | None, rng: random.Random) -> Val
     for _ in range(_DRAW_TRIES):
         values: Values = {}
         for param in params:
-            values[param.name] = rng.choice(param.candidates(values))
-        if rule is None or evaluate(rule, values):
-            return values
+            candidates = param.candidates(values)
+            if not candidates:
+                break
+            values[param.name] = rng.choice(candidates)
+        else:
+            if rule is None or evaluate(rule, values):
+                return values
     raise VariantError(f"no parameter set satisfying {rule!r} in {_DRAW_TRIES} draws")
 
 

@@ -336,3 +336,16 @@ def test_regrade_moves_a_variant_answer_only_where_its_parameters_still_fit(
     assert moved.moved == 1
     shown = corrected.render_stored(_stored_params(store)[0])
     assert shown.stem.startswith("Note 2 of 4") and shown.answer.key == "b"
+
+
+def test_an_empty_or_huge_range_is_a_problem_not_a_crash() -> None:
+    empty = (Param("a", low=1, high=2), Param("b", low="a + 1", high=2))
+    assert variants.all_values(empty, None) == [{"a": 1, "b": 2}]
+    assert variants.draw(empty, None, random.Random(1)) == {"a": 1, "b": 2}
+    never = (Param("a", low=3, high=2),)
+    with pytest.raises(VariantError, match="no parameter set"):
+        variants.draw(never, None, random.Random(1))
+    huge = (Param("a", low=1, high=10**12),)
+    with pytest.raises(VariantError, match="more than 5000 variants"):
+        variants.all_values(huge, None)
+    assert 1 <= int(variants.draw(huge, None, random.Random(1))["a"]) <= 10**12

@@ -46,6 +46,20 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """A program whose printed output settles a question's key: it must print the outcome
+    listed for the correct option, and that outcome must be no other option's."""
+
+    code: str
+    source: str  # the file it was read from, or "inline"
+    outcomes: tuple[tuple[str, str], ...]  # (option key, what the program prints if it is right)
+    needs: tuple[str, ...] = ()  # services it needs, such as "postgres"; missing means a skip
+
+    def outcome(self, key: str) -> str | None:
+        return dict(self.outcomes).get(key)
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     topic: str
@@ -60,6 +74,7 @@ class Question:
     steps: tuple[str, ...]
     params: tuple[Param, ...] = ()  # a variant question's parameters (variants.py)
     where: str | None = None  # the rule every drawn parameter set satisfies
+    proof: Proof | None = None  # never shown to a student, so not part of to_json or version
 
     @property
     def is_variant(self) -> bool:
@@ -88,10 +103,15 @@ class Question:
             replace(o, text=text(o.text), misconception=o.misconception and text(o.misconception))
             for o in self.options
         )
+        proof = self.proof and replace(
+            self.proof, code=text(self.proof.code),
+            outcomes=tuple((key, text(outcome)) for key, outcome in self.proof.outcomes),
+        )  # fmt: skip
         return replace(
             self, stem=text(self.stem), code=self.code and text(self.code), options=options,
             solution=tuple(text(s) for s in self.solution), final_answer=text(self.final_answer),
             quick_check=text(self.quick_check), hint=text(self.hint), params=(), where=None,
+            proof=proof,
         )  # fmt: skip
 
     def render_stored(self, params: str | None) -> Question:
@@ -129,8 +149,11 @@ class Question:
         raise KeyError(f"Question {self.id!r} has no option {key!r}.")
 
     def to_json(self) -> str:
+        """What a student is shown and graded on (the proof is the author's, and stays out;
+        a plain question has no params, as before variants, so it keeps its version)."""
         data = asdict(self)
-        if not self.params:  # as before variants, so a plain question keeps its version
+        del data["proof"]
+        if not self.params:
             del data["params"], data["where"]
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
@@ -251,10 +274,51 @@ def _option(raw: Any, where: str) -> Option:
 
 
 _KEYS = {"id", "topic", "difficulty", "stem", "code", "options", "solution",
-         "final_answer", "quick_check", "hint", "steps", "params"}  # fmt: skip
+         "final_answer", "quick_check", "hint", "steps", "params", "proof"}  # fmt: skip
+PROOF_NEEDS = ("postgres", "pg_dump")  # a server, and PostgreSQL's client tool
+PROOF_DIR = "proofs"  # beside the quiz files; a proof's `file` is named relative to them
 
 
-def parse_question(raw: Any, where: str) -> Question:
+def _proof(raw: Any, where: str, folder: Path) -> Proof | None:
+    if raw is None:
+        return None
+    where = f"{where}, proof"
+    if not isinstance(raw, dict):
+        raise BankError(f"{where}: must be a [questions.proof] table.")
+    unknown = sorted(set(raw) - {"code", "file", "outcomes", "needs"})
+    if unknown:
+        raise BankError(f"{where}: unknown field(s) {', '.join(unknown)}.")
+    code = _field(raw, "code", str, where, optional=True)
+    file = _field(raw, "file", str, where, optional=True)
+    if (code is None) == (file is None):
+        raise BankError(f"{where}: give exactly one of 'code' and 'file'.")
+    source = "inline"
+    if file is not None:
+        path = folder / file
+        if path.parent.resolve() != (folder / PROOF_DIR).resolve() or path.suffix != ".py":
+            raise BankError(f"{where}: file {file!r} must be a .py file in {PROOF_DIR}/.")
+        try:
+            code, source = path.read_text(encoding="utf-8"), file
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BankError(f"{where}: cannot read {file}: {exc}") from exc
+    outcomes = _field(raw, "outcomes", dict, where)
+    if not outcomes or not all(
+        k in OPTION_KEYS and isinstance(v, str) and v.strip() for k, v in outcomes.items()
+    ):
+        raise BankError(f"{where}: 'outcomes' must map option keys (a-d) to non-empty strings.")
+    needs = tuple(_strings(raw, "needs", where)) if "needs" in raw else ()
+    for need in needs:
+        if need not in PROOF_NEEDS:
+            raise BankError(f"{where}: needs {need!r}, known: {', '.join(PROOF_NEEDS)}.")
+    return Proof(
+        code=code,
+        source=source,
+        outcomes=tuple(sorted((k, v.strip()) for k, v in outcomes.items())),
+        needs=needs,
+    )
+
+
+def parse_question(raw: Any, where: str, folder: Path = QUIZ_DIR) -> Question:
     if not isinstance(raw, dict):
         raise BankError(f"{where}: each question must be a [[questions]] table.")
     qid = _field(raw, "id", str, where)
@@ -287,6 +351,7 @@ def parse_question(raw: Any, where: str) -> Question:
         steps=_strings(raw, "steps", where),
         params=params,
         where=rule,
+        proof=_proof(raw.get("proof"), where, folder),
     )
 
 
@@ -298,7 +363,7 @@ def load_file(path: Path) -> list[Question]:
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{path}: expected one or more [[questions]] tables.")
-    return [parse_question(raw, str(path)) for raw in raw_questions]
+    return [parse_question(raw, str(path), path.parent) for raw in raw_questions]
 
 
 def load_bank(path: Path = QUIZ_DIR) -> Bank:
@@ -326,6 +391,8 @@ def gives_itself_away(question: Question) -> bool:
 def _texts(question: Question) -> list[str]:
     texts = [question.stem, question.code or "", question.final_answer, question.quick_check,
              question.hint, *question.solution]  # fmt: skip
+    if question.proof is not None:
+        texts += [question.proof.code, *(outcome for _, outcome in question.proof.outcomes)]
     return texts + [t for o in question.options for t in (o.text, o.misconception or "")]
 
 
@@ -362,6 +429,20 @@ def _variant_problems(question: Question, slugs: set[str]) -> list[str]:
     return found
 
 
+def _proof_problems(question: Question, proof: Proof) -> list[str]:
+    try:
+        key = question.answer.key
+    except ValueError:
+        return []  # reported as "has 0 correct options"
+    expected = proof.outcome(key)
+    if expected is None:
+        return [f"proof lists no outcome for the correct option {key}"]
+    alike = [k for k, v in proof.outcomes if k != key and _normal(v) == _normal(expected)]
+    if alike:
+        return [f"proof outcome of {key} is also the outcome of {', '.join(alike)}"]
+    return []
+
+
 def _question_problems(question: Question, slugs: set[str]) -> list[str]:
     if question.is_variant:
         return _variant_problems(question, slugs)
@@ -393,6 +474,8 @@ def _question_problems(question: Question, slugs: set[str]) -> list[str]:
         problems.append("the correct option gives itself away by its length")
     if not question.solution or not all(step.strip() for step in question.solution):
         problems.append("solution needs one or more non-empty steps")
+    if question.proof is not None:
+        problems += _proof_problems(question, question.proof)
     if not question.steps:
         problems.append("links to no course step")
     for slug in question.steps:
@@ -406,10 +489,14 @@ def lint_bank(bank: Bank, course: Course) -> list[str]:
     problems = []
     slugs = {step.slug for step in course.steps}
     seen: set[str] = set()
+    stems: dict[str, str] = {}
     for question in bank.questions:
         if question.id in seen:
             problems.append(f"question {question.id!r}: id is used more than once")
         seen.add(question.id)
+        first = stems.setdefault(_normal(f"{question.stem} {question.code or ''}"), question.id)
+        if first != question.id:
+            problems.append(f"question {question.id!r}: has the same stem (and code) as {first!r}")
         problems += [f"question {question.id!r}: {p}" for p in _question_problems(question, slugs)]
     for step in course.steps:
         linked = {q.id for q in bank.questions if step.slug in q.steps}

@@ -60,7 +60,7 @@ def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, co
     assert result.exit_code == 0, result.output
     reference = json.loads((out / "results" / "reference.json").read_text(encoding="utf-8"))
     wrong = [(t["number"], t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]
-    assert wrong == [], "tests/checks/test_course.py holds check to full marks for the same files"
+    assert wrong == [], "dev check (tests/test_cli.py) holds check to full marks for the same files"
     assert reference["score"] == reference["max_score"] == sum(s.points for s in course.steps)
     try:
         for name, steps in students.items():

@@ -43,6 +43,15 @@ def test_real_bank_mix(bank: Bank) -> None:
     assert len(bank.topics()) >= 6
 
 
+def test_the_bank_covers_what_outlives_a_process(bank: Bank) -> None:
+    """Containers, crashes, backups, concurrency, pools, loading, migrations, retries, caches."""
+    topics = Counter(q.topic for q in bank.questions)
+    later = ("containers", "durability", "backups", "concurrency", "connections", "orm-loading",
+             "migrations", "retries", "caching")  # fmt: skip
+    assert {topic: topics[topic] for topic in later if topics[topic] < 2} == {}
+    assert len(bank.questions) >= 100
+
+
 def test_get_option_and_answer(bank: Bank) -> None:
     question = bank.get("autoincrement-no-reuse").render({"count": 3, "text": "buy milk"})
     assert question.answer.correct and question.answer.text.startswith("4")
@@ -222,7 +231,7 @@ def test_bad_id_is_reported(tmp_path: Path, qid: str) -> None:
 
 
 def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
-    _write(tmp_path, _question(), _question("q-two", steps=["fastapi-app"]))
+    _write(tmp_path, _question(), _question("q-two", stem="Second?", steps=["fastapi-app"]))
     course = _course(notes_dict=("q-one", "q-two", "q-ghost"))
     assert _lint(tmp_path, course) == [
         "course.toml step 1 (notes-dict): quiz lists 'q-ghost', which the bank lacks",

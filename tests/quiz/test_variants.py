@@ -3,17 +3,13 @@ quizzes (drawn per attempt, stored with it, shown and reviewed the same, graded 
 
 from __future__ import annotations
 
-import contextlib
 import html
-import io
 import random
 import re
-import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -185,60 +181,6 @@ def test_the_real_bank_has_fifteen_variant_questions_and_every_variant_lints_cle
         assert bank.get(name).is_variant
     assert sum(len(q.all_values()) for q in varied) > 500
     assert lint_bank(bank, load_course()) == []
-
-
-def _printed(code: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """What a sqlite3 snippet of the bank prints, run for real in an empty folder."""
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(code, {"sqlite3": sqlite3})  # noqa: S102 - the bank's own code
-    return out.getvalue().strip()
-
-
-NOTES_TABLE = (
-    "c = sqlite3.connect('notes.db')\n"
-    "c.execute('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)')\n"
-)
-
-
-@pytest.mark.parametrize(
-    ("qid", "setup"),
-    [
-        ("autoincrement-no-reuse", ""),
-        ("plain-rowid-reuse", ""),
-        ("row-factory-dict", NOTES_TABLE
-         + "c.execute('INSERT INTO notes VALUES (?, ?)', ({{id}}, {{repr(text)}})); c.commit()\n"),
-        ("isolation-uncommitted", NOTES_TABLE
-         + "c.executemany('INSERT INTO notes (text) VALUES (?)', [('x',)] * {{count}}); c.commit()\n"),
-    ],
-)  # fmt: skip
-def test_printed_keys_hold_for_a_sample_of_variants(
-    qid: str, setup: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Until the bank's own proofs run variants: the snippet's output starts the final answer."""
-    question = load_bank().get(qid)
-    for n, values in enumerate(random.Random(qid).sample(question.all_values(), 5)):
-        shown = question.render(values)
-        assert shown.code is not None
-        code = variants.render_text(setup, values) + shown.code
-        printed = _printed(code, tmp_path / str(n), monkeypatch)
-        assert shown.final_answer.startswith(printed), (values, printed, shown.final_answer)
-        assert printed in shown.answer.text or shown.answer.text in shown.final_answer
-
-
-def test_the_injection_variants_return_every_row() -> None:
-    question = load_bank().get("injection-or-true")
-    for values in question.all_values():
-        shown = question.render(values)
-        conn = sqlite3.connect(":memory:")
-        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-        conn.executemany("INSERT INTO notes (text) VALUES ('n')", [()] * int(values["count"]))
-        scope: dict[str, Any] = {"conn": conn}
-        exec(shown.code or "", scope)  # noqa: S102 - the bank's own code
-        assert len(scope["rows"]) == values["count"]
-        assert shown.answer.text.startswith(f"All {values['count']} rows")
 
 
 @pytest.fixture

@@ -99,8 +99,10 @@ def grading_problems(course: Course) -> list[str]:
         if started.status == PASS:
             problems.append(f"{label}: the starter already passes its checks.")
         elif first is None or not first.message or not first.hint:
-            problems.append(f"{label}: the starter fails without a message and a hint for its "
-                            f"first failure ({started.message or 'no failing check'}).")
+            problems.append(
+                f"{label}: the starter fails without a message and a hint for its "
+                f"first failure ({started.message or 'no failing check'})."
+            )
     return problems
 
 
@@ -110,8 +112,10 @@ class QuizLint:
 
     questions: int
     problems: list[str]
-    proofs: int = 0  # how many proofs ran (skipped ones included)
+    proofs: int = 0  # how many proofs ran (skipped ones included), variants' samples included
     skipped: tuple[str, ...] = ()  # proofs that could not run here, with the reason
+    variant_questions: int = 0
+    variants: int = 0  # every variant of every variant question, each rendered and linted
 
 
 def lint_quizzes(course: Course, quiz_dir: Path | None = None, proofs: bool = True) -> QuizLint:
@@ -127,12 +131,18 @@ def lint_quizzes(course: Course, quiz_dir: Path | None = None, proofs: bool = Tr
     except BankError as exc:
         return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
     problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
+    varied = [q for q in bank.questions if q.is_variant]
+    try:
+        variants = sum(len(q.all_values()) for q in varied)
+    except ValueError:  # the lint has said which question's parameters fail
+        variants = 0
     if not proofs:
-        return QuizLint(len(bank.questions), problems)
+        return QuizLint(len(bank.questions), problems, variant_questions=len(varied),
+                        variants=variants)  # fmt: skip
     results = proof_runner.run_proofs(bank.questions)
     problems += [f"quiz bank: {p}" for p in proof_runner.proof_problems(results)]
     skipped = tuple(f"quiz bank: {s}" for s in proof_runner.proof_skips(results))
-    return QuizLint(len(bank.questions), problems, len(results), skipped)
+    return QuizLint(len(bank.questions), problems, len(results), skipped, len(varied), variants)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -145,7 +155,9 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     if quizzes.questions:
         console.print(
             f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps; "
-            f"{quizzes.proofs} proofs run, {len(quizzes.skipped)} skipped."
+            f"{quizzes.proofs} proofs run, {len(quizzes.skipped)} skipped. "
+            f"{quizzes.variants:,} variants of {quizzes.variant_questions} variant questions "
+            "rendered."
         )
         for skip in quizzes.skipped:
             console.print(f"[yellow]- {escape(skip)}[/]")

@@ -22,7 +22,7 @@ import grader.quiz.proofs
 from grader.course import COURSE_FILE, Course, parse_course
 from grader.devcheck import layout_problems, lint_quizzes, run_dev_check
 from grader.quiz.bank import Question, load_bank
-from grader.quiz.proofs import SKIP, ProofResult, judge
+from grader.quiz.proofs import SKIP, ProofResult, judge, proof_cases
 
 
 def _copy_course(course: Course, tmp_path: Path) -> tuple[Path, Path]:
@@ -82,7 +82,7 @@ def _proofs_as_if_run(wrong: str | None = None) -> Callable[..., list[ProofResul
 
     def run(questions: Iterable[Question]) -> list[ProofResult]:
         results = []
-        for q in questions:
+        for q in proof_cases(questions):
             if q.proof is None:
                 continue
             if "postgres" in q.proof.needs:
@@ -112,13 +112,16 @@ def test_dev_check_says_how_many_questions_it_linted(
 ) -> None:
     problems, output = _dev_check_output(course, monkeypatch)
     bank = load_bank()
-    proven = [q for q in bank.questions if q.proof is not None]
+    proven = proof_cases(bank.questions)  # a variant question's proof on a sample of variants
     skipped = [q.id for q in proven if q.proof is not None and "postgres" in q.proof.needs]
     assert problems == []
     assert (
         f"Quizzes: {len(bank.questions)} questions linted against {len(course.steps)} steps; "
         f"{len(proven)} proofs run, {len(skipped)} skipped."
     ) in output
+    varied = [q for q in bank.questions if q.is_variant]
+    rendered = f"{sum(len(q.all_values()) for q in varied):,} variants of {len(varied)} variant"
+    assert rendered in output
     for qid in skipped:
         assert f"- quiz bank: question {qid!r}: proof skipped, no PostgreSQL at somewhere" in output
     assert "The course is consistent." in output
@@ -137,6 +140,19 @@ def test_dev_check_fails_on_a_proof_that_disagrees_with_its_key(
         )
     ]
     assert "1 problem." in output
+
+
+def test_dev_check_reports_a_variant_that_does_not_render(course: Course, tmp_path: Path) -> None:
+    text = (grader.quiz.bank.QUIZ_DIR / "crud-http.toml").read_text(encoding="utf-8")
+    broken = text.replace("DELETE /notes/{{note}} twice", "DELETE /notes/{{note + nothing}} twice")
+    assert broken != text
+    (tmp_path / "crud-http.toml").write_text(broken, encoding="utf-8")
+    shutil.copytree(grader.quiz.bank.QUIZ_DIR / "proofs", tmp_path / "proofs")
+    problems = lint_quizzes(course, tmp_path, proofs=False).problems
+    assert (
+        "quiz bank: question 'delete-twice': variant {\"note\": 2}: {{note + nothing}}: "
+        "no parameter 'nothing'"
+    ) in problems
 
 
 def test_dev_check_reports_a_bank_that_does_not_load(

@@ -87,6 +87,7 @@ _SHEET = Prepared(
         Answer.option_order,
         Answer.chosen,
         Answer.version,
+        Answer.params,
     )
     .join(Answer, Answer.attempt_id == Attempt.id)
     .where(Attempt.id == bindparam("the_attempt"))
@@ -187,6 +188,7 @@ _NEW_QUESTION = Prepared(
         question_id=bindparam("new_question"),
         option_order=bindparam("new_order"),
         version=bindparam("new_version"),
+        params=bindparam("new_params"),
     )
 )
 
@@ -204,9 +206,13 @@ class Slot:
     option_order: str
     chosen: str | None
     version: str | None  # of the question as served; None for attempts made before versions
+    params: str | None = None  # the variant's parameters as JSON; None for a plain question
 
 
-Served = tuple[str, str, str | None]  # (question id, option order, question version)
+# (question id, option order, question version, variant parameters as JSON)
+Served = tuple[str, str, str | None, str | None]
+# What callers may give: the id and order, then optionally the version and the parameters.
+Given = tuple[str, str] | tuple[str, str, str | None] | Served
 
 
 @dataclass
@@ -221,13 +227,13 @@ class Sheet:
     def slot(self, attempt_id: int, position: int) -> Slot:
         total = len(self.questions)
         next_position = next((n for n, c in enumerate(self.chosen, 1) if c is None), None)
-        question_id, order, chosen, version = None, "", None, None
+        question_id, order, chosen, version, params = None, "", None, None, None
         if 1 <= position <= total:
-            (question_id, order, version) = self.questions[position - 1]
+            (question_id, order, version, params) = self.questions[position - 1]
             chosen = self.chosen[position - 1]
         return Slot(
             attempt_id, self.student_id, total, self.finished, next_position, question_id, order,
-            chosen, version,
+            chosen, version, params,
         )  # fmt: skip
 
     def record(self, position: int, chosen: str) -> None:
@@ -265,7 +271,9 @@ def read_sheet(conn: Connection, attempt_id: int) -> Sheet | None:
     _, rows = _SHEET.run(conn, {"the_attempt": attempt_id})
     if not rows:
         return None
-    questions = tuple((qid, order, version) for _, _, qid, order, _, version in rows)
+    questions = tuple(
+        (qid, order, version, params) for _, _, qid, order, _, version, params in rows
+    )
     return Sheet(rows[0][0], questions, [row[4] for row in rows], bool(rows[0][1]))
 
 
@@ -324,15 +332,18 @@ def insert_student(conn: Connection, name: str) -> int:
     return int(_NEW_STUDENT.scalar(conn, {"new_name": name[:NAME_MAX], "now": time.time()}))
 
 
-def served(questions: Sequence[tuple[str, str] | Served]) -> tuple[Served, ...]:
-    """(question id, option order, version), the version None where none was given."""
-    return tuple((q[0], q[1], q[2] if len(q) > 2 else None) for q in questions)  # type: ignore[misc]
+def served(questions: Sequence[Given]) -> tuple[Served, ...]:
+    """(question id, option order, version, parameters), None for what was not given."""
+    return tuple(
+        (q[0], q[1], q[2] if len(q) > 2 else None, q[3] if len(q) > 3 else None)  # type: ignore[misc]
+        for q in questions
+    )
 
 
 def insert_attempt(
     conn: Connection,
     student_id: int,
-    questions: Sequence[tuple[str, str] | Served],
+    questions: Sequence[Given],
     topic: str | None,
     level: str | None,
     open_quiz: str | None = None,
@@ -355,8 +366,9 @@ def insert_attempt(
                 "new_question": qid,
                 "new_order": order,
                 "new_version": version,
+                "new_params": params,
             }
-            for n, (qid, order, version) in enumerate(served(questions), start=1)
+            for n, (qid, order, version, params) in enumerate(served(questions), start=1)
         ],
     )
     return attempt_id

@@ -7,7 +7,7 @@ import json
 import random
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from grader.course import ROOT
+from grader.quiz import variants
+from grader.quiz.variants import Param, Values, VariantError
 
 if TYPE_CHECKING:
     from grader.course import Course
@@ -70,7 +72,67 @@ class Question:
     quick_check: str
     hint: str
     steps: tuple[str, ...]
+    params: tuple[Param, ...] = ()  # a variant question's parameters (variants.py)
+    where: str | None = None  # the rule every drawn parameter set satisfies
     proof: Proof | None = None  # never shown to a student, so not part of to_json or version
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.params)
+
+    def draw(self, rng: random.Random) -> Values | None:
+        """A parameter set for a new attempt; None for a question without parameters."""
+        return variants.draw(self.params, self.where, rng) if self.params else None
+
+    def all_values(self) -> list[Values]:
+        return variants.all_values(self.params, self.where) if self.params else []
+
+    def render(self, values: Values | None) -> Question:
+        """The question as a student sees it with these parameters: every text rendered, the
+        same id, options and key. A question without parameters is returned as it is;
+        VariantError if `values` do not fit the question."""
+        if not self.params:
+            return self
+        if values is None or set(values) != {p.name for p in self.params}:
+            raise VariantError(f"Question {self.id!r} needs parameters for {self.param_names}.")
+
+        def text(value: str) -> str:
+            return variants.render_text(value, values)
+
+        options = tuple(
+            replace(o, text=text(o.text), misconception=o.misconception and text(o.misconception))
+            for o in self.options
+        )
+        proof = self.proof and replace(
+            self.proof, code=text(self.proof.code),
+            outcomes=tuple((key, text(outcome)) for key, outcome in self.proof.outcomes),
+        )  # fmt: skip
+        return replace(
+            self, stem=text(self.stem), code=self.code and text(self.code), options=options,
+            solution=tuple(text(s) for s in self.solution), final_answer=text(self.final_answer),
+            quick_check=text(self.quick_check), hint=text(self.hint), params=(), where=None,
+            proof=proof,
+        )  # fmt: skip
+
+    def render_stored(self, params: str | None) -> Question:
+        """The question with parameters as an attempt stored them (JSON); a variant question
+        served before it had parameters shows its first variant."""
+        if not self.params:
+            return self
+        values = variants.loads(params) if params else variants.first(self.params, self.where)
+        return self.render(values)
+
+    def fits(self, params: str | None) -> bool:
+        """Whether parameters stored for another version of this question render this one."""
+        try:
+            self.render_stored(params)
+        except (VariantError, ValueError):
+            return False
+        return True
+
+    @property
+    def param_names(self) -> str:
+        return ", ".join(p.name for p in self.params)
 
     @property
     def answer(self) -> Option:
@@ -87,10 +149,13 @@ class Question:
         raise KeyError(f"Question {self.id!r} has no option {key!r}.")
 
     def to_json(self) -> str:
-        """What a student is shown and graded on (the proof is the author's, and stays out)."""
-        content = asdict(self)
-        del content["proof"]
-        return json.dumps(content, sort_keys=True, ensure_ascii=False)
+        """What a student is shown and graded on (the proof is the author's, and stays out;
+        a plain question has no params, as before variants, so it keeps its version)."""
+        data = asdict(self)
+        del data["proof"]
+        if not self.params:
+            del data["params"], data["where"]
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @cached_property
     def version(self) -> str:
@@ -101,8 +166,12 @@ class Question:
     def from_json(cls, text: str) -> Question:
         raw = json.loads(text)
         options = tuple(Option(**option) for option in raw.pop("options"))
-        lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
-        return cls(**raw, options=options, **lists)
+        raw["solution"], raw["steps"] = tuple(raw["solution"]), tuple(raw["steps"])
+        params = tuple(
+            Param(p["name"], tuple(p["choices"]), p["low"], p["high"])
+            for p in raw.pop("params", [])
+        )
+        return cls(**raw, options=options, params=params)
 
 
 @dataclass(frozen=True)
@@ -210,7 +279,7 @@ def _option(raw: Any, where: str) -> Option:
 
 
 _KEYS = {"id", "topic", "difficulty", "stem", "code", "options", "solution",
-         "final_answer", "quick_check", "hint", "steps", "proof"}  # fmt: skip
+         "final_answer", "quick_check", "hint", "steps", "params", "proof"}  # fmt: skip
 PROOF_NEEDS = ("postgres", "pg_dump")  # a server, and PostgreSQL's client tool
 PROOF_DIR = "proofs"  # beside the quiz files; a proof's `file` is named relative to them
 
@@ -266,6 +335,13 @@ def parse_question(raw: Any, where: str, folder: Path = QUIZ_DIR) -> Question:
     if difficulty not in LEVELS:
         raise BankError(f"{where}: difficulty {difficulty!r} must be one of {', '.join(LEVELS)}.")
     options = _field(raw, "options", list, where)
+    params: tuple[Param, ...] = ()
+    rule = None
+    if "params" in raw:
+        try:
+            params, rule = variants.parse_params(raw["params"], where)
+        except VariantError as exc:
+            raise BankError(str(exc)) from None
     return Question(
         id=qid,
         topic=_field(raw, "topic", str, where),
@@ -278,6 +354,8 @@ def parse_question(raw: Any, where: str, folder: Path = QUIZ_DIR) -> Question:
         quick_check=_field(raw, "quick_check", str, where),
         hint=_field(raw, "hint", str, where),
         steps=_strings(raw, "steps", where),
+        params=params,
+        where=rule,
         proof=_proof(raw.get("proof"), where, folder),
     )
 
@@ -332,6 +410,47 @@ def gives_itself_away(question: Question) -> bool:
     return key > max(wrong) and key > GIVEAWAY_RATIO * sum(wrong) / len(wrong)
 
 
+def _texts(question: Question) -> list[str]:
+    texts = [question.stem, question.code or "", question.final_answer, question.quick_check,
+             question.hint, *question.solution]  # fmt: skip
+    if question.proof is not None:
+        texts += [question.proof.code, *(outcome for _, outcome in question.proof.outcomes)]
+    return texts + [t for o in question.options for t in (o.text, o.misconception or "")]
+
+
+def _variant_problems(question: Question, slugs: set[str]) -> list[str]:
+    """Every variant rendered and linted as a question of its own; each problem once, with the
+    first parameter set that shows it."""
+    if not question.is_variant:
+        if any("{{" in text for text in _texts(question)):
+            return ["has {{ }} placeholders but no params"]
+        return []
+    try:
+        every = question.all_values()
+    except VariantError as exc:
+        return [f"params: {exc}"]
+    if len(every) < 2:
+        return [f"params give {len(every)} variant(s); a variant question needs two or more"]
+    problems: dict[str, str] = {}
+    shown = set()
+    for values in every:
+        try:
+            rendered = question.render(values)
+        except VariantError as exc:
+            problems.setdefault(str(exc), variants.dumps(values) or "")
+            continue
+        shown.add((rendered.stem, rendered.code))
+        for text in _texts(rendered):
+            if "{{" in text:
+                problems.setdefault("a placeholder is not closed", variants.dumps(values) or "")
+        for problem in _question_problems(rendered, slugs):
+            problems.setdefault(problem, variants.dumps(values) or "")
+    found = [f"variant {values}: {problem}" for problem, values in problems.items()]
+    if len(shown) == 1:
+        found.append("every variant shows the same stem and code; the parameters change nothing")
+    return found
+
+
 def _proof_problems(question: Question, proof: Proof) -> list[str]:
     try:
         key = question.answer.key
@@ -347,7 +466,9 @@ def _proof_problems(question: Question, proof: Proof) -> list[str]:
 
 
 def _question_problems(question: Question, slugs: set[str]) -> list[str]:
-    problems = []
+    if question.is_variant:
+        return _variant_problems(question, slugs)
+    problems = _variant_problems(question, slugs)
     if not _ID.fullmatch(question.id):
         problems.append("id is not kebab-case (lowercase words joined by '-', a letter first)")
     for name in ("stem", "final_answer", "quick_check", "hint"):

@@ -191,18 +191,29 @@ def merge_command(source: int, target: int, db_url: str | None) -> None:
 
 @quiz.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["gift", "qti"]), required=True, help="Moodle GIFT or QTI."
+    "--format",
+    "fmt",
+    type=click.Choice(["gift", "moodle", "qti", "canvas"]),
+    required=True,
+    help="Moodle GIFT, Moodle XML, a QTI 2.1 package, or a QTI 1.2 package for Canvas.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
-def export(fmt: str, out: Path) -> None:
+@click.option(
+    "--variants",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Variants written per variant question; the platform gives each student one.",
+)
+def export(fmt: str, out: Path, variants: int) -> None:
     """Export the question bank for a learning platform.
 
-    Example: persistlab quiz export --format gift --out quiz.gift
+    Example: persistlab quiz export --format moodle --out quiz.xml
     """
     from grader.quiz.export import export_bank
 
     try:
-        export_bank(load_bank(), fmt, out)
+        export_bank(load_bank(), fmt, out, variants)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}.")

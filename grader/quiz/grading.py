@@ -10,9 +10,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from grader.course import Step
+from grader.quiz import variants
 from grader.quiz.bank import LEVELS, Bank, Option, Question
+
+if TYPE_CHECKING:
+    from grader.quiz.answers import Served
 
 LABELS = "ABCD"
 SELF_CHECK = "self-check"
@@ -70,6 +75,12 @@ def shuffled_order(question: Question, rng: random.Random) -> str:
     keys = [option.key for option in question.options]
     rng.shuffle(keys)
     return "".join(keys)
+
+
+def serve(question: Question, rng: random.Random) -> Served:
+    """A question as a new attempt stores it: id, shuffled order, version, drawn parameters."""
+    order = shuffled_order(question, rng)
+    return (question.id, order, question.version, variants.dumps(question.draw(rng)))
 
 
 def displayed(question: Question, order: str) -> list[tuple[str, Option]]:

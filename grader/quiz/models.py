@@ -72,6 +72,7 @@ class Answer(Base):
     correct: Mapped[bool | None]
     answered_at: Mapped[float | None]
     version: Mapped[str | None] = mapped_column(String(VERSION_LENGTH))  # None: before versions
+    params: Mapped[str | None] = mapped_column(Text)  # a variant's drawn parameters, as JSON
 
 
 class QuestionVersion(Base):

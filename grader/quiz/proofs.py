@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.quiz.bank import Question
+from grader.quiz.variants import dumps, sample
 
 PG_URL_ENV = "PERSISTLAB_TEST_POSTGRES"  # the same server the quiz store tests use
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PROOF_SECONDS = 30  # one proof's limit; the slowest (four starts of step 2) takes 7 s under load
 CHILDREN = 2  # proofs mostly wait (on a server, on a lock), so two children overlap well
 PASS, FAIL, SKIP = "pass", "fail", "skip"
+VARIANTS_PROVEN = 3  # a variant question's proof runs on this many of its variants
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,32 @@ def _one_line(text: str, limit: int = 160) -> str:
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
+def proof_cases(questions: Iterable[Question], variants: int = VARIANTS_PROVEN) -> list[Question]:
+    """The questions whose proofs to run: a variant question as a sample of its variants (the
+    same sample for the same version), each rendered, its id followed by its parameters."""
+    cases = []
+    for question in questions:
+        if question.proof is None:
+            continue
+        if not question.is_variant:
+            cases.append(question)
+            continue
+        for values in sample(question.params, question.where, variants, question.version):
+            rendered = question.render(values)
+            cases.append(replace(rendered, id=f"{question.id} {dumps(values)}"))
+    return cases
+
+
 def run_proofs(
-    questions: Iterable[Question], children: int = CHILDREN, seconds: float = PROOF_SECONDS
+    questions: Iterable[Question],
+    children: int = CHILDREN,
+    seconds: float = PROOF_SECONDS,
+    variants: int = VARIANTS_PROVEN,
 ) -> list[ProofResult]:
-    """Every proof of these questions run and judged, in the questions' order. A program that
-    several questions share runs once and is judged for each; one question may come several
-    times, rendered differently (its variants)."""
-    proven = [q for q in questions if q.proof is not None]
+    """Every proof of these questions run and judged, in the questions' order; a variant
+    question's on a sample of `variants` of its variants (proof_cases). A program that several
+    questions share runs once and is judged for each."""
+    proven = proof_cases(questions, variants)
     first: dict[tuple[str, tuple[str, ...]], int] = {}
     programs: list[Question] = []  # the first question of each distinct program
     for question in proven:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from grader.quiz.answers import (
-    Served,
+    Given,
     Slot,
     Started,
     close_attempt_in,
@@ -62,6 +62,7 @@ class AnswerRow:
     correct: bool
     attempt_finished: bool
     version: str | None = None  # of the question as served
+    params: str | None = None  # the variant it was served, as JSON
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -237,12 +238,12 @@ class QuizStore:
         self,
         *,
         student_id: int,
-        questions: Sequence[tuple[str, str] | Served],
+        questions: Sequence[Given],
         topic: str | None = None,
         level: str | None = None,
     ) -> int:
         """A new attempt over `questions`, given as (question id, shuffled option keys), or
-        with the question's version third."""
+        with the question's version third and a variant's parameters (JSON) fourth."""
         with self.write_transaction() as conn:
             return insert_attempt(conn, student_id, questions, topic, level)
 
@@ -377,6 +378,7 @@ class QuizStore:
                 Answer.correct,
                 Attempt.finished_at.is_not(None),
                 Answer.version,
+                Answer.params,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
@@ -386,7 +388,14 @@ class QuizStore:
             rows = session.execute(query)
             return [
                 AnswerRow(
-                    attempt, student, question, str(chosen), bool(correct), bool(finished), version
+                    attempt,
+                    student,
+                    qid,
+                    str(chosen),
+                    bool(correct),
+                    bool(finished),
+                    version,
+                    params,
                 )
-                for attempt, student, question, chosen, correct, finished, version in rows
+                for attempt, student, qid, chosen, correct, finished, version, params in rows
             ]

@@ -19,7 +19,7 @@ from grader.quiz.grading import (
     displayed,
     grade,
     key_for,
-    shuffled_order,
+    serve,
     steps_to_revisit,
 )
 from grader.quiz.policy import QuizPolicy, when
@@ -86,11 +86,13 @@ def show_revisit(missed: list[tuple[int, Question]], steps: Mapping[str, Step]) 
 def _served(
     store: QuizStore, versions: Versions, attempt_id: int
 ) -> list[tuple[int, Question, str]]:
-    """The attempt's unanswered questions as served: (position, question, option order)."""
+    """The attempt's unanswered questions as served (a variant with its stored parameters):
+    (position, question, option order)."""
     attempt = store.attempt(attempt_id)
     assert attempt is not None
     return [
-        (a.position, versions.question(a.question_id, a.version), a.option_order)
+        (a.position, versions.question(a.question_id, a.version).render_stored(a.params),
+         a.option_order)
         for a in attempt.answers
         if a.chosen is None
     ]
@@ -115,7 +117,7 @@ def run_quiz(
     versions = Versions(bank, store)
     started = store.begin_attempt(
         name=display_name(name),
-        questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
+        questions=[serve(q, rng) for q in questions],
         topic=choice.topic,
         level=choice.level,
         policy=policy,
@@ -190,7 +192,7 @@ def _summary(
         return
     missed: list[tuple[int, Question]] = []
     for answer in attempt.answers:
-        question = versions.question(answer.question_id, answer.version)
+        question = versions.question(answer.question_id, answer.version).render_stored(answer.params)
         if not answer.correct:
             missed.append((answer.position, question))
         if deferred and answer.chosen is not None:

@@ -53,7 +53,7 @@ def test_the_bank_covers_what_outlives_a_process(bank: Bank) -> None:
 
 
 def test_get_option_and_answer(bank: Bank) -> None:
-    question = bank.get("autoincrement-no-reuse")
+    question = bank.get("autoincrement-no-reuse").render({"count": 3, "text": "buy milk"})
     assert question.answer.correct and question.answer.text.startswith("4")
     assert question.option(question.answer.key) is question.answer
     with pytest.raises(KeyError):

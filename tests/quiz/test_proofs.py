@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from grader.quiz.bank import BankError, load_bank
-from grader.quiz.proofs import FAIL, PASS, PG_URL_ENV, SKIP, ProofResult, run_proofs
+from grader.quiz.proofs import FAIL, PASS, PG_URL_ENV, SKIP, ProofResult, proof_cases, run_proofs
 from tests.quiz.test_bank import _course, _lint, _question
 
-PROVEN = [q.id for q in load_bank().questions if q.proof is not None]
+PROVEN = [q.id for q in proof_cases(load_bank().questions)]  # variants: a sample each
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +197,21 @@ def test_a_proof_is_not_part_of_what_a_student_is_served(tmp_path: Path) -> None
         .version
         != plain.version
     )
+
+
+def test_a_variant_questions_proof_runs_on_a_sample_of_its_variants() -> None:
+    """Each sampled variant is rendered, proof included, and judged on its own key's outcome;
+    a proof that holds for one variant only fails on the others."""
+    bank = load_bank()
+    question = bank.get("autoincrement-no-reuse")
+    assert question.is_variant and question.proof is not None
+    cases = proof_cases([question], variants=4)
+    assert len(cases) == 4 and len({c.proof.code for c in cases if c.proof}) == 4
+    assert all(c.id.startswith('autoincrement-no-reuse {"count": ') for c in cases)
+    assert [r.status for r in run_proofs([question], variants=4)] == [PASS] * 4
+    stuck = replace(question, proof=replace(question.proof, code="print(4)"))
+    results = run_proofs([stuck], variants=4)
+    passed = [r for r in results if r.status == PASS]
+    assert [r.question_id for r in passed] == [c.id for c in cases if '"count": 3' in c.id]
+    assert all(r.status == FAIL for r in results if r not in passed)
+    assert sum(q.is_variant and q.proof is not None for q in bank.questions) >= 15

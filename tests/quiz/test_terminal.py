@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
-from grader.quiz import terminal
+from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
 from grader.quiz.commands import quiz
 from grader.quiz.grading import QuizChoice
@@ -27,7 +27,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def bank_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """Options in bank order, so A is the right one and B, C, D the wrong ones."""
-    monkeypatch.setattr(terminal, "shuffled_order", lambda question, rng: "abcd")
+    monkeypatch.setattr(grading, "shuffled_order", lambda question, rng: "abcd")
 
 
 def _run(bank_dir: Path, *args: str, answers: str) -> Result:
@@ -254,3 +254,15 @@ def test_the_terminal_keeps_the_time_limit(
         store.close()
     assert attempt is not None and attempt.finished
     assert [a.chosen for a in attempt.answers] == ["a", None, None]
+
+
+def test_export_writes_the_asked_number_of_variants(tmp_path: Path) -> None:
+    out = tmp_path / "bank.xml"
+    args = ["export", "--format", "moodle", "--out", str(out), "--variants", "2"]
+    result = CliRunner().invoke(quiz, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "<idnumber>delete-twice-v2</idnumber>" in text
+    assert "<idnumber>delete-twice-v3</idnumber>" not in text
+    refused = CliRunner().invoke(quiz, [*args[:-1], "0"])
+    assert refused.exit_code == 2 and "0 is not in the range 1<=x<=50" in refused.output

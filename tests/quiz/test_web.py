@@ -357,8 +357,9 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert lines[0].startswith("question,topic,difficulty,answer,answered,facility")
     row = next(line.split(",") for line in lines if line.startswith("dict-restart,"))
     assert row[:7] == ["dict-restart", "persistence", "easy", "a", "2", "0.500", ""]
-    assert row[7] == "1" and sorted(row[8:]) == ["0", "0", "1"]  # one right, one wrong
-    assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0" in lines
+    assert row[7] == "1" and sorted(row[8:11]) == ["0", "0", "1"] and row[11] == "0"
+    # one right, one wrong, no variants
+    assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0,0" in lines
     students = other_student.http.get("/instructor/students.csv", headers=bearer).text
     assert students.splitlines()[1:] == ["1,Ada,2,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]
 

@@ -114,11 +114,13 @@ def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
     )
 
 
-def served_question(versions: Versions, question_id: str, version: str | None) -> Question:
-    """The question as the attempt was served it, or 410 for an attempt made before versions
-    were kept whose question has left the bank since."""
+def served_question(
+    versions: Versions, question_id: str, version: str | None, params: str | None = None
+) -> Question:
+    """The question as the attempt was served it (a variant rendered with its parameters), or
+    410 for an attempt made before versions were kept whose question has left the bank since."""
     try:
-        return versions.question(question_id, version)
+        return versions.question(question_id, version, params)
     except KeyError:
         raise HTTPException(
             410, f"Question {question_id!r} is no longer in the bank; start a new attempt."

@@ -90,7 +90,7 @@ def _item(attempt: Attempt, position: int) -> Answer:
 def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
     """A question as served: display-ordered options, and feedback once it is answered, but
     without the key while a question of that id waits unanswered in another open attempt."""
-    question = served_question(versions, answer.question_id, answer.version)
+    question = served_question(versions, answer.question_id, answer.version, answer.params)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {
         "position": answer.position,

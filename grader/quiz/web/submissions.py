@@ -31,7 +31,7 @@ from grader.quiz.grading import (
     QuizChoiceError,
     grade,
     key_for,
-    shuffled_order,
+    serve,
 )
 from grader.quiz.policy import when
 from grader.quiz.versions import Versions
@@ -78,7 +78,7 @@ async def start_attempt(request: Request) -> Response:
         started = await request.app.state.writer.start_attempt(
             student_id=session_student if isinstance(session_student, int) else None,
             name=name,
-            questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
+            questions=[serve(q, rng) for q in questions],
             topic=choice.topic,
             level=choice.level,
             policy=policy,
@@ -141,7 +141,7 @@ def _decide(
         raise HTTPException(
             409, f"Answer question {slot.next_position} first: questions go in order."
         )
-    question = served_question(versions, slot.question_id, slot.version)
+    question = served_question(versions, slot.question_id, slot.version)  # keys: any variant
     try:
         key = key_for(slot.option_order, label)
     except ValueError as exc:

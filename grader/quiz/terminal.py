@@ -91,7 +91,7 @@ def _served(
     attempt = store.attempt(attempt_id)
     assert attempt is not None
     return [
-        (a.position, versions.question(a.question_id, a.version).render_stored(a.params),
+        (a.position, versions.question(a.question_id, a.version, a.params),
          a.option_order)
         for a in attempt.answers
         if a.chosen is None
@@ -192,7 +192,7 @@ def _summary(
         return
     missed: list[tuple[int, Question]] = []
     for answer in attempt.answers:
-        question = versions.question(answer.question_id, answer.version).render_stored(answer.params)
+        question = versions.question(answer.question_id, answer.version, answer.params)
         if not answer.correct:
             missed.append((answer.position, question))
         if deferred and answer.chosen is not None:

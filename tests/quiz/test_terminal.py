@@ -266,3 +266,21 @@ def test_export_writes_the_asked_number_of_variants(tmp_path: Path) -> None:
     assert "<idnumber>delete-twice-v3</idnumber>" not in text
     refused = CliRunner().invoke(quiz, [*args[:-1], "0"])
     assert refused.exit_code == 2 and "0 is not in the range 1<=x<=50" in refused.output
+
+
+def test_a_resumed_variant_question_shows_the_values_it_was_served(db_url: str) -> None:
+    from grader.quiz.answers import DEFAULT_POLICY
+    from grader.quiz.versions import Versions
+
+    bank = load_bank()
+    question = next(q for q in bank.questions if q.params and "{{" in q.stem)
+    served = grading.serve(question, random.Random(7))
+    store = QuizStore(db_url)
+    try:
+        started = store.begin_attempt(name="Ada", questions=[served], topic=None, level=None,
+                                      policy=DEFAULT_POLICY)
+        [(position, shown, order)] = terminal._served(store, Versions(bank, store), started.attempt_id)
+    finally:
+        store.close()
+    assert (position, order) == (1, served[1])
+    assert shown.stem == question.render_stored(served[3]).stem and "{{" not in shown.stem

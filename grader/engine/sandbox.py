@@ -124,8 +124,8 @@ def _probe(keep: Path) -> str | None:
         try:
             code = enter(Sandbox(uid=FIRST_UID, keep=str(keep)), folder, ()) or 0
         except BaseException as exc:  # noqa: BLE001 - said to the parent, which names it
-            said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            os.write(write, said.encode()[:400])
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(write, why.encode()[:400])
         finally:
             os._exit(code)
     os.close(write)

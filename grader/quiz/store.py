@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from grader.quiz.answers import (
     Given,
+    Served,
     Slot,
     Started,
     close_attempt_in,

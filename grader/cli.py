@@ -30,7 +30,7 @@ from grader.progress import (
     record_result,
 )
 from grader.render import current_step, show_hint, show_progress, show_protections, show_report
-from grader.results import usage_error_json
+from grader.results import PASS, usage_error_json
 from grader.workspace import (
     MARKER,
     WorkspaceError,
@@ -123,6 +123,34 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
+def may_open(course: Course, workspace: Path, step: Step) -> bool:
+    """Whether `step`'s folder may appear: step 1, or the step before it passed (or was skipped,
+    which is no reason to stop there)."""
+    if step.number == 1:
+        return True
+    earlier = load_progress(workspace).get(step.number - 1)
+    return earlier is not None and (earlier.ever_passed or earlier.status == SKIPPED)
+
+
+def _opened(course: Course, workspace: Path, step: Step) -> str:
+    """Make the folder of `step` if it has none yet and may have one; what that did, or ""."""
+    from grader.carry import describe_opened, open_step
+
+    if step_dir(workspace, step).exists() or not may_open(course, workspace, step):
+        return ""
+    return describe_opened(open_step(course, workspace, step))
+
+
+def _require_open(course: Course, workspace: Path, step: Step) -> str:
+    """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
+    said = _opened(course, workspace, step)
+    if not step_dir(workspace, step).exists():
+        raise UsageFailure(
+            f"Step {step.number} is not open yet: its folder {step.folder} appears when step "
+            f"{step.number - 1} passes (`persistlab check {step.number - 1}`).")
+    return said
+
+
 def _named_step(course: Course, ref: str | None, workspace: Path, command: str) -> Step:
     """STEP as given, or the step folder you are in; never a guess (these commands change or
     show files)."""
@@ -199,9 +227,11 @@ def init(directory: Path, yes: bool) -> None:
             raise UsageFailure("Nothing was changed.")
         for folder in existing:
             shutil.rmtree(directory / folder)
-    create_workspace(course, directory)
+    create_workspace(course, directory, every_step=False)
     out = console()
-    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with {len(course.steps)} steps.")
+    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with step 1 of "
+              f"{len(course.steps)}: each next step's folder appears when the step before it "
+              "passes, holding your own code with the new step's TODOs.")
     out.print(f"Next: cd {escape(str(directory))}, read {course.steps[0].folder}/README.md, "
               "then run `persistlab check`.")
 
@@ -209,11 +239,16 @@ def init(directory: Path, yes: bool) -> None:
 @cli.command("list")
 @DIR_OPTION
 def list_steps(directory: Path | None) -> None:
-    """Show which steps pass and where to continue."""
+    """Show, per step, whether its code passes and how many of its quiz questions you answered
+    right, and where to continue."""
     course = _course()
     workspace = _workspace(directory)
+    from grader.quiz.answered import answered_right
+
     progress = load_progress(workspace)
-    show_progress(console(), course, progress, current_step(course, progress))
+    opened = {step.number for step in course.steps if step_dir(workspace, step).is_dir()}
+    show_progress(console(), course, progress, current_step(course, progress),
+                  answered_right(workspace), opened)
 
 
 @cli.command()
@@ -238,6 +273,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         known = None if step is None else _resolve(course, step)
         workspace = _workspace(directory)
         chosen = known or _step(course, None, workspace)
+        opened_now = _require_open(course, workspace, chosen)
     except UsageFailure as exc:
         if not as_json:
             raise
@@ -256,6 +292,10 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         unsaved = ""
     except ProgressError as exc:
         earlier, unsaved = None, f"This result was not saved: {exc}"
+    following = course.steps[chosen.number] if chosen.number < len(course.steps) else None
+    opened = [opened_now]
+    if following is not None and verdict in (PASS, SKIPPED) and not unsaved:
+        opened.append(_opened(course, workspace, following))
     try:
         if as_json:
             guarded = for_check(chosen, limits).to_json()
@@ -263,11 +303,16 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         else:
             out = console()
             show_report(out, chosen, report, course, earlier, verbose)
+            for said in filter(None, opened):
+                out.print(escape(said))
             if list_protections and report.tests:
                 show_protections(out, for_check(chosen, limits))
         sys.stdout.flush()
     except BrokenPipeError:  # `check --json | head`: the reader had enough; the verdict stands
         _silence_stdout()
+    if as_json:
+        for said in filter(None, opened):
+            click.echo(said, err=True)
     if unsaved:
         click.echo(unsaved, err=True)
     sys.exit(EXIT[verdict])
@@ -311,6 +356,10 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
+    opened = _require_open(course, workspace, chosen)
+    if opened:  # a step opened now has nothing of yours to put back
+        click.echo(opened)
+        return
     question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
                 f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):

@@ -453,7 +453,7 @@ def test_reset_and_solution_take_the_folder_you_are_in_and_never_guess(
     folder = workspace / course.step(2).folder
     (folder / "main.py").write_text("# mine\n")
     monkeypatch.chdir(folder)
-    assert "02-fastapi-app is back to its starter files" in run("reset", "--yes").output
+    assert "02-fastapi-app is back to the files it started with" in run("reset", "--yes").output
     assert "Step 2 has not passed yet" in CliRunner().invoke(cli, ["solution"]).output
 
 

@@ -43,6 +43,8 @@ def describe_database(url: str) -> str:
 @click.option("--topic", help="Only this topic's questions (default: the mixed self-check).")
 @click.option("--level", type=click.Choice(LEVELS), help="Only questions of this difficulty.")
 @click.option("--count", type=click.IntRange(min=1), help="At most this many questions.")
+@click.option("--step", "step_ref", metavar="STEP",
+              help="Exactly the questions linked to this step (a number, slug or folder).")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 @click.option("--name", help="Your display name (asked for if not given).")
 @click.pass_context
@@ -51,6 +53,7 @@ def quiz(
     topic: str | None,
     level: str | None,
     count: int | None,
+    step_ref: str | None,
     db_url: str | None,
     name: str | None,
 ) -> None:
@@ -61,22 +64,28 @@ def quiz(
       persistlab quiz                                 # self-check: 10 questions, easy to hard
       persistlab quiz --topic persistence --count 5
       persistlab quiz --level hard
+      persistlab quiz --step 5                        # the questions linked to step 5
     """
     if ctx.invoked_subcommand is not None:
         return
     from grader.quiz.terminal import run_quiz
 
+    if step_ref is not None and (topic or level or count):
+        raise click.UsageError("--step asks exactly the step's questions: give it without "
+                               "--topic, --level or --count.")
     settings = _settings(db_url)
     try:
         bank = load_bank(settings.quiz_dir)
-        steps = {step.slug: step for step in load_course().steps}
+        course = load_course()
+        step = None if step_ref is None else course.resolve(step_ref.strip().rstrip("/").split("/")[-1])
+        steps = {each.slug: each for each in course.steps}
         store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     except (BankError, CourseError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
     try:
-        choice = QuizChoice(topic=topic, level=level, count=count)
+        choice = QuizChoice.for_step(step) if step else QuizChoice(topic=topic, level=level, count=count)
         who = name or click.prompt("Your display name", default=getpass.getuser())
         run_quiz(bank=bank, store=store, choice=choice, name=who.strip()[:60], steps=steps)
     except QuizChoiceError as exc:

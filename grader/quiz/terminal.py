@@ -25,6 +25,11 @@ from grader.quiz.store import QuizStore
 STOP = "Q"
 
 
+def counted(number: int, noun: str) -> str:
+    """"1 question", "3 questions"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _ask(order: str) -> str | None:
     """The bank key the student picked, or None to stop; asks again on anything else."""
 
@@ -101,7 +106,7 @@ def run_quiz(
         level=choice.level,
     )
     click.echo(
-        f"{choice.title}: {len(questions)} questions. Answer with the option's letter; "
+        f"{choice.title}: {counted(len(questions), 'question')}. Answer with the option's letter; "
         "q stops (answers given so far are kept)."
     )
     missed: list[tuple[int, Question]] = []
@@ -115,7 +120,7 @@ def run_quiz(
             click.echo(f"  {label}. {option.text}")
         key = _ask(order)
         if key is None:
-            click.echo(f"Stopped after {position - 1} answers; attempt {attempt_id} is kept.")
+            click.echo(f"Stopped after {counted(position - 1, 'answer')}; attempt {attempt_id} is kept.")
             return attempt_id
         feedback = grade(question, order, key)
         store.record_answer(

@@ -40,6 +40,7 @@ from grader.workspace import (
     find_workspace,
     require_workspace,
     reset_step,
+    start_copy,
     step_at,
     step_dir,
 )
@@ -133,10 +134,12 @@ def may_open(course: Course, workspace: Path, step: Step) -> bool:
 
 
 def _opened(course: Course, workspace: Path, step: Step) -> str:
-    """Make the folder of `step` if it has none yet and may have one; what that did, or ""."""
+    """Make the folder of `step` if it never had one and may have one now; what that did, or ""
+    (a folder that was made once and is gone now is not made again behind the student's back)."""
     from grader.carry import describe_opened, open_step
 
-    if step_dir(workspace, step).exists() or not may_open(course, workspace, step):
+    if (step.number == 1 or step_dir(workspace, step).exists() or start_copy(workspace, step).exists()
+            or not may_open(course, workspace, step)):
         return ""
     return describe_opened(open_step(course, workspace, step))
 
@@ -144,7 +147,7 @@ def _opened(course: Course, workspace: Path, step: Step) -> str:
 def _require_open(course: Course, workspace: Path, step: Step) -> str:
     """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
     said = _opened(course, workspace, step)
-    if not step_dir(workspace, step).exists():
+    if not step_dir(workspace, step).exists() and not may_open(course, workspace, step):
         raise UsageFailure(
             f"Step {step.number} is not open yet: its folder {step.folder} appears when step "
             f"{step.number - 1} passes (`persistlab check {step.number - 1}`).")
@@ -222,11 +225,13 @@ def init(directory: Path, yes: bool) -> None:
         raise UsageFailure(f"{directory} is a file; give a folder name for the workspace.")
     existing = [s.folder for s in course.steps if (directory / s.folder).exists()]
     if existing:
-        question = f"{directory} already has {', '.join(existing)}. Replace them with fresh starters?"
+        question = (f"{directory} already has {', '.join(existing)}. Delete them and start again "
+                    "from step 1's starter?")
         if not (yes or click.confirm(question, default=False)):
             raise UsageFailure("Nothing was changed.")
         for folder in existing:
             shutil.rmtree(directory / folder)
+        shutil.rmtree(start_copy(directory, course.steps[0]).parent, ignore_errors=True)
     create_workspace(course, directory, every_step=False)
     out = console()
     out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with step 1 of "

@@ -1,9 +1,9 @@
 """A three-way merge of lines, as diff3 does it: the changes from `base` to `theirs` applied to
 `ours`, or None where both changed the same lines differently.
 
-One leniency: lines `theirs` only inserts that are comments or blank (a step's `# TODO` block)
-never conflict; beside lines of ours that changed, they go just before them (or after them, at
-the end of the changed stretch). Comments change no program, so a student's code keeps working.
+One leniency: lines one side only inserts that are comments or blank (a step's `# TODO` block,
+a student's own note) never conflict; beside lines the other side changed, they go just before
+them (or after them, at the end of the changed stretch). Comments change no program.
 """
 
 from __future__ import annotations
@@ -31,6 +31,17 @@ def hunks(base: list[str], side: list[str], ours: bool) -> list[Hunk]:
 def is_comment(line: str) -> bool:
     stripped = line.strip()
     return not stripped or stripped.startswith("#")
+
+
+def only_comments_inserted(side: list[Hunk], lines: list[str]) -> bool:
+    return all(h.start == h.end and all(map(is_comment, lines[h.side_start:h.side_end])) for h in side)
+
+
+def beside(inserts: list[Hunk], lines: list[str], other: list[str], end: int) -> list[str]:
+    """The comment lines of `inserts` before `other`, or after it where they were at its end."""
+    before = [line for h in inserts if h.start < end for line in lines[h.side_start:h.side_end]]
+    after = [line for h in inserts if h.start == end for line in lines[h.side_start:h.side_end]]
+    return before + other + after
 
 
 def _span(side: list[Hunk], everything: list[Hunk], start: int, end: int) -> tuple[int, int]:
@@ -62,11 +73,10 @@ def merge3(base: list[str], ours: list[str], theirs: list[str]) -> list[str] | N
             merged += ours[o1:o2]
         elif not our_hunks or ours[o1:o2] == theirs[t1:t2]:
             merged += theirs[t1:t2]
-        elif all(h.start == h.end and all(map(is_comment, theirs[h.side_start:h.side_end]))
-                 for h in their_hunks):
-            before = [line for h in their_hunks if h.start < end for line in theirs[h.side_start:h.side_end]]
-            after = [line for h in their_hunks if h.start == end for line in theirs[h.side_start:h.side_end]]
-            merged += before + ours[o1:o2] + after
+        elif only_comments_inserted(their_hunks, theirs):
+            merged += beside(their_hunks, theirs, ours[o1:o2], end)
+        elif only_comments_inserted(our_hunks, ours):
+            merged += beside(our_hunks, ours, theirs[t1:t2], end)
         else:
             return None
         done = end

@@ -25,7 +25,7 @@ def test_the_same_change_on_both_sides_is_taken_once() -> None:
 def test_different_changes_to_the_same_or_touching_lines_conflict() -> None:
     assert merge3(BASE, lines("a\nB\nc\nd\n"), lines("a\nb2\nc\nd\n")) is None
     assert merge3(BASE, lines("a\nB\nc\nd\n"), lines("a\nb\nC\nd\n")) is None
-    assert merge3(BASE, lines("a\nb\nc\nd\n# mine\n"), lines("a\nb\nc\nd\ncode()\n")) is None
+    assert merge3(BASE, lines("a\nb\nc\nd\nmine()\n"), lines("a\nb\nc\nd\ncode()\n")) is None
 
 
 def test_comment_lines_the_new_step_inserts_go_beside_lines_the_student_changed() -> None:
@@ -36,3 +36,7 @@ def test_comment_lines_the_new_step_inserts_go_beside_lines_the_student_changed(
 
 def test_code_the_new_step_inserts_beside_a_change_conflicts() -> None:
     assert merge3(BASE, lines("a\nb\nc\nD\n"), lines("a\nb\nc\nd\nx = 1\n")) is None
+
+
+def test_a_comment_the_student_added_beside_a_line_the_step_changes_stays() -> None:
+    assert merge3(BASE, lines("# mine\na\nb\nc\nd\n"), lines("A\nb\nc\nd\n")) == lines("# mine\nA\nb\nc\nd\n")

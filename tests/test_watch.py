@@ -19,6 +19,7 @@ import pytest
 
 from grader.course import Course
 from grader.engine.family import descendants
+from grader.workspace import create_workspace
 from tests.test_interrupt import command_line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -86,6 +87,14 @@ class Terminal:
 
 
 @pytest.fixture
+def workspace(tmp_path: Path, course: Course) -> Path:
+    """A workspace as `persistlab init` makes it: step 1's folder alone."""
+    target = tmp_path / "ws"
+    create_workspace(course, target, every_step=False)
+    return target
+
+
+@pytest.fixture
 def watching(workspace: Path) -> Iterator[Terminal]:
     terminal = Terminal([sys.executable, "-m", "grader", "watch", "--dir", str(workspace)])
     yield terminal
@@ -113,7 +122,8 @@ def test_watch_answers_each_key(watching: Terminal, workspace: Path, course: Cou
     assert "Step 1: Keep notes in a dict" in watching.expect("no module-level name `notes_db`")
     save_by_rename(workspace / course.step(1).folder / "main.py",
                    (course.step(1).solution_dir / "main.py").read_text())
-    watching.expect("Step 1 passes. Press n (or Enter) to go on to step 2")
+    opened = watching.expect("Step 1 passes. Press n (or Enter) to go on to step 2")
+    assert "Step 2 is open: 02-fastapi-app holds your own step-1 code with step 2's TODOs" in opened
     watching.type("n")
     watching.expect("Step 2: Create the FastAPI app")
     mine = workspace / course.step(2).folder / "mine.py"

@@ -50,6 +50,8 @@ def merge_file(name: str, base: bytes, ours: bytes, theirs: bytes) -> bytes | No
     except UnicodeDecodeError:
         return None
     merged = merge3(*lines)
+    if merged is None and name.endswith(".py"):  # the student's own module docstring wins
+        merged = merge3(lines[0], lines[1], _docstring_of(lines[0], lines[2]))
     if merged is None:
         return None
     result = "".join(merged)
@@ -59,6 +61,26 @@ def merge_file(name: str, base: bytes, ours: bytes, theirs: bytes) -> bytes | No
         except SyntaxError:
             return None
     return result.encode("utf-8")
+
+
+def _docstring_lines(lines: list[str]) -> tuple[int, int] | None:
+    try:
+        body = ast.parse("".join(lines)).body
+    except SyntaxError:
+        return None
+    first = body[0] if body else None
+    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str) and first.end_lineno is not None):
+        return first.lineno - 1, first.end_lineno
+    return None
+
+
+def _docstring_of(base: list[str], theirs: list[str]) -> list[str]:
+    """`theirs` with the module docstring of `base` (the new step's change to it left out)."""
+    old, new = _docstring_lines(base), _docstring_lines(theirs)
+    if old is None or new is None:
+        return theirs
+    return theirs[: new[0]] + base[old[0]: old[1]] + theirs[new[1]:]
 
 
 @dataclass
@@ -145,10 +167,12 @@ def open_step(course: Course, workspace: Path, step: Step) -> Opened:
                             ignore=shutil.ignore_patterns(*LEFT_OUT_DIRS, "*.pyc"))
         building.chmod(0o755)
         copy = start_copy(workspace, step)
-        if copy.exists():
-            shutil.rmtree(copy)
-        shutil.copytree(building, copy)
-        building.rename(folder)
+        kept = copy.with_name(f".{copy.name}-new")
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(building, kept)
+        building.rename(folder)  # the folder first: without its copy, reset uses the reference
+        shutil.rmtree(copy, ignore_errors=True)
+        kept.rename(copy)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return Opened(step, earlier, folder, carried,

@@ -138,7 +138,7 @@ def _opened(course: Course, workspace: Path, step: Step) -> str:
     (a folder that was made once and is gone now is not made again behind the student's back)."""
     from grader.carry import describe_opened, open_step
 
-    if (step.number == 1 or step_dir(workspace, step).exists() or start_copy(workspace, step).exists()
+    if (step.number == 1 or step_dir(workspace, step).exists() or start_copy(workspace, step).is_dir()
             or not may_open(course, workspace, step)):
         return ""
     return describe_opened(open_step(course, workspace, step))

@@ -128,3 +128,15 @@ def test_a_skip_opens_the_next_step_too(tmp_path: Path, course: Course) -> None:
     listing = run("check", "11", "--dir", str(workspace), "--no-protections")
     assert "Step 11 is open" in flat(listing.output), listing.output
     assert step_dir(workspace, course.step(11)).is_dir() and load_progress(workspace)[11].status == "fail"
+
+
+def test_the_students_own_module_docstring_is_kept(course: Course) -> None:
+    from grader.carry import merge_file
+
+    seven, eight = course.step(7), course.step(8)
+    base = (seven.solution_dir / "main.py").read_bytes()
+    mine = base.replace(b'"""Notes API, step 7', b'"""My own notes API, step 7', 1)
+    carried = merge_file("main.py", base, mine, (eight.exercise_dir / "main.py").read_bytes())
+    assert carried is not None and carried.startswith(b'"""My own notes API, step 7')
+    todos = [line for line in (eight.exercise_dir / "main.py").read_bytes().splitlines() if b"# TODO" in line]
+    assert todos and all(line in carried.splitlines() for line in todos), "step 8's TODOs, all of them"

@@ -180,6 +180,12 @@ def open_step(course: Course, workspace: Path, step: Step) -> Opened:
                   made.left if made and carried else [], made.clashes if made else [])
 
 
+def _named(names: list[str], noun: str = "") -> str:
+    """"db.py", "a.py and b.py", "a, b and c"; with `noun`, "file db.py", "files a and b"."""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{noun}{'' if len(names) == 1 else 's'} {listed}" if noun else listed
+
+
 def describe_opened(opened: Opened) -> str:
     """What the student reads when a step's folder appears."""
     step, earlier, name = opened.step, opened.earlier, opened.folder.name
@@ -188,14 +194,14 @@ def describe_opened(opened: Opened) -> str:
     if opened.carried:
         said = (f"Step {step.number} is open: {name} holds your own step-{earlier.number} code with "
                 f"step {step.number}'s TODOs")
-        said += f", and its new files {', '.join(opened.added)}." if opened.added else "."
+        said += f", and its new {_named(opened.added, 'file')}." if opened.added else "."
         if opened.kept:
-            said += f" Your own {', '.join(opened.kept)} came along too."
+            said += f" Your own {_named(opened.kept)} came along too."
         if opened.left:
-            said += (f" {', '.join(opened.left)} stayed in {earlier.folder}: step {step.number} "
-                     "does not use it.")
+            it = "it" if len(opened.left) == 1 else "them"
+            said += f" {_named(opened.left)} stayed in {earlier.folder}: step {step.number} does not use {it}."
         return said + f" Read {name}/README.md next."
-    why = (f"your {', '.join(opened.clashes)} changed lines that step {step.number} changes too"
+    why = (f"your {_named(opened.clashes)} changed lines that step {step.number} changes too"
            if opened.clashes else f"there was no {earlier.folder} to start from")
     return (f"Step {step.number} is open: {name} starts from the reference answer to step "
             f"{earlier.number} with step {step.number}'s TODOs, not from your own code ({why}). "

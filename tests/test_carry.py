@@ -83,7 +83,7 @@ def test_passing_a_step_opens_the_next_with_the_students_own_code(tmp_path: Path
     (carried / "main.py").write_text(text + GET_NOTES)
     done = run("check", "4", "--dir", str(workspace), "--no-protections")
     assert done.exit_code == 0, done.output
-    assert "Step 5 is open: 05-database-swap holds your own step-4 code with step 5's TODOs, and its new files db.py." in flat(done.output)
+    assert "Step 5 is open: 05-database-swap holds your own step-4 code with step 5's TODOs, and its new file db.py." in flat(done.output)
     assert "My own version" in (step_dir(workspace, course.step(5)) / "main.py").read_text()
 
 

@@ -288,7 +288,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     from grader.check import run_checks
     from grader.protections import for_check
 
-    limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
+    limits = Limits().with_timeout(timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     verdict = outcome(report)
     try:
@@ -453,8 +453,9 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--steps", "steps_text", default=None,
               help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=2.0, show_default=True,
-              help="Seconds for one whole answer; a start may take this or 5 s, whichever is longer.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
+              help="Seconds for one whole answer (default: 5, as in check); a start may take this or "
+                   "10 s, whichever is longer.")
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")
 @click.option("--unsafe", is_flag=True, help="Run student code without the sandbox (trusted code only).")
@@ -467,7 +468,7 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--late-penalty", default=None,
               help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
-          timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
+          timeout: float | None, submission_timeout: float, unsafe: bool, roster: Path | None,
           assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
     """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
 

@@ -18,7 +18,7 @@ from grader.engine import syscalls
 from grader.engine.jail import PRIVATE
 from grader.engine.limits import Limits
 from grader.engine.process import CAN_FORK, STARTUP_FLOOR
-from grader.engine.sandbox import unavailable_reason
+from grader.engine.sandbox import namespaces_reason
 
 LINUX = sys.platform.startswith("linux")
 SYSCALLS = "system call filtering"
@@ -163,7 +163,7 @@ def protections(limits: Limits, *, own_command: bool = False, why: str) -> Prote
 
 
 def for_check(
-    step: Step, limits: Limits, machine: Callable[[], str | None] = unavailable_reason
+    step: Step, limits: Limits, machine: Callable[[], str | None] = namespaces_reason
 ) -> Protections:
     """What `persistlab check` gives a student's own code on this machine."""
     from grader.check import starts_own_command

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from grader.cli import cli
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.engine.sandbox import unavailable_reason
+from grader.engine.sandbox import namespaces_reason
 from grader.protections import for_check
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
@@ -100,7 +100,7 @@ def test_check_ends_with_its_protections_briefly(workspace: Path, course: Course
     assert failed.exit_code == 1 and flat(failed.output).endswith(flat(" ".join(summary)))
     assert flat(failed.output).index("Fix the first failure") < flat(failed.output).index("Protections on:")
     assert summary[0].startswith("Protections on: time limits (start 10 s, answer 5 s)")
-    reason = unavailable_reason()
+    reason = namespaces_reason()
     machine = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
     assert summary[1] == ("Off: network, process, user and filesystem isolation and system call "
                           "filtering, because check runs "

@@ -39,7 +39,7 @@ class ChildSpec:
     output_fd: int
     socket_fd: int = -1
     cpu_seconds: int = 60
-    memory_bytes: int = 2 << 30
+    memory_bytes: int = 1 << 30
     file_bytes: int = 64 << 20
     sandbox: dict[str, Any] | None = None
     alive_fd: int = -1  # set by the zygote when it forked the child into its own pid namespace

@@ -15,6 +15,7 @@ import fcntl
 import functools
 import os
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -74,8 +75,9 @@ def _unshare(flags: int) -> None:
     _check(_libc().unshare(flags), "unshare")
 
 
-def unavailable_reason() -> str | None:
-    """Why the sandbox cannot run here, or None when it can."""
+def namespaces_reason() -> str | None:
+    """Why this machine gives no namespaces, or None: the quick question `check` asks to say
+    whether `grade` could sandbox its code here."""
     if not sys.platform.startswith("linux"):
         return f"namespaces need Linux, and this is {sys.platform}"
     if os.geteuid() != 0:
@@ -92,6 +94,45 @@ def unavailable_reason() -> str | None:
     if os.waitstatus_to_exitcode(status) != 0:
         return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
     return None
+
+
+def unavailable_reason() -> str | None:
+    """Why the sandbox cannot run here, or None when it can: past the namespaces, a throwaway
+    process is contained exactly as a student's is (jail, /proc, capabilities, uid, system call
+    filter), so a part the machine refuses is named before any student runs, not once each."""
+    reason = namespaces_reason()
+    if reason is not None:
+        return reason
+    keep = tempfile.mkdtemp(prefix="persistlab-probe-")
+    try:
+        refused = _probe(Path(keep))
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+    return None if refused is None else f"this machine refuses part of the sandbox: {refused}"
+
+
+def _probe(keep: Path) -> str | None:
+    """`enter` a process forked for the purpose, in a folder of `keep`; what failed, or None."""
+    folder = keep / "probe" / "app"
+    folder.mkdir(parents=True)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(read)
+        code = 1
+        try:
+            code = enter(Sandbox(uid=FIRST_UID, keep=str(keep)), folder, ()) or 0
+        except BaseException as exc:  # noqa: BLE001 - said to the parent, which names it
+            said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(write, said.encode()[:400])
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as said:
+        message = said.read(400).decode(errors="replace").strip()
+    code = os.waitstatus_to_exitcode(status)
+    return None if code == 0 else message or f"a contained process exited with status {code}"
 
 
 def user_only_reason() -> str | None:
@@ -156,8 +197,6 @@ def unmount(target: Path) -> None:
 
 def release_worker(root: Path) -> None:
     """Unmount and remove a worker's scratch area (at the worker's exit)."""
-    import shutil
-
     unmount(root)
     shutil.rmtree(root, ignore_errors=True)
 
@@ -292,6 +331,7 @@ __all__ = [
     "fork_into_pid_namespace",
     "isolate_worker",
     "lease_uid",
+    "namespaces_reason",
     "mount_tmpfs",
     "plain_scratch",
     "release_worker",

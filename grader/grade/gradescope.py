@@ -96,7 +96,7 @@ def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> d
     hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")
                  if p.exists())
     options = Options(steps=tuple(s.number for s in course.steps),
-                      limits=limits_for(5.0), submission_timeout=300.0, sandboxed=user,
+                      limits=limits_for(), submission_timeout=300.0, sandboxed=user,
                       namespaces=namespaces, hide=hide)
     [graded] = grade_class(submissions, course, options, jobs=1)
     data = results_json(graded, course)

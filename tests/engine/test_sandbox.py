@@ -242,3 +242,37 @@ def test_no_folder_for_uid_leases_is_a_clear_sandbox_error(tmp_path: Path, monke
     monkeypatch.setattr(sandbox, "LEASES", (str(tmp_path / "file" / "uids"),))
     with pytest.raises(sandbox.SandboxError, match="no folder for the uid leases"):
         lease_uid()
+
+
+WITHOUT_SETPCAP = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 capabilities)
+assert libc.capget(header, data) == 0
+for word in (0, 1):  # CAP_SETPCAP (8) gone, as in a container that does not grant it
+    data[word] &= ~(1 << 8)
+assert libc.capset(header, data) == 0
+from grader.cli import cli
+cli(sys.argv[1:])
+"""
+
+
+def test_a_machine_that_refuses_part_of_the_sandbox_is_named_before_any_student_runs(
+    tmp_path: Path, course: Course
+) -> None:
+    """Without CAP_SETPCAP, no capability can be dropped: `grade` refuses the class at once and
+    says why, instead of giving every student a sandbox error."""
+    student = tmp_path / "class" / "alice"
+    shutil.copytree(course.step(1).solution_dir, student / course.step(1).folder)
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SETPCAP, "grade", str(tmp_path / "class"),
+         "--out", str(tmp_path / "out"), "--steps", "1"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 2, said
+    assert "Refusing to run untrusted code without the sandbox: this machine refuses part of the " \
+           "sandbox: dropping capability 0 failed: Operation not permitted. Grade where the grader may " \
+           "make namespaces" in said, said
+    assert not (tmp_path / "out" / "gradebook.csv").exists()

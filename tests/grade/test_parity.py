@@ -18,6 +18,7 @@ from grader.course import Course
 from grader.engine.sandbox import unavailable_reason
 from grader.results import PASS
 from tests.checks.variants import S3, S5, VARIANTS, Variant
+from tests.engine.machine import cpu_hogs
 
 SAFETY = [] if unavailable_reason() is None else ["--unsafe"]
 TMP_DB = f"/tmp/persistlab-parity-{secrets.token_hex(4)}.db"
@@ -52,10 +53,10 @@ def _students(root: Path, course: Course) -> dict[str, dict[int, Path]]:
 def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, course: Course) -> None:
     students = _students(tmp_path / "class", course)
     out = tmp_path / "grades"
-    result = CliRunner().invoke(
-        cli, ["grade", str(tmp_path / "class"), "--out", str(out), "--timeout", "5", *SAFETY],
-        catch_exceptions=False,
-    )
+    with cpu_hogs():  # the reference gets full marks in the sandbox on a busy machine too
+        result = CliRunner().invoke(
+            cli, ["grade", str(tmp_path / "class"), "--out", str(out), *SAFETY], catch_exceptions=False
+        )
     assert result.exit_code == 0, result.output
     reference = json.loads((out / "results" / "reference.json").read_text(encoding="utf-8"))
     wrong = [(t["number"], t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]

@@ -14,8 +14,9 @@ from grader.course import CourseError, load_course
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
 from grader.quiz.policy import PolicyError
-from grader.quiz.store import QuizStore, normalize_url
+from grader.quiz.store import QuizStore, default_database_url, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
+from grader.workspace import find_workspace
 
 DB_HELP = (
     f"SQLAlchemy database URL. Default: ${PREFIX}DATABASE_URL, else the workspace's "
@@ -23,12 +24,25 @@ DB_HELP = (
 )
 
 
-def _settings(db_url: str | None) -> Settings:
+def _settings(db_url: str | None, directory: Path | None = None) -> Settings:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    return replace(settings, database_url=db_url) if db_url else settings
+    if db_url:
+        return replace(settings, database_url=db_url)
+    if directory is None:
+        return settings
+    workspace = find_workspace(directory) if directory.is_dir() else None
+    if workspace is None:
+        raise click.ClickException(f"{directory} is not a persistlab workspace (made by `persistlab init`).")
+    return replace(settings, database_url=default_database_url(workspace), workspace=workspace)
+
+
+WORKSPACE_OPTION = click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=None,
+    help="Keep the answers in this workspace (its .persistlab/state.db), where `persistlab list` counts them.",
+)
 
 
 def describe_database(url: str) -> str:
@@ -46,6 +60,7 @@ def describe_database(url: str) -> str:
 @click.option("--step", "step_ref", metavar="STEP",
               help="Exactly the questions linked to this step (a number, slug or folder).")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@WORKSPACE_OPTION
 @click.option("--name", help="Your display name (asked for if not given).")
 @click.pass_context
 def quiz(
@@ -55,6 +70,7 @@ def quiz(
     count: int | None,
     step_ref: str | None,
     db_url: str | None,
+    directory: Path | None,
     name: str | None,
 ) -> None:
     """Take a quiz in the terminal, with the web quiz's questions, feedback and storage.
@@ -73,7 +89,7 @@ def quiz(
     if step_ref is not None and (topic or level or count):
         raise click.UsageError("--step asks exactly the step's questions: give it without "
                                "--topic, --level or --count.")
-    settings = _settings(db_url)
+    settings = _settings(db_url, directory)
     try:
         bank = load_bank(settings.quiz_dir)
         course = load_course()
@@ -153,7 +169,8 @@ def export(fmt: str, out: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-def serve(host: str, port: int, db_url: str | None) -> None:
+@WORKSPACE_OPTION
+def serve(host: str, port: int, db_url: str | None, directory: Path | None) -> None:
     """Serve the course map and the quizzes in a browser.
 
     Answers are committed to the database before each page answers, so they survive a restart.
@@ -165,7 +182,7 @@ def serve(host: str, port: int, db_url: str | None) -> None:
 
     from grader.quiz.web import create_app
 
-    settings = _settings(db_url)
+    settings = _settings(db_url, directory)
     try:
         app = create_app(settings)
     except (BankError, CourseError, PolicyError) as exc:

@@ -42,8 +42,9 @@ def test_right_answers_in_the_terminal_and_on_the_web_both_count(
     asked = QuizChoice.for_step(two).pick(bank, random.Random(0))
     letters = [LABELS[[o.key for o in q.options].index(q.answer.key)] for q in asked]
     letters[-1] = next(label for label in "ABCD" if label != letters[-1])  # the last one wrong
-    monkeypatch.chdir(workspace)  # the quiz keeps answers in the workspace it runs in
-    taken = CliRunner().invoke(quiz, ["--step", "2", "--name", "Ada"], input="\n".join(letters) + "\n")
+    monkeypatch.chdir(workspace.parent)
+    taken = CliRunner().invoke(quiz, ["--step", "2", "--name", "Ada", "--dir", workspace.name],
+                               input="\n".join(letters) + "\n", env={"PERSISTLAB_DATABASE_URL": ""})
     assert taken.exit_code == 0, taken.output
     assert quiz_column(workspace, 2) == f"{len(two.quiz) - 1}/{len(two.quiz)} right"
 
@@ -69,3 +70,8 @@ def test_right_answers_in_the_terminal_and_on_the_web_both_count(
     assert quiz_column(workspace, 4) == f"{len(linked & (before | web))}/{len(linked)} right"
     assert len(linked & web) >= 1
     assert "quiz: the step's linked questions you have answered right" in flat(run("list", "--dir", str(workspace)).output)
+
+
+def test_the_quiz_outside_a_workspace_is_refused_with_dir(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(quiz, ["--step", "1", "--dir", str(tmp_path)])
+    assert refused.exit_code == 1 and "is not a persistlab workspace" in refused.output

@@ -144,13 +144,21 @@ def _opened(course: Course, workspace: Path, step: Step) -> str:
     return describe_opened(open_step(course, workspace, step))
 
 
+def _not_open_yet(step: Step) -> UsageFailure:
+    return UsageFailure(f"Step {step.number} is not open yet: its folder {step.folder} appears when "
+                        f"step {step.number - 1} passes (`persistlab check {step.number - 1}`).")
+
+
 def _require_open(course: Course, workspace: Path, step: Step) -> str:
     """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
     said = _opened(course, workspace, step)
-    if not step_dir(workspace, step).exists() and not may_open(course, workspace, step):
-        raise UsageFailure(
-            f"Step {step.number} is not open yet: its folder {step.folder} appears when step "
-            f"{step.number - 1} passes (`persistlab check {step.number - 1}`).")
+    if step_dir(workspace, step).exists():
+        return said
+    if not may_open(course, workspace, step):
+        raise _not_open_yet(step)
+    if start_copy(workspace, step).is_dir():
+        raise UsageFailure(f"There is no folder {step.folder} in {workspace}: `persistlab reset "
+                           f"{step.number}` makes it again with the files it started with.")
     return said
 
 
@@ -361,7 +369,9 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
-    opened = _require_open(course, workspace, chosen)
+    if not may_open(course, workspace, chosen):
+        raise _not_open_yet(chosen)
+    opened = _opened(course, workspace, chosen)
     if opened:  # a step opened now has nothing of yours to put back
         click.echo(opened)
         return

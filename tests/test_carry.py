@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import shutil
 from pathlib import Path
 
 from grader.carry import describe_opened, open_step
@@ -97,6 +98,11 @@ def test_reset_puts_back_what_the_step_started_with(tmp_path: Path, course: Cour
     reset = run("reset", "4", "--yes", "--dir", str(workspace))
     assert reset.exit_code == 0 and "back to the files it started with" in reset.output
     assert (opened.folder / "main.py").read_text() == started and "My own version" in started
+    shutil.rmtree(opened.folder)
+    gone = run("check", "4", "--dir", str(workspace))
+    assert gone.exit_code == 2 and "`persistlab reset 4` makes it again" in flat(gone.output)
+    assert run("reset", "4", "--yes", "--dir", str(workspace)).exit_code == 0
+    assert (opened.folder / "main.py").read_text() == started
 
 
 def test_code_that_changed_what_the_next_step_changes_starts_it_from_the_reference(

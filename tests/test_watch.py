@@ -115,7 +115,8 @@ def test_watch_answers_each_key(watching: Terminal, workspace: Path, course: Cou
     watching.type("h")
     assert "Hint 1 of" in watching.expect("for step 1")
     watching.type("l")
-    watching.expect("Continue with step 1")
+    listed = watching.expect("Continue with step 1")
+    assert "02-fastapi-app not open yet" in listed and " right" in listed, "the list, as `persistlab list` shows it"
     watching.type("n")
     watching.expect("Step 1 does not pass yet: n moves on once it does.")
     watching.type("c")

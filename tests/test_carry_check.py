@@ -46,3 +46,29 @@ def test_a_clash_is_a_problem(course: Course, monkeypatch: pytest.MonkeyPatch) -
     assert carry_problems(steps_3_and_4(course)) == [
         "step 4 (04-list-notes): a student's own step-3 code was not carried forward (main.py clash)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "says"),
+    [
+        (("pass", "pass"), "the carried-forward folder passes before its tasks are done"),
+        (("fail", "fail"), "the carried-forward folder with its tasks done does not pass (fail): not yet"),
+        (("fail", "pass"), ""),
+    ],
+)
+def test_a_carried_folder_judged_wrongly_is_a_problem(
+    course: Course, monkeypatch: pytest.MonkeyPatch, verdicts: tuple[str, str], says: str
+) -> None:
+    from grader.results import StepReport, TestResult
+
+    given = iter(verdicts)
+
+    def judged(step: object, folder: object) -> StepReport:
+        status = next(given)
+        check = TestResult(name="a check", status=status, max_score=6,
+                           message="" if status == "pass" else "not yet")
+        return StepReport(step=4, status=status, max_score=6, tests=[check])
+
+    monkeypatch.setattr(grader.carry_check, "run_checks", judged)
+    problems = carry_problems(steps_3_and_4(course))
+    assert [says in problem for problem in problems] == ([True] if says else []), problems

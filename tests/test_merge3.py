@@ -40,3 +40,17 @@ def test_code_the_new_step_inserts_beside_a_change_conflicts() -> None:
 
 def test_a_comment_the_student_added_beside_a_line_the_step_changes_stays() -> None:
     assert merge3(BASE, lines("# mine\na\nb\nc\nd\n"), lines("A\nb\nc\nd\n")) == lines("# mine\nA\nb\nc\nd\n")
+
+
+def test_one_side_unchanged_gives_the_other_exactly() -> None:
+    import random
+
+    rng = random.Random(14)
+    for _ in range(300):
+        base = [rng.choice("abcdef") + "\n" for _ in range(rng.randint(0, 12))]
+        other = [line for line in base if rng.random() > 0.3]
+        for _ in range(rng.randint(0, 4)):
+            other.insert(rng.randint(0, len(other)), rng.choice("xyz#") + "\n")
+        assert merge3(base, base, other) == other
+        assert merge3(base, other, base) == other
+        assert merge3(base, other, other) == other

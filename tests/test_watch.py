@@ -125,7 +125,7 @@ def test_watch_answers_each_key(watching: Terminal, workspace: Path, course: Cou
                    (course.step(1).solution_dir / "main.py").read_text())
     opened = watching.expect("Step 1 passes. Press n (or Enter) to go on to step 2")
     assert "Step 2 is open: 02-fastapi-app holds your own step-1 code with step 2's TODOs" in opened
-    watching.type("n")
+    watching.type("\r")  # Enter, as n
     watching.expect("Step 2: Create the FastAPI app")
     mine = workspace / course.step(2).folder / "mine.py"
     mine.write_text("# an extra file\n")

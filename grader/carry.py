@@ -19,6 +19,8 @@ from pathlib import Path
 
 from grader.course import Course, Step
 from grader.merge3 import merge3
+from grader.outcome import SKIPPED
+from grader.progress import load_progress
 from grader.workspace import start_copy, step_dir
 
 LEFT_OUT_DIRS = {"__pycache__", ".venv", "venv", ".git", "node_modules", ".mypy_cache", ".pytest_cache"}
@@ -180,6 +182,24 @@ def open_step(course: Course, workspace: Path, step: Step) -> Opened:
                   made.left if made and carried else [], made.clashes if made else [])
 
 
+def may_open(workspace: Path, step: Step) -> bool:
+    """Whether `step`'s folder may appear: step 1, or the step before it passed (or was skipped,
+    which is no reason to stop there)."""
+    if step.number == 1:
+        return True
+    earlier = load_progress(workspace).get(step.number - 1)
+    return earlier is not None and (earlier.ever_passed or earlier.status == SKIPPED)
+
+
+def open_when_due(course: Course, workspace: Path, step: Step) -> str:
+    """Make the folder of `step` if it never had one and may have one now; what that did, or ""
+    (a folder that was made once and is gone now is not made again behind the student's back)."""
+    if (step.number == 1 or step_dir(workspace, step).exists() or start_copy(workspace, step).is_dir()
+            or not may_open(workspace, step)):
+        return ""
+    return describe_opened(open_step(course, workspace, step))
+
+
 def _named(names: list[str], noun: str = "") -> str:
     """"db.py", "a.py and b.py", "a, b and c"; with `noun`, "file db.py", "files a and b"."""
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -209,4 +229,7 @@ def describe_opened(opened: Opened) -> str:
             f"shows how it differs. Read {name}/README.md next.")
 
 
-__all__ = ["Opened", "Plan", "describe_opened", "files_of", "merge_file", "open_step", "plan"]
+__all__ = [
+    "Opened", "Plan", "describe_opened", "files_of", "may_open", "merge_file", "open_step",
+    "open_when_due", "plan",
+]  # fmt: skip

@@ -18,6 +18,7 @@ from rich.markup import escape
 from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
+from grader.carry import may_open, open_when_due
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
 from grader.outcome import EXIT, SKIPPED, outcome
@@ -124,26 +125,6 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
-def may_open(course: Course, workspace: Path, step: Step) -> bool:
-    """Whether `step`'s folder may appear: step 1, or the step before it passed (or was skipped,
-    which is no reason to stop there)."""
-    if step.number == 1:
-        return True
-    earlier = load_progress(workspace).get(step.number - 1)
-    return earlier is not None and (earlier.ever_passed or earlier.status == SKIPPED)
-
-
-def _opened(course: Course, workspace: Path, step: Step) -> str:
-    """Make the folder of `step` if it never had one and may have one now; what that did, or ""
-    (a folder that was made once and is gone now is not made again behind the student's back)."""
-    from grader.carry import describe_opened, open_step
-
-    if (step.number == 1 or step_dir(workspace, step).exists() or start_copy(workspace, step).is_dir()
-            or not may_open(course, workspace, step)):
-        return ""
-    return describe_opened(open_step(course, workspace, step))
-
-
 def _not_open_yet(step: Step) -> UsageFailure:
     return UsageFailure(f"Step {step.number} is not open yet: its folder {step.folder} appears when "
                         f"step {step.number - 1} passes (`persistlab check {step.number - 1}`).")
@@ -151,10 +132,10 @@ def _not_open_yet(step: Step) -> UsageFailure:
 
 def _require_open(course: Course, workspace: Path, step: Step) -> str:
     """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
-    said = _opened(course, workspace, step)
+    said = open_when_due(course, workspace, step)
     if step_dir(workspace, step).exists():
         return said
-    if not may_open(course, workspace, step):
+    if not may_open(workspace, step):
         raise _not_open_yet(step)
     if start_copy(workspace, step).is_dir():
         raise UsageFailure(f"There is no folder {step.folder} in {workspace}: `persistlab reset "
@@ -308,7 +289,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     following = course.steps[chosen.number] if chosen.number < len(course.steps) else None
     opened = [opened_now]
     if following is not None and verdict in (PASS, SKIPPED) and not unsaved:
-        opened.append(_opened(course, workspace, following))
+        opened.append(open_when_due(course, workspace, following))
     try:
         if as_json:
             guarded = for_check(chosen, limits).to_json()
@@ -369,9 +350,9 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
-    if not may_open(course, workspace, chosen):
+    if not may_open(workspace, chosen):
         raise _not_open_yet(chosen)
-    opened = _opened(course, workspace, chosen)
+    opened = open_when_due(course, workspace, chosen)
     if opened:  # a step opened now has nothing of yours to put back
         click.echo(opened)
         return

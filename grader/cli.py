@@ -350,7 +350,8 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
-    if not may_open(workspace, chosen):
+    folder = step_dir(workspace, chosen)
+    if not (folder.exists() or folder.is_symlink()) and not may_open(workspace, chosen):
         raise _not_open_yet(chosen)
     opened = open_when_due(course, workspace, chosen)
     if opened:  # a step opened now has nothing of yours to put back

@@ -132,8 +132,8 @@ def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
     user = Protection("user isolation", True, "an unprivileged user of its own")
     return [
         Protection("network isolation", True, "its own network namespace: no network at all"),
-        Protection("process isolation", True, "pid 1 of its own pid namespace: everything it starts "
-                   "dies with it"),
+        Protection("process isolation", True, "its own pid namespace, under an init of its own: "
+                   "everything it starts dies with it"),
         user,
         Protection("filesystem isolation", True, "a root of its own (pivot_root) holding only the "
                    "system's /usr, /bin, /sbin, /lib* and /etc and Python with its packages, read-only; "

@@ -235,10 +235,10 @@ def init(directory: Path, yes: bool) -> None:
 def list_steps(directory: Path | None) -> None:
     """Show, per step, whether its code passes and how many of its quiz questions you answered
     right, and where to continue."""
-    course = _course()
-    workspace = _workspace(directory)
     from grader.quiz.answered import answered_right
 
+    course = _course()
+    workspace = _workspace(directory)
     progress = load_progress(workspace)
     opened = {step.number for step in course.steps if step_dir(workspace, step).is_dir()}
     show_progress(console(), course, progress, current_step(course, progress),

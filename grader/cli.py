@@ -18,6 +18,7 @@ from rich.markup import escape
 from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
+from grader.carry import may_open, open_when_due
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
 from grader.outcome import EXIT, SKIPPED, outcome
@@ -30,7 +31,7 @@ from grader.progress import (
     record_result,
 )
 from grader.render import current_step, show_hint, show_progress, show_protections, show_report
-from grader.results import usage_error_json
+from grader.results import PASS, usage_error_json
 from grader.workspace import (
     MARKER,
     WorkspaceError,
@@ -40,6 +41,7 @@ from grader.workspace import (
     find_workspace,
     require_workspace,
     reset_step,
+    start_copy,
     step_at,
     step_dir,
 )
@@ -123,6 +125,24 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
+def _not_open_yet(step: Step) -> UsageFailure:
+    return UsageFailure(f"Step {step.number} is not open yet: its folder {step.folder} appears when "
+                        f"step {step.number - 1} passes (`persistlab check {step.number - 1}`).")
+
+
+def _require_open(course: Course, workspace: Path, step: Step) -> str:
+    """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
+    said = open_when_due(course, workspace, step)
+    if step_dir(workspace, step).exists():
+        return said
+    if not may_open(workspace, step):
+        raise _not_open_yet(step)
+    if start_copy(workspace, step).is_dir():
+        raise UsageFailure(f"There is no folder {step.folder} in {workspace}: `persistlab reset "
+                           f"{step.number}` makes it again with the files it started with.")
+    return said
+
+
 def _named_step(course: Course, ref: str | None, workspace: Path, command: str) -> Step:
     """STEP as given, or the step folder you are in; never a guess (these commands change or
     show files)."""
@@ -194,14 +214,18 @@ def init(directory: Path, yes: bool) -> None:
         raise UsageFailure(f"{directory} is a file; give a folder name for the workspace.")
     existing = [s.folder for s in course.steps if (directory / s.folder).exists()]
     if existing:
-        question = f"{directory} already has {', '.join(existing)}. Replace them with fresh starters?"
+        question = (f"{directory} already has {', '.join(existing)}. Delete them and start again "
+                    "from step 1's starter?")
         if not (yes or click.confirm(question, default=False)):
             raise UsageFailure("Nothing was changed.")
         for folder in existing:
             shutil.rmtree(directory / folder)
-    create_workspace(course, directory)
+        shutil.rmtree(start_copy(directory, course.steps[0]).parent, ignore_errors=True)
+    create_workspace(course, directory, every_step=False)
     out = console()
-    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with {len(course.steps)} steps.")
+    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with step 1 of "
+              f"{len(course.steps)}: each next step's folder appears when the step before it "
+              "passes, holding your own code with the new step's TODOs.")
     out.print(f"Next: cd {escape(str(directory))}, read {course.steps[0].folder}/README.md, "
               "then run `persistlab check`.")
 
@@ -209,11 +233,16 @@ def init(directory: Path, yes: bool) -> None:
 @cli.command("list")
 @DIR_OPTION
 def list_steps(directory: Path | None) -> None:
-    """Show which steps pass and where to continue."""
+    """Show, per step, whether its code passes and how many of its quiz questions you answered
+    right, and where to continue."""
+    from grader.quiz.answered import answered_right
+
     course = _course()
     workspace = _workspace(directory)
     progress = load_progress(workspace)
-    show_progress(console(), course, progress, current_step(course, progress))
+    opened = {step.number for step in course.steps if step_dir(workspace, step).is_dir()}
+    show_progress(console(), course, progress, current_step(course, progress),
+                  answered_right(workspace), opened)
 
 
 @cli.command()
@@ -238,6 +267,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         known = None if step is None else _resolve(course, step)
         workspace = _workspace(directory)
         chosen = known or _step(course, None, workspace)
+        opened_now = _require_open(course, workspace, chosen)
     except UsageFailure as exc:
         if not as_json:
             raise
@@ -256,6 +286,10 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         unsaved = ""
     except ProgressError as exc:
         earlier, unsaved = None, f"This result was not saved: {exc}"
+    following = course.steps[chosen.number] if chosen.number < len(course.steps) else None
+    opened = [opened_now]
+    if following is not None and verdict in (PASS, SKIPPED) and not unsaved:
+        opened.append(open_when_due(course, workspace, following))
     try:
         if as_json:
             guarded = for_check(chosen, limits).to_json()
@@ -263,11 +297,16 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         else:
             out = console()
             show_report(out, chosen, report, course, earlier, verbose)
+            for said in filter(None, opened):
+                out.print(escape(said))
             if list_protections and report.tests:
                 show_protections(out, for_check(chosen, limits))
         sys.stdout.flush()
     except BrokenPipeError:  # `check --json | head`: the reader had enough; the verdict stands
         _silence_stdout()
+    if as_json:
+        for said in filter(None, opened):
+            click.echo(said, err=True)
     if unsaved:
         click.echo(unsaved, err=True)
     sys.exit(EXIT[verdict])
@@ -311,6 +350,13 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
+    folder = step_dir(workspace, chosen)
+    if not (folder.exists() or folder.is_symlink()) and not may_open(workspace, chosen):
+        raise _not_open_yet(chosen)
+    opened = open_when_due(course, workspace, chosen)
+    if opened:  # a step opened now has nothing of yours to put back
+        click.echo(opened)
+        return
     question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
                 f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):

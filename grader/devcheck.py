@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from grader.carry_check import carry_problems
 from grader.check import check_module_path, run_checks
 from grader.course import EXERCISES, SOLUTIONS, Course, CourseError
 from grader.results import PASS
@@ -18,6 +19,17 @@ IGNORED = {"__pycache__", ".DS_Store"}
 
 def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.name not in IGNORED and p.suffix != ".db"}
+
+
+def ends_with_explain_and_mastery(readme: str) -> bool:
+    """The last two sections are "## Explain it" (a numbered list) and "## Mastery check" (a
+    checklist)."""
+    sections = readme.split("\n## ")
+    if len(sections) < 3:
+        return False
+    explain, mastery = sections[-2], sections[-1]
+    return (explain.startswith("Explain it\n") and "\n1. " in explain
+            and mastery.startswith("Mastery check\n") and "\n- [ ] " in mastery)
 
 
 def layout_problems(
@@ -44,6 +56,9 @@ def layout_problems(
             continue
         if not (starter / "README.md").is_file():
             problems.append(f"{label}: the exercise has no README.md.")
+        elif not ends_with_explain_and_mastery((starter / "README.md").read_text(encoding="utf-8")):
+            problems.append(f"{label}: README.md must end with an '## Explain it' section of "
+                            "questions, then a '## Mastery check' checklist.")
         if not (starter / "main.py").is_file():
             problems.append(f"{label}: the starter has no main.py.")
         missing = _files(answer) - _files(starter)
@@ -150,6 +165,9 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     console.print(f"Layout: {len(course.steps)} steps checked against exercises/ and solutions/.")
     problems += grading_problems(course)
     console.print("Grading: every solution run, every starter run.")
+    problems += carry_problems(course)
+    console.print(f"Carrying forward: a student's own code of steps 1-{len(course.steps) - 1}, each "
+                  "carried to the next step, run before and after that step's tasks.")
     quizzes = lint_quizzes(course)
     problems += quizzes.problems
     if quizzes.questions:

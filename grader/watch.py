@@ -28,6 +28,7 @@ from grader.engine.sandbox import namespaces_reason
 from grader.outcome import EXIT, SKIPPED
 from grader.progress import forget_step, load_progress, next_hint
 from grader.protections import for_check
+from grader.quiz.answered import answered_right
 from grader.render import current_step, show_hint, show_progress, show_protections, show_summary
 from grader.results import PASS
 from grader.workspace import describe_reset, reset_step, step_dir
@@ -138,7 +139,9 @@ class Watch:
                 show_hint(self.console, self.step, next_hint(self.workspace, self.step.number, len(self.step.hints)))
         elif event == "l":
             progress = load_progress(self.workspace)
-            show_progress(self.console, self.course, progress, current_step(self.course, progress))
+            opened = {step.number for step in self.course.steps if step_dir(self.workspace, step).is_dir()}
+            show_progress(self.console, self.course, progress, current_step(self.course, progress),
+                          answered_right(self.workspace), opened)
         elif event in ("n", "\n", "\r"):
             return self.next_step()
         elif event == "r":

@@ -23,7 +23,8 @@ def course() -> Course:
 
 @pytest.fixture
 def workspace(tmp_path: Path, course: Course) -> Path:
-    """A fresh workspace, as `persistlab init` makes it."""
+    """A workspace with every step's starter folder (`persistlab init` makes step 1's alone, and
+    the others appear as steps pass: see tests/test_carry.py)."""
     target = tmp_path / "ws"
     create_workspace(course, target)
     return target

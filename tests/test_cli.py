@@ -40,8 +40,8 @@ def test_init_makes_a_workspace_and_never_overwrites_silently(tmp_path: Path, co
     target = tmp_path / "notes"
     assert run("init", str(target)).exit_code == 0
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
-        s.folder for s in course.steps
-    ]
+        course.steps[0].folder
+    ], "the other steps appear as the steps before them pass"
     mine = target / course.steps[0].folder / "main.py"
     mine.write_text("notes_db = {}  # my work\n")
     refused = run("init", str(target), input="n\n")
@@ -470,7 +470,7 @@ def test_reset_and_solution_take_the_folder_you_are_in_and_never_guess(
     folder = workspace / course.step(2).folder
     (folder / "main.py").write_text("# mine\n")
     monkeypatch.chdir(folder)
-    assert "02-fastapi-app is back to its starter files" in run("reset", "--yes").output
+    assert "02-fastapi-app is back to the files it started with" in run("reset", "--yes").output
     assert "Step 2 has not passed yet" in CliRunner().invoke(cli, ["solution"]).output
 
 

@@ -44,7 +44,11 @@ def test_layout_problems_are_named(course: Course, tmp_path: Path) -> None:
     (exercises / second / "README.md").unlink()
     (solutions / second / "extra.py").write_text("x = 1\n")
     (exercises / "99-stray").mkdir()
+    third = course.steps[2].folder
+    readme = exercises / third / "README.md"
+    readme.write_text(readme.read_text() + "\n## Next\n\nStep 4.\n")
     problems = "\n".join(layout_problems(course, exercises, solutions))
+    assert f"step 3 ({third}): README.md must end with an '## Explain it' section" in problems
     assert f"step 1 ({first}): no starter file has a TODO" in problems
     assert f"step 2 ({second}): the exercise has no README.md" in problems
     assert f"step 2 ({second}): the starter lacks extra.py" in problems
@@ -101,6 +105,7 @@ def _dev_check_output(
     """run_dev_check with the slow parts (running every starter and solution) left out."""
     monkeypatch.setattr(grader.devcheck, "layout_problems", lambda course: [])
     monkeypatch.setattr(grader.devcheck, "grading_problems", lambda course: [])
+    monkeypatch.setattr(grader.devcheck, "carry_problems", lambda course: [])
     monkeypatch.setattr(grader.quiz.proofs, "run_proofs", _proofs_as_if_run(wrong))
     out = io.StringIO()
     problems = run_dev_check(course, Console(file=out, width=200, color_system=None))

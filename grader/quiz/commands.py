@@ -16,8 +16,9 @@ from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
 from grader.quiz.merge import MergeError
 from grader.quiz.policy import PolicyError, load_policies
-from grader.quiz.store import QuizStore, normalize_url
+from grader.quiz.store import QuizStore, default_database_url, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
+from grader.workspace import find_workspace
 
 DB_HELP = (
     f"SQLAlchemy database URL. Default: ${PREFIX}DATABASE_URL, else the workspace's "
@@ -25,12 +26,25 @@ DB_HELP = (
 )
 
 
-def _settings(db_url: str | None) -> Settings:
+def _settings(db_url: str | None, directory: Path | None = None) -> Settings:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    return replace(settings, database_url=db_url) if db_url else settings
+    if db_url:
+        return replace(settings, database_url=db_url)
+    if directory is None:
+        return settings
+    workspace = find_workspace(directory) if directory.is_dir() else None
+    if workspace is None:
+        raise click.ClickException(f"{directory} is not a persistlab workspace (made by `persistlab init`).")
+    return replace(settings, database_url=default_database_url(workspace), workspace=workspace)
+
+
+WORKSPACE_OPTION = click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=None,
+    help="Keep the answers in this workspace (its .persistlab/state.db), where `persistlab list` counts them.",
+)
 
 
 def describe_database(url: str) -> str:
@@ -45,7 +59,10 @@ def describe_database(url: str) -> str:
 @click.option("--topic", help="Only this topic's questions (default: the mixed self-check).")
 @click.option("--level", type=click.Choice(LEVELS), help="Only questions of this difficulty.")
 @click.option("--count", type=click.IntRange(min=1), help="At most this many questions.")
+@click.option("--step", "step_ref", metavar="STEP",
+              help="Exactly the questions linked to this step (a number, slug or folder).")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@WORKSPACE_OPTION
 @click.option("--name", help="Your display name (asked for if not given).")
 @click.pass_context
 def quiz(
@@ -53,7 +70,9 @@ def quiz(
     topic: str | None,
     level: str | None,
     count: int | None,
+    step_ref: str | None,
     db_url: str | None,
+    directory: Path | None,
     name: str | None,
 ) -> None:
     """Take a quiz in the terminal, with the web quiz's questions, feedback and storage.
@@ -63,16 +82,22 @@ def quiz(
       persistlab quiz                                 # self-check: 10 questions, easy to hard
       persistlab quiz --topic persistence --count 5
       persistlab quiz --level hard
+      persistlab quiz --step 5                        # the questions linked to step 5
     """
     if ctx.invoked_subcommand is not None:
         return
     from grader.quiz.terminal import run_quiz
 
-    settings = _settings(db_url)
+    if step_ref is not None and (topic or level or count):
+        raise click.UsageError("--step asks exactly the step's questions: give it without "
+                               "--topic, --level or --count.")
+    settings = _settings(db_url, directory)
     try:
         bank = load_bank(settings.quiz_dir)
         policies = load_policies(settings.quiz_settings, bank.topics())
-        steps = {step.slug: step for step in load_course().steps}
+        course = load_course()
+        step = None if step_ref is None else course.resolve(step_ref.strip().rstrip("/").split("/")[-1])
+        steps = {each.slug: each for each in course.steps}
         store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -80,7 +105,8 @@ def quiz(
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
     try:
         title = bank.title(topic) if topic else None
-        choice = QuizChoice(topic=topic, level=level, count=count, topic_title=title)
+        choice = (QuizChoice.for_step(step) if step else
+                  QuizChoice(topic=topic, level=level, count=count, topic_title=title))
         try:
             who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
         except ValueError as exc:
@@ -223,7 +249,8 @@ def export(fmt: str, out: Path, variants: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-def serve(host: str, port: int, db_url: str | None) -> None:
+@WORKSPACE_OPTION
+def serve(host: str, port: int, db_url: str | None, directory: Path | None) -> None:
     """Serve the course map and the quizzes in a browser.
 
     Answers are committed to the database before each page answers, so they survive a restart.
@@ -235,7 +262,7 @@ def serve(host: str, port: int, db_url: str | None) -> None:
 
     from grader.quiz.web import create_app
 
-    settings = _settings(db_url)
+    settings = _settings(db_url, directory)
     try:
         app = create_app(settings)
     except (BankError, CourseError, PolicyError) as exc:

@@ -36,6 +36,11 @@ class QuizChoice:
     level: str | None = None
     count: int | None = None
     topic_title: str | None = field(default=None, compare=False)  # the bank's title of the topic
+    step: Step | None = None  # the questions course.toml links to this step, and no others
+
+    @classmethod
+    def for_step(cls, step: Step) -> QuizChoice:
+        return cls(topic=f"step-{step.number}", step=step)
 
     @property
     def is_self_check(self) -> bool:
@@ -45,6 +50,8 @@ class QuizChoice:
     def title(self) -> str:
         if self.is_self_check:
             return "Self-check"
+        if self.step is not None:
+            return f"Step {self.step.number}, {self.step.title}"
         what = "All topics"
         if self.topic:
             what = self.topic_title or self.topic.replace("-", " ").capitalize()
@@ -52,6 +59,12 @@ class QuizChoice:
 
     def pick(self, bank: Bank, rng: random.Random) -> list[Question]:
         """The questions of a new attempt, easiest first; raises QuizChoiceError."""
+        if self.step is not None:
+            known = {question.id for question in bank.questions}
+            linked = [bank.get(qid) for qid in self.step.quiz if qid in known]
+            if not linked:
+                raise QuizChoiceError(f"No question is linked to step {self.step.number}.")
+            return sorted(linked, key=lambda q: LEVELS.index(q.difficulty))
         if self.topic is not None and self.topic not in bank.topics():
             raise QuizChoiceError(
                 f"There is no quiz {self.topic!r}. Topics: {', '.join(bank.topics())}."

@@ -29,6 +29,11 @@ from grader.quiz.versions import Versions
 STOP = "Q"
 
 
+def counted(number: int, noun: str) -> str:
+    """"1 question", "3 questions"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _ask(order: str) -> str | None:
     """The bank key the student picked, or None to stop; asks again on anything else."""
 
@@ -134,7 +139,7 @@ def run_quiz(
         )
     else:
         click.echo(
-            f"{choice.title}: {total} questions. Answer with the option's letter; "
+            f"{choice.title}: {counted(total, 'question')}. Answer with the option's letter; "
             "q stops (answers given so far are kept)."
         )
     deadline = policy.deadline(attempt.started_at)
@@ -151,7 +156,7 @@ def run_quiz(
             click.echo(f"  {label}. {option.text}")
         key = _ask(order)
         if key is None:
-            click.echo(f"Stopped after {position - 1} answers; attempt {attempt_id} is kept.")
+            click.echo(f"Stopped after {counted(position - 1, 'answer')}; attempt {attempt_id} is kept.")
             return attempt_id
         if deadline is not None and time.time() >= deadline:
             store.close_attempt(attempt_id, deadline)

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
+from grader.course import Course
 from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
 from grader.quiz.commands import quiz
@@ -82,6 +83,7 @@ def test_bad_letters_are_asked_again(bank_dir: Path, db_url: str, bank_order: No
     args = ("--topic", "persistence", "--level", "easy", "--db", db_url, "--name", "Ada")
     result = _run(bank_dir, *args, answers="E\n\nb\n")
     assert result.exit_code == 0, result.output
+    assert "Persistence (easy): 1 question. Answer" in result.output
     assert "'E' is not an option: choose one of A, B, C, D." in result.output
     assert "Misconception behind B" in result.output and "Score: 0 / 1" in result.output
     assert "  step 1: Keep notes in a dict (folder 01-notes-dict), for question 1" in result.output
@@ -101,7 +103,7 @@ def test_stopping_keeps_the_answers_given(bank_dir: Path, db_url: str, bank_orde
     result = _run(bank_dir, "--db", db_url, "--name", "Ada", "--count", "4", answers="a\nq\n")
     assert result.exit_code == 0, result.output
     assert "Self-check: 4 questions." in result.output
-    assert "Stopped after 1 answers; attempt 1 is kept." in result.output
+    assert "Stopped after 1 answer; attempt 1 is kept." in result.output
     store = QuizStore(db_url)
     attempt = store.attempt(1)
     store.close()
@@ -188,7 +190,7 @@ def test_a_stopped_attempt_goes_on_where_it_stopped(
     bank_dir: Path, db_url: str, bank_order: None
 ) -> None:
     args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
-    assert "Stopped after 1 answers" in _run(bank_dir, *args, answers="a\nq\n").output
+    assert "Stopped after 1 answer;" in _run(bank_dir, *args, answers="a\nq\n").output
     result = _run(bank_dir, *args, answers="b\na\n")
     assert result.exit_code == 0, result.output
     assert "you have attempt 1 open, at question 2 of 3" in result.output
@@ -284,3 +286,18 @@ def test_a_resumed_variant_question_shows_the_values_it_was_served(db_url: str) 
         store.close()
     assert (position, order) == (1, served[1])
     assert shown.stem == question.render_stored(served[3]).stem and "{{" not in shown.stem
+
+
+def test_a_step_quiz_asks_exactly_the_questions_linked_to_the_step(db_url: str, course: Course) -> None:
+    step = course.step(2)
+    result = CliRunner().invoke(quiz, ["--step", "02-fastapi-app/", "--db", db_url, "--name", "Ada"],
+                                input="a\n" * len(step.quiz), env={"PERSISTLAB_QUIZ_DIR": ""})
+    assert result.exit_code == 0, result.output
+    assert f"Step 2, Create the FastAPI app: {len(step.quiz)} questions." in result.output
+    store = QuizStore(db_url)
+    attempt = store.attempt(1)
+    store.close()
+    assert attempt is not None and attempt.finished and attempt.topic == "step-2"
+    assert sorted(a.question_id for a in attempt.answers) == sorted(step.quiz)
+    mixed = CliRunner().invoke(quiz, ["--step", "2", "--level", "easy", "--db", db_url])
+    assert mixed.exit_code == 2 and "--step asks exactly the step's questions" in mixed.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -20,4 +21,5 @@ def main() -> None:
     except KeyboardInterrupt:  # before a command began (the commands say it themselves)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("Stopped (Ctrl-C) before anything ran: your progress is as it was.", file=sys.stderr)
-        sys.exit(130)
+        sys.stderr.flush()
+        os._exit(130)  # nothing to clean up yet (the zygote dies with us), and no second interrupt

@@ -100,9 +100,10 @@ def test_the_whole_answer_has_one_deadline(course: Course, tmp_path: Path) -> No
     start = time.monotonic()
     report = run_checks(course.step(3), drip.write(tmp_path / "s"), QUICK)
     elapsed = time.monotonic() - start
-    assert report.status == FAIL and "no answer within 1 s" in report.tests[0].message
+    given = (f"within {QUICK.request:g} s", f"within {QUICK.request * (1 + SECOND_WAIT):g} s")
+    assert report.status == FAIL and any(g in report.tests[0].message for g in given), given
     asked = sum(1 for t in report.tests if "no answer within" in t.message)
-    assert elapsed < asked * QUICK.request + 5, (elapsed, asked)
+    assert elapsed < asked * QUICK.request * (1 + SECOND_WAIT) + 5, (elapsed, asked)
 
 
 def test_a_long_temporary_folder_still_gets_a_socket(

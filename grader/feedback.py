@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from grader.engine.process import ChildReport
+from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT
 
 
@@ -119,6 +120,9 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
         where = student_line(output) or where
+        migration = migration_hint(output)
+        if migration:
+            return CheckFailure(f"The app crashed while starting up, at {where}: {last}", migration)
         if "already exists" in last:
             return CheckFailure(
                 f"The app crashed while starting up again, at {where}: {last}. The table was "

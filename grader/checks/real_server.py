@@ -7,6 +7,7 @@ import re
 from grader.checks.postgres import postgres_hint
 from grader.engine.process import ChildReport
 from grader.feedback import CheckFailure, killed, signal_name, student_line
+from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
@@ -54,6 +55,8 @@ def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
             "only when `engine.dialect.name == \"sqlite\"`: PostgreSQL enforces foreign keys by "
             "itself."
         )
+    elif migration_hint(output):
+        hint = migration_hint(output)
     elif postgres_hint(output):
         hint = postgres_hint(output)
     return CheckFailure(f"The app did not start: {last}" + (f" ({where})" if where else ""), hint,

@@ -338,7 +338,14 @@ def solution(step: str | None, file: str | None, directory: Path | None, as_diff
 
     Example: persistlab solution 3 --diff
     """
-    from grader.solution import diff_files, print_diff, print_files, solution_files, write_files
+    from grader.solution import (
+        diff_files,
+        file_name,
+        print_diff,
+        print_files,
+        solution_files,
+        write_files,
+    )
 
     course = _course()
     workspace = _workspace(directory)
@@ -353,9 +360,10 @@ def solution(step: str | None, file: str | None, directory: Path | None, as_diff
         sys.exit(1)
     files = solution_files(chosen)
     if file is not None:
-        files = [path for path in files if path.name == Path(file).name]
+        wanted = file.removeprefix("./")
+        files = [path for path in files if wanted in (file_name(path), path.name)]
         if not files:
-            names = ", ".join(path.name for path in solution_files(chosen))
+            names = ", ".join(file_name(path) for path in solution_files(chosen))
             raise UsageFailure(f"The solution of step {chosen.number} has no {file}; it has {names}.")
     if write_to is not None:
         try:

@@ -510,8 +510,10 @@ CHAIN_CMD = 'CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app --h
 CMD_EXEC = 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]'
 NO_LIFESPAN = (
     "from collections.abc import Iterator\nfrom typing import Annotated\n\nfrom database import SessionLocal\n",
-    "# The tables are brought up to date before the server starts, once (`alembic upgrade head` in the\n"
-    "# Dockerfile's CMD), not by each of its workers as it starts.\napp = FastAPI()\n",
+    (
+        "# The tables are brought up to date before the server starts, once (`alembic upgrade head` in the\n"
+        "# Dockerfile's CMD), not by each of its workers as it starts.\napp = FastAPI()\n"
+    ),
 )
 LIFESPAN = (
     "from collections.abc import AsyncIterator, Iterator\nfrom contextlib import asynccontextmanager\n"

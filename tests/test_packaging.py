@@ -71,8 +71,9 @@ def test_persistlab_installed_from_the_wheel_checks_a_step(wheel: Path, tmp_path
 
 
 def test_the_default_install_has_everything_the_eleven_steps_need() -> None:
-    """Step 10 is part of the course: psycopg comes with a plain `pip install persistlab`."""
+    """Step 10 is part of the course, and steps 8-11 migrate with Alembic: psycopg and alembic come
+    with a plain `pip install persistlab`."""
     from importlib.metadata import requires
 
     needed = {r.split(";")[0].split(">=")[0].strip() for r in requires("persistlab") or [] if "extra ==" not in r}
-    assert {"psycopg[binary]", "sqlalchemy", "fastapi", "uvicorn"} <= needed
+    assert {"psycopg[binary]", "sqlalchemy", "alembic", "fastapi", "uvicorn"} <= needed

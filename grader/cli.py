@@ -470,7 +470,7 @@ def gradescope_build(out: Path) -> None:
 
 @cli.group()
 def demo() -> None:
-    """Short demonstrations, run for real: a restart, and step 6's break-it experiments."""
+    """Short demonstrations, run for real: a restart, and the break-it experiments of steps 6 and 8."""
 
 
 @demo.command("restart")

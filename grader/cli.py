@@ -17,7 +17,6 @@ from rich.markup import escape
 
 from grader import __version__
 from grader.breakit import EXPERIMENTS
-from grader.breakit import STEP as BREAK_STEP
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
 from grader.outcome import EXIT, SKIPPED, outcome
@@ -470,7 +469,8 @@ def gradescope_build(out: Path) -> None:
 
 @cli.group()
 def demo() -> None:
-    """Short demonstrations, run for real: a restart, and the break-it experiments of steps 6 and 8."""
+    """Short demonstrations, run for real: a restart, and the break-it experiments of steps 6
+    and 8."""
 
 
 @demo.command("restart")
@@ -481,18 +481,18 @@ def demo_restart() -> None:
     restart_demo(console(), _course())
 
 
-def _experiment_command(name: str, title: str) -> None:
+def _experiment_command(name: str, title: str, step: int) -> None:
     def command() -> None:
         from grader.breakit import run_experiment
 
         run_experiment(console(), _course(), name)
 
-    command.__doc__ = f"Break it, for real: {title.lower()} (step {BREAK_STEP})."
+    command.__doc__ = f"Break it, for real: {title.lower()} (step {step})."
     demo.command(name)(command)
 
 
 for _name, _experiment in EXPERIMENTS.items():
-    _experiment_command(_name, _experiment.title)
+    _experiment_command(_name, _experiment.title, _experiment.step)
 
 
 @cli.group()

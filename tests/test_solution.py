@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from grader.cli import cli
 from grader.course import Course
 from grader.progress import record_result
-from grader.solution import solution_files
+from grader.solution import file_name, solution_files
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -28,7 +28,7 @@ def passed(workspace: Path, course: Course, number: int) -> None:
 
 def expected_listing(course: Course, number: int) -> str:
     files = solution_files(course.step(number))
-    return "\n".join(f"==> {path.name} <==\n{path.read_text(encoding='utf-8')}" for path in files)
+    return "\n".join(f"==> {file_name(path)} <==\n{path.read_text(encoding='utf-8')}" for path in files)
 
 
 def persistlab(*args: str) -> list[str]:

@@ -245,6 +245,17 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "IntegrityError: db.rollback()`, then `raise HTTPException(status_code=409, "
             "detail=...)` saying what conflicted. The rollback makes the session usable again.",
         )
+    if re.search(r"no such table: \w+|relation \"\w+\" does not exist", output):
+        missing = re.search(r"no such table: (\w+)|relation \"(\w+)\" does not exist", output)
+        table = next(name for name in missing.groups() if name) if missing else "notes"
+        return CheckFailure(
+            f"{got}: the table {table} was never made in this database ({error_line(output)}).",
+            "Make the tables before the first request. From step 8 on, the migrations make them: "
+            "`command.upgrade(Config(ALEMBIC_INI), \"head\")` in the lifespan, or `alembic "
+            "upgrade head && exec uvicorn ...` as the image's start command (step 11). Before "
+            "step 8, `Base.metadata.create_all(engine)` in the lifespan (or `CREATE TABLE IF NOT "
+            "EXISTS` with sqlite3).",
+        )
     if "database is locked" in output:
         return CheckFailure(
             f"{got}: SQLite said \"database is locked\": another connection had begun a write "

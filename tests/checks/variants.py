@@ -959,7 +959,8 @@ VARIANTS += [
             first_failure="test_step8_database_comes_forward", says=("Can't locate revision identified by '0002'",),
             hint_says=("alembic_version",)),
     Variant("upgrade-nowhere", 11, S11_REFERENCE, {"Dockerfile": [(CHAIN_CMD, CMD_EXEC)]},
-            first_failure="test_notes_survive_a_crash", says=("no such table: notes",)),
+            first_failure="test_notes_survive_a_crash", says=("no such table: notes",),
+            hint_says=("alembic upgrade head && exec uvicorn",)),
 ]
 
 FULL_MARKS += [

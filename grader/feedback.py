@@ -263,6 +263,15 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             LOCK_HINT,
         )
     last = error_line(output)
+    if not last and "Traceback" not in output and "[alembic." in output:
+        return CheckFailure(
+            f"{got}, and the app's log holds no traceback to say why: the server's loggers were "
+            "silenced when Alembic ran at startup.",
+            "migrations/env.py calls `fileConfig(...)`, which by default disables every logger "
+            "that already exists, uvicorn's among them. Call it as "
+            "`fileConfig(config.config_file_name, disable_existing_loggers=False)`, then run "
+            "the check again to see the error.",
+        )
     name = last.split(":", 1)[0].rsplit(".", 1)[-1]
     raised = f"your code raised {last}" if student_frames(output) else "the server raised an error while answering"
     return CheckFailure(

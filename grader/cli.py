@@ -246,7 +246,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     from grader.check import run_checks
     from grader.protections import for_check
 
-    limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
+    limits = Limits().with_timeout(timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     verdict = outcome(report)
     try:
@@ -406,8 +406,9 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--steps", "steps_text", default=None,
               help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=2.0, show_default=True,
-              help="Seconds for one whole answer; a start may take this or 5 s, whichever is longer.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
+              help="Seconds for one whole answer (default: 5, as in check); a start may take this or "
+                   "10 s, whichever is longer.")
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")
 @click.option("--unsafe", is_flag=True, help="Run student code without the sandbox (trusted code only).")
@@ -418,11 +419,16 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="A CSV of changes by hand: student, points (+ or -), reason.")
 @click.option("--late-penalty", default=None,
-              help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
+              help="Taken off late work: a share of the maximum (10%) or points (2), once; 10%/day per day after --due.")
+@click.option("--due", default=None,
+              help="The due date, e.g. '2026-12-01 23:59': work the LMS dates later is late (Blackboard, D2L, Moodle's worksheet).")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
-          timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
-          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
+          timeout: float | None, submission_timeout: float, unsafe: bool, roster: Path | None,
+          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None,
+          due: str | None, late_cap: str | None) -> None:
     """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
+    Exit status: 0 every entry graded, 1 some refused or left out (listed; the outputs are written), 2 bad input.
 
     Example: persistlab grade submissions.zip --out grades --roster gradebook.csv
     """
@@ -437,7 +443,7 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
             steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
             roster=roster, assignment=assignment, resume=resume, adjustments=adjustments,
-            late_penalty=late_penalty,
+            late_penalty=late_penalty, due=due, late_cap=late_cap,
         )
         _, summary = grade_submissions(request, course, out_console)
     except GradeRefused as exc:
@@ -446,6 +452,37 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
         out_console.print(escape(line))
     out_console.print(f"Wrote {escape(str(out))}/gradebook.csv, results/, feedback/, junit.xml.",
                       soft_wrap=True)  # a path is never broken across lines
+    if summary.incomplete:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for similarity.csv and similarity.html (a grading folder will do).")
+@click.option("--steps", "steps_text", default=None, help="Steps to compare, e.g. 5-9 (default: every step).")
+def similarity(submissions: tuple[Path, ...], out: Path, steps_text: str | None) -> None:
+    """Compare every pair of students step by step, the starter left out: which code is alike,
+    renamed variables or not. Takes what grade takes.
+
+    Example: persistlab similarity submissions.zip --out grades
+    """
+    from grader.grade.command import GradeRefused, parse_steps
+    from grader.grade.similarity import SimilarityUnavailable, similarity_report
+
+    course = _course()
+    try:
+        steps = parse_steps(steps_text, course) if steps_text else tuple(s.number for s in course.steps)
+        pairs = similarity_report(list(submissions), out, course, steps)
+    except (GradeRefused, SimilarityUnavailable) as exc:
+        raise UsageFailure(str(exc)) from None
+    flagged = [p for p in pairs if p.flagged]
+    out_console = console()
+    out_console.print(f"{len(pairs)} pairs share code beyond the starter; {len(flagged)} flagged.")
+    for pair in flagged:
+        out_console.print(escape(f"  step {pair.step}: {pair.first} and {pair.second} ({pair.score:.0%}, "
+                                 f"{pair.tokens} tokens)"))
+    out_console.print(f"Wrote {escape(str(out))}/similarity.html and similarity.csv.", soft_wrap=True)
 
 
 @cli.group()
@@ -456,14 +493,25 @@ def gradescope() -> None:
 @gradescope.command("build")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="Where to write the autograder zip.")
-def gradescope_build(out: Path) -> None:
+@click.option("--late-penalty", default=None,
+              help="Taken off late work by Gradescope's own dates: 10% or 2 (points) once, or 10%/day.")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
+def gradescope_build(out: Path, late_penalty: str | None, late_cap: str | None) -> None:
     """Make a Gradescope autograder zip: setup.sh, run_autograder and persistlab itself.
 
-    Example: persistlab gradescope build --out autograder.zip
+    Example: persistlab gradescope build --out autograder.zip --late-penalty 10%/day --late-cap 50%
     """
+    from grader.grade.adjustments import AdjustmentError
     from grader.grade.gradescope import build_bundle
+    from grader.grade.gradescope_late import policy_text
 
-    build_bundle(out)
+    if late_cap is not None and late_penalty is None:
+        raise UsageFailure("--late-cap goes with --late-penalty (such as 10%/day)")
+    try:
+        policy = policy_text(late_penalty, late_cap) if late_penalty is not None else None
+    except AdjustmentError as exc:
+        raise UsageFailure(str(exc)) from None
+    build_bundle(out, late_policy=policy)
     click.echo(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
 
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from grader.course import Course, Step
 from grader.outcome import SKIPPED, is_skip, outcome
 from grader.progress import StepResult
-from grader.results import ERROR, PASS, StepReport
+from grader.results import ERROR, PASS, SYNTAX_ERROR, StepReport
 
 if TYPE_CHECKING:
     from grader.protections import Protections
@@ -55,7 +55,7 @@ def show_report(
             )
         else:
             console.print("That was the last step: the notes now outlive the server.")
-    elif report.status == ERROR:
+    elif report.status == ERROR and report.outcome != SYNTAX_ERROR:
         console.print("[yellow]The grader could not finish; no points were given for this run.[/]")
     else:
         console.print(

@@ -24,7 +24,7 @@ from rich.console import Console
 
 from grader.course import Course, Step
 from grader.engine.limits import Limits
-from grader.engine.sandbox import unavailable_reason
+from grader.engine.sandbox import namespaces_reason
 from grader.outcome import EXIT, SKIPPED
 from grader.progress import forget_step, load_progress, next_hint
 from grader.protections import for_check
@@ -124,7 +124,7 @@ class Watch:
         self.keys = Keys()
         self.console = Console(highlight=False)
         self.screen = sys.stdout.isatty()
-        self.no_sandbox = unavailable_reason()  # asked once, before any thread starts: it forks
+        self.no_sandbox = namespaces_reason()  # asked once, before any thread starts: it forks
         self.shown: list[str] = []
         self.passed = False  # or skipped: n may move on
         self._checked: tuple[tuple[str, int, int], ...] = ()  # the files as the last check saw them

@@ -74,8 +74,8 @@ class Terminal:
         deadline = time.monotonic() + within
         while self.process.poll() is None and time.monotonic() < deadline:
             self._read(0.05)
-        while self._read(0):
-            pass
+        while select.select([self.leader], [], [], 0)[0] and self._read(0):
+            pass  # what it wrote last, without waiting on a process that has not ended
         return self.process.wait(timeout=1)
 
     def close(self) -> None:

@@ -11,9 +11,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.course import CourseError, load_course
+from grader.quiz.answers import StartRefused, display_name
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
-from grader.quiz.policy import PolicyError
+from grader.quiz.merge import MergeError
+from grader.quiz.policy import PolicyError, load_policies
 from grader.quiz.store import QuizStore, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
 
@@ -69,18 +71,28 @@ def quiz(
     settings = _settings(db_url)
     try:
         bank = load_bank(settings.quiz_dir)
+        policies = load_policies(settings.quiz_settings, bank.topics())
         steps = {step.slug: step for step in load_course().steps}
         store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except (BankError, CourseError) as exc:
+    except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
     try:
-        choice = QuizChoice(topic=topic, level=level, count=count)
-        who = name or click.prompt("Your display name", default=getpass.getuser())
-        run_quiz(bank=bank, store=store, choice=choice, name=who.strip()[:60], steps=steps)
+        title = bank.title(topic) if topic else None
+        choice = QuizChoice(topic=topic, level=level, count=count, topic_title=title)
+        try:
+            who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        run_quiz(
+            bank=bank, store=store, choice=choice, name=who, steps=steps,
+            policy=policies.of(choice.topic),
+        )  # fmt: skip
     except QuizChoiceError as exc:
         raise click.ClickException(str(exc)) from None
+    except StartRefused as exc:
+        raise click.ClickException(f"{choice.title}: {exc}") from None
     finally:
         store.close()
     click.echo(f"Answers are stored in {describe_database(settings.database_url)}.")
@@ -121,20 +133,87 @@ def regrade_command(db_url: str | None) -> None:
         )
 
 
+def _open_store(db_url: str | None) -> QuizStore:
+    settings = _settings(db_url)
+    try:
+        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+
+
+@quiz.command("students")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def students_command(db_url: str | None) -> None:
+    """List the students with their ids and attempts (the ids `merge` takes).
+
+    Example: persistlab quiz students --db postgresql://quiz@db/class
+    """
+    store = _open_store(db_url)
+    try:
+        rows = store.students()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("No students yet.")
+    for student, attempts in rows:
+        click.echo(
+            f"{student.id:>6}  {student.name}  ({attempts} attempt{'' if attempts == 1 else 's'})"
+        )
+
+
+@quiz.command("merge")
+@click.argument("source", type=click.IntRange(1, 2**31 - 1), metavar="FROM")
+@click.argument("target", type=click.IntRange(1, 2**31 - 1), metavar="INTO")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def merge_command(source: int, target: int, db_url: str | None) -> None:
+    """Merge student FROM into student INTO (ids from `persistlab quiz students`): one person
+    who used two names. FROM's attempts become INTO's, and FROM's browser continues as INTO.
+
+    Example: persistlab quiz merge 12 7
+    """
+    store = _open_store(db_url)
+    try:
+        done = store.merge_students(source, target)
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(
+        f"{done.source} (student {source}) is now {done.target} (student {target}): "
+        f"{done.moved} attempt{'' if done.moved == 1 else 's'} moved."
+    )
+    if done.submitted:
+        click.echo(
+            "Both had an open attempt at the same quiz; submitted with the answers it had: "
+            + ", ".join(f"attempt {a}" for a in done.submitted)
+        )
+
+
 @quiz.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["gift", "qti"]), required=True, help="Moodle GIFT or QTI."
+    "--format",
+    "fmt",
+    type=click.Choice(["gift", "moodle", "qti", "canvas"]),
+    required=True,
+    help="Moodle GIFT, Moodle XML, a QTI 2.1 package, or a QTI 1.2 package for Canvas.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
-def export(fmt: str, out: Path) -> None:
+@click.option(
+    "--variants",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Variants written per variant question; the platform gives each student one.",
+)
+def export(fmt: str, out: Path, variants: int) -> None:
     """Export the question bank for a learning platform.
 
-    Example: persistlab quiz export --format gift --out quiz.gift
+    Example: persistlab quiz export --format moodle --out quiz.xml
     """
     from grader.quiz.export import export_bank
 
     try:
-        export_bank(load_bank(), fmt, out)
+        export_bank(load_bank(), fmt, out, variants)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}.")

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from grader.course import Step
+from grader.quiz import variants
 from grader.quiz.bank import LEVELS, Bank, Option, Question
+
+if TYPE_CHECKING:
+    from grader.quiz.answers import Served
 
 LABELS = "ABCD"
 SELF_CHECK = "self-check"
@@ -30,6 +35,7 @@ class QuizChoice:
     topic: str | None = None
     level: str | None = None
     count: int | None = None
+    topic_title: str | None = field(default=None, compare=False)  # the bank's title of the topic
 
     @property
     def is_self_check(self) -> bool:
@@ -39,7 +45,9 @@ class QuizChoice:
     def title(self) -> str:
         if self.is_self_check:
             return "Self-check"
-        what = self.topic.replace("-", " ").capitalize() if self.topic else "All topics"
+        what = "All topics"
+        if self.topic:
+            what = self.topic_title or self.topic.replace("-", " ").capitalize()
         return f"{what} ({self.level})" if self.level else what
 
     def pick(self, bank: Bank, rng: random.Random) -> list[Question]:
@@ -67,6 +75,12 @@ def shuffled_order(question: Question, rng: random.Random) -> str:
     keys = [option.key for option in question.options]
     rng.shuffle(keys)
     return "".join(keys)
+
+
+def serve(question: Question, rng: random.Random) -> Served:
+    """A question as a new attempt stores it: id, shuffled order, version, drawn parameters."""
+    order = shuffled_order(question, rng)
+    return (question.id, order, question.version, variants.dumps(question.draw(rng)))
 
 
 def displayed(question: Question, order: str) -> list[tuple[str, Option]]:

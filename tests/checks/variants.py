@@ -25,6 +25,7 @@ class Variant:
     alone: bool = False  # every other check of the step passes: the mistake costs one check
     encodings: dict[str, str] = field(default_factory=dict)  # file -> codec it is written in
     removed: tuple[str, ...] = ()  # files or folders of the base left out
+    status: str = "fail"  # the step's: "error" where Python cannot read the code at all
 
     @property
     def folder(self) -> str:
@@ -64,7 +65,7 @@ ADD = "    notes_db[note_id] = note.text\n    next_id += 1\n"
 
 VARIANTS = [
     Variant("syntax-error", 1, S1, {"main.py": [("next_id = 1", "next_id = = 1")]},
-            first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError")),
+            first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError"), status="error"),
     Variant("notes-db-list", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "notes_db = []")]},
             first_failure="test_notes_db_is_empty_dict", says=("a list (`[]`)", "should be an empty dict")),
     Variant("notes-db-prefilled", 1, S1, {"main.py": [("= {}", "= {1: 'x'}")]},

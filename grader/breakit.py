@@ -1,8 +1,9 @@
-"""The break-it experiments of step 6, run for real on the reference app and narrated.
+"""The break-it experiments of steps 6 and 8, run for real on the reference app and narrated.
 
 `persistlab demo delete-db`, `demo add-column` and `demo drop-yield` each start the step-6
-reference solution in a scratch folder, break it the way the step's README describes, and
-report what the server answered at every moment.
+reference solution in a scratch folder, `demo skip-migration` and `demo create-all-twice` the
+step-8 one, break it the way the step's README describes, and report what the server answered
+at every moment.
 """
 
 from __future__ import annotations
@@ -29,13 +30,17 @@ from grader.server import StudentServer
 STEP = 6
 DB_FILE = "notes.db"
 LEAK_REQUESTS = 40
+ALEMBIC_UPGRADE = r'    command\.upgrade\(Config\(ALEMBIC_INI\), "head"\)[^\n]*\n'
 
 
 class Lab:
-    """The reference app of step 6 in a scratch folder: edit it, start it, ask it, kill it."""
+    """The reference app of a step (6 unless told) in a scratch folder: edit it, start it, ask
+    it, kill it."""
 
-    def __init__(self, course: Course, workdir: Path) -> None:
-        self.scratch = Scratch(course.step(STEP).solution_dir)
+    def __init__(self, course: Course, workdir: Path, step: int = STEP) -> None:
+        self.course = course
+        self.step = step
+        self.scratch = Scratch(course.step(step).solution_dir)
         self.folder = self.scratch.folder
         self.workdir = workdir
         self.server: StudentServer | None = None
@@ -52,6 +57,27 @@ class Lab:
     def restart(self) -> None:
         self.kill()
         self.start("stop the server and start it again")
+
+    def try_start(self, action: str) -> bool:
+        """Start the server, or log why it did not start."""
+        self.kill()
+        try:
+            self.start(action)
+        except CheckFailure as failure:
+            self.note(action, f"it does not start: {failure.message.splitlines()[0]}")
+            return False
+        return True
+
+    def older_database(self, step: int, texts: tuple[str, ...]) -> None:
+        """Put here the notes.db that step `step`'s reference app leaves after adding `texts`."""
+        older = self.scratch.fresh(self.course.step(step).solution_dir, f"step{step}")
+        server = StudentServer(older, Limits(), self.workdir).start()
+        for text in texts:
+            server.request("POST", "/notes", json={"text": text})
+        server.crash()
+        (self.folder / DB_FILE).write_bytes((older / DB_FILE).read_bytes())
+        self.note(f"add {len(texts)} notes with the step-{step} app; copy its notes.db here",
+                  "the old table: no priority column, no alembic_version")
 
     def kill(self) -> None:
         if self.server is not None:
@@ -90,7 +116,7 @@ class Lab:
         path = self.folder / name
         text, count = re.subn(pattern, replacement, path.read_text(encoding="utf-8"), flags=re.DOTALL)
         if count != 1:
-            raise RuntimeError(f"the step-{STEP} solution's {name} no longer matches {pattern!r}")
+            raise RuntimeError(f"the step-{self.step} solution's {name} no longer matches {pattern!r}")
         path.write_text(text, encoding="utf-8")
         self.note(action, "edited in the scratch copy")
 
@@ -105,6 +131,7 @@ class Experiment:
     title: str
     run: Callable[[Lab], str]  # breaks the app, logs each moment, returns what it means
     recover: str
+    step: int = STEP  # whose reference app it breaks
 
 
 def delete_db(lab: Lab) -> str:
@@ -182,6 +209,47 @@ def drop_yield(lab: Lab) -> str:
     )
 
 
+def skip_migration(lab: Lab) -> str:
+    lab.older_database(7, ("buy oat milk", "call the dentist"))
+    lab.edit("main.py", ALEMBIC_UPGRADE, "", "remove the `command.upgrade(...)` call from the lifespan")
+    lab.start()
+    lab.ask("GET", "/notes")
+    lab.ask("POST", "/notes", {"text": "water the plants"})
+    lab.edit("main.py", r"(async def lifespan\(app: FastAPI\) -> AsyncIterator\[None\]:\n)",
+             r'\1    command.upgrade(Config(ALEMBIC_INI), "head")\n', "put the upgrade back")
+    lab.restart()
+    lab.ask("GET", "/notes")
+    return (
+        "The model names a priority column that the step-7 table does not have, so every "
+        "statement about notes failed, reads included, although the rows were all there. Put "
+        "back, the upgrade found no alembic_version in the file, ran revision 0001 (the table "
+        "was there already, so it did nothing) and 0002, which added the column: the old notes "
+        "came back with priority 0, and nothing was lost."
+    )
+
+
+def create_all_twice(lab: Lab) -> str:
+    lab.edit(
+        "main.py", ALEMBIC_UPGRADE,
+        '    from database import Base, engine\n\n    Base.metadata.create_all(engine)\n'
+        '    command.upgrade(Config(ALEMBIC_INI), "head")\n',
+        "call create_all before the upgrade, as in step 7",
+    )
+    lab.try_start("start the server on an empty folder")
+    lab.edit("main.py", r"    from database import Base, engine\n\n    Base\.metadata\.create_all\(engine\)\n",
+             "", "take create_all out again")
+    (lab.folder / DB_FILE).unlink(missing_ok=True)
+    lab.try_start("delete the half-made notes.db and start again")
+    lab.ask("POST", "/notes", {"text": "buy oat milk", "priority": 2})
+    return (
+        "create_all made the notes table from the model, priority included. Then Alembic, "
+        "finding no alembic_version, ran revision 0001 (the table was there: nothing to do) and "
+        "0002, whose ADD COLUMN met a priority column that already existed: duplicate column "
+        "name, and the server never came up. Two things made the same table. From step 8 on the "
+        "revisions alone make and change the tables."
+    )
+
+
 def _leak(lab: Lab) -> int | None:
     """Half of LEAK_REQUESTS adds, half lists; how many connections to notes.db stay open."""
     for number in range(LEAK_REQUESTS // 2):
@@ -205,13 +273,28 @@ EXPERIMENTS = {
         Experiment(
             "add-column", "Add a column to the model without migrating", add_column,
             "In development, delete notes.db and restart, losing every row. With data you keep, "
-            "change the table itself: ALTER TABLE notes ADD COLUMN, or an Alembic migration "
-            "(step 8).",
+            "change the table itself: an Alembic revision that runs op.add_column, applied with "
+            "`alembic upgrade head` (step 8), or ALTER TABLE notes ADD COLUMN at startup.",
         ),
         Experiment(
             "drop-yield", "Return the session from get_db instead of yielding it", drop_yield,
             "Put back `db = SessionLocal()`, `try: yield db`, `finally: db.close()`: FastAPI "
             "runs the finally block after the answer is sent, on success and on error alike.",
+        ),
+        Experiment(
+            "skip-migration", "Start on a step-7 notes.db without running the migration",
+            skip_migration,
+            "Run every revision the database lacks before the first request: "
+            "`command.upgrade(Config(ALEMBIC_INI), \"head\")` in the lifespan, or `alembic "
+            "upgrade head` before the server starts. Deleting notes.db would also make the "
+            "error go away, with every note.",
+            step=8,
+        ),
+        Experiment(
+            "create-all-twice", "Keep create_all before the Alembic upgrade", create_all_twice,
+            "Let the revisions make the tables: take create_all out of the lifespan. A file the "
+            "failed start left half-made is best deleted while it holds nothing.",
+            step=8,
         ),
     )
 }
@@ -219,10 +302,10 @@ EXPERIMENTS = {
 
 def run_experiment(console: Console, course: Course, name: str) -> None:
     experiment = EXPERIMENTS[name]
-    console.print(f"Break it: [bold]{escape(experiment.title)}[/], on the step-{STEP} reference "
-                  "app in a scratch folder...")
+    console.print(f"Break it: [bold]{escape(experiment.title)}[/], on the step-{experiment.step} "
+                  "reference app in a scratch folder...")
     with tempfile.TemporaryDirectory(prefix="persistlab-demo-") as tmp:
-        lab = Lab(course, Path(tmp))
+        lab = Lab(course, Path(tmp), experiment.step)
         try:
             meaning = experiment.run(lab)
         except CheckFailure as failure:

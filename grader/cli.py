@@ -17,7 +17,6 @@ from rich.markup import escape
 
 from grader import __version__
 from grader.breakit import EXPERIMENTS
-from grader.breakit import STEP as BREAK_STEP
 from grader.carry import may_open, open_when_due
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
@@ -384,7 +383,14 @@ def solution(step: str | None, file: str | None, directory: Path | None, as_diff
 
     Example: persistlab solution 3 --diff
     """
-    from grader.solution import diff_files, print_diff, print_files, solution_files, write_files
+    from grader.solution import (
+        diff_files,
+        file_name,
+        print_diff,
+        print_files,
+        solution_files,
+        write_files,
+    )
 
     course = _course()
     workspace = _workspace(directory)
@@ -399,9 +405,10 @@ def solution(step: str | None, file: str | None, directory: Path | None, as_diff
         sys.exit(1)
     files = solution_files(chosen)
     if file is not None:
-        files = [path for path in files if path.name == Path(file).name]
+        wanted = file.removeprefix("./")
+        files = [path for path in files if wanted in (file_name(path), path.name)]
         if not files:
-            names = ", ".join(path.name for path in solution_files(chosen))
+            names = ", ".join(file_name(path) for path in solution_files(chosen))
             raise UsageFailure(f"The solution of step {chosen.number} has no {file}; it has {names}.")
     if write_to is not None:
         try:
@@ -556,7 +563,8 @@ def gradescope_build(out: Path, late_penalty: str | None, late_cap: str | None) 
 
 @cli.group()
 def demo() -> None:
-    """Short demonstrations, run for real: a restart, and step 6's break-it experiments."""
+    """Short demonstrations, run for real: a restart, and the break-it experiments of steps 6
+    and 8."""
 
 
 @demo.command("restart")
@@ -567,18 +575,18 @@ def demo_restart() -> None:
     restart_demo(console(), _course())
 
 
-def _experiment_command(name: str, title: str) -> None:
+def _experiment_command(name: str, title: str, step: int) -> None:
     def command() -> None:
         from grader.breakit import run_experiment
 
         run_experiment(console(), _course(), name)
 
-    command.__doc__ = f"Break it, for real: {title.lower()} (step {BREAK_STEP})."
+    command.__doc__ = f"Break it, for real: {title.lower()} (step {step})."
     demo.command(name)(command)
 
 
 for _name, _experiment in EXPERIMENTS.items():
-    _experiment_command(_name, _experiment.title)
+    _experiment_command(_name, _experiment.title, _experiment.step)
 
 
 @cli.group()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from grader.engine.process import ChildReport
+from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, SYNTAX_ERROR, TIMEOUT
 
 UNREADABLE = ("SyntaxError", "IndentationError", "TabError")  # Python cannot read the code at all
@@ -123,6 +124,9 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
     if report.stage == "startup":
         last = error_line(output) or _last_line(report.traceback) or report.error or "unknown"
         where = student_line(output) or where
+        migration = migration_hint(output)
+        if migration:
+            return CheckFailure(f"The app crashed while starting up, at {where}: {last}", migration)
         if "already exists" in last:
             return CheckFailure(
                 f"The app crashed while starting up again, at {where}: {last}. The table was "
@@ -245,6 +249,17 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             "IntegrityError: db.rollback()`, then `raise HTTPException(status_code=409, "
             "detail=...)` saying what conflicted. The rollback makes the session usable again.",
         )
+    if re.search(r"no such table: \w+|relation \"\w+\" does not exist", output):
+        missing = re.search(r"no such table: (\w+)|relation \"(\w+)\" does not exist", output)
+        table = next(name for name in missing.groups() if name) if missing else "notes"
+        return CheckFailure(
+            f"{got}: the table {table} was never made in this database ({error_line(output)}).",
+            "Make the tables before the first request. From step 8 on, the migrations make them: "
+            "`command.upgrade(Config(ALEMBIC_INI), \"head\")` in the lifespan, or `alembic "
+            "upgrade head && exec uvicorn ...` as the image's start command (step 11). Before "
+            "step 8, `Base.metadata.create_all(engine)` in the lifespan (or `CREATE TABLE IF NOT "
+            "EXISTS` with sqlite3).",
+        )
     if "database is locked" in output:
         return CheckFailure(
             f"{got}: SQLite said \"database is locked\": another connection had begun a write "
@@ -252,6 +267,15 @@ def server_error(got: str, output: str, sent_text: str = "") -> CheckFailure:
             LOCK_HINT,
         )
     last = error_line(output)
+    if not last and "Traceback" not in output and "[alembic." in output:
+        return CheckFailure(
+            f"{got}, and the app's log holds no traceback to say why: the server's loggers were "
+            "silenced when Alembic ran at startup.",
+            "migrations/env.py calls `fileConfig(...)`, which by default disables every logger "
+            "that already exists, uvicorn's among them. Call it as "
+            "`fileConfig(config.config_file_name, disable_existing_loggers=False)`, then run "
+            "the check again to see the error.",
+        )
     name = last.split(":", 1)[0].rsplit(".", 1)[-1]
     raised = f"your code raised {last}" if student_frames(output) else "the server raised an error while answering"
     return CheckFailure(

@@ -19,17 +19,24 @@ from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.token import _TokenType
 from pygments.util import ClassNotFound
 
-from grader.course import Step
+from grader.course import SOLUTIONS, Step
 
 SKIPPED = ("__pycache__",)
 
 
 def solution_files(step: Step) -> list[Path]:
-    """The reference solution's files (code, Dockerfile, requirements), sorted by name."""
-    return sorted(
-        path for path in step.solution_dir.iterdir()
-        if path.is_file() and path.name not in SKIPPED and path.suffix != ".pyc"
-    )
+    """The reference solution's files (code, Dockerfile, requirements, and those in folders such
+    as migrations/), sorted by their names in the step folder."""
+    found = [
+        path for path in step.solution_dir.rglob("*")
+        if path.is_file() and not set(SKIPPED) & set(path.parts) and path.suffix != ".pyc"
+    ]
+    return sorted(found, key=file_name)
+
+
+def file_name(path: Path) -> str:
+    """A solution file's name inside its step folder: `main.py`, `migrations/env.py`."""
+    return "/".join(path.relative_to(SOLUTIONS).parts[1:])
 
 
 def _colour(token: _TokenType) -> str:
@@ -74,7 +81,7 @@ def print_files(files: list[Path], out: TextIO, colour: bool, header: bool = Tru
     chunks = []
     for index, path in enumerate(files):
         if header:
-            title = f"==> {path.name} <=="
+            title = f"==> {file_name(path)} <=="
             chunks.append(("\n" if index else "") + (ansiformat("**", title) if colour else title) + "\n")
         text = _read(path)
         chunks.append(coloured(text, _lexer(path)) if colour else text)
@@ -87,12 +94,13 @@ def diff_files(files: list[Path], folder: Path) -> str:
     """A unified diff from the student's files in `folder` to the reference files; "" if equal."""
     chunks = []
     for path in files:
-        mine = folder / path.name
+        name = file_name(path)
+        mine = folder / name
         theirs = _read(mine).splitlines(keepends=True) if mine.is_file() else []
         lines = difflib.unified_diff(
             theirs, _read(path).splitlines(keepends=True),
-            fromfile=f"yours/{path.name}" if mine.is_file() else "/dev/null",
-            tofile=f"solution/{path.name}",
+            fromfile=f"yours/{name}" if mine.is_file() else "/dev/null",
+            tofile=f"solution/{name}",
         )
         for line in lines:
             chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
@@ -107,7 +115,7 @@ def write_files(files: list[Path], target: Path) -> list[Path]:
     """Copy the files into `target` (made if missing); refuses, copying nothing, to replace a file."""
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target} is a file; give a folder to write the solution into.")
-    clashes = [target / path.name for path in files if (target / path.name).exists()]
+    clashes = [target / file_name(path) for path in files if (target / file_name(path)).exists()]
     if clashes:
         names = ", ".join(str(path) for path in clashes)
         raise FileExistsError(f"{names} already exist{'s' if len(clashes) == 1 else ''}; nothing "
@@ -115,6 +123,8 @@ def write_files(files: list[Path], target: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for path in files:
-        shutil.copy2(path, target / path.name)
-        written.append(target / path.name)
+        copy = target / file_name(path)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+        written.append(copy)
     return written

@@ -37,6 +37,7 @@ KEYS = "h hint · l list · c check again · n next step · r reset · q quit"
 CLEAR = "\x1b[2J\x1b[H"
 IGNORED_SUFFIXES = (".db", "-journal", "-wal", "-shm", ".swp", ".swx", ".swo", "~", ".pyc", ".tmp")
 INTERRUPTED = 130
+UNWATCHED = {"__pycache__", ".venv", "venv", "node_modules", ".git", ".persistlab"}
 
 
 def _counts(path: str) -> bool:
@@ -49,17 +50,27 @@ def _saved(change: watchfiles.Change, path: str) -> bool:
     return _counts(path)
 
 
-def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """The step's files as they are now, so a save made during a check is not missed."""
+def _files(folder: Path) -> list[Path]:
+    """The files of the step folder and its subfolders, environments and caches left out."""
     found = []
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in UNWATCHED)
+        found += [Path(root, name) for name in sorted(files)]
+    return found
+
+
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """The step's files as they are now (migrations/ too), so a save made during a check is not
+    missed."""
+    found = []
+    for path in _files(folder):
         if not _counts(str(path)):
             continue
         try:
             stat = path.stat()
         except OSError:
             continue
-        found.append((path.name, stat.st_mtime_ns, stat.st_size))
+        found.append((path.relative_to(folder).as_posix(), stat.st_mtime_ns, stat.st_size))
     return tuple(found)
 
 

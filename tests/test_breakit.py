@@ -52,6 +52,30 @@ def test_returning_the_session_leaks_connections_but_keeps_the_notes(lab: Lab) -
     assert "Every note was stored" in meaning
 
 
+@pytest.fixture
+def lab8(course: Course, tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(course, tmp_path, 8)
+    yield lab
+    lab.close()
+
+
+def test_skipping_the_migration_breaks_reads_and_the_upgrade_keeps_the_notes(lab8: Lab) -> None:
+    meaning = EXPERIMENTS["skip-migration"].run(lab8)
+    before, after = results(lab8, "GET /notes")
+    assert before.startswith("500") and "no such column: notes.priority" in before
+    assert after.startswith("200") and '"priority":0' in after and "buy oat milk" in after
+    assert "nothing was lost" in meaning
+
+
+def test_create_all_before_the_upgrade_stops_the_start(lab8: Lab) -> None:
+    meaning = EXPERIMENTS["create-all-twice"].run(lab8)
+    [failed] = results(lab8, "start the server on an empty folder")
+    assert failed.startswith("it does not start") and "duplicate column name: priority" in failed
+    assert results(lab8, "delete the half-made notes.db and start again")[0].startswith("it answers")
+    assert results(lab8, "POST /notes 'buy oat milk'")[0].startswith("201")
+    assert "revisions alone" in meaning
+
+
 def test_an_edit_that_no_longer_matches_the_solution_is_a_grader_error(lab: Lab) -> None:
     with pytest.raises(RuntimeError, match="no longer matches"):
         lab.edit("main.py", r"def nothing_like_this\(\)", "", "edit")

@@ -124,3 +124,4 @@ def test_the_default_install_has_everything_the_eleven_steps_need() -> None:
                         missing.append(f"{step.folder}/{path.name} imports {top}")
     assert not missing, missing
     assert "psycopg" in installed and "psycopg-binary" in installed, "step 10's driver, with its C library"
+    assert "alembic" in installed, "steps 8-11 migrate with Alembic"

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from grader.cli import cli
 from grader.course import Course
 from grader.progress import record_result
-from grader.solution import solution_files
+from grader.solution import file_name, solution_files
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -28,7 +28,7 @@ def passed(workspace: Path, course: Course, number: int) -> None:
 
 def expected_listing(course: Course, number: int) -> str:
     files = solution_files(course.step(number))
-    return "\n".join(f"==> {path.name} <==\n{path.read_bytes().decode('utf-8')}" for path in files)
+    return "\n".join(f"==> {file_name(path)} <==\n{path.read_bytes().decode('utf-8')}" for path in files)
 
 
 def persistlab(*args: str) -> list[str]:
@@ -119,3 +119,22 @@ def test_a_file_the_solution_does_not_have_is_named(workspace: Path, course: Cou
     passed(workspace, course, 5)
     refused = CliRunner().invoke(cli, ["solution", "5", "nope.py", "--dir", str(workspace)])
     assert refused.exit_code == 2 and "has no nope.py; it has db.py, main.py" in refused.output
+
+
+def test_files_in_folders_are_shown_diffed_and_written_by_their_path(
+    tmp_path: Path, workspace: Path, course: Course
+) -> None:
+    passed(workspace, course, 8)
+    revision = "migrations/versions/0002_add_priority.py"
+    reference = course.step(8).solution_dir / revision
+    listing = CliRunner().invoke(cli, ["solution", "8", "--dir", str(workspace)])
+    assert f"==> {revision} <==\n" in listing.output and "==> alembic.ini <==\n" in listing.output
+    one = CliRunner().invoke(cli, ["solution", "8", revision, "--dir", str(workspace)])
+    assert one.output == reference.read_text(encoding="utf-8")
+    diff = CliRunner().invoke(cli, ["solution", "8", "--diff", "--dir", str(workspace)])
+    assert f"--- yours/{revision}\n+++ solution/{revision}\n" in diff.output
+    assert '+    op.drop_column("notes", "priority")\n' in diff.output
+    target = tmp_path / "reference8"
+    written = CliRunner().invoke(cli, ["solution", "8", "--write", str(target), "--dir", str(workspace)])
+    assert written.exit_code == 0, written.output
+    assert (target / revision).read_bytes() == reference.read_bytes()

@@ -1,10 +1,12 @@
 """Notes API, step 8: a priority on every note, filters and counts, on a database that grows.
 
-This is your step-7 app. Fill in migrations.py first, then follow the TODOs here.
+This is your step-7 app. Write the revision in migrations/versions/ first, then follow
+the TODOs here.
 """
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from database import Base, SessionLocal, engine
@@ -15,10 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # TODO 1: From this step on, the migrations make and change the tables. Replace create_all
+    #         with `command.upgrade(Config(ALEMBIC_INI), "head")` (from alembic import command;
+    #         from alembic.config import Config): every revision this database lacks, in order.
     Base.metadata.create_all(engine)
-    # TODO 1: import migrations, and call migrations.upgrade(engine) here, after create_all.
     yield
 
 

@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
-import migrations
-from database import Base, SessionLocal, engine
+from alembic import command
+from alembic.config import Config
+from database import SessionLocal
 from fastapi import Depends, FastAPI, HTTPException, Response, status
 from models import Note, User
 from schemas import NoteCount, NoteCreate, NotePublic, NoteUpdate, UserCreate, UserPublic
@@ -14,10 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    Base.metadata.create_all(engine)
-    migrations.upgrade(engine)
+    command.upgrade(Config(ALEMBIC_INI), "head")  # each revision this database lacks, in order
     yield
 
 

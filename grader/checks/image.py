@@ -8,7 +8,15 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-from grader.checks.dockerfile import DockerfileError, Stage, commands, ignored, parse, stages
+from grader.checks.dockerfile import (
+    DockerfileError,
+    Stage,
+    commands,
+    ignored,
+    parse,
+    program,
+    stages,
+)
 from grader.checks.requirements import (
     POSTGRES_DRIVER,
     Requirement,
@@ -28,6 +36,7 @@ SLIM_PYTHON = re.compile(
     r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$"
 )
 NESTING = 5  # requirement files including others, at most this deep
+TOOLS = {"alembic": "alembic"}  # a program run before the server -> the package it comes from
 CMD_HINT = '`CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]`.'
 REQUIREMENTS_HINT = (
     "List what the app needs, one package a line, each pinned: `fastapi==0.115.0`. "
@@ -169,6 +178,10 @@ def needs(folder: Path) -> dict[str, str]:
         return found  # the Dockerfile check says what is wrong with the command
     for need in server_needs(server.program, server.worker):
         found.setdefault(need, f"the image starts the app with {server.program}")
+    for words in server.before:
+        name = program(list(words), {})[0]
+        if name in TOOLS:
+            found.setdefault(TOOLS[name], f"the image's start command runs {name}")
     return found
 
 

@@ -7,6 +7,7 @@ import re
 from grader.checks.postgres import postgres_hint
 from grader.engine.process import ChildReport
 from grader.feedback import CheckFailure, killed, signal_name, student_line
+from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, TIMEOUT
 from grader.server import StudentServer
 
@@ -19,9 +20,17 @@ class RealServer(StudentServer):
         if report.code is not None and report.code < 0:
             return killed(f"The app was killed by {signal_name(-report.code)} before it answered",
                           -report.code)
-        outcome = TIMEOUT if report.stage == "timeout" else CRASHED
+        if report.stage == "timeout":
+            said = (output.strip().splitlines() or ["nothing"])[-1][:300]
+            return CheckFailure(
+                f"The app did not start within {self.startup_allowed:g} s; the last line it "
+                f"printed: {said}",
+                "Run the same command yourself and time it: a start that waits for something "
+                "(a database that does not answer, input()) or loops never comes up.",
+                TIMEOUT,
+            )
         # the app's own traceback last: uvicorn logs the lifespan's, the child reports its own
-        return startup_error(f"{report.traceback}\n{output}", outcome)
+        return startup_error(f"{report.traceback}\n{output}", CRASHED)
 
 
 _ERROR = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
@@ -54,6 +63,8 @@ def startup_error(output: str, outcome: str = CRASHED) -> CheckFailure:
             "only when `engine.dialect.name == \"sqlite\"`: PostgreSQL enforces foreign keys by "
             "itself."
         )
+    elif migration_hint(output):
+        hint = migration_hint(output)
     elif postgres_hint(output):
         hint = postgres_hint(output)
     return CheckFailure(f"The app did not start: {last}" + (f" ({where})" if where else ""), hint,

@@ -4,13 +4,14 @@ same server run here on the grader's socket. Pure functions on words and setting
 Production servers: `uvicorn main:app` (also `python -m uvicorn`), `fastapi run main.py`, and
 gunicorn with uvicorn's workers (`-k uvicorn.workers.UvicornWorker`). A shell command
 (`sh -c "..."`, Docker's shell form) is read as the shell would: variables from the image's ENV,
-`exec`, `VAR=value` prefixes, and the last server of a `migrate && serve` chain.
+`exec`, `VAR=value` prefixes, and the last server of a `migrate && serve` chain, whose commands
+before the server (`alembic upgrade head`) run first here too, through a shell, as in a container.
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from grader.checks.dockerfile import DockerfileError, commands, program
 
@@ -86,6 +87,7 @@ class Server:
     options: tuple[str, ...]  # uvicorn's options as written, without where it listens
     written: str  # the command as the container runs it
     worker: str = ""  # gunicorn's worker class
+    before: tuple[tuple[str, ...], ...] = ()  # the commands a shell runs before the server
 
 
 def read_server(
@@ -103,20 +105,31 @@ def read_server(
         except DockerfileError as error:
             raise NotAServer(str(error)) from None
     else:
+        if "&&" in argv:
+            raise NotAServer(
+                f"it is written in exec form (a JSON list), so no shell reads `&&`: "
+                f"{argv[0]} is run with `&&` as one of its arguments. Let a shell run the chain: "
+                '`CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app ..."]`'
+            )
         simple = [argv]
     written = " ".join(argv[2:] if argv[0].rsplit("/", 1)[-1] in SHELLS else argv)
     last = ""
-    for words in reversed(simple):
+    for index in reversed(range(len(simple))):
+        words = simple[index]
         name, rest, command_env = program(words, env)
         if not name:
             continue
         last = last or " ".join(words)
+        server: Server | None = None
         if name == "uvicorn":
-            return _uvicorn(rest, command_env, written)
-        if name == "fastapi":
-            return _fastapi(rest, written)
-        if name == "gunicorn":
-            return _gunicorn(rest, command_env, written, gunicorn_config or {})
+            server = _uvicorn(rest, command_env, written)
+        elif name == "fastapi":
+            server = _fastapi(rest, written)
+        elif name == "gunicorn":
+            server = _gunicorn(rest, command_env, written, gunicorn_config or {})
+        if server is not None:
+            before = tuple(tuple(w) for w in simple[:index] if w[:1] != ["cd"])
+            return replace(server, before=before)
     if last.startswith("python "):
         raise NotAServer(
             f"it runs `{last}`, which starts whatever that file starts: the grader (and a platform "
@@ -272,5 +285,15 @@ def production_problem(server: Server) -> str:
 
 
 def runnable_here(server: Server, python: str) -> list[str]:
-    """The same app served here by uvicorn through `python` (the grader adds its own --uds)."""
-    return [python, "-m", "uvicorn", server.app, *server.options]
+    """The same app served here by uvicorn through `python` (the grader adds its own --uds),
+    after the commands the image runs before its server."""
+    return after(server.before, [python, "-m", "uvicorn", server.app, *server.options])
+
+
+def after(before: tuple[tuple[str, ...], ...], command: list[str]) -> list[str]:
+    """`command`, run by a shell once every command of `before` succeeded, as `a && b && exec
+    command`; the arguments the grader appends (--uds) reach `command` through "$@"."""
+    if not before:
+        return command
+    chain = " && ".join(shlex.join(words) for words in before)
+    return ["sh", "-c", f'{chain} && exec "$@"', "sh", *command]

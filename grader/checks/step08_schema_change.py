@@ -15,10 +15,11 @@ from grader.server import StudentServer
 
 STEP7 = "07-crud-rest"
 MIGRATION_HINT = (
-    "create_all() never changes a table that exists. At startup, after create_all, look at "
-    "the columns (`inspect(engine).get_columns(\"notes\")`) and, when priority is not among "
-    "them, run `ALTER TABLE notes ADD COLUMN priority INTEGER NOT NULL DEFAULT 0` (or write an "
-    "Alembic migration that does the same)."
+    "create_all() never changes a table that exists: a migration does. Write the change as an "
+    "Alembic revision, `op.add_column(\"notes\", sa.Column(\"priority\", sa.Integer(), "
+    "nullable=False, server_default=\"0\"))`, and run `command.upgrade(Config(ALEMBIC_INI), "
+    "\"head\")` in the lifespan. (Or, at startup, run `ALTER TABLE notes ADD COLUMN priority "
+    "INTEGER NOT NULL DEFAULT 0` when `inspect(engine).get_columns(\"notes\")` has no priority.)"
 )
 
 upgrade = upgrade_fixture(STEP7, setup_note, MIGRATION_HINT)

@@ -38,9 +38,10 @@ IN_TURN = 10  # then one at a time, which a pool takes its connections for in tu
 BURSTS = 3
 STEP8 = "08-schema-change"
 OWNER_MIGRATION_HINT = (
-    "Add owner_id to the table the same way priority was added in step 8: in migrations.py, "
-    "when `inspect(engine).get_columns(\"notes\")` has no owner_id, run `ALTER TABLE notes ADD "
-    "COLUMN owner_id INTEGER REFERENCES users (id)`. The model alone changes no table."
+    "The model alone changes no table. Write revision 0003, after 0002: `op.create_table(\"users"
+    "\", ...)`, then `op.execute(\"ALTER TABLE notes ADD COLUMN owner_id INTEGER REFERENCES users "
+    "(id)\")`. (With ALTER TABLE at startup instead, add it the same way priority was added in "
+    "step 8: in migrations.py, when `inspect(engine).get_columns(\"notes\")` has no owner_id.)"
 )
 PRAGMA_HINT = (
     "SQLite ignores foreign keys unless each connection turns them on. In database.py: "

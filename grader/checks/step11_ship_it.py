@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
-from grader.checks.server_command import runnable_here
+from grader.checks.server_command import after, runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
@@ -40,6 +40,44 @@ def real() -> Iterator[list[RealServer]]:
     """Every real server a check started; all are killed after the module."""
     servers: list[RealServer] = []
     yield servers
+    for server in servers:
+        server.crash()
+
+
+@pytest.fixture(scope="module")
+def before_serving(target: Target) -> tuple[tuple[str, ...], ...]:
+    """What the image runs before its server (`alembic upgrade head`), run here before every
+    start of the app as a container would; nothing when the Dockerfile says nothing readable."""
+    try:
+        return image_server(target.folder).before
+    except CheckFailure:
+        return ()
+
+
+def served(before: tuple[tuple[str, ...], ...]) -> list[str] | None:
+    """The command that serves main:app after `before`; None (the zygote serves it) if no need."""
+    return after(before, [sys.executable, "-m", "uvicorn", "main:app"]) if before else None
+
+
+@pytest.fixture(scope="module")
+def spawn(
+    target: Target, scratch: Scratch, limits: Limits, workdir: Path,
+    before_serving: tuple[tuple[str, ...], ...],
+) -> Iterator[Callable[..., StudentServer]]:
+    """The plugin's spawn, each start running what the image runs before its server."""
+    servers: list[StudentServer] = []
+
+    def start(folder: Path | None = None, env: dict[str, str] | None = None) -> StudentServer:
+        for running in servers:  # one student process at a time
+            running.crash()
+        if folder is None:
+            folder = scratch.fresh(target.folder, f"fresh{len(servers)}")
+        command = served(before_serving)
+        server = (RealServer if command else StudentServer)(folder, limits, workdir, env, command)
+        servers.append(server)
+        return server.start()
+
+    yield start
     for server in servers:
         server.crash()
 
@@ -76,13 +114,15 @@ def test_health_answers(server: StudentServer) -> None:
 
 @check(points=2, task=3)
 def test_health_needs_the_database(
-    target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer]
+    target: Target, scratch: Scratch, limits: Limits, workdir: Path, real: list[RealServer],
+    before_serving: tuple[tuple[str, ...], ...],
 ) -> None:
     """/health answers 200 while the database works, and not 200 while it cannot be read"""
     folder = scratch.fresh(target.folder, "outage")
     (folder / "data").mkdir()
     db = folder / "data" / "notes.db"
-    server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"))
+    server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"),
+                        served(before_serving))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))
@@ -150,8 +190,9 @@ def test_production_command_serves(
     how = (f"`{server.written}`, run as written (only where it listens swapped for a socket of "
            "the grader's)")
     if server.program != "uvicorn":
-        how = (f"`{server.written}`, run as `uvicorn {' '.join(command[3:])}` (the server "
-               f"{server.program} starts for this app, on a socket of the grader's)")
+        first = " && ".join([*(" ".join(words) for words in server.before), ""])
+        how = (f"`{server.written}`, run as `{first}uvicorn {' '.join([server.app, *server.options])}` "
+               f"(the server {server.program} starts for this app, on a socket of the grader's)")
     folder = scratch.fresh(target.folder, "production")
     (folder / "data").mkdir()
     env = app_environment("sqlite:///data/production.db")

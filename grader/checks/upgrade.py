@@ -17,6 +17,7 @@ from grader.checks.restart import DB_FILE, Phases
 from grader.course import SOLUTIONS
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
+from grader.migration_feedback import CHECK_FIRST_HINT
 from grader.plugin import Target
 from grader.server import StudentServer
 
@@ -97,8 +98,7 @@ class UpgradeRun(Phases):
             raise CheckFailure(
                 f"The upgrade worked once, but the second start on the same notes.db failed: "
                 f"{failure.message}",
-                "The migration runs at every start, so it must first check whether the column "
-                "is already there (`inspect(engine).get_columns(\"notes\")`) and do nothing if so.",
+                CHECK_FIRST_HINT,
             ) from None
         self.added = self.make(server, random_text(), priority=7)
         server.crash()
@@ -140,10 +140,13 @@ class UpgradeRun(Phases):
                 f"The {self.label} notes.db had lost notes {middle} and {newest}, {newest} being "
                 f"the newest. After the upgrade, a new note got id {fresh_id}: the id of a deleted "
                 "note, given again. A client holding the old id would now read another note. "
-                "Rebuilding the table (a new table, INSERT ... SELECT, DROP, RENAME) loses "
-                "AUTOINCREMENT and SQLite's record of the highest id ever used (sqlite_sequence).",
-                "Add the column with `ALTER TABLE notes ADD COLUMN ...`, which keeps the table, its "
-                "AUTOINCREMENT and its sqlite_sequence row as they are.",
+                "Rebuilding the table (a new table, INSERT ... SELECT, DROP, RENAME, as Alembic's "
+                "batch mode does) loses AUTOINCREMENT and SQLite's record of the highest id ever "
+                "used (sqlite_sequence).",
+                "Add the column with `op.add_column(...)` or `ALTER TABLE notes ADD COLUMN ...`, "
+                "which keep the table, its AUTOINCREMENT and its sqlite_sequence row as they are. "
+                "Alembic's batch mode (op.batch_alter_table, render_as_batch) rebuilds the table: "
+                "keep it out of these revisions.",
             )
 
 

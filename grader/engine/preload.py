@@ -1,7 +1,7 @@
 """Import and warm up what every student app needs, once, in the grader before it forks.
 
 A forked child then finds fastapi, pydantic, uvicorn and sqlite3 ready (and, in the "orm" kind,
-SQLAlchemy's ORM and httpx), and starts in milliseconds instead of the third of a second a fresh
+SQLAlchemy's ORM, httpx and Alembic), and starts in milliseconds instead of the third of a second a fresh
 Python takes to import them. The "web" kind is two thirds of the size: every fork, copy-on-write
 fault and exit of a student process that needs no ORM (steps 1-5) is that much cheaper.
 """
@@ -26,7 +26,7 @@ WEB = (
     "uvicorn.loops.asyncio",
     "uvicorn.protocols.http.h11_impl",
 )
-ORM = ("httpx", "sqlalchemy", "sqlalchemy.orm")
+ORM = ("httpx", "sqlalchemy", "sqlalchemy.orm", "alembic.command", "alembic.config")
 KINDS = {"web": WEB, "orm": WEB + ORM}
 _IMPORTS_ORM = re.compile(rb"^\s*(?:from|import)\s+sqlalchemy\b", re.MULTILINE)
 _warm: set[str] = set()  # the kinds this process has loaded

@@ -269,7 +269,7 @@ class StudentProcess:
     def wait_report(self, until: str) -> ChildReport:
         """Read the status pipe until the child reports `until`, an error, exits or times out (a
         start that is only slow, on a busy machine, gets a second wait)."""
-        deadline = time.monotonic() + self.limits.startup
+        deadline = time.monotonic() + self.startup_allowed  # an own command's floor included
         confirmed = looked = False
         while True:
             if self.mode == "exec" and os.path.exists(self.socket_path):

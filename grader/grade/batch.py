@@ -101,7 +101,12 @@ def content_key(step: Step, folder: Path) -> str:
 
 
 def python_files(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in folder.glob("*.py") if path.is_file()}
+    """Every Python file of the step folder, its migrations/ too, by its path in the folder."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*.py")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
 
 
 _starters: dict[int, dict[str, bytes]] = {}

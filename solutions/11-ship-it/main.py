@@ -1,11 +1,9 @@
 """Notes API, step 11: ready to ship: settings from the environment and a health check."""
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Annotated
 
-import migrations
-from database import Base, SessionLocal, engine
+from database import SessionLocal
 from fastapi import Depends, FastAPI, HTTPException, Response, status
 from models import Note, User
 from schemas import NoteCount, NoteCreate, NotePublic, NoteUpdate, UserCreate, UserPublic
@@ -14,14 +12,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    Base.metadata.create_all(engine)
-    migrations.upgrade(engine)
-    yield
-
-
-app = FastAPI(lifespan=lifespan)
+# The tables are brought up to date before the server starts, once (`alembic upgrade head` in the
+# Dockerfile's CMD), not by each of its workers as it starts.
+app = FastAPI()
 
 
 def get_db() -> Iterator[Session]:

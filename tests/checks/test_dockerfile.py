@@ -77,6 +77,8 @@ ACCEPTED = {
     "exec-in-shell-form": SLIM + "CMD exec uvicorn main:app --host 0.0.0.0 --port 8000\n",
     "migrate-then-serve": SLIM
     + "CMD python migrations.py && exec uvicorn main:app --host 0.0.0.0\n",
+    "alembic-then-serve": SLIM
+    + 'CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app --host 0.0.0.0"]\n',
     "entrypoint-and-cmd": SLIM
     + 'ENTRYPOINT ["uvicorn", "main:app"]\nCMD ["--host", "0.0.0.0", "--port", "8000"]\n',
     "python-m-uvicorn-entrypoint": SLIM
@@ -174,12 +176,40 @@ def test_correct_dockerfiles_are_accepted(tmp_path: Path, text: str) -> None:
     check_dockerfile(folder)
     server = image_server(folder)
     assert server.app == "main:app"
-    assert runnable_here(server, sys.executable)[:4] == [
+    command = runnable_here(server, sys.executable)
+    assert command[command.index(sys.executable):][:4] == [
         sys.executable,
         "-m",
         "uvicorn",
         "main:app",
     ]
+
+
+def test_what_a_start_command_chains_before_its_server_runs_first() -> None:
+    server = read_server(
+        ["sh", "-c", "cd /app && alembic upgrade head && exec uvicorn main:app --host 0.0.0.0"], {}
+    )
+    assert server.before == (("alembic", "upgrade", "head"),)  # the step folder is the WORKDIR
+    assert runnable_here(server, "python") == [
+        "sh", "-c", 'alembic upgrade head && exec "$@"', "sh", "python", "-m", "uvicorn", "main:app",
+    ]
+    plain = read_server(["uvicorn", "main:app", "--host", "0.0.0.0"], {})
+    assert plain.before == () and runnable_here(plain, "python")[0] == "python"
+
+
+def test_a_chain_in_exec_form_is_refused_with_the_reason() -> None:
+    with pytest.raises(NotAServer, match="no shell reads `&&`"):
+        read_server(["alembic", "upgrade", "head", "&&", "uvicorn", "main:app"], {})
+
+
+def test_a_tool_the_start_command_runs_must_be_required(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, SLIM + 'CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app --host 0.0.0.0"]\n')
+    requirements = folder / "requirements.txt"
+    requirements.write_text(
+        "".join(line for line in requirements.read_text().splitlines(True) if "alembic" not in line)
+    )
+    with pytest.raises(CheckFailure, match="does not list alembic, and the image's start command runs alembic"):
+        check_requirements(folder)
 
 
 @pytest.mark.parametrize(("text", "reason"), REFUSED.values(), ids=REFUSED.keys())

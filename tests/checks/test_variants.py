@@ -76,7 +76,7 @@ def test_database_url_reaches_a_sandboxed_app(course: Course, tmp_path: Path) ->
     by_name = {v.name: v for v in VARIANTS + CORRECT}
     for name in names:
         variant = by_name[name]
-        variant.write(tmp_path / "class" / name / variant.base)
+        variant.write(tmp_path / "class" / name / variant.folder)
     options = Options(steps=(6,), limits=limits_for(5))
     graded = {g.name: g for g in grade_class(intake([tmp_path / "class"], course), course, options, jobs=1)}
     for name in names:

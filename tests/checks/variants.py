@@ -5,6 +5,7 @@ Every variant names the check that must be the first to fail and words its messa
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,27 +16,45 @@ from grader.course import SOLUTIONS
 class Variant:
     name: str
     step: int
-    base: str  # the solutions/ folder it is made from
-    edits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    base: str | Variant  # the solutions/ folder it is made from, or another variant
+    edits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # by path in the folder
     files: dict[str, str] = field(default_factory=dict)  # whole files, replacing or adding
     first_failure: str = ""  # the check function's name
     says: tuple[str, ...] = ()
     hint_says: tuple[str, ...] = ()
     alone: bool = False  # every other check of the step passes: the mistake costs one check
     encodings: dict[str, str] = field(default_factory=dict)  # file -> codec it is written in
+    removed: tuple[str, ...] = ()  # files or folders of the base left out
     status: str = "fail"  # the step's: "error" where Python cannot read the code at all
 
+    @property
+    def folder(self) -> str:
+        """The step folder the variant is a version of."""
+        return self.base if isinstance(self.base, str) else self.base.folder
+
     def write(self, target: Path) -> Path:
-        source = SOLUTIONS / self.base
-        target.mkdir(parents=True)
-        for path in sorted(p for p in source.iterdir() if p.is_file() and p.suffix != ".db"):
+        if isinstance(self.base, Variant):
+            self.base.write(target)
+        else:
+            shutil.copytree(SOLUTIONS / self.base, target,
+                            ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+        for name in self.removed:
+            path = target / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for name, changes in self.edits.items():
+            path = target / name
             text = path.read_text(encoding="utf-8")
-            for old, new in self.edits.get(path.name, []):
+            for old, new in changes:
                 assert old in text, f"{self.name}: {old!r} is not in {path}"
                 text = text.replace(old, new)
-            (target / path.name).write_text(text, encoding=self.encodings.get(path.name, "utf-8"))
+            path.write_text(text, encoding=self.encodings.get(name, "utf-8"))
         for name, text in self.files.items():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
             (target / name).write_text(text, encoding=self.encodings.get(name, "utf-8"))
+        for name, codec in self.encodings.items():
+            path = target / name
+            if name not in self.edits and name not in self.files and path.is_file():
+                path.write_text(path.read_text(encoding="utf-8"), encoding=codec)
         return target
 
 
@@ -364,6 +383,53 @@ CORRECT = [
 
 S8 = "08-schema-change"
 UPGRADE = "    migrations.upgrade(engine)\n"
+ALEMBIC_UPGRADE = '    command.upgrade(Config(ALEMBIC_INI), "head")  # each revision this database lacks, in order\n'
+ALEMBIC_IMPORTS = "from alembic import command\nfrom alembic.config import Config\nfrom database import SessionLocal\n"
+ALTER_IMPORTS = "import migrations\nfrom database import Base, SessionLocal, engine\n"
+ALTER_8 = '''"""Bring a database made by an older version of the app up to the models, keeping every row.
+
+create_all() only makes tables that are missing; it never changes one that exists. Each
+change to an existing table is therefore written here once, and applied at startup when
+the database does not have it yet.
+"""
+
+from sqlalchemy import Engine, inspect, text
+
+ADDED_COLUMNS = {
+    ("notes", "priority"): "ALTER TABLE notes ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Apply every change the database lacks, in one transaction; return what was applied."""
+    inspector = inspect(engine)
+    applied = []
+    with engine.begin() as conn:
+        for (table, column), statement in ADDED_COLUMNS.items():
+            if column not in {c["name"] for c in inspector.get_columns(table)}:
+                conn.execute(text(statement))
+                applied.append(f"{table}.{column}")
+    return applied
+'''
+ALTER_9 = ALTER_8.replace(
+    "DEFAULT 0\",\n",
+    "DEFAULT 0\",\n"
+    '    ("notes", "owner_id"): "ALTER TABLE notes ADD COLUMN owner_id INTEGER REFERENCES users (id)",\n',
+)
+ALTER_MIGRATIONS = {8: ALTER_8, 9: ALTER_9}
+
+
+def alter_table_style(step: int, base: str) -> Variant:
+    """The reference with the accepted alternative to Alembic: create_all, then an ALTER TABLE at
+    startup for each column the table lacks (migrations.py), and no Alembic files."""
+    return Variant(f"alter-table-at-startup-{step}", step, base,
+                   {"main.py": [(ALEMBIC_IMPORTS, ALTER_IMPORTS),
+                                (ALEMBIC_UPGRADE, "    Base.metadata.create_all(engine)\n" + UPGRADE)]},
+                   files={"migrations.py": ALTER_MIGRATIONS[min(step, 9)]},
+                   removed=("alembic.ini", "migrations"))
+
+
+ALTER8 = alter_table_style(8, S8)
 COUNT_ROUTE = (Path(SOLUTIONS / S8 / "main.py").read_text(encoding="utf-8")
                .split('@app.get("/notes/count")')[1].split("\n\n\n")[0])
 COUNT_ROUTE = '@app.get("/notes/count")' + COUNT_ROUTE + "\n\n\n"
@@ -378,12 +444,12 @@ def upgrade(engine: Engine) -> None:
 """
 
 VARIANTS += [
-    Variant("no-migration", 8, S8, {"main.py": [(UPGRADE, "")]},
+    Variant("no-migration", 8, ALTER8, {"main.py": [(UPGRADE, "")]},
             first_failure="test_old_rows_survive_the_upgrade", says=("no such column",),
             hint_says=("ALTER TABLE",)),
-    Variant("drop-and-recreate", 8, S8, {"main.py": [(UPGRADE, "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
+    Variant("drop-and-recreate", 8, ALTER8, {"main.py": [(UPGRADE, "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
             first_failure="test_old_rows_survive_the_upgrade", says=("were gone",)),
-    Variant("migration-always-runs", 8, S8,
+    Variant("migration-always-runs", 8, ALTER8,
             {"main.py": [("    Base.metadata.create_all(engine)\n    migrations.upgrade(engine)\n",
                           ("    if inspect(engine).has_table(\"notes\"):\n        migrations.upgrade(engine)\n"
                            "    Base.metadata.create_all(engine)\n")),
@@ -396,6 +462,7 @@ VARIANTS += [
 ]
 
 S9 = "09-relations-and-transactions"
+ALTER9 = alter_table_style(9, S9)
 PRAGMA = (
     'if engine.dialect.name == "sqlite":\n\n    @event.listens_for(engine, "connect")\n'
     "    def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:\n"
@@ -418,18 +485,21 @@ VARIANTS += [
 ]
 
 VARIANTS += [
-    Variant("delete-user-sets-owner-null", 9, S9,
-            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="SET NULL")')]},
+    Variant("delete-user-sets-owner-null", 9, S9,  # the table is the revision's: the model alone changes nothing
+            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="SET NULL")')],
+             "migrations/versions/0003_users_and_owners.py": [("REFERENCES users (id)", "REFERENCES users (id) ON DELETE SET NULL")]},
             first_failure="test_deleting_a_user_with_notes", says=("owner_id null", "lost its owner"),
             hint_says=("409",)),
     Variant("delete-user-cascades", 9, S9,
-            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="CASCADE")')]},
+            {"models.py": [('ForeignKey("users.id")', 'ForeignKey("users.id", ondelete="CASCADE")')],
+             "migrations/versions/0003_users_and_owners.py": [("REFERENCES users (id)", "REFERENCES users (id) ON DELETE CASCADE")]},
             first_failure="test_deleting_a_user_with_notes", says=("deleted along with the user",)),
-    Variant("drop-users-and-notes-at-shutdown", 9, S9, {"main.py": DROP_AT_SHUTDOWN},
+    Variant("drop-users-and-notes-at-shutdown", 9, ALTER9, {"main.py": DROP_AT_SHUTDOWN},
             first_failure="test_notes_survive_a_graceful_restart", says=("SIGTERM", "survived a SIGKILL")),
 ]
 
 S10 = "10-postgresql"
+ALTER10 = alter_table_style(10, S10)
 
 VARIANTS += [
     Variant("pragma-on-postgres", 10, S10,
@@ -438,7 +508,27 @@ VARIANTS += [
             hint_says=("dialect.name",)),
 ]
 
-S11 = "11-ship-it"
+S11_REFERENCE = "11-ship-it"
+CHAIN_CMD = 'CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app --host 0.0.0.0 --port 8000"]'
+CMD_EXEC = 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]'
+NO_LIFESPAN = (
+    "from collections.abc import Iterator\nfrom typing import Annotated\n\nfrom database import SessionLocal\n",
+    (
+        "# The tables are brought up to date before the server starts, once (`alembic upgrade head` in the\n"
+        "# Dockerfile's CMD), not by each of its workers as it starts.\napp = FastAPI()\n"
+    ),
+)
+LIFESPAN = (
+    "from collections.abc import AsyncIterator, Iterator\nfrom contextlib import asynccontextmanager\n"
+    "from pathlib import Path\nfrom typing import Annotated\n\n" + ALEMBIC_IMPORTS,
+    'ALEMBIC_INI = Path(__file__).with_name("alembic.ini")\n\n\n@asynccontextmanager\n'
+    "async def lifespan(app: FastAPI) -> AsyncIterator[None]:\n" + ALEMBIC_UPGRADE + "    yield\n\n\n"
+    "app = FastAPI(lifespan=lifespan)\n",
+)
+# Step 11 as step 10 left it: the app upgrades its database as it starts, the image only serves it.
+S11 = Variant("upgrade-at-app-start", 11, S11_REFERENCE,
+              {"main.py": list(zip(NO_LIFESPAN, LIFESPAN)), "Dockerfile": [(CHAIN_CMD, CMD_EXEC)]})
+ALTER11 = alter_table_style(11, S11)
 
 VARIANTS += [
     Variant("unpinned-requirement", 11, S11, {"requirements.txt": [("sqlalchemy==2.1.9", "sqlalchemy>=2.0")]},
@@ -517,7 +607,7 @@ VARIANTS += [
 ]
 
 VARIANTS += [
-    Variant("tables-dropped-at-startup", 11, S11,
+    Variant("tables-dropped-at-startup", 11, ALTER11,
             {"main.py": [("    Base.metadata.create_all(engine)\n",
                           "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
             first_failure="test_notes_survive_a_crash", says=("killed",)),
@@ -644,7 +734,7 @@ DELETE_NOTE_204 = (
 NO_201 = ", status_code=status.HTTP_201_CREATED)"
 
 VARIANTS += [
-    Variant("migration-rebuilds-table", 8, S8, files={"migrations.py": REBUILD_MIGRATION},
+    Variant("migration-rebuilds-table", 8, ALTER8, files={"migrations.py": REBUILD_MIGRATION},
             first_failure="test_upgrade_keeps_ids_unique", says=("given again", "sqlite_sequence"),
             hint_says=("ALTER TABLE notes ADD COLUMN",)),
     Variant("step8-create-answers-200", 8, S8, {"main.py": [('@app.post("/notes"' + NO_201, '@app.post("/notes")')]},
@@ -655,7 +745,7 @@ VARIANTS += [
     Variant("fk-on-first-connect-only", 9, S9,
             {"database.py": [('@event.listens_for(engine, "connect")', '@event.listens_for(engine, "first_connect")')]},
             first_failure="test_no_orphan_notes", says=("some connections only", "first_connect")),
-    Variant("owner-id-not-migrated", 9, S9,
+    Variant("owner-id-not-migrated", 9, ALTER9,
             {"migrations.py": [('    ("notes", "owner_id"): "ALTER TABLE notes ADD COLUMN owner_id INTEGER REFERENCES users (id)",\n', "")]},
             first_failure="test_step8_database_comes_forward", says=("step 8", "no such column: notes.owner_id"),
             hint_says=("migrations.py",)),
@@ -681,7 +771,8 @@ VARIANTS += [
             {"main.py": [(DELETE_NOTE_204, DELETE_NOTE_204.replace("status.HTTP_204_NO_CONTENT)", "200)"))]},
             first_failure="test_notes_still_updated_and_deleted", says=("answered 200",)),
     Variant("step9-ids-reused", 9, S9, {"models.py": [(NOTE_TABLE_ARGS, NOTE_TABLE_ARGS.splitlines(True)[0]
-                                                      + NOTE_TABLE_ARGS.splitlines(True)[1])]},
+                                                      + NOTE_TABLE_ARGS.splitlines(True)[1])],
+                                        "migrations/versions/0001_notes_table.py": [("        sqlite_autoincrement=True,\n", "")]},
             first_failure="test_changes_still_survive_a_restart", says=("new note got id",)),
     Variant("step9-pinned-ignored", 9, S9,
             {"main.py": [("    if pinned is not None:\n        query = query.where(Note.pinned == pinned)\n", "")]},
@@ -706,17 +797,17 @@ COMMIT_OR_409 = (
 BROKEN_PRAGMA = "    inspector = inspect(engine)\n    with engine.begin() as conn:\n        conn.exec_driver_sql(\"PRAGMA table_info notes\")\n"
 
 VARIANTS += [  # feedback that names the cause
-    Variant("write-lock-never-released", 9, S9, {"main.py": [("    migrations.upgrade(engine)\n    yield\n", LEFT_OPEN)]},
+    Variant("write-lock-never-released", 9, ALTER9, {"main.py": [("    migrations.upgrade(engine)\n    yield\n", LEFT_OPEN)]},
             first_failure="test_users", says=("no answer within", "notes.db was locked for writing"),
             hint_says=("close every session", "busy timeout")),
-    Variant("tables-dropped-at-every-start", 9, S9, {"main.py": [(
+    Variant("tables-dropped-at-every-start", 9, ALTER9, {"main.py": [(
         "    Base.metadata.create_all(engine)\n", "    Base.metadata.drop_all(engine)\n    Base.metadata.create_all(engine)\n")]},
             first_failure="test_failed_import_after_a_restart", says=("had been committed", "startup removed it"),
             hint_says=("drop tables",)),
     Variant("integrity-error-unhandled", 9, S9, {"main.py": [(COMMIT_OR_409, "    db.commit()\n")]},
             first_failure="test_no_orphan_notes", says=("500", "IntegrityError", "FOREIGN KEY"),
             hint_says=("db.rollback()", "409")),
-    Variant("broken-pragma-in-migrations", 9, S9, {"migrations.py": [("    inspector = inspect(engine)\n", BROKEN_PRAGMA)]},
+    Variant("broken-pragma-in-migrations", 9, ALTER9, {"migrations.py": [("    inspector = inspect(engine)\n", BROKEN_PRAGMA)]},
             first_failure="test_users", says=("migrations.py line 20",), hint_says=("migrations.py line 20",)),
 ]
 
@@ -724,7 +815,7 @@ VARIANTS += [  # feedback that names the cause
 FULL_MARKS = [
     Variant("count-with-extra-keys", 8, S8,
             {"schemas.py": [("    unpinned: int\n", "    unpinned: int\n    high_priority: int = 0\n")]}),
-    Variant("migration-by-table-info", 8, S8, files={"migrations.py": TABLE_INFO_MIGRATION}),
+    Variant("migration-by-table-info", 8, ALTER8, files={"migrations.py": TABLE_INFO_MIGRATION}),
     Variant("fk-listener-by-cursor-and-owner-lookup", 9, S9,
             {"database.py": [(PRAGMA, PRAGMA_BY_CURSOR)], "main.py": [(NOTE_BY_FK, NOTE_BY_LOOKUP)]}),
     Variant("fk-on-a-null-pool", 9, S9,
@@ -748,11 +839,11 @@ VARIANTS += [
             {"main.py": [(COUNT_PINNED, "    pinned = db.scalar(select(func.sum(Note.pinned))) or 0\n")]},
             first_failure="test_count", says=("500", "sum(boolean) does not exist"),
             hint_says=("func.count()", "boolean")),
-    Variant("migration-reads-columns-by-pragma", 10, S10,
+    Variant("migration-reads-columns-by-pragma", 10, ALTER10,
             {"migrations.py": [(COLUMNS_BY_INSPECT, COLUMNS_BY_PRAGMA)]},
             first_failure="test_tables_are_on_postgres", says=("did not start", "PRAGMA"),
             hint_says=("migrations.py line", "get_columns")),
-    Variant("no-migration-on-postgres", 10, S10, {"main.py": [(UPGRADE, "")]},
+    Variant("no-migration-on-postgres", 10, ALTER10, {"main.py": [(UPGRADE, "")]},
             first_failure="test_old_rows_survive_the_upgrade", says=("PostgreSQL database", "does not exist"),
             hint_says=("ALTER TABLE",)),
     Variant("text-length-left-to-postgres", 10, S10,
@@ -766,7 +857,6 @@ VARIANTS += [
             first_failure="test_update", says=("still shows",), hint_says=("db.commit()",)),
 ]
 
-CMD_EXEC = 'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]'
 PSYCOPG = "psycopg[binary]==3.3.9\n"
 
 VARIANTS += [
@@ -799,6 +889,7 @@ VARIANTS += [
 GUNICORN_CONF = 'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n'
 PIP_COMPILED = (
     "#\n# This file is autogenerated by pip-compile with Python 3.12\n#\n"
+    "alembic==1.20.1 \\\n    --hash=sha256:" + "6" * 64 + "\n"
     "fastapi==0.165.0 \\\n    --hash=sha256:" + "1" * 64 + "\n    # via -r requirements.in\n"
     "psycopg[binary]==3.3.9 ; python_version >= \"3.8\" \\\n    --hash=sha256:" + "2" * 64 + "\n"
     "pydantic==2.14.3 \\\n    --hash=sha256:" + "3" * 64 + "\n    # via fastapi\n"
@@ -824,3 +915,67 @@ CORRECT_STYLES = [
                              "FROM base AS final\nUSER nobody"))]},
             files={"requirements.txt": PIP_COMPILED}),
 ]
+
+# ---- migrations with Alembic (steps 8-11), and the ALTER TABLE style accepted beside it ----
+
+REVISION_0002 = "migrations/versions/0002_add_priority.py"
+REVISION_0003 = "migrations/versions/0003_users_and_owners.py"
+OWNER_BY_BATCH = (  # batch mode rebuilds the table to add the constraint, losing AUTOINCREMENT
+    '    with op.batch_alter_table("notes") as batch:\n'
+    '        batch.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))\n'
+    '        batch.create_foreign_key("fk_notes_owner_id", "users", ["owner_id"], ["id"])\n'
+)
+OWNER_BY_STATEMENT = '    op.execute("ALTER TABLE notes ADD COLUMN owner_id INTEGER REFERENCES users (id)")\n'
+OWNER_BY_ADD_COLUMN = (
+    '    op.add_column("notes", sa.Column("owner_id", sa.Integer(), sa.ForeignKey("users.id"), '
+    "nullable=True))\n"
+)
+BASELINE_GUARD = (
+    '    if sa.inspect(op.get_bind()).has_table("notes"):\n'
+    "        return  # a database made by step 7: create_all made this very table, rows and all\n"
+)
+
+VARIANTS += [
+    Variant("alembic-upgrade-never-run", 8, S8, {"main.py": [(ALEMBIC_UPGRADE, "")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("no such column: notes.priority",),
+            hint_says=("op.add_column",)),
+    Variant("create-all-before-alembic", 8, S8,
+            {"main.py": [(ALEMBIC_IMPORTS, ALEMBIC_IMPORTS.replace("import SessionLocal", "import Base, SessionLocal, engine")),
+                         (ALEMBIC_UPGRADE, "    Base.metadata.create_all(engine)\n" + ALEMBIC_UPGRADE)]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("duplicate column name: priority",),
+            hint_says=("take create_all out",)),
+    Variant("baseline-always-creates-the-table", 8, S8,
+            {"migrations/versions/0001_notes_table.py": [(BASELINE_GUARD, "")]},
+            first_failure="test_old_rows_survive_the_upgrade", says=("table notes already exists",),
+            hint_says=("has_table",)),
+    Variant("owner-fk-in-batch-mode", 9, S9, {REVISION_0003: [(OWNER_BY_STATEMENT, OWNER_BY_BATCH)]},
+            first_failure="test_step8_database_comes_forward", says=("given again",),
+            hint_says=("batch mode",)),
+    Variant("alembic-silences-the-server-log", 8, S8,
+            {"main.py": [("    return NoteCount(total=total, pinned=pinned, unpinned=total - pinned)\n",
+                          "    return {}[total]\n")],
+             "migrations/env.py": [(", disable_existing_loggers=False", "")]},
+            first_failure="test_count", says=("no traceback", "silenced"),
+            hint_says=("disable_existing_loggers=False",)),
+    Variant("owner-fk-by-add-column", 9, S9, {REVISION_0003: [(OWNER_BY_STATEMENT, OWNER_BY_ADD_COLUMN)]},
+            first_failure="test_users", says=("No support for ALTER of constraints",),
+            hint_says=("op.execute",)),
+    Variant("step8-revision-given-a-new-id", 9, S9,
+            {REVISION_0002: [('revision = "0002"', 'revision = "3c1f0e9a7b2d"')],
+             REVISION_0003: [('down_revision = "0002"', 'down_revision = "3c1f0e9a7b2d"')]},
+            first_failure="test_step8_database_comes_forward", says=("Can't locate revision identified by '0002'",),
+            hint_says=("alembic_version",)),
+    Variant("upgrade-nowhere", 11, S11_REFERENCE, {"Dockerfile": [(CHAIN_CMD, CMD_EXEC)]},
+            first_failure="test_notes_survive_a_crash", says=("no such table: notes",),
+            hint_says=("alembic upgrade head && exec uvicorn",)),
+]
+
+FULL_MARKS += [
+    ALTER8,
+    ALTER9,
+    ALTER11,
+    S11,
+    Variant("upgrade-chained-in-shell-form", 11, S11_REFERENCE,
+            {"Dockerfile": [(CHAIN_CMD, "CMD alembic upgrade head && uvicorn main:app --host 0.0.0.0 --port 8000")]}),
+]
+CORRECT += [ALTER10]

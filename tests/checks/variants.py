@@ -206,6 +206,19 @@ VARIANTS += [
             first_failure="test_engine_from_database_url", says=("DATABASE_URL",)),
 ]
 
+# Found by benchmarks/mutants.py: one small change to a reference, which a check must catch.
+AUTOINCREMENT_ARGS = '    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n'
+VARIANTS += [
+    Variant("text-never-stored", 3, S3, {"main.py": [("    notes_db[note_id] = note.text\n", "")]},
+            first_failure="test_first_note_gets_id_one", says=("stores anything in notes_db",)),
+    Variant("step4-ids-stuck-at-one", 4, S4, {"main.py": [("    next_id += 1\n", "")]},
+            first_failure="test_lists_every_note", says=("[1, 1, 1]",)),
+    Variant("step4-ids-from-two", 4, S4, {"main.py": [("next_id = 1", "next_id = 2")]},
+            first_failure="test_lists_every_note", says=("[2, 3, 4]", "[1, 2, 3]")),
+    Variant("step6-without-autoincrement", 6, S6, {"models.py": [(AUTOINCREMENT_ARGS, "")]},
+            first_failure="test_notes_table_has_its_columns", says=("without AUTOINCREMENT",), alone=True),
+]
+
 S7 = "07-crud-rest"
 
 VARIANTS += [
@@ -228,6 +241,17 @@ VARIANTS += [
             first_failure="test_delete", says=("answered 204", "still lists"), hint_says=("db.commit()",)),
     Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
+]
+
+VARIANTS += [  # found by benchmarks/mutants.py
+    Variant("step7-one-character-refused", 7, S7, {"schemas.py": [("min_length=1", "min_length=2")]},
+            first_failure="test_bad_input_is_refused", says=("1 character",), alone=True),
+    Variant("step7-database-url-ignored", 7, S7,
+            {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_changes_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",),
+            alone=True),
+    Variant("step7-default-file-renamed", 7, S7, {"database.py": [('"sqlite:///notes.db"', '"sqlite:///data.db"')]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("not in notes.db",), alone=True),
 ]
 
 DROP_AT_SHUTDOWN = [("    yield\n", "    yield\n    Base.metadata.drop_all(engine)\n")]

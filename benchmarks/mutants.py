@@ -28,13 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from equivalent_mutants import EQUIVALENT  # noqa: E402
-from mutations import Mutant, mutants_of  # noqa: E402
+from equivalent_mutants import EQUIVALENT
+from mutations import Mutant, mutants_of
 
-from grader.check import run_checks  # noqa: E402
-from grader.course import Course, Step, load_course  # noqa: E402
-from grader.engine.limits import Limits  # noqa: E402
-from grader.results import GRADER_FAULTS, PASSED, SKIPPED, StepReport  # noqa: E402
+from grader.check import run_checks
+from grader.course import Course, Step, load_course
+from grader.engine.limits import Limits
+from grader.results import GRADER_FAULTS, PASSED, SKIPPED, StepReport
 
 CACHE = Path(__file__).resolve().parent / ".mutants"
 GRADER = Path(__file__).resolve().parent.parent / "grader"

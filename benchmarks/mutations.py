@@ -24,7 +24,7 @@ HTTP_NAMES = {200: "HTTP_200_OK", 201: "HTTP_201_CREATED", 204: "HTTP_204_NO_CON
 FLIP: dict[type, type] = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt,
                           ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
                           ast.In: ast.NotIn, ast.NotIn: ast.In}
-SQL_WORDS = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA)\b", re.I)
+SQL_WORDS = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA)\b", re.IGNORECASE)
 SQL_CLAUSES = [r"\s+WHERE\s+.*?(?=\s+(ORDER|LIMIT|GROUP)\b|$)", r"\s+ORDER\s+BY\s+[\w.]+(\s+(ASC|DESC))?",
                r"\s+LIMIT\s+\S+", r"\s+IF\s+NOT\s+EXISTS", r"\s+AUTOINCREMENT", r"\s+NOT\s+NULL",
                r"\s+DEFAULT\s+\S+", r"\s+PRIMARY\s+KEY", r"\s+REFERENCES\s+\w+\s*\(\w+\)",
@@ -142,7 +142,7 @@ def _constant_sites(index: int, node: ast.Constant, status: bool, context: str) 
         yield index, f"constant changed: {context}{value!r} -> {value + 1!r}", _set_constant(value + 1)
     elif isinstance(value, str) and SQL_WORDS.match(value):
         for pattern in SQL_CLAUSES:
-            match = re.search(pattern, value, re.I)
+            match = re.search(pattern, value, re.IGNORECASE)
             if match:
                 dropped = value[: match.start()] + value[match.end():]
                 yield index, f"SQL clause dropped: {match.group().strip()!r} from {value[:40]!r}", _set_constant(dropped)

@@ -392,8 +392,9 @@ test_bad_input_still_refused = replayed(
     step7.test_bad_input_is_refused,
 )
 test_changes_still_survive_a_restart = replayed_restart(
-    1, 5, "step 7 still holds: after a SIGKILL, updates and deletes are kept and no id is given twice",
-    step7.changes_survive_a_restart,
+    1, 5, "step 7 still holds: after a SIGKILL, updates and deletes are kept (in DATABASE_URL's "
+    "file) and no id is given twice",
+    step7.test_changes_survive_a_restart,
 )
 test_priority_filter_and_count_still_work = replayed(
     1, 5, "step 8 still holds: priority on POST and PUT, ?pinned= filters, /notes/count counts",

@@ -362,6 +362,8 @@ LATIN1 = "# -*- coding: latin-1 -*-\n# Notizen für später\n"
 CORRECT = [
     Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
     Variant("bom-step-3", 3, S3, encodings=BOM),
+    Variant("stores-with-update", 3, S3,
+            {"main.py": [("    notes_db[note_id] = note.text\n", "    notes_db.update({note_id: note.text})\n")]}),
     Variant("coding-line-step-4", 4, S4, {"main.py": [('"""Notes API', LATIN1 + '"""Notes API')]},
             encodings={"main.py": "latin-1"}),
     Variant("bom-step-5", 5, S5, encodings=BOM),

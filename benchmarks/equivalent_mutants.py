@@ -27,13 +27,13 @@ TABLE_NAME = "no route or task of this step depends on the table's name (step 6 
 
 ORM_COMMON = {
     "database.py module: argument dropped: create_engine(… connect_args=connect_args)": NO_THREAD_CHECK,
-    "database.py module: constant changed: 'sqlite' -> 'sqlitex'":
+    "database.py module: constant changed: DATABASE_URL.startswith('sqlite' -> 'sqlitex'":
         "connect_args becomes {} for SQLite: the same as dropping it. " + NO_THREAD_CHECK,
     "database.py module: argument dropped: sessionmaker(… autoflush=False)": NO_AUTOFLUSH,
     "database.py module: constant changed: sessionmaker(… autoflush=False -> True": NO_AUTOFLUSH,
     "database.py module: argument dropped: sessionmaker(… expire_on_commit=False)": EXPIRE,
     "database.py module: constant changed: sessionmaker(… expire_on_commit=False -> True": EXPIRE,
-    "models.py Note: constant changed: 500 -> 501": STRING_LENGTH,
+    "models.py Note: constant changed: String(500 -> 501": STRING_LENGTH,
 }
 
 EQUIVALENT: dict[int, dict[str, str]] = {

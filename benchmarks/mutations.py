@@ -121,7 +121,12 @@ def _contexts(tree: ast.AST) -> dict[int, str]:
     """What names a constant: the keyword it is passed as, or its key in a dict."""
     found = {}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for value in node.comparators:
+                found[id(value)] = f"{short(node.left, 30)} … "
         if isinstance(node, ast.Call):
+            for value in node.args:
+                found[id(value)] = f"{short(node.func, 30)}("
             for keyword in node.keywords:
                 if keyword.arg:
                     found[id(keyword.value)] = f"{short(node.func, 30)}(… {keyword.arg}="
@@ -148,7 +153,7 @@ def _constant_sites(index: int, node: ast.Constant, status: bool, context: str) 
                 yield index, f"SQL clause dropped: {match.group().strip()!r} from {value[:40]!r}", _set_constant(dropped)
     elif isinstance(value, str) and value:
         changed = value + "x"
-        yield index, f"constant changed: {value[:40]!r} -> {changed[:41]!r}", _set_constant(changed)
+        yield index, f"constant changed: {context}{value[:40]!r} -> {changed[:41]!r}", _set_constant(changed)
 
 
 def _deletion_label(node: ast.stmt) -> str:

@@ -718,6 +718,14 @@ VARIANTS += [
             first_failure="test_bad_input_still_refused", says=("422",)),
     Variant("step9-sessions-never-closed", 9, S9, {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
             first_failure="test_sessions_still_closed", hint_says=("finally",)),
+    # found by benchmarks/mutants.py
+    Variant("step8-count-of-nothing-is-one", 8, S8, {"main.py": [(") or 0\n", ") or 1\n")]},
+            first_failure="test_count", says=("With no notes at all",)),
+    Variant("step9-no-pinned-counts-one", 9, S9, {"main.py": [(".where(Note.pinned)) or 0\n", ".where(Note.pinned)) or 1\n")]},
+            first_failure="test_priority_filter_and_count_still_work", says=("With no notes at all",)),
+    Variant("step9-database-url-ignored", 9, S9,
+            {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_changes_still_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",)),
 ]
 
 LEFT_OPEN = (

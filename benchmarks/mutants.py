@@ -96,9 +96,11 @@ class Cache:
         self.path.write_text(json.dumps(self.entries, indent=0, sort_keys=True))
 
 
-def run_step(course: Course, number: int, only: str, trust_caught: bool, verbose: bool) -> dict[str, int]:
+def run_step(
+    course: Course, number: int, only: str, trust_caught: bool, verbose: bool, every: int = 1
+) -> dict[str, int]:
     step = course.step(number)
-    mutants = [m for m in mutants_of(step.solution_dir) if only in m.name]
+    mutants = [m for m in mutants_of(step.solution_dir) if only in m.name][::every]
     fingerprint = checks_fingerprint(step)
     cache = Cache(number)
     equivalent = EQUIVALENT.get(number, {})
@@ -127,11 +129,12 @@ def run_step(course: Course, number: int, only: str, trust_caught: bool, verbose
             note = f" ({why[:90]})" if kind != SURVIVED and why else ""
             print(f"  [{index}/{len(mutants)}] {kind:10} {mutant.name}{note}", flush=True)
     stale = set(equivalent) - {m.name for m in mutants}
-    for name in sorted(stale) if not only else ():
+    for name in sorted(stale) if not only and every == 1 else ():
         print(f"  ! equivalence entry matches no mutant: {name}")
     judged = counts[CAUGHT] + counts[SURVIVED]
     share = 100 * counts[CAUGHT] / judged if judged else 0.0
-    print(f"step {number}: {len(mutants)} mutants, {counts['equivalent']} equivalent, "
+    sample = f" (every {every}th)" if every > 1 else ""
+    print(f"step {number}: {len(mutants)} mutants{sample}, {counts['equivalent']} equivalent, "
           f"{counts[CAUGHT]}/{judged} caught ({share:.1f}%), {counts[UNSETTLED]} unsettled, "
           f"{time.monotonic() - started:.0f} s", flush=True)
     return counts
@@ -144,6 +147,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only the mutants whose name holds this text")
     parser.add_argument("--trust-caught", action="store_true",
                         help="keep a mutant caught by an earlier version of the checks without grading it")
+    parser.add_argument("--every", type=int, default=1,
+                        help="a sample: every Nth mutant only (the figure is then an estimate)")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every mutant, caught ones too")
     args = parser.parse_args()
     course = load_course()
@@ -152,7 +157,7 @@ def main() -> None:
             for mutant in mutants_of(course.step(number).solution_dir):
                 print(mutant.name)
             continue
-        run_step(course, number, args.only, args.trust_caught, args.verbose)
+        run_step(course, number, args.only, args.trust_caught, args.verbose, args.every)
 
 
 if __name__ == "__main__":

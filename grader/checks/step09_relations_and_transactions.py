@@ -22,8 +22,10 @@ from grader.checks.restart import (
     graceful_restart_check,
     restart_fixture,
     stored_texts,
+    table_never_reuses_ids,
     wiped_at_startup,
 )
+from grader.checks.sqlite_file import read_only
 from grader.checks.upgrade import UpgradeRun, upgrade_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -133,6 +135,14 @@ def test_users(server: StudentServer) -> None:
         server.expect(response, (404,))
     expect_detail_naming(response, MISSING_ID, "user", "`raise HTTPException(status_code=404, "
                          "detail=f\"User {user_id} not found\")` when `db.get(User, user_id)` is None.")
+    if table_never_reuses_ids(server.folder / DB_FILE, [user["name"]]) is False:  # SQLite only
+        raise CheckFailure(
+            "The users table in notes.db was made without AUTOINCREMENT: delete the newest user, "
+            "and SQLite gives their id to the next user, who would then see notes meant for "
+            "someone else.",
+            "Give User the same `__table_args__ = {\"sqlite_autoincrement\": True}` as Note, then "
+            "delete notes.db: create_all never changes a table that exists.",
+        )
 
 
 @check(points=2, task=2)
@@ -357,7 +367,7 @@ upgrade = upgrade_fixture(STEP8, owned_note, OWNER_MIGRATION_HINT)
 
 @check(points=2, task=2)
 def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
-    """on a notes.db made by step 8, every note is still there with no owner, new notes get new ids, and it starts again"""
+    """on a notes.db made by step 8, every note is still there with no owner, new notes get new ids, it starts again, and owner_id references users"""
     listed = upgrade.phase("upgrade")
     upgrade.expect_old_notes(listed, ("text", "pinned", "priority", "created_at"))
     owned = [note_id for note_id in upgrade.old if listed[note_id].get("owner_id") is not None]
@@ -376,6 +386,16 @@ def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
             f"A note added on the upgraded notes.db (id {upgrade.added['id']}) is missing after "
             "the server was killed and started again.",
             ORM_COMMIT_HINT,
+        )
+    referenced = read_only(upgrade.folder / DB_FILE,
+                           lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
+    if referenced is not None and "users" not in referenced:
+        raise CheckFailure(
+            "On the upgraded notes.db, owner_id has no foreign key: the migration added the "
+            "column without `REFERENCES users (id)`, so on a database brought forward from step 8 "
+            "a note for a user who does not exist is stored.",
+            "Add the column with its rule: `ALTER TABLE notes ADD COLUMN owner_id INTEGER "
+            "REFERENCES users (id)`.",
         )
 
 

@@ -726,6 +726,12 @@ VARIANTS += [
     Variant("step9-database-url-ignored", 9, S9,
             {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
             first_failure="test_changes_still_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",)),
+    Variant("step9-users-without-autoincrement", 9, S9,
+            {"models.py": [('    __tablename__ = "users"\n    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n',
+                            '    __tablename__ = "users"\n')]},
+            first_failure="test_users", says=("users table in notes.db was made without AUTOINCREMENT",)),
+    Variant("step9-migration-without-references", 9, S9, {"migrations.py": [(" REFERENCES users (id)", "")]},
+            first_failure="test_step8_database_comes_forward", says=("owner_id has no foreign key",)),
 ]
 
 LEFT_OPEN = (

@@ -120,3 +120,13 @@ EQUIVALENT: dict[int, dict[str, str]] = {
         "models.py User: constant changed: String(100 -> 101": STRING_LENGTH.replace("500", "100"),
     },
 }
+
+# Step 10 is step 9's app (only its docstring differs), checked on PostgreSQL: the same mutants, and
+# the same reasons except those that hold on SQLite only.
+ON_POSTGRES = ("with DATABASE_URL naming PostgreSQL, connect_args is {} whatever the mutant: "
+               "check_same_thread is for SQLite only")
+EQUIVALENT[10] = {
+    **{name: why for name, why in EQUIVALENT[9].items() if why not in (ID_ORDER_SQLITE, DDL_AUTOCOMMIT)},
+    "database.py module: argument dropped: create_engine(… connect_args=connect_args)": ON_POSTGRES,
+    "database.py module: constant changed: DATABASE_URL.startswith('sqlite' -> 'sqlitex'": ON_POSTGRES,
+}

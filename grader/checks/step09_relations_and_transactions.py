@@ -135,6 +135,14 @@ def test_users(server: StudentServer) -> None:
         server.expect(response, (404,))
     expect_detail_naming(response, MISSING_ID, "user", "`raise HTTPException(status_code=404, "
                          "detail=f\"User {user_id} not found\")` when `db.get(User, user_id)` is None.")
+    for bad in ("", "x" * 101):
+        refused = server.request("POST", "/users", json={"name": bad})
+        if refused.status_code != 422:
+            raise CheckFailure(
+                f"POST /users with a name of {len(bad)} characters answered {refused.status_code}; "
+                "a name is 1 to 100 characters, so it should be refused with 422.",
+                "`name: str = Field(min_length=1, max_length=100)` on UserCreate.",
+            )
     if table_never_reuses_ids(server.folder / DB_FILE, [user["name"]]) is False:  # SQLite only
         raise CheckFailure(
             "The users table in notes.db was made without AUTOINCREMENT: delete the newest user, "

@@ -730,6 +730,9 @@ VARIANTS += [
             {"models.py": [('    __tablename__ = "users"\n    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n',
                             '    __tablename__ = "users"\n')]},
             first_failure="test_users", says=("users table in notes.db was made without AUTOINCREMENT",)),
+    Variant("step9-empty-user-name", 9, S9,
+            {"schemas.py": [("name: str = Field(min_length=1, max_length=100)", "name: str = Field(max_length=100)")]},
+            first_failure="test_users", says=("a name of 0 characters",)),
     Variant("step9-migration-without-references", 9, S9, {"migrations.py": [(" REFERENCES users (id)", "")]},
             first_failure="test_step8_database_comes_forward", says=("owner_id has no foreign key",)),
 ]

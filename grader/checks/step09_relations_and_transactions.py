@@ -143,6 +143,14 @@ def test_users(server: StudentServer) -> None:
                 "a name is 1 to 100 characters, so it should be refused with 422.",
                 "`name: str = Field(min_length=1, max_length=100)` on UserCreate.",
             )
+    for good in ("y", "y" * 100):
+        accepted = server.request("POST", "/users", json={"name": good})
+        if not 200 <= accepted.status_code < 300:
+            raise CheckFailure(
+                f"POST /users with a name of {len(good)} character{'s' * (len(good) > 1)} answered "
+                f"{accepted.status_code}; names of 1 to 100 characters are allowed.",
+                "`name: str = Field(min_length=1, max_length=100)` on UserCreate.",
+            )
     if table_never_reuses_ids(server.folder / DB_FILE, [user["name"]]) is False:  # SQLite only
         raise CheckFailure(
             "The users table in notes.db was made without AUTOINCREMENT: delete the newest user, "

@@ -733,6 +733,8 @@ VARIANTS += [
     Variant("step9-empty-user-name", 9, S9,
             {"schemas.py": [("name: str = Field(min_length=1, max_length=100)", "name: str = Field(max_length=100)")]},
             first_failure="test_users", says=("a name of 0 characters",)),
+    Variant("step9-one-letter-name-refused", 9, S9, {"schemas.py": [("name: str = Field(min_length=1,", "name: str = Field(min_length=2,")]},
+            first_failure="test_users", says=("a name of 1 character answered",)),
     Variant("step9-migration-without-references", 9, S9, {"migrations.py": [(" REFERENCES users (id)", "")]},
             first_failure="test_step8_database_comes_forward", says=("owner_id has no foreign key",)),
 ]

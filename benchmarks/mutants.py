@@ -97,10 +97,11 @@ class Cache:
 
 
 def run_step(
-    course: Course, number: int, only: str, trust_caught: bool, verbose: bool, every: int = 1
+    course: Course, number: int, only: str, trust_caught: bool, verbose: bool, every: int = 1,
+    start: int = 0,
 ) -> dict[str, int]:
     step = course.step(number)
-    mutants = [m for m in mutants_of(step.solution_dir) if only in m.name][::every]
+    mutants = [m for m in mutants_of(step.solution_dir) if only in m.name][start::every]
     fingerprint = checks_fingerprint(step)
     cache = Cache(number)
     equivalent = EQUIVALENT.get(number, {})
@@ -133,7 +134,7 @@ def run_step(
         print(f"  ! equivalence entry matches no mutant: {name}")
     judged = counts[CAUGHT] + counts[SURVIVED]
     share = 100 * counts[CAUGHT] / judged if judged else 0.0
-    sample = f" (every {every}th)" if every > 1 else ""
+    sample = f" (every {every}th from #{start})" if every > 1 else ""
     print(f"step {number}: {len(mutants)} mutants{sample}, {counts['equivalent']} equivalent, "
           f"{counts[CAUGHT]}/{judged} caught ({share:.1f}%), {counts[UNSETTLED]} unsettled, "
           f"{time.monotonic() - started:.0f} s", flush=True)
@@ -149,6 +150,7 @@ def main() -> None:
                         help="keep a mutant caught by an earlier version of the checks without grading it")
     parser.add_argument("--every", type=int, default=1,
                         help="a sample: every Nth mutant only (the figure is then an estimate)")
+    parser.add_argument("--start", type=int, default=0, help="with --every: the first mutant's index")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every mutant, caught ones too")
     args = parser.parse_args()
     course = load_course()
@@ -157,7 +159,7 @@ def main() -> None:
             for mutant in mutants_of(course.step(number).solution_dir):
                 print(mutant.name)
             continue
-        run_step(course, number, args.only, args.trust_caught, args.verbose, args.every)
+        run_step(course, number, args.only, args.trust_caught, args.verbose, args.every, args.start)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Run by hand (not a test):
 
     python benchmarks/quiz_load.py [--clients 64] [--seconds 10] [--max-requests 20000]
+                                   [--db URL] [--quiz-settings FILE]
 
 Starts `uvicorn` as a real process on a free port with the quiz app plus GET /plain (an
 endpoint returning a constant, same process, same middleware and settings), loads it from
@@ -261,11 +262,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
     parser.add_argument("--max-requests", type=int, default=20_000, help="per phase")
     parser.add_argument("--db", help="database URL (default: a SQLite file in a temp dir)")
+    parser.add_argument(
+        "--quiz-settings", type=Path, help="the instructor's quiz settings (a time limit, ...)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="persistlab-bench-") as tmp:
         database_url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         env = {**os.environ, "PERSISTLAB_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+        if args.quiz_settings:
+            env["PERSISTLAB_QUIZ_SETTINGS"] = str(args.quiz_settings.resolve())
         port = free_port()
         load_before = os.getloadavg()[0]
         server = start_server(port, env, Path(tmp) / "server.log")
@@ -280,7 +286,9 @@ def main() -> int:
 
     print(
         f"{args.clients} concurrent clients on loopback, server: uvicorn, 1 process, "
-        f"{database_url.split(':')[0]}; {os.cpu_count()} CPUs, load average (1 min) "
+        f"{database_url.split(':')[0]}"
+        f"{', settings ' + str(args.quiz_settings) if args.quiz_settings else ''}; "
+        f"{os.cpu_count()} CPUs, load average (1 min) "
         f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     print(plain.report("GET /plain"))

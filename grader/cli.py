@@ -18,6 +18,7 @@ from rich.markup import escape
 from grader import __version__
 from grader.breakit import EXPERIMENTS
 from grader.breakit import STEP as BREAK_STEP
+from grader.carry import may_open, open_when_due
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
 from grader.outcome import EXIT, SKIPPED, outcome
@@ -30,7 +31,7 @@ from grader.progress import (
     record_result,
 )
 from grader.render import current_step, show_hint, show_progress, show_protections, show_report
-from grader.results import usage_error_json
+from grader.results import PASS, usage_error_json
 from grader.workspace import (
     MARKER,
     WorkspaceError,
@@ -40,6 +41,7 @@ from grader.workspace import (
     find_workspace,
     require_workspace,
     reset_step,
+    start_copy,
     step_at,
     step_dir,
 )
@@ -123,6 +125,24 @@ def _step(course: Course, ref: str | None, workspace: Path) -> Step:
         raise UsageFailure(str(exc)) from None
 
 
+def _not_open_yet(step: Step) -> UsageFailure:
+    return UsageFailure(f"Step {step.number} is not open yet: its folder {step.folder} appears when "
+                        f"step {step.number - 1} passes (`persistlab check {step.number - 1}`).")
+
+
+def _require_open(course: Course, workspace: Path, step: Step) -> str:
+    """`step`'s folder, made now if it may be; a clear refusal if it may not be yet."""
+    said = open_when_due(course, workspace, step)
+    if step_dir(workspace, step).exists():
+        return said
+    if not may_open(workspace, step):
+        raise _not_open_yet(step)
+    if start_copy(workspace, step).is_dir():
+        raise UsageFailure(f"There is no folder {step.folder} in {workspace}: `persistlab reset "
+                           f"{step.number}` makes it again with the files it started with.")
+    return said
+
+
 def _named_step(course: Course, ref: str | None, workspace: Path, command: str) -> Step:
     """STEP as given, or the step folder you are in; never a guess (these commands change or
     show files)."""
@@ -194,14 +214,18 @@ def init(directory: Path, yes: bool) -> None:
         raise UsageFailure(f"{directory} is a file; give a folder name for the workspace.")
     existing = [s.folder for s in course.steps if (directory / s.folder).exists()]
     if existing:
-        question = f"{directory} already has {', '.join(existing)}. Replace them with fresh starters?"
+        question = (f"{directory} already has {', '.join(existing)}. Delete them and start again "
+                    "from step 1's starter?")
         if not (yes or click.confirm(question, default=False)):
             raise UsageFailure("Nothing was changed.")
         for folder in existing:
             shutil.rmtree(directory / folder)
-    create_workspace(course, directory)
+        shutil.rmtree(start_copy(directory, course.steps[0]).parent, ignore_errors=True)
+    create_workspace(course, directory, every_step=False)
     out = console()
-    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with {len(course.steps)} steps.")
+    out.print(f"Made a workspace in [bold]{escape(str(directory))}[/] with step 1 of "
+              f"{len(course.steps)}: each next step's folder appears when the step before it "
+              "passes, holding your own code with the new step's TODOs.")
     out.print(f"Next: cd {escape(str(directory))}, read {course.steps[0].folder}/README.md, "
               "then run `persistlab check`.")
 
@@ -209,11 +233,16 @@ def init(directory: Path, yes: bool) -> None:
 @cli.command("list")
 @DIR_OPTION
 def list_steps(directory: Path | None) -> None:
-    """Show which steps pass and where to continue."""
+    """Show, per step, whether its code passes and how many of its quiz questions you answered
+    right, and where to continue."""
+    from grader.quiz.answered import answered_right
+
     course = _course()
     workspace = _workspace(directory)
     progress = load_progress(workspace)
-    show_progress(console(), course, progress, current_step(course, progress))
+    opened = {step.number for step in course.steps if step_dir(workspace, step).is_dir()}
+    show_progress(console(), course, progress, current_step(course, progress),
+                  answered_right(workspace), opened)
 
 
 @cli.command()
@@ -238,6 +267,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         known = None if step is None else _resolve(course, step)
         workspace = _workspace(directory)
         chosen = known or _step(course, None, workspace)
+        opened_now = _require_open(course, workspace, chosen)
     except UsageFailure as exc:
         if not as_json:
             raise
@@ -247,7 +277,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     from grader.check import run_checks
     from grader.protections import for_check
 
-    limits = Limits() if timeout is None else Limits(startup=timeout, request=timeout)
+    limits = Limits().with_timeout(timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     verdict = outcome(report)
     try:
@@ -256,6 +286,10 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         unsaved = ""
     except ProgressError as exc:
         earlier, unsaved = None, f"This result was not saved: {exc}"
+    following = course.steps[chosen.number] if chosen.number < len(course.steps) else None
+    opened = [opened_now]
+    if following is not None and verdict in (PASS, SKIPPED) and not unsaved:
+        opened.append(open_when_due(course, workspace, following))
     try:
         if as_json:
             guarded = for_check(chosen, limits).to_json()
@@ -263,11 +297,16 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         else:
             out = console()
             show_report(out, chosen, report, course, earlier, verbose)
+            for said in filter(None, opened):
+                out.print(escape(said))
             if list_protections and report.tests:
                 show_protections(out, for_check(chosen, limits))
         sys.stdout.flush()
     except BrokenPipeError:  # `check --json | head`: the reader had enough; the verdict stands
         _silence_stdout()
+    if as_json:
+        for said in filter(None, opened):
+            click.echo(said, err=True)
     if unsaved:
         click.echo(unsaved, err=True)
     sys.exit(EXIT[verdict])
@@ -311,6 +350,13 @@ def reset(step: str | None, directory: Path | None, yes: bool) -> None:
     course = _course()
     workspace = _workspace(directory)
     chosen = _named_step(course, step, workspace, "reset")
+    folder = step_dir(workspace, chosen)
+    if not (folder.exists() or folder.is_symlink()) and not may_open(workspace, chosen):
+        raise _not_open_yet(chosen)
+    opened = open_when_due(course, workspace, chosen)
+    if opened:  # a step opened now has nothing of yours to put back
+        click.echo(opened)
+        return
     question = (f"Replace {chosen.folder} with the starter files? Your files there are moved to "
                 f"a backup in {MARKER}/backups/ first.")
     if not (yes or click.confirm(question, default=False)):
@@ -399,8 +445,9 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--steps", "steps_text", default=None,
               help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=2.0, show_default=True,
-              help="Seconds for one whole answer; a start may take this or 5 s, whichever is longer.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
+              help="Seconds for one whole answer (default: 5, as in check); a start may take this or "
+                   "10 s, whichever is longer.")
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")
 @click.option("--unsafe", is_flag=True, help="Run student code without the sandbox (trusted code only).")
@@ -411,11 +458,16 @@ def watch(directory: Path | None, poll: bool) -> None:
 @click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="A CSV of changes by hand: student, points (+ or -), reason.")
 @click.option("--late-penalty", default=None,
-              help="Taken off each submission the LMS marked late: a share of the maximum (10%) or points (2).")
+              help="Taken off late work: a share of the maximum (10%) or points (2), once; 10%/day per day after --due.")
+@click.option("--due", default=None,
+              help="The due date, e.g. '2026-12-01 23:59': work the LMS dates later is late (Blackboard, D2L, Moodle's worksheet).")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str | None, only: str | None,
-          timeout: float, submission_timeout: float, unsafe: bool, roster: Path | None,
-          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None) -> None:
+          timeout: float | None, submission_timeout: float, unsafe: bool, roster: Path | None,
+          assignment: str | None, resume: bool, adjustments: Path | None, late_penalty: str | None,
+          due: str | None, late_cap: str | None) -> None:
     """Grade a class: workspace folders or archives, or an LMS's download (zipped or not), each sandboxed.
+    Exit status: 0 every entry graded, 1 some refused or left out (listed; the outputs are written), 2 bad input.
 
     Example: persistlab grade submissions.zip --out grades --roster gradebook.csv
     """
@@ -430,7 +482,7 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
             steps=parse_steps(steps_text, course) if steps_text else None,
             only=only, timeout=timeout, submission_timeout=submission_timeout, unsafe=unsafe,
             roster=roster, assignment=assignment, resume=resume, adjustments=adjustments,
-            late_penalty=late_penalty,
+            late_penalty=late_penalty, due=due, late_cap=late_cap,
         )
         _, summary = grade_submissions(request, course, out_console)
     except GradeRefused as exc:
@@ -439,6 +491,37 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int, steps_text: str |
         out_console.print(escape(line))
     out_console.print(f"Wrote {escape(str(out))}/gradebook.csv, results/, feedback/, junit.xml.",
                       soft_wrap=True)  # a path is never broken across lines
+    if summary.incomplete:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for similarity.csv and similarity.html (a grading folder will do).")
+@click.option("--steps", "steps_text", default=None, help="Steps to compare, e.g. 5-9 (default: every step).")
+def similarity(submissions: tuple[Path, ...], out: Path, steps_text: str | None) -> None:
+    """Compare every pair of students step by step, the starter left out: which code is alike,
+    renamed variables or not. Takes what grade takes.
+
+    Example: persistlab similarity submissions.zip --out grades
+    """
+    from grader.grade.command import GradeRefused, parse_steps
+    from grader.grade.similarity import SimilarityUnavailable, similarity_report
+
+    course = _course()
+    try:
+        steps = parse_steps(steps_text, course) if steps_text else tuple(s.number for s in course.steps)
+        pairs = similarity_report(list(submissions), out, course, steps)
+    except (GradeRefused, SimilarityUnavailable) as exc:
+        raise UsageFailure(str(exc)) from None
+    flagged = [p for p in pairs if p.flagged]
+    out_console = console()
+    out_console.print(f"{len(pairs)} pairs share code beyond the starter; {len(flagged)} flagged.")
+    for pair in flagged:
+        out_console.print(escape(f"  step {pair.step}: {pair.first} and {pair.second} ({pair.score:.0%}, "
+                                 f"{pair.tokens} tokens)"))
+    out_console.print(f"Wrote {escape(str(out))}/similarity.html and similarity.csv.", soft_wrap=True)
 
 
 @cli.group()
@@ -449,14 +532,25 @@ def gradescope() -> None:
 @gradescope.command("build")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="Where to write the autograder zip.")
-def gradescope_build(out: Path) -> None:
+@click.option("--late-penalty", default=None,
+              help="Taken off late work by Gradescope's own dates: 10% or 2 (points) once, or 10%/day.")
+@click.option("--late-cap", default=None, help="The most a late penalty takes off in all, e.g. 50%.")
+def gradescope_build(out: Path, late_penalty: str | None, late_cap: str | None) -> None:
     """Make a Gradescope autograder zip: setup.sh, run_autograder and persistlab itself.
 
-    Example: persistlab gradescope build --out autograder.zip
+    Example: persistlab gradescope build --out autograder.zip --late-penalty 10%/day --late-cap 50%
     """
+    from grader.grade.adjustments import AdjustmentError
     from grader.grade.gradescope import build_bundle
+    from grader.grade.gradescope_late import policy_text
 
-    build_bundle(out)
+    if late_cap is not None and late_penalty is None:
+        raise UsageFailure("--late-cap goes with --late-penalty (such as 10%/day)")
+    try:
+        policy = policy_text(late_penalty, late_cap) if late_penalty is not None else None
+    except AdjustmentError as exc:
+        raise UsageFailure(str(exc)) from None
+    build_bundle(out, late_policy=policy)
     click.echo(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
 
 

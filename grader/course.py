@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -18,6 +19,8 @@ COURSE_FILE = ROOT / "course.toml"
 EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
 FORMAT_VERSION = 1
+VISIBLE = "visible"
+VISIBILITIES = (VISIBLE, "hidden", "after_due_date", "after_published")  # Gradescope's own words
 
 
 class CourseError(Exception):
@@ -34,6 +37,15 @@ class Step:
     checks: str
     hints: tuple[str, ...]
     quiz: tuple[str, ...] = ()
+    visibility: tuple[tuple[str, str], ...] = ()  # (check function, "hidden" / Gradescope's / a date)
+
+    def shown(self, check: str, now: datetime) -> str:
+        """How Gradescope shows the check graded at `now`: "visible", "hidden", "after_due_date" or
+        "after_published"; a check hidden until a date is "after_due_date" before it."""
+        rule = dict(self.visibility).get(check, VISIBLE)
+        if rule in VISIBILITIES:
+            return rule
+        return VISIBLE if now >= datetime.fromisoformat(rule) else "after_due_date"
 
     @property
     def label(self) -> str:
@@ -89,6 +101,22 @@ class Course:
 _REQUIRED = {"number": int, "slug": str, "title": str, "folder": str, "points": int, "checks": str}
 
 
+def _visibility(raw: object, index: int) -> tuple[tuple[str, str], ...]:
+    """A step's `visibility` table: check function name = "hidden", "after_due_date",
+    "after_published", "visible" or a date ("2026-12-15": hidden until then)."""
+    if not isinstance(raw, dict):
+        raise CourseError(f"course.toml: step {index} visibility must be a table of check = visibility.")
+    for check, rule in raw.items():
+        if rule in VISIBILITIES:
+            continue
+        try:
+            datetime.fromisoformat(str(rule))
+        except ValueError:
+            raise CourseError(f"course.toml: step {index} visibility of {check}: {rule!r} is none of "
+                              f"{', '.join(VISIBILITIES)}, nor a date such as 2026-12-15.") from None
+    return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
+
+
 def parse_course(data: dict, root: Path = ROOT) -> Course:
     if data.get("format_version") != FORMAT_VERSION:
         raise CourseError(
@@ -100,6 +128,7 @@ def parse_course(data: dict, root: Path = ROOT) -> Course:
         for key, kind in _REQUIRED.items():
             if not isinstance(raw.get(key), kind):
                 raise CourseError(f"course.toml: step {index} needs {key!r} ({kind.__name__}).")
+        visibility = _visibility(raw.get("visibility", {}), index)
         hints = raw.get("hints", [])
         quiz = raw.get("quiz", [])
         if not all(isinstance(h, str) for h in hints) or not all(isinstance(q, str) for q in quiz):
@@ -114,6 +143,7 @@ def parse_course(data: dict, root: Path = ROOT) -> Course:
                 checks=raw["checks"],
                 hints=tuple(hints),
                 quiz=tuple(quiz),
+                visibility=visibility,
             )
         )
     if [s.number for s in steps] != list(range(1, len(steps) + 1)):

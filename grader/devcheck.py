@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
+from grader.carry_check import carry_problems
 from grader.check import check_module_path, run_checks
 from grader.course import EXERCISES, SOLUTIONS, Course, CourseError
 from grader.results import PASS
@@ -17,6 +19,17 @@ IGNORED = {"__pycache__", ".DS_Store"}
 
 def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.name not in IGNORED and p.suffix != ".db"}
+
+
+def ends_with_explain_and_mastery(readme: str) -> bool:
+    """The last two sections are "## Explain it" (a numbered list) and "## Mastery check" (a
+    checklist)."""
+    sections = readme.split("\n## ")
+    if len(sections) < 3:
+        return False
+    explain, mastery = sections[-2], sections[-1]
+    return (explain.startswith("Explain it\n") and "\n1. " in explain
+            and mastery.startswith("Mastery check\n") and "\n- [ ] " in mastery)
 
 
 def layout_problems(
@@ -43,6 +56,9 @@ def layout_problems(
             continue
         if not (starter / "README.md").is_file():
             problems.append(f"{label}: the exercise has no README.md.")
+        elif not ends_with_explain_and_mastery((starter / "README.md").read_text(encoding="utf-8")):
+            problems.append(f"{label}: README.md must end with an '## Explain it' section of "
+                            "questions, then a '## Mastery check' checklist.")
         if not (starter / "main.py").is_file():
             problems.append(f"{label}: the starter has no main.py.")
         missing = _files(answer) - _files(starter)
@@ -60,14 +76,29 @@ def layout_problems(
         if not step.hints or not all(h.strip() for h in step.hints):
             problems.append(f"{label}: every step needs at least one non-empty hint.")
         try:
-            check_module_path(step)
+            named = check_names(check_module_path(step))
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             problems.append(f"{label}: {exc}")
+            continue
+        unknown = sorted(check for check, _ in step.visibility if check not in named)
+        if unknown:
+            problems.append(f"{label}: course.toml sets the visibility of {', '.join(unknown)}, "
+                            "which is no check of this step.")
     return problems
 
 
+def check_names(module: Path) -> set[str]:
+    """The check functions a step's module defines or imports (test_...)."""
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    names = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    names |= {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              for alias in node.names}
+    return {name for name in names if name.startswith("test_")}
+
+
 def grading_problems(course: Course) -> list[str]:
-    """Every solution passes with full points; every starter fails."""
+    """Every solution passes with full points; every starter fails, its first failure with a
+    message and a hint."""
     problems: list[str] = []
     for step in course.steps:
         label = f"step {step.number} ({step.folder})"
@@ -78,8 +109,15 @@ def grading_problems(course: Course) -> list[str]:
             first = solved.first_failure
             reason = first.message if first else solved.message
             problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
-        if run_checks(step, step.exercise_dir).status == PASS:
+        started = run_checks(step, step.exercise_dir)
+        first = started.first_failure
+        if started.status == PASS:
             problems.append(f"{label}: the starter already passes its checks.")
+        elif first is None or not first.message or not first.hint:
+            problems.append(
+                f"{label}: the starter fails without a message and a hint for its "
+                f"first failure ({started.message or 'no failing check'})."
+            )
     return problems
 
 
@@ -89,11 +127,17 @@ class QuizLint:
 
     questions: int
     problems: list[str]
+    proofs: int = 0  # how many proofs ran (skipped ones included), variants' samples included
+    skipped: tuple[str, ...] = ()  # proofs that could not run here, with the reason
+    variant_questions: int = 0
+    variants: int = 0  # every variant of every variant question, each rendered and linted
 
 
-def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
-    """The bank linted against course.toml; a bank that cannot be loaded is a problem too."""
+def lint_quizzes(course: Course, quiz_dir: Path | None = None, proofs: bool = True) -> QuizLint:
+    """The bank linted against course.toml, and every question's proof run against its key;
+    a bank that cannot be loaded is a problem too."""
     try:
+        from grader.quiz import proofs as proof_runner
         from grader.quiz.bank import QUIZ_DIR, BankError, lint_bank, load_bank
     except ImportError as exc:
         return QuizLint(0, [f"quiz bank: not linted, grader.quiz.bank cannot be imported: {exc}"])
@@ -102,7 +146,18 @@ def lint_quizzes(course: Course, quiz_dir: Path | None = None) -> QuizLint:
     except BankError as exc:
         return QuizLint(0, [f"quiz bank: not linted, it does not load: {exc}"])
     problems = [f"quiz bank: {p}" for p in lint_bank(bank, course)]
-    return QuizLint(len(bank.questions), problems)
+    varied = [q for q in bank.questions if q.is_variant]
+    try:
+        variants = sum(len(q.all_values()) for q in varied)
+    except ValueError:  # the lint has said which question's parameters fail
+        variants = 0
+    if not proofs:
+        return QuizLint(len(bank.questions), problems, variant_questions=len(varied),
+                        variants=variants)  # fmt: skip
+    results = proof_runner.run_proofs(bank.questions)
+    problems += [f"quiz bank: {p}" for p in proof_runner.proof_problems(results)]
+    skipped = tuple(f"quiz bank: {s}" for s in proof_runner.proof_skips(results))
+    return QuizLint(len(bank.questions), problems, len(results), skipped, len(varied), variants)
 
 
 def run_dev_check(course: Course, console: Console) -> list[str]:
@@ -110,12 +165,20 @@ def run_dev_check(course: Course, console: Console) -> list[str]:
     console.print(f"Layout: {len(course.steps)} steps checked against exercises/ and solutions/.")
     problems += grading_problems(course)
     console.print("Grading: every solution run, every starter run.")
+    problems += carry_problems(course)
+    console.print(f"Carrying forward: a student's own code of steps 1-{len(course.steps) - 1}, each "
+                  "carried to the next step, run before and after that step's tasks.")
     quizzes = lint_quizzes(course)
     problems += quizzes.problems
     if quizzes.questions:
         console.print(
-            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps."
+            f"Quizzes: {quizzes.questions} questions linted against {len(course.steps)} steps; "
+            f"{quizzes.proofs} proofs run, {len(quizzes.skipped)} skipped. "
+            f"{quizzes.variants:,} variants of {quizzes.variant_questions} variant questions "
+            "rendered."
         )
+        for skip in quizzes.skipped:
+            console.print(f"[yellow]- {escape(skip)}[/]")
     else:
         console.print("[red]Quizzes: no question linted; the bank did not load.[/]")
     for problem in problems:

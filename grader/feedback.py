@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 
 from grader.engine.process import ChildReport
-from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT
+from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, SYNTAX_ERROR, TIMEOUT
+
+UNREADABLE = ("SyntaxError", "IndentationError", "TabError")  # Python cannot read the code at all
 
 
 class CheckFailure(AssertionError):
@@ -59,6 +61,8 @@ def startup_outcome(report: ChildReport) -> str:
         return signal_outcome(-report.code)
     if report.error == "MemoryError":
         return MEMORY
+    if report.error in UNREADABLE:
+        return SYNTAX_ERROR
     return FAILED if report.error == "NoApp" else CRASHED
 
 
@@ -81,7 +85,7 @@ def _explain_startup(report: ChildReport, output: str, timeout: float) -> CheckF
     if report.error == "Exited" and report.code is not None and report.code < 0:
         return killed(f"The server process was killed by {signal_name(-report.code)} before it "
                       "answered", -report.code)
-    if report.error in ("SyntaxError", "IndentationError", "TabError"):
+    if report.error in UNREADABLE:
         return CheckFailure(
             f"Python cannot read {where}: {report.error}: {report.message}.",
             "Look at that line and the one above it: an unclosed bracket or quote, a missing "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,11 +157,25 @@ def _app_output(item: pytest.Item) -> str:
     return ""
 
 
+def _source(item: pytest.Item) -> str:
+    """The check's own code, its docstring left out (Exercism's `test_code`)."""
+    function = getattr(item, "function", None)
+    try:
+        lines = inspect.getsource(function).splitlines() if function is not None else []
+    except (OSError, TypeError):
+        return ""
+    text = textwrap.dedent("\n".join(lines))
+    doc = inspect.getdoc(function) if function is not None else None
+    if doc:
+        text = re.sub(r'\n(\s*)("""|\'\'\')(?:.|\n)*?\2\n', "\n", text, count=1)
+    return text.strip()
+
+
 class Collector:
     """Records each check's verdict, in collection order: a check that never ran is an error."""
 
     def __init__(self) -> None:
-        self.checks: dict[str, tuple[str, int, int]] = {}  # nodeid: name, points, task
+        self.checks: dict[str, tuple[str, int, int, str, str]] = {}  # nodeid: name, points, task, source, function
         self.results: dict[str, TestResult] = {}
         self.order: list[str] = []
         self.settled: set[str] = set()  # checks whose first failure is recorded
@@ -176,7 +193,8 @@ class Collector:
                 self.internal_error = f"check {item.name} has no points: a grader bug."
                 continue
             self.order.append(item.nodeid)
-            self.checks[item.nodeid] = (name, mark.kwargs["points"], mark.kwargs["task"])
+            function = getattr(item, "originalname", item.name)
+            self.checks[item.nodeid] = (name, mark.kwargs["points"], mark.kwargs["task"], _source(item), function)
         self.reset()
 
     def reset(self) -> None:
@@ -184,8 +202,8 @@ class Collector:
         self.settled.clear()
         self.results = {
             nodeid: TestResult(name=name, status=ERROR, max_score=points, task_id=task, message=NOT_RUN,
-                               outcome=GRADER_ERROR)
-            for nodeid, (name, points, task) in self.checks.items()
+                               outcome=GRADER_ERROR, test_code=code, check=function)
+            for nodeid, (name, points, task, code, function) in self.checks.items()
         }
 
     @pytest.hookimpl(hookwrapper=True)

@@ -18,7 +18,7 @@ from grader.engine import syscalls
 from grader.engine.jail import PRIVATE
 from grader.engine.limits import Limits
 from grader.engine.process import CAN_FORK, STARTUP_FLOOR
-from grader.engine.sandbox import unavailable_reason
+from grader.engine.sandbox import namespaces_reason
 
 LINUX = sys.platform.startswith("linux")
 SYSCALLS = "system call filtering"
@@ -132,8 +132,8 @@ def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
     user = Protection("user isolation", True, "an unprivileged user of its own")
     return [
         Protection("network isolation", True, "its own network namespace: no network at all"),
-        Protection("process isolation", True, "pid 1 of its own pid namespace: everything it starts "
-                   "dies with it"),
+        Protection("process isolation", True, "its own pid namespace, under an init of its own: "
+                   "everything it starts dies with it"),
         user,
         Protection("filesystem isolation", True, "a root of its own (pivot_root) holding only the "
                    "system's /usr, /bin, /sbin, /lib* and /etc and Python with its packages, read-only; "
@@ -163,7 +163,7 @@ def protections(limits: Limits, *, own_command: bool = False, why: str) -> Prote
 
 
 def for_check(
-    step: Step, limits: Limits, machine: Callable[[], str | None] = unavailable_reason
+    step: Step, limits: Limits, machine: Callable[[], str | None] = namespaces_reason
 ) -> Protections:
     """What `persistlab check` gives a student's own code on this machine."""
     from grader.check import starts_own_command

@@ -13,7 +13,7 @@ from rich.text import Text
 from grader.course import Course, Step
 from grader.outcome import SKIPPED, is_skip, outcome
 from grader.progress import StepResult
-from grader.results import ERROR, PASS, StepReport
+from grader.results import ERROR, PASS, SYNTAX_ERROR, StepReport
 
 if TYPE_CHECKING:
     from grader.protections import Protections
@@ -55,7 +55,7 @@ def show_report(
             )
         else:
             console.print("That was the last step: the notes now outlive the server.")
-    elif report.status == ERROR:
+    elif report.status == ERROR and report.outcome != SYNTAX_ERROR:
         console.print("[yellow]The grader could not finish; no points were given for this run.[/]")
     else:
         console.print(
@@ -95,26 +95,37 @@ def show_protections(console: Console, protections: Protections) -> None:
 
 
 def show_progress(
-    console: Console, course: Course, progress: dict[int, StepResult], current: Step | None
+    console: Console, course: Course, progress: dict[int, StepResult], current: Step | None,
+    answered: set[str] | None = None, opened: set[int] | None = None,
 ) -> None:
+    """Per step: the last check of its code, and how many of its linked quiz questions were
+    answered right (`answered`: question ids; None leaves the column out); a step whose
+    folder has not appeared yet (`opened`: the step numbers that have one) says so."""
     table = Table(box=None, pad_edge=False)
     table.add_column("")
     table.add_column("step", justify="right")
     table.add_column("title")
     table.add_column("folder", style="dim")
-    table.add_column("last check", no_wrap=True)
+    table.add_column("code", no_wrap=True)
+    if answered is not None:
+        table.add_column("quiz", no_wrap=True)
     for step in course.steps:
         result = progress.get(step.number)
-        if result is None:
+        if opened is not None and step.number not in opened:
+            mark, state = "[dim]·[/]", "[dim]not open yet[/]"
+        elif result is None:
             mark, state = "[dim]·[/]", "[dim]not checked[/]"
         else:
             mark = MARKS[PASS] if result.status == PASS else MARKS[result.status]
             state = f"{result.status} {result.score:g}/{result.max_score:g}"
         here = current is step
-        table.add_row(
-            "[bold]▶[/]" if here else mark, str(step.number), escape(step.title), step.folder, state,
-            style="bold" if here else None,
-        )
+        cells = ["[bold]▶[/]" if here else mark, str(step.number), escape(step.title), step.folder, state]
+        if answered is not None:
+            right = len(set(step.quiz) & answered)
+            colour = "green" if right == len(step.quiz) else "dim" if not right else ""
+            said = f"{right}/{len(step.quiz)} right"
+            cells.append(f"[{colour}]{said}[/]" if colour else said)
+        table.add_row(*cells, style="bold" if here else None)
     console.print(table)
     console.print()
     show_summary(console, course, progress)
@@ -125,6 +136,9 @@ def show_progress(
         )
     else:
         console.print("[green]Every step passes.[/] Try a quiz: `persistlab quiz`.")
+    if answered is not None:
+        console.print("[dim]quiz: the step's linked questions you have answered right, in "
+                      "`persistlab quiz --step N` or the quiz pages served from this workspace.[/]")
 
 
 def show_hint(console: Console, step: Step, number: int) -> None:

@@ -14,6 +14,7 @@ PASSED = "passed"
 FAILED = "failed"  # the app answered, and the answer was wrong
 TIMEOUT = "timeout"  # a time limit: the start, an answer, or the submission's whole budget
 CRASHED = "crashed"  # the app's process ended: an exception at import or startup, an exit, a signal
+SYNTAX_ERROR = "syntax_error"  # Python cannot read the student's code: nothing could run (Exercism's error)
 MEMORY = "memory"  # the app ran out of memory
 OUTPUT_CUT = "output_cut"  # the app wrote more output than is kept
 SKIPPED = "skipped"  # the check could not run here (no PostgreSQL server): no marks, and why
@@ -28,7 +29,7 @@ def status_of(outcome: str) -> str:
     """The Exercism status an outcome gives: a fault of the grader's is an error, never a fail."""
     if outcome == PASSED:
         return PASS
-    return ERROR if outcome in GRADER_FAULTS or outcome == REFUSED else FAIL
+    return ERROR if outcome in GRADER_FAULTS or outcome in (REFUSED, SYNTAX_ERROR) else FAIL
 
 
 MAX_MESSAGE = 2000  # characters of one message carried into results, feedback and junit
@@ -62,6 +63,8 @@ class TestResult:
     message: str = ""
     hint: str = ""
     outcome: str = PASSED
+    test_code: str = ""  # the check's own source, as Exercism's results show it
+    check: str = ""  # the check function's name, as course.toml's visibility names it
 
     def __post_init__(self) -> None:
         self.message, self.hint = clip(self.message), clip(self.hint)
@@ -80,8 +83,9 @@ class TestResult:
         message = self.message + (f"\nHint: {self.hint}" if self.hint else "")
         return {
             "name": self.name,
+            "test_code": self.test_code,
             "status": self.status,
-            "message": message or None,
+            "message": (message or None) if self.status != PASS else None,
             "score": whole(self.score),
             "max_score": whole(self.max_score),
             "task_id": self.task_id,
@@ -132,7 +136,7 @@ class StepReport:
             "status": self.status,
             "score": whole(self.score),
             "max_score": whole(self.max_score),
-            "message": self.message or None,
+            "message": (self.message or "The step could not be checked.") if self.status == ERROR else None,
             "outcome": self.outcome,
             "tests": [t.to_json() for t in self.tests],
         }

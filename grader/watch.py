@@ -24,10 +24,11 @@ from rich.console import Console
 
 from grader.course import Course, Step
 from grader.engine.limits import Limits
-from grader.engine.sandbox import unavailable_reason
+from grader.engine.sandbox import namespaces_reason
 from grader.outcome import EXIT, SKIPPED
 from grader.progress import forget_step, load_progress, next_hint
 from grader.protections import for_check
+from grader.quiz.answered import answered_right
 from grader.render import current_step, show_hint, show_progress, show_protections, show_summary
 from grader.results import PASS
 from grader.workspace import describe_reset, reset_step, step_dir
@@ -113,7 +114,7 @@ class Watch:
         self.keys = Keys()
         self.console = Console(highlight=False)
         self.screen = sys.stdout.isatty()
-        self.no_sandbox = unavailable_reason()  # asked once, before any thread starts: it forks
+        self.no_sandbox = namespaces_reason()  # asked once, before any thread starts: it forks
         self.shown: list[str] = []
         self.passed = False  # or skipped: n may move on
         self._checked: tuple[tuple[str, int, int], ...] = ()  # the files as the last check saw them
@@ -138,7 +139,9 @@ class Watch:
                 show_hint(self.console, self.step, next_hint(self.workspace, self.step.number, len(self.step.hints)))
         elif event == "l":
             progress = load_progress(self.workspace)
-            show_progress(self.console, self.course, progress, current_step(self.course, progress))
+            opened = {step.number for step in self.course.steps if step_dir(self.workspace, step).is_dir()}
+            show_progress(self.console, self.course, progress, current_step(self.course, progress),
+                          answered_right(self.workspace), opened)
         elif event in ("n", "\n", "\r"):
             return self.next_step()
         elif event == "r":

@@ -73,8 +73,20 @@ def step_dir(workspace: Path, step: Step) -> Path:
     return workspace / step.folder
 
 
-def create_workspace(course: Course, target: Path) -> list[Path]:
-    """Copy every starter into `target`. Refuses to touch existing step folders."""
+def start_copy(workspace: Path, step: Step) -> Path:
+    """Where the files a step's folder started with are kept, for reset (see grader/carry.py)."""
+    return workspace / MARKER / "starts" / step.folder
+
+
+def starting_files(workspace: Path, step: Step) -> Path:
+    """What `step`'s folder started with: its kept copy, else the reference starter."""
+    copy = start_copy(workspace, step)
+    return copy if copy.is_dir() else step.exercise_dir
+
+
+def create_workspace(course: Course, target: Path, every_step: bool = True) -> list[Path]:
+    """Copy the starters into `target`: every step's, or step 1's alone (`persistlab init`: the
+    others appear as the steps before them pass). Refuses to touch existing step folders."""
     clashes = [target / s.folder for s in course.steps if (target / s.folder).exists()]
     if clashes:
         names = ", ".join(p.name for p in clashes)
@@ -82,7 +94,7 @@ def create_workspace(course: Course, target: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     (target / MARKER).mkdir(exist_ok=True)
     created = []
-    for step in course.steps:
+    for step in course.steps if every_step else course.steps[:1]:
         shutil.copytree(step.exercise_dir, target / step.folder, ignore=IGNORED)
         created.append(target / step.folder)
     return created
@@ -98,16 +110,17 @@ class Reset:
 
 
 def reset_step(step: Step, workspace: Path) -> Reset:
-    """Put the starter files of `step` back; everything in the student's folder is moved into
-    .persistlab/backups/ first (nothing is deleted). The folder itself stays, so a shell inside
-    it is still there after the reset."""
+    """Put back the files `step`'s folder started with (your carried-forward code, or the
+    reference starter); everything in the student's folder is moved into .persistlab/backups/
+    first (nothing is deleted). The folder itself stays, so a shell inside it is still there."""
     folder = step_dir(workspace, step)
+    start = starting_files(workspace, step)
     backup = extra = None
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise WorkspaceError(f"{folder} is not a folder; move it away, then reset again. "
                              "Nothing was changed.")
     if folder.is_dir():
-        starter = {path.name for path in step.exercise_dir.iterdir()}
+        starter = {path.name for path in start.iterdir()}
         extra = sorted(path.name for path in folder.iterdir()
                        if path.name not in starter and path.name != "__pycache__")
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -119,13 +132,13 @@ def reset_step(step: Step, workspace: Path) -> Reset:
         backup.mkdir(parents=True)
         for entry in folder.iterdir():
             shutil.move(str(entry), backup / entry.name)
-    shutil.copytree(step.exercise_dir, folder, ignore=IGNORED, dirs_exist_ok=True)
+    shutil.copytree(start, folder, ignore=IGNORED, dirs_exist_ok=True)
     return Reset(folder, backup, extra or [])
 
 
 def describe_reset(done: Reset) -> str:
     """What a reset did, in a sentence or two for the student."""
-    said = f"{done.folder.name} is back to its starter files."
+    said = f"{done.folder.name} is back to the files it started with."
     if done.backup is None:
         return said
     said += f" Your files are in {done.backup}."

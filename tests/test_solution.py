@@ -28,7 +28,7 @@ def passed(workspace: Path, course: Course, number: int) -> None:
 
 def expected_listing(course: Course, number: int) -> str:
     files = solution_files(course.step(number))
-    return "\n".join(f"==> {path.name} <==\n{path.read_text(encoding='utf-8')}" for path in files)
+    return "\n".join(f"==> {path.name} <==\n{path.read_bytes().decode('utf-8')}" for path in files)
 
 
 def persistlab(*args: str) -> list[str]:
@@ -39,7 +39,7 @@ def test_piped_solution_is_every_file_byte_for_byte(workspace: Path, course: Cou
     passed(workspace, course, 7)
     whole = subprocess.run(persistlab("solution", "7", "--dir", str(workspace)),
                            capture_output=True, check=True, timeout=60)
-    assert whole.stdout.decode() == expected_listing(course, 7)
+    assert whole.stdout == expected_listing(course, 7).encode("utf-8"), "every byte as in the files"
     assert b"\x1b[" not in whole.stdout, "no colour when piped"
     long_lines = [line for line in whole.stdout.decode().splitlines() if len(line) > 80]
     assert any(line.endswith("else {}") for line in long_lines), "the line the issue saw cropped"

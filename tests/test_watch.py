@@ -19,6 +19,7 @@ import pytest
 
 from grader.course import Course
 from grader.engine.family import descendants
+from grader.workspace import create_workspace
 from tests.test_interrupt import command_line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -74,8 +75,8 @@ class Terminal:
         deadline = time.monotonic() + within
         while self.process.poll() is None and time.monotonic() < deadline:
             self._read(0.05)
-        while self._read(0):
-            pass
+        while select.select([self.leader], [], [], 0)[0] and self._read(0):
+            pass  # what it wrote last, without waiting on a process that has not ended
         return self.process.wait(timeout=1)
 
     def close(self) -> None:
@@ -83,6 +84,14 @@ class Terminal:
             self.process.kill()
             self.process.wait()
         os.close(self.leader)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, course: Course) -> Path:
+    """A workspace as `persistlab init` makes it: step 1's folder alone."""
+    target = tmp_path / "ws"
+    create_workspace(course, target, every_step=False)
+    return target
 
 
 @pytest.fixture
@@ -106,15 +115,17 @@ def test_watch_answers_each_key(watching: Terminal, workspace: Path, course: Cou
     watching.type("h")
     assert "Hint 1 of" in watching.expect("for step 1")
     watching.type("l")
-    watching.expect("Continue with step 1")
+    listed = watching.expect("Continue with step 1")
+    assert "02-fastapi-app not open yet" in listed and " right" in listed, "the list, as `persistlab list` shows it"
     watching.type("n")
     watching.expect("Step 1 does not pass yet: n moves on once it does.")
     watching.type("c")
     assert "Step 1: Keep notes in a dict" in watching.expect("no module-level name `notes_db`")
     save_by_rename(workspace / course.step(1).folder / "main.py",
                    (course.step(1).solution_dir / "main.py").read_text())
-    watching.expect("Step 1 passes. Press n (or Enter) to go on to step 2")
-    watching.type("n")
+    opened = watching.expect("Step 1 passes. Press n (or Enter) to go on to step 2")
+    assert "Step 2 is open: 02-fastapi-app holds your own step-1 code with step 2's TODOs" in opened
+    watching.type("\r")  # Enter, as n
     watching.expect("Step 2: Create the FastAPI app")
     mine = workspace / course.step(2).folder / "mine.py"
     mine.write_text("# an extra file\n")

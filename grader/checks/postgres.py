@@ -25,6 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,22 +148,24 @@ class ThrowawayDatabases:
         return Throwaway(name, password, url)
 
     def drop_all(self) -> None:
-        """Drop every database made here (closing the app's connections), then its role."""
+        """Drop every database made here (closing the app's connections), then its role. Each
+        DROP DATABASE waits for a checkpoint: sent side by side, they share one."""
         if not self.names:
             return
+        with ThreadPoolExecutor(max_workers=min(8, len(self.names))) as pool:
+            list(pool.map(self._drop, self.names))
+        self.names.clear()
+
+    def _drop(self, name: str) -> None:
         from psycopg import errors, sql
 
         with connect(self.url) as conn:
-            for name in self.names:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-                try:
-                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-                except errors.DependentObjectsStillExist:  # something in the admin's database
-                    conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-        self.names.clear()
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            try:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+            except errors.DependentObjectsStillExist:  # something in the admin's database
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:

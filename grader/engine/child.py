@@ -39,10 +39,11 @@ class ChildSpec:
     output_fd: int
     socket_fd: int = -1
     cpu_seconds: int = 60
-    memory_bytes: int = 2 << 30
+    memory_bytes: int = 1 << 30
     file_bytes: int = 64 << 20
     sandbox: dict[str, Any] | None = None
     alive_fd: int = -1  # set by the zygote when it forked the child into its own pid namespace
+    verdict_fd: int = -1  # with alive_fd: where the namespace's init writes the app's wait status
     token: str = ""  # never sent by the grader in the spec: read from the status socket
     env: dict[str, str] = field(default_factory=dict)  # added to the environment before main.py
     command: list[str] = field(default_factory=list)  # for "exec"
@@ -170,7 +171,7 @@ def _contain(spec: ChildSpec) -> int | None:
     try:
         join(spec.cgroups)
         return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0),
-                     spec.alive_fd)
+                     spec.alive_fd, spec.verdict_fd)
     except (SandboxError, CgroupError, OSError) as exc:
         _take_token(spec)
         _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")

@@ -6,7 +6,7 @@ import os
 import resource
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,16 +15,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Limits:
+    """One set of limits for check, grade and the Gradescope bundle alike (one verdict): only the
+    sandbox and the zygote kind differ between them."""
+
     startup: float = 10.0  # seconds for main.py to import and the server to answer
     request: float = 5.0  # seconds for one HTTP answer
     stop: float = 3.0  # seconds a graceful stop may take before SIGKILL
     output: int = 64 * 1024  # bytes of the student's output kept
     cpu_seconds: int = 60
-    memory_bytes: int = 2 << 30
+    memory_bytes: int = 1 << 30  # resident memory in a cgroup where there is one, else address space
     file_bytes: int = 64 << 20
     sandbox: Sandbox | None = None  # None: the student's own code, run as the student
     preload: str = "orm"  # the zygote kind every child forks from; "auto": by the app's imports
 
+    def with_timeout(self, timeout: float | None) -> Limits:
+        """These limits with a chosen answer time (--timeout); a start keeps at least its own."""
+        if timeout is None:
+            return self
+        return replace(self, request=timeout, startup=max(timeout, self.startup))
 
 
 def set_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:

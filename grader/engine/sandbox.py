@@ -4,17 +4,19 @@ The grading worker calls `isolate_worker` once: a private mount namespace with a
 tmpfs that holds every scratch copy, so nothing a student writes reaches the real disk and the
 mount vanishes with the worker. Each student process calls `enter` right after it is forked:
 new mount, network, pid, IPC and UTS namespaces; a root of its own built from an allow-list
-(`grader.engine.jail`), with its step's /tmp; pid 1 of its own pid namespace (everything it
-starts dies with it); then no capabilities, an unprivileged uid, rlimits and a system call
+(`grader.engine.jail`), with its step's /tmp; pid 2 of its own pid namespace under a small
+init (everything it starts dies with it); then no capabilities, an unprivileged uid, rlimits and a system call
 filter (`grader.engine.syscalls`). Memory and processes are bounded by `grader.engine.cgroups`.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import functools
 import os
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -74,8 +76,9 @@ def _unshare(flags: int) -> None:
     _check(_libc().unshare(flags), "unshare")
 
 
-def unavailable_reason() -> str | None:
-    """Why the sandbox cannot run here, or None when it can."""
+def namespaces_reason() -> str | None:
+    """Why this machine gives no namespaces, or None: the quick question `check` asks to say
+    whether `grade` could sandbox its code here."""
     if not sys.platform.startswith("linux"):
         return f"namespaces need Linux, and this is {sys.platform}"
     if os.geteuid() != 0:
@@ -92,6 +95,45 @@ def unavailable_reason() -> str | None:
     if os.waitstatus_to_exitcode(status) != 0:
         return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
     return None
+
+
+def unavailable_reason() -> str | None:
+    """Why the sandbox cannot run here, or None when it can: past the namespaces, a throwaway
+    process is contained exactly as a student's is (jail, /proc, capabilities, uid, system call
+    filter), so a part the machine refuses is named before any student runs, not once each."""
+    reason = namespaces_reason()
+    if reason is not None:
+        return reason
+    keep = tempfile.mkdtemp(prefix="persistlab-probe-")
+    try:
+        refused = _probe(Path(keep))
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+    return None if refused is None else f"this machine refuses part of the sandbox: {refused}"
+
+
+def _probe(keep: Path) -> str | None:
+    """`enter` a process forked for the purpose, in a folder of `keep`; what failed, or None."""
+    folder = keep / "probe" / "app"
+    folder.mkdir(parents=True)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(read)
+        code = 1
+        try:
+            code = enter(Sandbox(uid=FIRST_UID, keep=str(keep)), folder, ()) or 0
+        except BaseException as exc:  # noqa: BLE001 - said to the parent, which names it
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(write, why.encode()[:400])
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as said:
+        message = said.read(400).decode(errors="replace").strip()
+    code = os.waitstatus_to_exitcode(status)
+    return None if code == 0 else message or f"a contained process exited with status {code}"
 
 
 def user_only_reason() -> str | None:
@@ -156,8 +198,6 @@ def unmount(target: Path) -> None:
 
 def release_worker(root: Path) -> None:
     """Unmount and remove a worker's scratch area (at the worker's exit)."""
-    import shutil
-
     unmount(root)
     shutil.rmtree(root, ignore_errors=True)
 
@@ -185,6 +225,35 @@ def _drop_to(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _init(app: int, verdict_fd: int) -> int:
+    """pid 1 of a student's namespace, so that the app (pid 2) meets signals as on any machine:
+    a signal it sends itself or gets with no handler of its own acts (a pid 1 would ignore it).
+    Reaps whatever the app leaves behind; when the app ends, writes its wait status to
+    `verdict_fd` for the zygote (an init cannot die of the app's signal) and returns."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)  # the grader signals the app's group, this one too
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        if pid == app:
+            with contextlib.suppress(OSError):
+                os.write(verdict_fd, str(status).encode())
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+
+
 def _reap_until(pid: int) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
@@ -198,13 +267,17 @@ def _reap_until(pid: int) -> int:
         return os.waitstatus_to_exitcode(status)
 
 
-def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: int = -1) -> int | None:
+def enter(
+    sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: int = -1, verdict_fd: int = -1
+) -> int | None:
     """Contain the calling (freshly forked) process; return None in the contained process.
 
     With `alive_fd` (the read end of a pipe whose writer is the parent), the caller was forked
-    into a pid namespace of its own (`fork_into_pid_namespace`) and is contained as it is.
-    Otherwise the caller becomes a small supervisor that waits for the contained process and
-    returns its exit code, which the caller must exit with; fds in `keep_fds` are closed there.
+    into a pid namespace of its own (`fork_into_pid_namespace`) and is contained as it is; with
+    `verdict_fd` too, it stays behind as the namespace's init and the student's app runs as pid 2
+    (see `_init`). Otherwise the caller becomes a small supervisor that waits for the contained
+    process and returns its exit code. Either way the caller must exit with a code returned;
+    fds in `keep_fds` are closed in whatever is not the app.
     """
     _own(folder, sandbox.uid, sandbox.keep)
     tmp = step_tmp(folder)
@@ -224,16 +297,19 @@ def enter(sandbox: Sandbox, folder: Path, keep_fds: tuple[int, ...], alive_fd: i
         _drop_and_limit(sandbox)
         _die_with_parent(lambda: not select.select([alive_fd], [], [], 0)[0])
         os.close(alive_fd)
+        if verdict_fd < 0:
+            return None
+        app = os.fork()
+        if app:
+            _close(keep_fds)
+            return _init(app, verdict_fd)
+        os.close(verdict_fd)
         return None
     alive_r, alive_w = os.pipe()  # pid 1 of a new namespace has no getppid(): EOF says "gone"
     pid = os.fork()
     if pid:
         os.close(alive_r)
-        for fd in keep_fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        _close(keep_fds)
         return _reap_until(pid)
     os.close(alive_w)
     jail.mount_proc()
@@ -293,6 +369,7 @@ __all__ = [
     "isolate_worker",
     "lease_uid",
     "mount_tmpfs",
+    "namespaces_reason",
     "plain_scratch",
     "release_worker",
     "unavailable_reason",

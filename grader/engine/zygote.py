@@ -131,8 +131,10 @@ def kill_orphans(leaders: set[int]) -> None:
                 pass
 
 
-def _reap(status_fds: dict[int, int]) -> None:
-    ended: list[tuple[int, int]] = []  # (status fd, wait status) of student processes
+def _reap(status_fds: dict[int, int], verdicts: dict[int, int]) -> None:
+    """Reap ended children; tell the grader each student process's exit code: its own, or for
+    one run under an init in its pid namespace, the app's, which that init wrote in `verdicts`."""
+    ended: list[tuple[int, int]] = []  # (status fd, exit code) of student processes
     reaped = False
     while True:
         try:
@@ -143,12 +145,19 @@ def _reap(status_fds: dict[int, int]) -> None:
             break
         reaped = True
         fd = status_fds.pop(pid, None)
+        code = os.waitstatus_to_exitcode(status)
+        verdict = verdicts.pop(pid, None)
+        if verdict is not None:
+            said = os.read(verdict, 32)  # its writer is gone: what it wrote, or nothing
+            os.close(verdict)
+            if said.isdigit():
+                code = os.waitstatus_to_exitcode(int(said))
         if fd is not None:
-            ended.append((fd, status))
+            ended.append((fd, code))
     if reaped:
         kill_orphans(set(status_fds))  # before the grader hears that a student process ended
-    for fd, status in ended:
-        message = {"stage": "exited", "code": os.waitstatus_to_exitcode(status)}
+    for fd, code in ended:
+        message = {"stage": "exited", "code": code}
         try:
             os.write(fd, (json.dumps(message) + "\n").encode())
         except OSError:
@@ -174,8 +183,9 @@ def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
             time.sleep(0.01)
 
 
-def _fork(spec: ChildSpec, alive_r: int) -> int:
-    """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed."""
+def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
+    """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed,
+    there to be the init of the student's app (which writes the app's end to `verdict_w`)."""
     from grader.engine.sandbox import SandboxError, fork_into_pid_namespace
 
     if spec.sandbox is None or not spec.sandbox.get("namespaces", True):
@@ -185,7 +195,7 @@ def _fork(spec: ChildSpec, alive_r: int) -> int:
     except SandboxError:
         return os.fork()  # the child's sandbox makes the namespace itself, with a second fork
     if pid == 0:
-        spec.alive_fd = alive_r
+        spec.alive_fd, spec.verdict_fd = alive_r, verdict_w
     return pid
 
 
@@ -203,6 +213,7 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
     status_fds: dict[int, int] = {}
+    verdicts: dict[int, int] = {}  # pid -> read end of its init's verdict pipe
     alive_r, alive_w = os.pipe()  # a sandboxed child sees EOF here once the zygote is gone
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -212,7 +223,7 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
         ready, _, _ = select.select([sock.fileno(), wake_r], [], [], 1.0)
         if wake_r in ready:
             os.read(wake_r, 4096)
-        _reap(status_fds)
+        _reap(status_fds, verdicts)
         if sock.fileno() not in ready:
             continue
         data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
@@ -221,7 +232,8 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
         spec = ChildSpec(**json.loads(data))
         spec.status_fd, spec.output_fd = fds[0], fds[1]
         spec.socket_fd = fds[2] if len(fds) > 2 else -1
-        pid = _fork(spec, alive_r)
+        verdict_r, verdict_w = os.pipe()
+        pid = _fork(spec, alive_r, verdict_w)
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
@@ -230,7 +242,8 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
                 sock.close()
                 if spec.alive_fd < 0:
                     os.close(alive_r)
-                for fd in (alive_w, wake_r, wake_w, *status_fds.values()):
+                    os.close(verdict_w)
+                for fd in (alive_w, wake_r, wake_w, verdict_r, *status_fds.values(), *verdicts.values()):
                     os.close(fd)
                 code = run_child(spec)
             except BaseException as exc:  # noqa: BLE001 - said where the grader reads it, then exit 1
@@ -238,6 +251,11 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
             finally:
                 os._exit(code)
         status_fds[pid] = fds[0]
+        os.close(verdict_w)
+        if spec.sandbox is not None and spec.sandbox.get("namespaces", True):
+            verdicts[pid] = verdict_r
+        else:
+            os.close(verdict_r)
         for fd in fds[1:]:
             os.close(fd)
         try:

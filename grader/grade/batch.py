@@ -17,6 +17,7 @@ from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
+from grader.carry import plan
 from grader.course import Course, Step
 from grader.driver import Session, open_session, run_steps
 from grader.engine.limits import Limits
@@ -106,17 +107,27 @@ def python_files(folder: Path) -> dict[str, bytes]:
 _starters: dict[int, dict[str, bytes]] = {}
 
 
-def untouched(step: Step, folder: Path) -> bool:
-    """The step folder's Python files are the starter's, byte for byte: no work was done in it."""
+def untouched(step: Step, folder: Path, earlier: tuple[Step, Path] | None = None) -> str:
+    """How the step folder was handed out, if its Python files are still that byte for byte (no
+    work was done in it): the starter, or the student's own code of the step before carried
+    forward (`earlier`: that step and its folder in the submission); "" if work was done."""
     if step.number not in _starters:
         _starters[step.number] = python_files(step.exercise_dir)
-    return python_files(folder) == _starters[step.number]
+    mine = python_files(folder)
+    if mine == _starters[step.number]:
+        return "the starter as handed out"
+    if earlier is not None:
+        made = plan(earlier[0].solution_dir, step.exercise_dir, earlier[1])
+        carried = {name: data for name, data in made.files.items() if name.endswith(".py") and "/" not in name}
+        if not made.clashes and mine == carried:
+            return f"your step-{earlier[0].number} code with step {step.number}'s TODOs, as it opened"
+    return ""
 
 
-def untouched_report(step: Step) -> StepReport:
-    """A starter handed back unchanged earns nothing, even where it already does a little."""
+def untouched_report(step: Step, handed_out: str = "the starter as handed out") -> StepReport:
+    """A folder handed back as it opened earns nothing, even where it already does a little."""
     return failed_report(step.number, step.points,
-                         f"{step.folder} is the starter as handed out, unchanged: there is no "
+                         f"{step.folder} is {handed_out}, unchanged: there is no "
                          "work of yours in it to grade yet")
 
 
@@ -192,6 +203,7 @@ def _grade_staged(
     reports: dict[int, StepReport] = {}
     todo: list[tuple[Step, Path]] = []
     keys: dict[int, str] = {}
+    staged: dict[int, tuple[Step, Path]] = {}
     for step in steps:
         try:
             step_folder = work.stage(step.folder, staging / step.folder)
@@ -203,8 +215,10 @@ def _grade_staged(
         if step_folder is None:
             reports[step.number] = missing_report(step)
             continue
-        if untouched(step, step_folder):
-            reports[step.number] = untouched_report(step)
+        staged[step.number] = (step, step_folder)
+        handed_out = untouched(step, step_folder, staged.get(step.number - 1))
+        if handed_out:
+            reports[step.number] = untouched_report(step, handed_out)
             continue
         if seen is not None:
             keys[step.number] = content_key(step, step_folder)

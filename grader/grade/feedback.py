@@ -7,10 +7,11 @@ reads as the plain text it is: no Markdown, no HTML, no terminal control charact
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-from grader.course import Course
+from grader.course import VISIBLE, Course
 from grader.grade.batch import Graded
-from grader.results import ERROR, GRADER_FAULTS, PASS, clip
+from grader.results import ERROR, GRADER_FAULTS, PASS, SYNTAX_ERROR, clip
 
 _INLINE = re.compile(r"([\\`*_\[\]!~|])")  # emphasis, code, links, images, strikethrough, tables
 _LINE_START = re.compile(r"^(\s*\d*)([#+=.)-])", re.MULTILINE)  # headings, lists, rules
@@ -31,7 +32,9 @@ def quoted(text: str) -> list[str]:
     return [f"> {line}".rstrip() for line in plain(text, lines=True).splitlines() or [""]]
 
 
-def feedback_markdown(graded: Graded, course: Course) -> str:
+def feedback_markdown(graded: Graded, course: Course, now: datetime | None = None) -> str:
+    """The student's feedback; a check course.toml hides (at `now`) is counted, never named."""
+    moment = now or datetime.now()
     lines = [f"# persistlab: feedback for {plain(graded.name)}", "",
              f"Total: **{graded.score:g} / {graded.max_score:g}**", ""]
     if graded.problem:
@@ -39,20 +42,25 @@ def feedback_markdown(graded: Graded, course: Course) -> str:
     for report in graded.reports:
         step = course.step(report.step)
         lines += [f"## Step {step.number}: {plain(step.title)} ({report.score:g} / {report.max_score:g})", ""]
-        passed = [t for t in report.tests if t.status == PASS]
-        if report.status == ERROR and report.message:
+        hidden = {id(t) for t in report.tests if step.shown(t.check, moment) != VISIBLE}
+        passed = [t for t in report.tests if t.status == PASS and id(t) not in hidden]
+        if report.status == ERROR and report.message and report.outcome != SYNTAX_ERROR:
             fault = " (a fault of the grader's, not of your code)" if report.outcome in GRADER_FAULTS else ""
             lines += [f"Not graded{fault}: {plain(report.message)}", ""]
         elif not report.tests and report.message:
             lines += [f"No marks: {plain(report.message)}", ""]
         for test in passed:
             lines.append(f"- passed: {plain(test.name)}")
-        failure = report.first_failure
+        unseen = [t for t in report.tests if id(t) in hidden]
+        if unseen:
+            kept = sum(t.status == PASS for t in unseen)
+            lines.append(f"- hidden checks: {kept} of {len(unseen)} passed (shown later)")
+        failure = next((t for t in report.tests if t.status != PASS and id(t) not in hidden), None)
         if failure is not None:
             lines += ["", f"First problem, in **{plain(failure.name)}**:", "", *quoted(failure.message)]
             if failure.hint:
                 lines += ["", f"Hint: {plain(failure.hint)}"]
-        elif report.status == PASS:
+        elif report.status == PASS and not unseen:
             lines.append("")
             lines.append("Every check passes.")
         lines.append("")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.grade.batch import Graded
-from grader.results import ERROR
+from grader.results import ERROR, SYNTAX_ERROR
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -20,12 +20,15 @@ def cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
+WHO = ("lms_id", "late", "submitted")  # from the download's names: the LMS's id, its late flag, the time
+
+
 def _columns(course: Course, steps: tuple[int, ...]) -> list[str]:
-    return ["student", *(f"step{n}" for n in steps), "total", "max", "status", "seconds"]
+    return ["student", *WHO, *(f"step{n}" for n in steps), "total", "max", "status", "seconds"]
 
 
-def row(graded: Graded) -> dict[str, str]:
-    values = {"student": graded.name}
+def row(graded: Graded, who: dict[str, str] | None = None) -> dict[str, str]:
+    values = {"student": graded.name, **dict.fromkeys(WHO, ""), **(who or {})}
     for report in graded.reports:
         values[f"step{report.step}"] = f"{report.score:g}"
     values.update(total=f"{graded.score:g}", max=f"{graded.max_score:g}", status=graded.status,
@@ -93,8 +96,8 @@ def summarise_class(grades: list[Graded]) -> Summary:
     return Summary(
         students=len(grades), averages=averages,
         timeouts=[g.name for g in grades if g.timed_out],
-        errors=[g.name for g in grades if any(r.status == ERROR for r in g.reports)],
+        errors=[g.name for g in grades if any(r.status == ERROR and r.outcome != SYNTAX_ERROR for r in g.reports)],
     )
 
 
-__all__ = ["Summary", "gradebook_csv", "read_gradebook", "row", "summarise_class"]
+__all__ = ["WHO", "Summary", "gradebook_csv", "read_gradebook", "row", "summarise_class"]

@@ -12,8 +12,12 @@ import json
 import sys
 import traceback
 import zipfile
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from grader.course import ROOT, SOLUTIONS, Course, load_course
 
@@ -33,8 +37,11 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2
 fi
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q -e /autograder/source/persistlab
+# the versions persistlab was built and tested with, every one pinned; then persistlab itself
+/autograder/venv/bin/pip install -q -r /autograder/source/persistlab/requirements.lock
+/autograder/venv/bin/pip install -q --no-deps -e /autograder/source/persistlab
 """
+LOCK = "requirements.lock"
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission. results.json is always written, even if grading fails.
@@ -53,9 +60,54 @@ fi
 """
 
 
-def build_bundle(out: Path, source: Path = ROOT) -> Path:
-    """Write the autograder zip: setup.sh, run_autograder and persistlab's source."""
+def _requirements(name: str, extras: frozenset[str]) -> list[Requirement]:
+    """What an installed distribution requires, with `extras` asked for."""
+    found = []
+    for line in distribution(name).requires or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras | {""}):
+            found.append(requirement)
+        elif "extra" not in str(marker):
+            found.append(requirement)  # for another Python or system: kept, its marker with it
+    return found
+
+
+def pinned_requirements(package: str = PACKAGE) -> list[str]:
+    """Every distribution `package` needs at run time, pinned to the version installed here (with
+    the dependencies of each, and theirs); one meant for another Python keeps its range and marker."""
+    pins: dict[str, str] = {}
+    other: dict[tuple[str, str], str] = {}
+    queue = [(package, frozenset[str]())]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while queue:
+        name, extras = queue.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        for requirement in _requirements(name, extras):
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}) \
+                    and "extra" not in str(requirement.marker):
+                other.setdefault((canonicalize_name(requirement.name), str(requirement.marker)), str(requirement))
+                continue
+            try:
+                found = distribution(requirement.name)
+            except PackageNotFoundError:
+                raise RuntimeError(f"{requirement.name} is not installed: install {package} first") from None
+            pins[canonicalize_name(found.metadata["Name"])] = f"{found.metadata['Name']}=={found.version}"
+            queue.append((requirement.name, frozenset(requirement.extras)))
+    return [pins[key] for key in sorted(pins)] + [other[key] for key in sorted(other)]
+
+
+def build_bundle(out: Path, source: Path = ROOT, late_policy: str | None = None) -> Path:
+    """Write the autograder zip: setup.sh, run_autograder, persistlab's source and its pinned
+    dependencies (requirements.lock); `late_policy`, late-policy.json (grade.gradescope_late)."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr(f"{PACKAGE}/{LOCK}", "\n".join(pinned_requirements()) + "\n")
+        if late_policy is not None:
+            from grader.grade.gradescope_late import POLICY
+
+            bundle.writestr(f"{PACKAGE}/{POLICY}", late_policy)
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o100755 << 16
@@ -96,7 +148,7 @@ def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> d
     hide = tuple(str(p) for p in (SOLUTIONS, root / "results", root / "submission", course.root / ".git")
                  if p.exists())
     options = Options(steps=tuple(s.number for s in course.steps),
-                      limits=limits_for(5.0), submission_timeout=300.0, sandboxed=user,
+                      limits=limits_for(), submission_timeout=300.0, sandboxed=user,
                       namespaces=namespaces, hide=hide)
     [graded] = grade_class(submissions, course, options, jobs=1)
     data = results_json(graded, course)
@@ -108,10 +160,15 @@ def _grade_taken(root: Path, course: Course, submissions: list[Submission]) -> d
 
 
 def run(root: Path) -> int:
+    from grader.grade.adjustments import apply
+    from grader.grade.gradescope_late import late_adjustment
+
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     try:
         data = grade_submission(root, load_course())
+        late = late_adjustment(root, root / "source" / PACKAGE)
+        data = apply(data, [late]) if late is not None else data
     except Exception:  # noqa: BLE001 - fail closed: zero marks and the reason, never a missing file
         data = _failure("The autograder itself failed, so no marks were given:\n"
                         + traceback.format_exc(limit=3))

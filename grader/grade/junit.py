@@ -1,7 +1,8 @@
 """junit.xml: one test suite per student, one test case per check, for CI dashboards.
 
 A check the grader could not run (its own fault, or the sandbox's) is an <error>, a skipped one
-<skipped>, any other failure a <failure>. Every text is made safe for XML 1.0 first: a student's
+<skipped>, any other failure a <failure>. Each suite's properties carry the student's score (after
+adjustments), the maximum, and each check's points ("points 3.2" = "2/2"). Every text is made safe for XML 1.0 first: a student's
 message can hold characters no XML document may contain (NUL, BEL, ESC, ...).
 """
 
@@ -11,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from grader.grade.results_json import max_score
 from grader.results import GRADER_FAULTS, SKIPPED, clip
 
 # what XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
@@ -41,6 +43,13 @@ def junit_xml(results: dict[str, dict[str, Any]]) -> str:
             failures=str(len(failed) - errors - skipped), errors=str(errors), skipped=str(skipped),
             time=f"{float(results[name].get('execution_time', 0)):.3f}",
         )
+        properties = ET.SubElement(suite, "properties")
+        totals = {"score": float(results[name].get("score", 0)), "max_score": max_score(results[name])}
+        for key, value in totals.items():
+            ET.SubElement(properties, "property", name=key, value=f"{value:g}")
+        for test in tests:  # a testcase holds no properties: each check's points are the suite's
+            ET.SubElement(properties, "property", name=f"points {test.get('number', '')}",
+                          value=f"{float(test.get('score', 0)):g}/{float(test.get('max_score', 0)):g}")
         for test in tests:
             case = ET.SubElement(suite, "testcase", classname=xml_text(name),
                                  name=xml_text(str(test.get("name", "")), 200))

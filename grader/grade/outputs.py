@@ -16,7 +16,7 @@ from grader.grade.exports import NO_SUBMISSION, Mark, canvas_csv, moodle_csv, mo
 from grader.grade.feedback import feedback_markdown, plain
 from grader.grade.gradebook import gradebook_csv, read_gradebook, row
 from grader.grade.junit import junit_xml
-from grader.grade.results_json import results_json
+from grader.grade.results_json import max_score, results_json
 from grader.grade.roster import Roster, match
 from grader.grade.submissions import Submission
 from grader.results import clip
@@ -29,11 +29,15 @@ def _write(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_student(out: Path, graded: Graded, course: Course,
-                  adjustments: list[Adjustment] | None = None) -> dict[str, Any]:
-    data = apply(results_json(graded, course), adjustments or [])
+def write_student(out: Path, graded: Graded, course: Course, adjustments: list[Adjustment] | None = None,
+                  extra: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """results/NAME.json and feedback/NAME.md; `extra` goes into the results' extra_data (the
+    LMS id, the fingerprint of the files graded); checks shown as course.toml says at `now`."""
+    data = apply(results_json(graded, course, now), adjustments or [])
+    if extra:
+        data["extra_data"] = {**data.get("extra_data", {}), **extra}
     _write(out / "results" / f"{graded.name}.json", json.dumps(data, indent=2) + "\n")
-    _write(out / "feedback" / f"{graded.name}.md", _adjusted(feedback_markdown(graded, course), data))
+    _write(out / "feedback" / f"{graded.name}.md", _adjusted(feedback_markdown(graded, course, now), data))
     return data
 
 
@@ -44,7 +48,7 @@ def _adjusted(feedback: str, data: dict[str, Any]) -> str:
         return feedback
     lines = feedback.split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("Total: "))
-    added = ["", f"After adjustments: **{data['score']:g} / {data['max_score']:g}**", "",
+    added = ["", f"After adjustments: **{data['score']:g} / {max_score(data):g}**", "",
              *(f"- {item['points']:+g}: {plain(item['reason'])}" for item in listed)]
     return "\n".join([*lines[:at + 1], *added, *lines[at + 1:]])
 
@@ -56,11 +60,12 @@ def prepare(out: Path) -> None:
 
 
 def write_class(out: Path, grades: list[Graded], course: Course, steps: tuple[int, ...],
-                replace_all: bool) -> None:
-    """gradebook.csv and junit.xml from this run, merged with earlier rows unless `replace_all`."""
+                replace_all: bool, who: dict[str, dict[str, str]] | None = None) -> None:
+    """gradebook.csv and junit.xml from this run, merged with earlier rows unless `replace_all`;
+    `who`: each student's LMS id, late flag and submission time."""
     rows = {} if replace_all else read_gradebook(out / "gradebook.csv")
     for graded in grades:
-        rows[graded.name] = row(graded)
+        rows[graded.name] = row(graded, (who or {}).get(graded.name))
     results: dict[str, dict[str, Any]] = {}
     for name in rows:
         data = read_results(out, name)
@@ -98,7 +103,7 @@ class Exports:
             out.append(f"Submissions matching no one on the roster (not in the LMS files): "
                        f"{', '.join(self.unmatched)}.")
         if self.no_id:
-            out.append(f"Submissions whose name carries no LMS id (not in the LMS files; give --roster "
+            out.append(f"Submissions whose name carries no Canvas or Moodle id (not in the LMS files; give --roster "
                        f"to match them by name): {', '.join(self.no_id)}.")
         return out
 
@@ -106,7 +111,7 @@ class Exports:
 def _mark(out: Path, key: str, points: float | None, submission: Submission | None) -> tuple[float, float, str]:
     """The grade (scaled to the LMS's points, if it has its own), those points, and a note."""
     data = read_results(out, key) or {}
-    score, most = float(data.get("score", 0.0)), float(data.get("max_score", 0.0))
+    score, most = float(data.get("score", 0.0)), max_score(data)
     target = points if points else most
     grade = score * target / most if most else 0.0
     note = clip(submission.problem, 500) if submission is not None and submission.problem else ""

@@ -6,6 +6,7 @@ Gradescope keeps and shows to no one; junit.xml is built from these files and re
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from grader.course import Course
@@ -15,9 +16,12 @@ from grader.results import ERROR, PASS, PASSED, StepReport, clip
 MAX_OUTPUT = 4000
 
 
-def step_tests(report: StepReport, course: Course) -> list[dict[str, Any]]:
-    """One Gradescope test per check; a step that could not run is one failed test worth its points."""
-    title = course.step(report.step).title
+def step_tests(report: StepReport, course: Course, now: datetime | None = None) -> list[dict[str, Any]]:
+    """One Gradescope test per check, shown as course.toml says at `now`; a step that could not run
+    is one failed test worth its points."""
+    step = course.step(report.step)
+    title = step.title
+    moment = now or datetime.now()
     if not report.tests:
         return [{
             "name": f"Step {report.step}: {title}",
@@ -45,14 +49,14 @@ def step_tests(report: StepReport, course: Course) -> list[dict[str, Any]]:
             "max_score": float(test.max_score),
             "status": "passed" if passed else "failed",
             "output": clip(output, MAX_OUTPUT),
-            "visibility": "visible",
+            "visibility": step.shown(test.check, moment),
             "extra_data": {"outcome": PASSED if passed else outcome},
         })
     return tests
 
 
-def results_json(graded: Graded, course: Course) -> dict[str, Any]:
-    tests = [t for report in graded.reports for t in step_tests(report, course)]
+def results_json(graded: Graded, course: Course, now: datetime | None = None) -> dict[str, Any]:
+    tests = [t for report in graded.reports for t in step_tests(report, course, now)]
     lines = [
         f"Step {r.step} ({course.step(r.step).title}): {r.score:g} / {r.max_score:g}"
         for r in graded.reports
@@ -61,7 +65,6 @@ def results_json(graded: Graded, course: Course) -> dict[str, Any]:
         lines.insert(0, clip(graded.problem))
     return {
         "score": float(sum(t["score"] for t in tests)),
-        "max_score": float(sum(t["max_score"] for t in tests)),
         "execution_time": round(graded.seconds, 3),
         "output": "\n".join(lines),
         "visibility": "visible",
@@ -71,4 +74,11 @@ def results_json(graded: Graded, course: Course) -> dict[str, Any]:
     }
 
 
-__all__ = ["results_json", "step_tests"]
+def max_score(data: dict[str, Any]) -> float:
+    """A results file's maximum: its tests' (Gradescope's format has no top-level maximum)."""
+    tests = data.get("tests")
+    return float(sum(float(t.get("max_score", 0)) for t in tests if isinstance(t, dict))) \
+        if isinstance(tests, list) else 0.0
+
+
+__all__ = ["max_score", "results_json", "step_tests"]

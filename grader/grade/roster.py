@@ -7,11 +7,13 @@ import csv
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from grader.grade.lms import Identity
 
 CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+PLAIN_LOGINS = ("login", "username", "github")  # a plain roster's username column, by any of these names
 
 
 class RosterError(Exception):
@@ -25,6 +27,7 @@ class Student:
     name: str
     lms_id: str = ""
     email: str = ""
+    login: str = ""  # a username: Canvas's SIS Login ID, Moodle's Username, GitHub's or Blackboard's
     fields: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -52,7 +55,8 @@ def _canvas(rows: list[dict[str, str]], header: list[str]) -> Roster:
             points = _number(row.get(assignment, "")) if assignment else None
             continue
         if name and (row.get("ID") or "").strip():
-            students.append(Student(name, row["ID"].strip(), fields={k: row.get(k) or "" for k in CANVAS_FIXED}))
+            students.append(Student(name, row["ID"].strip(), login=(row.get("SIS Login ID") or "").strip(),
+                                    fields={k: row.get(k) or "" for k in CANVAS_FIXED}))
     return Roster("canvas", students, assignment, points)
 
 
@@ -67,13 +71,13 @@ def _moodle(rows: list[dict[str, str]], header: list[str]) -> Roster:
         lms_id = identifier.rpartition(" ")[2] if identifier.startswith("Participant") else ""
         points = _number(row.get("Maximum Grade", "")) or points
         students.append(Student(name.strip(), lms_id, (row.get("Email address") or "").strip(),
-                                fields={k: v or "" for k, v in row.items() if k is not None}))
+                                (row.get("Username") or "").strip(), fields={k: v or "" for k, v in row.items() if k is not None}))
     return Roster("moodle", [s for s in students if s.name or s.lms_id], points=points)
 
 
 def read_roster(path: Path) -> Roster:
     """Canvas's gradebook export, Moodle's worksheet, participants or grades export, or a plain
-    CSV with a `name` column (and `id`, `email` if known)."""
+    CSV with a `name` column (and `id`, `email`, `login` if known)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -87,13 +91,26 @@ def read_roster(path: Path) -> Roster:
     if "Identifier" in header or "Email address" in header:
         return _moodle(rows, header)
     if "name" in header:
-        students = [Student(r["name"].strip(), (r.get("id") or "").strip(), (r.get("email") or "").strip())
+        students = [Student(r["name"].strip(), (r.get("id") or "").strip(), (r.get("email") or "").strip(),
+                            next((r[k].strip() for k in PLAIN_LOGINS if (r.get(k) or "").strip()), ""))
                     for r in rows if (r.get("name") or "").strip()]
         return Roster("plain", students)
     raise RosterError(f"{path} is not a roster persistlab knows: its header ({', '.join(header[:6])}) "
                       "is neither Canvas's gradebook export (Student, ID, ...), Moodle's grading "
                       "worksheet or participants export (Identifier or Email address, ...), nor a "
                       "plain CSV with a name column")
+
+
+MOODLE_SUBMITTED = "Last modified (submission)"
+
+
+def moodle_submitted(student: Student) -> datetime | None:
+    """When a student handed in, from Moodle's worksheet ("Monday, 30 November 2026, 9:14 PM")."""
+    text = student.fields.get(MOODLE_SUBMITTED, "").strip()
+    try:
+        return datetime.strptime(text, "%A, %d %B %Y, %I:%M %p")
+    except ValueError:
+        return None
 
 
 def name_keys(name: str) -> set[str]:
@@ -108,14 +125,28 @@ def name_keys(name: str) -> set[str]:
     return {" ".join(sorted(words)), "".join(words[-1:] + words[:-1]), "".join(words)}
 
 
+def _same_ids(roster: Roster, identity: Identity) -> bool:
+    """The roster's ids are the download's kind of id: the same LMS's, or a plain roster's."""
+    return roster.kind == "plain" or roster.kind == identity.lms
+
+
 def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student, str], list[str]]:
-    """Each roster student's submission key (by LMS id, then by name), and the keys of
-    submissions that match no one."""
+    """Each roster student's submission key (by LMS id, then by login or email, then by name),
+    and the keys of submissions that match no one. A name matches only one roster student, and
+    never one whose id says they are someone else."""
     by_id = {s.lms_id: s for s in roster.students if s.lms_id}
+    by_login: dict[str, Student] = {}
+    for person in roster.students:
+        for login in (person.login, person.email, person.email.partition("@")[0]):
+            if login:
+                by_login.setdefault(login.casefold(), person)
     matched: dict[Student, str] = {}
     for key, identity in sorted(identities.items()):
-        student = by_id.get(identity.lms_id) if identity.lms_id else None
-        if student is None and not (identity.lms_id and by_id):
+        same = _same_ids(roster, identity)
+        student: Student | None = by_id.get(identity.lms_id) if identity.lms_id and same else None
+        if student is None and identity.lms_id:
+            student = by_login.get(identity.lms_id.casefold())
+        if student is None and not (identity.lms_id and same and by_id):
             wanted = name_keys(identity.display)
             candidates = [s for s in roster.students if name_keys(s.name) & wanted and s not in matched]
             student = candidates[0] if len(candidates) == 1 else None
@@ -125,4 +156,4 @@ def match(roster: Roster, identities: dict[str, Identity]) -> tuple[dict[Student
     return matched, unmatched
 
 
-__all__ = ["Roster", "RosterError", "Student", "match", "name_keys", "read_roster"]
+__all__ = ["Roster", "RosterError", "Student", "match", "moodle_submitted", "name_keys", "read_roster"]

@@ -11,6 +11,7 @@ Nothing is copied or unpacked here: each worker reads the step folders it grades
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,9 +19,13 @@ from pathlib import Path, PurePosixPath
 from grader.course import Course
 from grader.grade.lms import (
     ARCHIVES,
+    D2L_INDEX,
     MOODLE_FILES,
     MOODLE_TEXT,
     Identity,
+    blackboard_receipt,
+    identify,
+    is_blackboard_receipt,
     moodle_id,
     recognise,
     safe_name,
@@ -58,14 +63,20 @@ class Submission:
 
 @dataclass
 class ClassIntake:
-    """Every entry of the input: a submission each, or (`ignored`) a file that is not one, and why."""
+    """Every entry of the input: a submission each, or a file that is not one, and why:
+    `ignored` if it was not expected there, `noted` if the LMS puts it there (a receipt, an
+    index, online text, an earlier attempt of a student whose latest is graded)."""
 
     submissions: list[Submission]
     ignored: list[tuple[Path, str]] = field(default_factory=list)
+    noted: list[tuple[Path, str]] = field(default_factory=list)
+
+
+_PREFIXES: dict[Path, str] = {}  # GitHub Classroom folders' prefixes, for one intake
 
 
 def _identity(path: Path) -> Identity:
-    return recognise(path.name, path.is_dir())
+    return identify(path, _PREFIXES)
 
 
 def student_name(path: Path) -> str:
@@ -232,17 +243,25 @@ def _is_download(archive: Path, course: Course) -> bool:
     return _zip_root(files, course) is None and any(p.name.lower().endswith(ARCHIVES) for p in files)
 
 
-def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
+def _entries(folder: Path, ignored_files: list[tuple[Path, str]], noted: list[tuple[Path, str]]) -> list[Path]:
     """The entries of a bulk download's folder that are submissions: folders, archives and
-    whatever an LMS named after a student (a Canvas .py too); other files are listed as ignored."""
+    whatever an LMS named after a student (a Canvas .py too); what the LMS adds (receipts, an
+    index, online text) is noted, and any other file listed as ignored."""
     found = []
     children = _children(folder)
-    with_files = {moodle_id(c.name) for c in children if c.name.endswith(MOODLE_FILES)}
+    with_files = {moodle_id(c.name) for c in children if MOODLE_FILES in c.name}
+    receipts = {r for c in children if (r := blackboard_receipt(c)) is not None}
     for entry in children:
         if entry.name.startswith(".") or entry.name in IGNORED:
             continue
-        if entry.name.endswith(MOODLE_TEXT) and moodle_id(entry.name) in with_files:
-            ignored_files.append((entry, "the student's online text; their files are graded"))
+        if MOODLE_TEXT in entry.name and moodle_id(entry.name) in with_files:
+            noted.append((entry, "the student's online text; their files are graded"))
+            continue
+        if entry in receipts:
+            noted.append((entry, "Blackboard's receipt of the attempt beside it (the student's name is read from it)"))
+            continue
+        if entry.name == D2L_INDEX and entry.is_file():
+            noted.append((entry, "the LMS's index of the download"))
             continue
         if entry.is_dir() or entry.name.lower().endswith(ARCHIVES) or _identity(entry).lms:
             found.append(entry)
@@ -253,7 +272,7 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]]) -> list[Path]:
 
 
 def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
-            ignored_files: list[tuple[Path, str]]) -> list[Path]:
+            ignored_files: list[tuple[Path, str]], noted: list[tuple[Path, str]]) -> list[Path]:
     """The submissions among `paths`: a bulk download's folder is opened one level down, and an
     LMS's download zip, given or found there, is unpacked into `unpack_to` and opened too."""
     found: list[Path] = []
@@ -272,7 +291,7 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
                 continue
             given = True
         if given and path.is_dir() and not _is_workspace(path, course) and not _identity(path).lms:
-            inner = _entries(path, ignored_files)
+            inner = _entries(path, ignored_files, noted)
             queue.extend((entry, False) for entry in inner)
             found.extend([] if inner else [path])
         else:
@@ -283,6 +302,8 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
 def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
     if path.is_symlink():
         raise IntakeError(f"{path} is a symbolic link")
+    if MOODLE_TEXT in path.name:
+        raise IntakeError("only online text was handed in, no file: persistlab grades a workspace")
     lowered = path.name.lower()
     if path.is_file() and lowered.endswith(ARCHIVES):
         if unpack_to is None and lowered.endswith(".zip") and _is_download(path, course):
@@ -292,6 +313,8 @@ def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
         return _check_folder(path, course)
     if not path.exists():
         raise IntakeError(f"there is no file or folder {path}")
+    if is_blackboard_receipt(path.name):
+        raise IntakeError("there is only Blackboard's receipt of this attempt: no file was handed in with it")
     if lowered.endswith(".py"):
         raise IntakeError(f"it is a single Python file, not a workspace: persistlab grades the step "
                           f"folders ({course.steps[0].folder}, ...) of a whole workspace, zipped")
@@ -304,14 +327,17 @@ def intake_class(paths: list[Path], course: Course, exclude: tuple[Path, ...] = 
     download zip is unpacked into `unpack_to` first."""
     submissions: list[Submission] = []
     ignored_files: list[tuple[Path, str]] = []
+    noted: list[tuple[Path, str]] = []
     skipped = {p.resolve() for p in exclude}
     found: dict[str, Path] = {}  # the same path given twice is one submission
-    for path in _expand(paths, course, unpack_to, ignored_files):
+    _PREFIXES.clear()
+    for path in _expand(paths, course, unpack_to, ignored_files, noted):
         if path.resolve() not in skipped:
             found.setdefault(os.path.abspath(path), path)
-    identities = [_identity(path) for path in found.values()]
-    named = _names(list(found.values()), identities)
-    for path, identity, (name, untrusted) in zip(found.values(), identities, named):
+    entries = _latest([(path, _identity(path)) for path in found.values()], noted)
+    identities = [identity for _, identity in entries]
+    named = _names([path for path, _ in entries], identities)
+    for (path, identity), (name, untrusted) in zip(entries, named):
         submission = Submission(name=name, source=path, problem=untrusted, identity=identity)
         submissions.append(submission)
         if untrusted:
@@ -322,7 +348,53 @@ def intake_class(paths: list[Path], course: Course, exclude: tuple[Path, ...] = 
             submission.problem = "The submission is empty: it holds no Python file."
         except IntakeError as exc:
             submission.problem = f"The submission was not graded: {exc}."
-    return ClassIntake(sorted(submissions, key=lambda s: s.name), ignored_files)
+    return ClassIntake(sorted(submissions, key=lambda s: s.name), ignored_files, noted)
+
+
+def _latest(entries: list[tuple[Path, Identity]], noted: list[tuple[Path, str]]) -> list[tuple[Path, Identity]]:
+    """One entry per student where the LMS dates each attempt (Blackboard, D2L): the latest;
+    the earlier ones are noted, never graded and never silently dropped."""
+    attempts: dict[tuple[str, str], list[tuple[Path, Identity]]] = {}
+    for path, identity in entries:
+        if identity.lms and identity.lms_id and identity.submitted is not None:
+            attempts.setdefault((identity.lms, identity.lms_id), []).append((path, identity))
+    earlier: set[Path] = set()
+    for group in attempts.values():
+        times = sorted({identity.submitted for _, identity in group if identity.submitted is not None})
+        if len(times) < 2:
+            continue
+        for path, identity in group:
+            if identity.submitted != times[-1]:
+                earlier.add(path)
+                why = (f"an earlier attempt of {identity.display}'s ({identity.submitted:%Y-%m-%d %H:%M}); "
+                       f"the latest ({times[-1]:%Y-%m-%d %H:%M}) is graded")
+                noted.append((path, why))
+    return [(path, identity) for path, identity in entries if path not in earlier]
+
+
+def fingerprint(submission: Submission) -> str:
+    """A digest of the files a submission is graded from (its archive, or its workspace folder's
+    files, .venv and the like left out); "" for a refused one. --resume regrades a student whose
+    digest changed."""
+    work = submission.work
+    if work is None:
+        return ""
+    digest = hashlib.sha256(type(work).__name__.encode() + b"\0")
+    try:
+        if isinstance(work, Folder):
+            for folder, entries in walk(work.path, skip=tuple(IGNORED)):
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        digest.update(str(Path(entry.path).relative_to(work.path)).encode() + b"\0")
+                        digest.update(hashlib.sha256(Path(entry.path).read_bytes()).digest())
+        else:
+            digest.update(work.root.encode() + b"\0")
+            with open(work.path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    except (OSError, IntakeError):
+        return ""
+    return digest.hexdigest()
 
 
 def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = (),
@@ -331,4 +403,4 @@ def intake(paths: list[Path], course: Course, exclude: tuple[Path, ...] = (),
     return intake_class(paths, course, exclude, unpack_to).submissions
 
 
-__all__ = ["ClassIntake", "IntakeError", "Submission", "intake", "intake_class", "student_name"]
+__all__ = ["ClassIntake", "IntakeError", "Submission", "fingerprint", "intake", "intake_class", "student_name"]

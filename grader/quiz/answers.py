@@ -15,16 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, null, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from grader.quiz.models import NAME_MAX, Answer, Attempt, Student
+from grader.quiz.policy import Policies, QuizPolicy
 
 SHEETS_KEPT = 4096
+DEFAULT_POLICY = QuizPolicy()
 
 
 class Prepared:
@@ -85,6 +87,7 @@ _SHEET = Prepared(
         Answer.option_order,
         Answer.chosen,
         Answer.version,
+        Answer.params,
     )
     .join(Answer, Answer.attempt_id == Attempt.id)
     .where(Attempt.id == bindparam("the_attempt"))
@@ -107,6 +110,14 @@ _ANSWER = Prepared(
         answered_at=bindparam("now"),
     )
 )
+_SUBMITTED = {  # an attempt finished at "now", scored on its right answers
+    "finished_at": bindparam("now"),
+    "score": select(func.count())
+    .select_from(Answer)
+    .where(Answer.attempt_id == bindparam("the_attempt"), Answer.correct.is_(True))
+    .scalar_subquery(),
+    "open_quiz": null(),
+}
 _FINISH = Prepared(
     update(Attempt)
     .where(
@@ -114,20 +125,29 @@ _FINISH = Prepared(
         Attempt.finished_at.is_(None),
         Attempt.total == bindparam("the_position"),
     )
-    .values(
-        finished_at=bindparam("now"),
-        score=select(func.count())
-        .select_from(Answer)
-        .where(Answer.attempt_id == bindparam("the_attempt"), Answer.correct.is_(True))
-        .scalar_subquery(),
+    .values(_SUBMITTED)
+)
+_CLOSE = Prepared(  # an attempt whose time is up, submitted with the answers it has
+    update(Attempt)
+    .where(Attempt.id == bindparam("the_attempt"), Attempt.finished_at.is_(None))
+    .values(_SUBMITTED)
+)
+_TIMING = Prepared(
+    select(Attempt.student_id, Attempt.topic, Attempt.started_at).where(
+        Attempt.id == bindparam("the_attempt"), Attempt.finished_at.is_(None)
     )
 )
-_NAME = Prepared(select(Student.name).where(Student.id == bindparam("the_student")))
+_NAME = Prepared(
+    select(Student.name, Student.merged_into).where(Student.id == bindparam("the_student"))
+)
+_MERGED_NAMES = Prepared(
+    select(Student.name).where(Student.merged_into == bindparam("the_student"))
+)
 _RENAME = Prepared(
     update(Student).where(Student.id == bindparam("the_student")).values(name=bindparam("new_name"))
 )
 _OPEN = Prepared(
-    select(Attempt.id)
+    select(Attempt.id, Attempt.started_at)
     .where(
         Attempt.student_id == bindparam("the_student"),
         Attempt.finished_at.is_(None),
@@ -157,6 +177,7 @@ _NEW_ATTEMPT = Prepared(
         level=bindparam("new_level"),
         total=bindparam("new_total"),
         started_at=bindparam("now"),
+        open_quiz=bindparam("new_open_quiz"),
     )
     .returning(Attempt.id)
 )
@@ -167,6 +188,7 @@ _NEW_QUESTION = Prepared(
         question_id=bindparam("new_question"),
         option_order=bindparam("new_order"),
         version=bindparam("new_version"),
+        params=bindparam("new_params"),
     )
 )
 
@@ -184,9 +206,13 @@ class Slot:
     option_order: str
     chosen: str | None
     version: str | None  # of the question as served; None for attempts made before versions
+    params: str | None = None  # the variant's parameters as JSON; None for a plain question
 
 
-Served = tuple[str, str, str | None]  # (question id, option order, question version)
+# (question id, option order, question version, variant parameters as JSON)
+Served = tuple[str, str, str | None, str | None]
+# What callers may give: the id and order, then optionally the version and the parameters.
+Given = tuple[str, str] | tuple[str, str, str | None] | Served
 
 
 @dataclass
@@ -201,13 +227,13 @@ class Sheet:
     def slot(self, attempt_id: int, position: int) -> Slot:
         total = len(self.questions)
         next_position = next((n for n, c in enumerate(self.chosen, 1) if c is None), None)
-        question_id, order, chosen, version = None, "", None, None
+        question_id, order, chosen, version, params = None, "", None, None, None
         if 1 <= position <= total:
-            (question_id, order, version) = self.questions[position - 1]
+            (question_id, order, version, params) = self.questions[position - 1]
             chosen = self.chosen[position - 1]
         return Slot(
             attempt_id, self.student_id, total, self.finished, next_position, question_id, order,
-            chosen, version,
+            chosen, version, params,
         )  # fmt: skip
 
     def record(self, position: int, chosen: str) -> None:
@@ -245,7 +271,9 @@ def read_sheet(conn: Connection, attempt_id: int) -> Sheet | None:
     _, rows = _SHEET.run(conn, {"the_attempt": attempt_id})
     if not rows:
         return None
-    questions = tuple((qid, order, version) for _, _, qid, order, _, version in rows)
+    questions = tuple(
+        (qid, order, version, params) for _, _, qid, order, _, version, params in rows
+    )
     return Sheet(rows[0][0], questions, [row[4] for row in rows], bool(rows[0][1]))
 
 
@@ -304,23 +332,30 @@ def insert_student(conn: Connection, name: str) -> int:
     return int(_NEW_STUDENT.scalar(conn, {"new_name": name[:NAME_MAX], "now": time.time()}))
 
 
-def served(questions: Sequence[tuple[str, str] | Served]) -> tuple[Served, ...]:
-    """(question id, option order, version), the version None where none was given."""
-    return tuple((q[0], q[1], q[2] if len(q) > 2 else None) for q in questions)  # type: ignore[misc]
+def served(questions: Sequence[Given]) -> tuple[Served, ...]:
+    """(question id, option order, version, parameters), None for what was not given."""
+    return tuple(
+        (q[0], q[1], q[2] if len(q) > 2 else None, q[3] if len(q) > 3 else None)  # type: ignore[misc]
+        for q in questions
+    )
 
 
 def insert_attempt(
     conn: Connection,
     student_id: int,
-    questions: Sequence[tuple[str, str] | Served],
+    questions: Sequence[Given],
     topic: str | None,
     level: str | None,
+    open_quiz: str | None = None,
 ) -> int:
     if not questions:
         raise ValueError("An attempt needs at least one question.")
     row = {"the_student": student_id, "new_topic": topic, "new_level": level}
     attempt_id = int(
-        _NEW_ATTEMPT.scalar(conn, {**row, "new_total": len(questions), "now": time.time()})
+        _NEW_ATTEMPT.scalar(
+            conn,
+            {**row, "new_total": len(questions), "now": time.time(), "new_open_quiz": open_quiz},
+        )
     )
     _NEW_QUESTION.run_many(
         conn,
@@ -331,19 +366,32 @@ def insert_attempt(
                 "new_question": qid,
                 "new_order": order,
                 "new_version": version,
+                "new_params": params,
             }
-            for n, (qid, order, version) in enumerate(served(questions), start=1)
+            for n, (qid, order, version, params) in enumerate(served(questions), start=1)
         ],
     )
     return attempt_id
 
 
-class AttemptsUsed(Exception):
+class StartRefused(Exception):
+    """The quiz cannot start for this student now: its message says why."""
+
+
+class AttemptsUsed(StartRefused):
     """The student has used every attempt the instructor allows at this quiz."""
 
     def __init__(self, allowed: int) -> None:
-        super().__init__(allowed)
+        super().__init__(f"You have used all {allowed} attempts allowed at this quiz.")
         self.allowed = allowed
+
+
+def display_name(raw: str) -> str:
+    """A display name as both quizzes keep it: spacing collapsed; ValueError if unusable."""
+    name = " ".join(raw.split())
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise ValueError(f"Give a display name of 1 to {NAME_MAX} characters.")
+    return name
 
 
 def same_name(one: str, other: str) -> bool:
@@ -351,11 +399,81 @@ def same_name(one: str, other: str) -> bool:
     return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
+def quiz_key(topic: str | None, level: str | None) -> str:
+    """Which quiz an attempt is at, as the one-open-attempt index holds it."""
+    return f"{topic or ''}|{level or ''}"
+
+
+class TimeUp(Exception):
+    """The attempt stopped taking answers at `deadline` (its time limit, or the close date)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(deadline)
+        self.deadline = deadline
+
+
+class Deadlines:
+    """The owner and deadline of the attempts the writer thread checked lately. An attempt's
+    start and quiz never change, so neither does its deadline under the server's settings;
+    only its owner can (an instructor's merge), so an owner that does not match is read again.
+    """
+
+    def __init__(self, policies: Policies, size: int = SHEETS_KEPT) -> None:
+        self.policies = policies
+        self.size = size
+        self._by_attempt: dict[int, tuple[int, float | None]] = {}
+
+    def check(self, conn: Connection, attempt_id: int, student: object) -> None:
+        """TimeUp if the open attempt is `student`'s and its time is up; anything else (not
+        theirs, finished, no such attempt) is for the answer's own checks to refuse."""
+        found = self._by_attempt.get(attempt_id)
+        if found is None or found[0] != student:
+            _, rows = _TIMING.run(conn, {"the_attempt": attempt_id})
+            if not rows:
+                return
+            owner, topic, started_at = rows[0]
+            found = (owner, self.policies.of(topic).deadline(started_at))
+            self._by_attempt[attempt_id] = found
+            if len(self._by_attempt) > self.size:
+                del self._by_attempt[next(iter(self._by_attempt))]
+        owner, deadline = found
+        if owner == student and deadline is not None and time.time() >= deadline:
+            raise TimeUp(deadline)
+
+
+def close_attempt_in(conn: Connection, attempt_id: int, at: float) -> bool:
+    """Submit an open attempt whose time ended at `at`, scored on the answers it has."""
+    count, _ = _CLOSE.run(conn, {"the_attempt": attempt_id, "now": at})
+    return count == 1
+
+
 @dataclass(frozen=True)
 class Started:
     student_id: int
     attempt_id: int
     resumed: bool  # the student's open attempt at this quiz, not a new one
+
+
+def _student_for(conn: Connection, student_id: int | None, name: str) -> tuple[int, bool]:
+    """(the student `name` starts as, whether known before): `student_id` (or the student an
+    instructor merged it into) if that one has this name, case and spacing aside (the latest
+    spelling is kept), or had it before a merge; else a new student."""
+    rows = [] if student_id is None else _NAME.run(conn, {"the_student": student_id})[1]
+    if rows and rows[0][1] is not None:  # merged by an instructor
+        student_id = int(rows[0][1])
+        rows = _NAME.run(conn, {"the_student": student_id})[1]
+    if not rows:
+        return insert_student(conn, name), False
+    assert student_id is not None
+    known = rows[0][0]
+    if not same_name(known, name):
+        _, merged = _MERGED_NAMES.run(conn, {"the_student": student_id})
+        if any(same_name(old, name) for (old,) in merged):
+            return student_id, True
+        return insert_student(conn, name), False
+    if known != name[:NAME_MAX]:
+        _RENAME.run(conn, {"the_student": student_id, "new_name": name[:NAME_MAX]})
+    return student_id, True
 
 
 def start_attempt_in(
@@ -366,28 +484,49 @@ def start_attempt_in(
     questions: Sequence[Served],
     topic: str | None = None,
     level: str | None = None,
-    attempts_allowed: int = 0,
+    policy: QuizPolicy = DEFAULT_POLICY,
     sheets: Sheets | None = None,
 ) -> Started:
-    """Inside a write transaction: the attempt `name` goes on with, by the student
-    `student_id` if that one has this name (case and spacing aside; the latest spelling is
-    kept), else by a new student. That is the student's open attempt at this quiz if there
-    is one; else a new one over `questions`, or AttemptsUsed past `attempts_allowed` (0:
-    unlimited)."""
-    known = None if student_id is None else _NAME.scalar(conn, {"the_student": student_id})
-    if known is None or not same_name(known, name):
-        student_id = insert_student(conn, name)
-    else:
-        assert student_id is not None
-        if known != name[:NAME_MAX]:
-            _RENAME.run(conn, {"the_student": student_id, "new_name": name[:NAME_MAX]})
-        quiz = {"the_student": student_id, "the_topic": topic}
+    """Inside a write transaction: the attempt `name` goes on with (see `_student_for`).
+
+    Open attempts at this quiz whose time is up are submitted first. Then, unless the quiz
+    allows several open attempts, the one still open is resumed; else a new attempt over
+    `questions` starts, or StartRefused says why not (the quiz is not open, or AttemptsUsed).
+    Two starts racing from two servers meet at the one-open-attempt index: the loser finds
+    the winner's attempt and resumes it."""
+    now = time.time()
+    student_id, known = _student_for(conn, student_id, name)
+    quiz = {"the_student": student_id, "the_topic": topic}
+    if known:
+        _, open_rows = _OPEN.run(conn, {**quiz, "the_level": level})
+        still_open = []
+        for open_id, started_at in open_rows:
+            deadline = policy.deadline(started_at)
+            if deadline is not None and now >= deadline:
+                close_attempt_in(conn, int(open_id), deadline)
+            else:
+                still_open.append(int(open_id))
+        if still_open and not policy.multiple_open:
+            return Started(student_id, still_open[0], resumed=True)
+    closed = policy.not_open(now)
+    if closed:
+        raise StartRefused(f"This quiz {closed}.")
+    if known and policy.attempts and _TAKEN.scalar(conn, quiz) >= policy.attempts:
+        raise AttemptsUsed(policy.attempts)
+    open_quiz = None if policy.multiple_open else quiz_key(topic, level)
+    conn.exec_driver_sql("SAVEPOINT start_attempt")
+    try:
+        attempt_id = insert_attempt(conn, student_id, questions, topic, level, open_quiz)
+    except IntegrityError:  # another server started this student's attempt just now
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT start_attempt")
         open_id = _OPEN.scalar(conn, {**quiz, "the_level": level})
-        if open_id is not None:
-            return Started(student_id, int(open_id), resumed=True)
-        if attempts_allowed and _TAKEN.scalar(conn, quiz) >= attempts_allowed:
-            raise AttemptsUsed(attempts_allowed)
-    attempt_id = insert_attempt(conn, student_id, questions, topic, level)
+        if open_id is None:
+            raise
+        return Started(student_id, int(open_id), resumed=True)
+    conn.exec_driver_sql("RELEASE SAVEPOINT start_attempt")
     if sheets is not None:
-        sheets.put(attempt_id, Sheet(student_id, served(questions), [None] * len(questions)))
+        sheets.put(
+            attempt_id,
+            Sheet(student_id, served(questions), [None] * len(questions)),
+        )
     return Started(student_id, attempt_id, resumed=False)

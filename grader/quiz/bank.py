@@ -7,7 +7,7 @@ import json
 import random
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from grader.course import ROOT
+from grader.quiz import variants
+from grader.quiz.variants import Param, Values, VariantError
 
 if TYPE_CHECKING:
     from grader.course import Course
@@ -44,6 +46,20 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """A program whose printed output settles a question's key: it must print the outcome
+    listed for the correct option, and that outcome must be no other option's."""
+
+    code: str
+    source: str  # the file it was read from, or "inline"
+    outcomes: tuple[tuple[str, str], ...]  # (option key, what the program prints if it is right)
+    needs: tuple[str, ...] = ()  # services it needs, such as "postgres"; missing means a skip
+
+    def outcome(self, key: str) -> str | None:
+        return dict(self.outcomes).get(key)
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     topic: str
@@ -56,6 +72,67 @@ class Question:
     quick_check: str
     hint: str
     steps: tuple[str, ...]
+    params: tuple[Param, ...] = ()  # a variant question's parameters (variants.py)
+    where: str | None = None  # the rule every drawn parameter set satisfies
+    proof: Proof | None = None  # never shown to a student, so not part of to_json or version
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.params)
+
+    def draw(self, rng: random.Random) -> Values | None:
+        """A parameter set for a new attempt; None for a question without parameters."""
+        return variants.draw(self.params, self.where, rng) if self.params else None
+
+    def all_values(self) -> list[Values]:
+        return variants.all_values(self.params, self.where) if self.params else []
+
+    def render(self, values: Values | None) -> Question:
+        """The question as a student sees it with these parameters: every text rendered, the
+        same id, options and key. A question without parameters is returned as it is;
+        VariantError if `values` do not fit the question."""
+        if not self.params:
+            return self
+        if values is None or set(values) != {p.name for p in self.params}:
+            raise VariantError(f"Question {self.id!r} needs parameters for {self.param_names}.")
+
+        def text(value: str) -> str:
+            return variants.render_text(value, values)
+
+        options = tuple(
+            replace(o, text=text(o.text), misconception=o.misconception and text(o.misconception))
+            for o in self.options
+        )
+        proof = self.proof and replace(
+            self.proof, code=text(self.proof.code),
+            outcomes=tuple((key, text(outcome)) for key, outcome in self.proof.outcomes),
+        )  # fmt: skip
+        return replace(
+            self, stem=text(self.stem), code=self.code and text(self.code), options=options,
+            solution=tuple(text(s) for s in self.solution), final_answer=text(self.final_answer),
+            quick_check=text(self.quick_check), hint=text(self.hint), params=(), where=None,
+            proof=proof,
+        )  # fmt: skip
+
+    def render_stored(self, params: str | None) -> Question:
+        """The question with parameters as an attempt stored them (JSON); a variant question
+        served before it had parameters shows its first variant."""
+        if not self.params:
+            return self
+        values = variants.loads(params) if params else variants.first(self.params, self.where)
+        return self.render(values)
+
+    def fits(self, params: str | None) -> bool:
+        """Whether parameters stored for another version of this question render this one."""
+        try:
+            self.render_stored(params)
+        except (VariantError, ValueError):
+            return False
+        return True
+
+    @property
+    def param_names(self) -> str:
+        return ", ".join(p.name for p in self.params)
 
     @property
     def answer(self) -> Option:
@@ -72,7 +149,13 @@ class Question:
         raise KeyError(f"Question {self.id!r} has no option {key!r}.")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """What a student is shown and graded on (the proof is the author's, and stays out;
+        a plain question has no params, as before variants, so it keeps its version)."""
+        data = asdict(self)
+        del data["proof"]
+        if not self.params:
+            del data["params"], data["where"]
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @cached_property
     def version(self) -> str:
@@ -83,13 +166,22 @@ class Question:
     def from_json(cls, text: str) -> Question:
         raw = json.loads(text)
         options = tuple(Option(**option) for option in raw.pop("options"))
-        lists = {name: tuple(raw.pop(name)) for name in ("solution", "steps")}
-        return cls(**raw, options=options, **lists)
+        raw["solution"], raw["steps"] = tuple(raw["solution"]), tuple(raw["steps"])
+        params = tuple(
+            Param(p["name"], tuple(p["choices"]), p["low"], p["high"])
+            for p in raw.pop("params", [])
+        )
+        return cls(**raw, options=options, params=params)
 
 
 @dataclass(frozen=True)
 class Bank:
     questions: tuple[Question, ...]
+    titles: dict[str, str] = field(default_factory=dict, compare=False)  # topic -> its title
+
+    def title(self, topic: str) -> str:
+        """The topic's title from its file ("CRUD over HTTP"), else one made from its name."""
+        return self.titles.get(topic) or topic.replace("-", " ").capitalize()
 
     @cached_property
     def _by_id(self) -> dict[str, Question]:
@@ -187,10 +279,51 @@ def _option(raw: Any, where: str) -> Option:
 
 
 _KEYS = {"id", "topic", "difficulty", "stem", "code", "options", "solution",
-         "final_answer", "quick_check", "hint", "steps"}  # fmt: skip
+         "final_answer", "quick_check", "hint", "steps", "params", "proof"}  # fmt: skip
+PROOF_NEEDS = ("postgres", "pg_dump")  # a server, and PostgreSQL's client tool
+PROOF_DIR = "proofs"  # beside the quiz files; a proof's `file` is named relative to them
 
 
-def parse_question(raw: Any, where: str) -> Question:
+def _proof(raw: Any, where: str, folder: Path) -> Proof | None:
+    if raw is None:
+        return None
+    where = f"{where}, proof"
+    if not isinstance(raw, dict):
+        raise BankError(f"{where}: must be a [questions.proof] table.")
+    unknown = sorted(set(raw) - {"code", "file", "outcomes", "needs"})
+    if unknown:
+        raise BankError(f"{where}: unknown field(s) {', '.join(unknown)}.")
+    code = _field(raw, "code", str, where, optional=True)
+    file = _field(raw, "file", str, where, optional=True)
+    if (code is None) == (file is None):
+        raise BankError(f"{where}: give exactly one of 'code' and 'file'.")
+    source = "inline"
+    if file is not None:
+        path = folder / file
+        if path.parent.resolve() != (folder / PROOF_DIR).resolve() or path.suffix != ".py":
+            raise BankError(f"{where}: file {file!r} must be a .py file in {PROOF_DIR}/.")
+        try:
+            code, source = path.read_text(encoding="utf-8"), file
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BankError(f"{where}: cannot read {file}: {exc}") from exc
+    outcomes = _field(raw, "outcomes", dict, where)
+    if not outcomes or not all(
+        k in OPTION_KEYS and isinstance(v, str) and v.strip() for k, v in outcomes.items()
+    ):
+        raise BankError(f"{where}: 'outcomes' must map option keys (a-d) to non-empty strings.")
+    needs = tuple(_strings(raw, "needs", where)) if "needs" in raw else ()
+    for need in needs:
+        if need not in PROOF_NEEDS:
+            raise BankError(f"{where}: needs {need!r}, known: {', '.join(PROOF_NEEDS)}.")
+    return Proof(
+        code=code,
+        source=source,
+        outcomes=tuple(sorted((k, v.strip()) for k, v in outcomes.items())),
+        needs=needs,
+    )
+
+
+def parse_question(raw: Any, where: str, folder: Path = QUIZ_DIR) -> Question:
     if not isinstance(raw, dict):
         raise BankError(f"{where}: each question must be a [[questions]] table.")
     qid = _field(raw, "id", str, where)
@@ -202,6 +335,13 @@ def parse_question(raw: Any, where: str) -> Question:
     if difficulty not in LEVELS:
         raise BankError(f"{where}: difficulty {difficulty!r} must be one of {', '.join(LEVELS)}.")
     options = _field(raw, "options", list, where)
+    params: tuple[Param, ...] = ()
+    rule = None
+    if "params" in raw:
+        try:
+            params, rule = variants.parse_params(raw["params"], where)
+        except VariantError as exc:
+            raise BankError(str(exc)) from None
     return Question(
         id=qid,
         topic=_field(raw, "topic", str, where),
@@ -214,6 +354,9 @@ def parse_question(raw: Any, where: str) -> Question:
         quick_check=_field(raw, "quick_check", str, where),
         hint=_field(raw, "hint", str, where),
         steps=_strings(raw, "steps", where),
+        params=params,
+        where=rule,
+        proof=_proof(raw.get("proof"), where, folder),
     )
 
 
@@ -225,7 +368,7 @@ def load_file(path: Path) -> list[Question]:
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{path}: expected one or more [[questions]] tables.")
-    return [parse_question(raw, str(path)) for raw in raw_questions]
+    return [parse_question(raw, str(path), path.parent) for raw in raw_questions]
 
 
 def load_bank(path: Path = QUIZ_DIR) -> Bank:
@@ -233,7 +376,24 @@ def load_bank(path: Path = QUIZ_DIR) -> Bank:
     files = [path] if path.is_file() else sorted(path.glob("*.toml"))
     if not files:
         raise BankError(f"No quiz files (*.toml) in {path}.")
-    return Bank(questions=tuple(q for file in files for q in load_file(file)))
+    return Bank(
+        questions=tuple(q for file in files for q in load_file(file)), titles=_titles(files)
+    )
+
+
+def _titles(files: list[Path]) -> dict[str, str]:
+    """Each file's `title = "..."` (before its questions), for the topics of its questions."""
+    titles = {}
+    for file in files:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))  # load_file read it already
+        title = data.get("title")
+        if title is None:
+            continue
+        if not isinstance(title, str) or not title.strip() or len(title) > 60:
+            raise BankError(f"{file}: title must be a text of 1 to 60 characters.")
+        for raw in data["questions"]:
+            titles[raw["topic"]] = title.strip()
+    return titles
 
 
 def _normal(text: str) -> str:
@@ -250,8 +410,65 @@ def gives_itself_away(question: Question) -> bool:
     return key > max(wrong) and key > GIVEAWAY_RATIO * sum(wrong) / len(wrong)
 
 
+def _texts(question: Question) -> list[str]:
+    texts = [question.stem, question.code or "", question.final_answer, question.quick_check,
+             question.hint, *question.solution]  # fmt: skip
+    if question.proof is not None:
+        texts += [question.proof.code, *(outcome for _, outcome in question.proof.outcomes)]
+    return texts + [t for o in question.options for t in (o.text, o.misconception or "")]
+
+
+def _variant_problems(question: Question, slugs: set[str]) -> list[str]:
+    """Every variant rendered and linted as a question of its own; each problem once, with the
+    first parameter set that shows it."""
+    if not question.is_variant:
+        if any("{{" in text for text in _texts(question)):
+            return ["has {{ }} placeholders but no params"]
+        return []
+    try:
+        every = question.all_values()
+    except VariantError as exc:
+        return [f"params: {exc}"]
+    if len(every) < 2:
+        return [f"params give {len(every)} variant(s); a variant question needs two or more"]
+    problems: dict[str, str] = {}
+    shown = set()
+    for values in every:
+        try:
+            rendered = question.render(values)
+        except VariantError as exc:
+            problems.setdefault(str(exc), variants.dumps(values) or "")
+            continue
+        shown.add((rendered.stem, rendered.code))
+        for text in _texts(rendered):
+            if "{{" in text:
+                problems.setdefault("a placeholder is not closed", variants.dumps(values) or "")
+        for problem in _question_problems(rendered, slugs):
+            problems.setdefault(problem, variants.dumps(values) or "")
+    found = [f"variant {values}: {problem}" for problem, values in problems.items()]
+    if len(shown) == 1:
+        found.append("every variant shows the same stem and code; the parameters change nothing")
+    return found
+
+
+def _proof_problems(question: Question, proof: Proof) -> list[str]:
+    try:
+        key = question.answer.key
+    except ValueError:
+        return []  # reported as "has 0 correct options"
+    expected = proof.outcome(key)
+    if expected is None:
+        return [f"proof lists no outcome for the correct option {key}"]
+    alike = [k for k, v in proof.outcomes if k != key and _normal(v) == _normal(expected)]
+    if alike:
+        return [f"proof outcome of {key} is also the outcome of {', '.join(alike)}"]
+    return []
+
+
 def _question_problems(question: Question, slugs: set[str]) -> list[str]:
-    problems = []
+    if question.is_variant:
+        return _variant_problems(question, slugs)
+    problems = _variant_problems(question, slugs)
     if not _ID.fullmatch(question.id):
         problems.append("id is not kebab-case (lowercase words joined by '-', a letter first)")
     for name in ("stem", "final_answer", "quick_check", "hint"):
@@ -279,6 +496,8 @@ def _question_problems(question: Question, slugs: set[str]) -> list[str]:
         problems.append("the correct option gives itself away by its length")
     if not question.solution or not all(step.strip() for step in question.solution):
         problems.append("solution needs one or more non-empty steps")
+    if question.proof is not None:
+        problems += _proof_problems(question, question.proof)
     if not question.steps:
         problems.append("links to no course step")
     for slug in question.steps:
@@ -292,10 +511,14 @@ def lint_bank(bank: Bank, course: Course) -> list[str]:
     problems = []
     slugs = {step.slug for step in course.steps}
     seen: set[str] = set()
+    stems: dict[str, str] = {}
     for question in bank.questions:
         if question.id in seen:
             problems.append(f"question {question.id!r}: id is used more than once")
         seen.add(question.id)
+        first = stems.setdefault(_normal(f"{question.stem} {question.code or ''}"), question.id)
+        if first != question.id:
+            problems.append(f"question {question.id!r}: has the same stem (and code) as {first!r}")
         problems += [f"question {question.id!r}: {p}" for p in _question_problems(question, slugs)]
     for step in course.steps:
         linked = {q.id for q in bank.questions if step.slug in q.steps}
@@ -317,4 +540,7 @@ def lint_bank(bank: Bank, course: Course) -> list[str]:
                 f"question {qid!r}: links to {step.slug!r}, but course.toml {step.label} "
                 f"does not list it in quiz"
             )
+    for topic in bank.topics():
+        if topic not in bank.titles:
+            problems.append(f'topic {topic!r}: no title (title = "..." in its quiz file)')
     return problems

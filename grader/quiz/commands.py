@@ -11,11 +11,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.course import CourseError, load_course
+from grader.quiz.answers import StartRefused, display_name
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
-from grader.quiz.policy import PolicyError
-from grader.quiz.store import QuizStore, normalize_url
+from grader.quiz.merge import MergeError
+from grader.quiz.policy import PolicyError, load_policies
+from grader.quiz.store import QuizStore, default_database_url, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
+from grader.workspace import find_workspace
 
 DB_HELP = (
     f"SQLAlchemy database URL. Default: ${PREFIX}DATABASE_URL, else the workspace's "
@@ -23,12 +26,25 @@ DB_HELP = (
 )
 
 
-def _settings(db_url: str | None) -> Settings:
+def _settings(db_url: str | None, directory: Path | None = None) -> Settings:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    return replace(settings, database_url=db_url) if db_url else settings
+    if db_url:
+        return replace(settings, database_url=db_url)
+    if directory is None:
+        return settings
+    workspace = find_workspace(directory) if directory.is_dir() else None
+    if workspace is None:
+        raise click.ClickException(f"{directory} is not a persistlab workspace (made by `persistlab init`).")
+    return replace(settings, database_url=default_database_url(workspace), workspace=workspace)
+
+
+WORKSPACE_OPTION = click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=None,
+    help="Keep the answers in this workspace (its .persistlab/state.db), where `persistlab list` counts them.",
+)
 
 
 def describe_database(url: str) -> str:
@@ -43,7 +59,10 @@ def describe_database(url: str) -> str:
 @click.option("--topic", help="Only this topic's questions (default: the mixed self-check).")
 @click.option("--level", type=click.Choice(LEVELS), help="Only questions of this difficulty.")
 @click.option("--count", type=click.IntRange(min=1), help="At most this many questions.")
+@click.option("--step", "step_ref", metavar="STEP",
+              help="Exactly the questions linked to this step (a number, slug or folder).")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@WORKSPACE_OPTION
 @click.option("--name", help="Your display name (asked for if not given).")
 @click.pass_context
 def quiz(
@@ -51,7 +70,9 @@ def quiz(
     topic: str | None,
     level: str | None,
     count: int | None,
+    step_ref: str | None,
     db_url: str | None,
+    directory: Path | None,
     name: str | None,
 ) -> None:
     """Take a quiz in the terminal, with the web quiz's questions, feedback and storage.
@@ -61,26 +82,43 @@ def quiz(
       persistlab quiz                                 # self-check: 10 questions, easy to hard
       persistlab quiz --topic persistence --count 5
       persistlab quiz --level hard
+      persistlab quiz --step 5                        # the questions linked to step 5
     """
     if ctx.invoked_subcommand is not None:
         return
     from grader.quiz.terminal import run_quiz
 
-    settings = _settings(db_url)
+    if step_ref is not None and (topic or level or count):
+        raise click.UsageError("--step asks exactly the step's questions: give it without "
+                               "--topic, --level or --count.")
+    settings = _settings(db_url, directory)
     try:
         bank = load_bank(settings.quiz_dir)
-        steps = {step.slug: step for step in load_course().steps}
+        policies = load_policies(settings.quiz_settings, bank.topics())
+        course = load_course()
+        step = None if step_ref is None else course.resolve(step_ref.strip().rstrip("/").split("/")[-1])
+        steps = {each.slug: each for each in course.steps}
         store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except (BankError, CourseError) as exc:
+    except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
     try:
-        choice = QuizChoice(topic=topic, level=level, count=count)
-        who = name or click.prompt("Your display name", default=getpass.getuser())
-        run_quiz(bank=bank, store=store, choice=choice, name=who.strip()[:60], steps=steps)
+        title = bank.title(topic) if topic else None
+        choice = (QuizChoice.for_step(step) if step else
+                  QuizChoice(topic=topic, level=level, count=count, topic_title=title))
+        try:
+            who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        run_quiz(
+            bank=bank, store=store, choice=choice, name=who, steps=steps,
+            policy=policies.of(choice.topic),
+        )  # fmt: skip
     except QuizChoiceError as exc:
         raise click.ClickException(str(exc)) from None
+    except StartRefused as exc:
+        raise click.ClickException(f"{choice.title}: {exc}") from None
     finally:
         store.close()
     click.echo(f"Answers are stored in {describe_database(settings.database_url)}.")
@@ -121,20 +159,87 @@ def regrade_command(db_url: str | None) -> None:
         )
 
 
+def _open_store(db_url: str | None) -> QuizStore:
+    settings = _settings(db_url)
+    try:
+        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+
+
+@quiz.command("students")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def students_command(db_url: str | None) -> None:
+    """List the students with their ids and attempts (the ids `merge` takes).
+
+    Example: persistlab quiz students --db postgresql://quiz@db/class
+    """
+    store = _open_store(db_url)
+    try:
+        rows = store.students()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("No students yet.")
+    for student, attempts in rows:
+        click.echo(
+            f"{student.id:>6}  {student.name}  ({attempts} attempt{'' if attempts == 1 else 's'})"
+        )
+
+
+@quiz.command("merge")
+@click.argument("source", type=click.IntRange(1, 2**31 - 1), metavar="FROM")
+@click.argument("target", type=click.IntRange(1, 2**31 - 1), metavar="INTO")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def merge_command(source: int, target: int, db_url: str | None) -> None:
+    """Merge student FROM into student INTO (ids from `persistlab quiz students`): one person
+    who used two names. FROM's attempts become INTO's, and FROM's browser continues as INTO.
+
+    Example: persistlab quiz merge 12 7
+    """
+    store = _open_store(db_url)
+    try:
+        done = store.merge_students(source, target)
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(
+        f"{done.source} (student {source}) is now {done.target} (student {target}): "
+        f"{done.moved} attempt{'' if done.moved == 1 else 's'} moved."
+    )
+    if done.submitted:
+        click.echo(
+            "Both had an open attempt at the same quiz; submitted with the answers it had: "
+            + ", ".join(f"attempt {a}" for a in done.submitted)
+        )
+
+
 @quiz.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["gift", "qti"]), required=True, help="Moodle GIFT or QTI."
+    "--format",
+    "fmt",
+    type=click.Choice(["gift", "moodle", "qti", "canvas"]),
+    required=True,
+    help="Moodle GIFT, Moodle XML, a QTI 2.1 package, or a QTI 1.2 package for Canvas.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
-def export(fmt: str, out: Path) -> None:
+@click.option(
+    "--variants",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Variants written per variant question; the platform gives each student one.",
+)
+def export(fmt: str, out: Path, variants: int) -> None:
     """Export the question bank for a learning platform.
 
-    Example: persistlab quiz export --format gift --out quiz.gift
+    Example: persistlab quiz export --format moodle --out quiz.xml
     """
     from grader.quiz.export import export_bank
 
     try:
-        export_bank(load_bank(), fmt, out)
+        export_bank(load_bank(), fmt, out, variants)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}.")
@@ -144,7 +249,8 @@ def export(fmt: str, out: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-def serve(host: str, port: int, db_url: str | None) -> None:
+@WORKSPACE_OPTION
+def serve(host: str, port: int, db_url: str | None, directory: Path | None) -> None:
     """Serve the course map and the quizzes in a browser.
 
     Answers are committed to the database before each page answers, so they survive a restart.
@@ -156,7 +262,7 @@ def serve(host: str, port: int, db_url: str | None) -> None:
 
     from grader.quiz.web import create_app
 
-    settings = _settings(db_url)
+    settings = _settings(db_url, directory)
     try:
         app = create_app(settings)
     except (BankError, CourseError, PolicyError) as exc:

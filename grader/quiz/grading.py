@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from grader.course import Step
+from grader.quiz import variants
 from grader.quiz.bank import LEVELS, Bank, Option, Question
+
+if TYPE_CHECKING:
+    from grader.quiz.answers import Served
 
 LABELS = "ABCD"
 SELF_CHECK = "self-check"
@@ -30,6 +35,12 @@ class QuizChoice:
     topic: str | None = None
     level: str | None = None
     count: int | None = None
+    topic_title: str | None = field(default=None, compare=False)  # the bank's title of the topic
+    step: Step | None = None  # the questions course.toml links to this step, and no others
+
+    @classmethod
+    def for_step(cls, step: Step) -> QuizChoice:
+        return cls(topic=f"step-{step.number}", step=step)
 
     @property
     def is_self_check(self) -> bool:
@@ -39,11 +50,21 @@ class QuizChoice:
     def title(self) -> str:
         if self.is_self_check:
             return "Self-check"
-        what = self.topic.replace("-", " ").capitalize() if self.topic else "All topics"
+        if self.step is not None:
+            return f"Step {self.step.number}, {self.step.title}"
+        what = "All topics"
+        if self.topic:
+            what = self.topic_title or self.topic.replace("-", " ").capitalize()
         return f"{what} ({self.level})" if self.level else what
 
     def pick(self, bank: Bank, rng: random.Random) -> list[Question]:
         """The questions of a new attempt, easiest first; raises QuizChoiceError."""
+        if self.step is not None:
+            known = {question.id for question in bank.questions}
+            linked = [bank.get(qid) for qid in self.step.quiz if qid in known]
+            if not linked:
+                raise QuizChoiceError(f"No question is linked to step {self.step.number}.")
+            return sorted(linked, key=lambda q: LEVELS.index(q.difficulty))
         if self.topic is not None and self.topic not in bank.topics():
             raise QuizChoiceError(
                 f"There is no quiz {self.topic!r}. Topics: {', '.join(bank.topics())}."
@@ -67,6 +88,12 @@ def shuffled_order(question: Question, rng: random.Random) -> str:
     keys = [option.key for option in question.options]
     rng.shuffle(keys)
     return "".join(keys)
+
+
+def serve(question: Question, rng: random.Random) -> Served:
+    """A question as a new attempt stores it: id, shuffled order, version, drawn parameters."""
+    order = shuffled_order(question, rng)
+    return (question.id, order, question.version, variants.dumps(question.draw(rng)))
 
 
 def displayed(question: Question, order: str) -> list[tuple[str, Option]]:

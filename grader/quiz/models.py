@@ -5,7 +5,7 @@ All prefixed `quiz_`, so they may share the workspace's state.db with step progr
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from grader.quiz.bank import VERSION_LENGTH
@@ -23,6 +23,7 @@ class Student(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     created_at: Mapped[float]
+    merged_into: Mapped[int | None]  # set when an instructor merged this student into another
 
 
 class Attempt(Base):
@@ -36,6 +37,9 @@ class Attempt(Base):
     started_at: Mapped[float]
     finished_at: Mapped[float | None]
     score: Mapped[int | None]
+    # While the attempt is open and its quiz allows one open attempt: the quiz ("topic|level").
+    # The unique index on (student_id, open_quiz) then keeps racing starts to one open attempt.
+    open_quiz: Mapped[str | None] = mapped_column(String(100))
     student: Mapped[Student] = relationship(lazy="joined")
     answers: Mapped[list[Answer]] = relationship(order_by="Answer.position")
 
@@ -52,6 +56,9 @@ class Attempt(Base):
         return None
 
 
+Index("quiz_attempts_one_open", Attempt.student_id, Attempt.open_quiz, unique=True)
+
+
 class Answer(Base):
     """One question of an attempt: its shuffled option order, then the student's choice."""
 
@@ -65,6 +72,7 @@ class Answer(Base):
     correct: Mapped[bool | None]
     answered_at: Mapped[float | None]
     version: Mapped[str | None] = mapped_column(String(VERSION_LENGTH))  # None: before versions
+    params: Mapped[str | None] = mapped_column(Text)  # a variant's drawn parameters, as JSON
 
 
 class QuestionVersion(Base):

@@ -4,7 +4,8 @@ take its grade, and finished attempts are scored again.
 The rule: an answer keeps the grade of the version it was served until an instructor regrades
 (`persistlab quiz regrade`, or the button on the instructor page). Regrading moves an answer
 only when the bank's version has the same option keys (the student chose a key, and it must
-mean an option in both); others, and answers to questions gone from the bank, keep their
+mean an option in both) and, for a variant question, takes the parameters the answer was
+drawn with (the review renders it from them); others, and answers to questions gone from the bank, keep their
 grade and are reported. After a regrade the review
 shows the bank's version, so review and score still agree.
 """
@@ -62,7 +63,11 @@ def regrade(session: Session, bank: Bank) -> Regrade:
         if answer.version == now.version:
             continue
         was = version(answer.version)
-        if (was is not None and _keys(was) != _keys(now)) or answer.chosen not in _keys(now):
+        if (
+            (was is not None and _keys(was) != _keys(now))
+            or answer.chosen not in _keys(now)
+            or not now.fits(answer.params)
+        ):
             kept.add(answer.question_id)
             continue
         answer.version = now.version

@@ -3,7 +3,9 @@
 Every item figure comes from the same answers: those of finished attempts. Each answer was
 graded on the version of the question its attempt was served, and keeps that grade when the
 bank changes; the answers to a version other than the bank's are counted, so a question whose
-key was corrected shows how many answers still stand on the old key. An attempt still
+key was corrected shows how many answers still stand on the old key. A variant question's answers, whatever
+parameters each student was drawn, count as answers to the one question: the option keys and
+the key do not change between variants, only the numbers and names in the text. An attempt still
 in progress (or abandoned) has no rest score, so it cannot count for discrimination, and
 counting it for facility alone would describe the two columns with different students.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 
 from grader.quiz.bank import OPTION_KEYS, Bank
 from grader.quiz.store import AnswerRow, Attempt
+from grader.quiz.variants import outline
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class QuestionStats:
     option_counts: dict[str, int] = field(default_factory=dict)
     earlier_version: int = 0  # answers to a version of the question other than the bank's
     stem: str = ""  # the question's text, for people ("" for a question no longer in the bank)
+    variants: int = 0  # different parameter sets among the answers (0: not a variant question)
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,14 @@ def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPTION_KEYS, 0))
     right: dict[str, int] = defaultdict(int)
     earlier: dict[str, int] = defaultdict(int)
+    drawn: dict[str, set[str]] = defaultdict(set)
     current = {q.id: q.version for q in bank.questions}
     for row in rows:
         earlier[row.question_id] += row.version not in (None, current.get(row.question_id))
         counts[row.question_id][row.chosen] = counts[row.question_id].get(row.chosen, 0) + 1
         right[row.question_id] += row.correct
+        if row.params is not None:
+            drawn[row.question_id].add(row.params)
     pairs = _rest_pairs(rows)
     known = {q.id: q for q in bank.questions}
     ids = list(known) + sorted(set(counts) - set(known))
@@ -113,7 +120,8 @@ def question_stats(rows: Sequence[AnswerRow], bank: Bank) -> list[QuestionStats]
                 discrimination=correlation(items, rests),
                 option_counts=option_counts,
                 earlier_version=earlier[qid],
-                stem=question.stem if question else "",
+                stem=outline(question.stem) if question else "",
+                variants=len(drawn[qid]),
             )
         )
     return result
@@ -150,12 +158,14 @@ def questions_csv(stats: Iterable[QuestionStats]) -> str:
     writer.writerow(
         ["question", "topic", "difficulty", "answer", "answered", "facility", "discrimination"]
         + [f"chose_{key}" for key in OPTION_KEYS]
+        + ["variants"]
     )
     for s in stats:
         writer.writerow(
             [s.question_id, s.topic, s.difficulty, s.answer_key or "", s.answered,
              _number(s.facility), _number(s.discrimination)]
             + [s.option_counts.get(key, 0) for key in OPTION_KEYS]
+            + [s.variants]
         )  # fmt: skip
     return out.getvalue()
 

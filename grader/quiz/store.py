@@ -14,20 +14,25 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, delete, event, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from grader.quiz.answers import (
+    Given,
     Served,
     Slot,
+    Started,
+    close_attempt_in,
     insert_attempt,
     insert_student,
     read_sheet,
+    start_attempt_in,
     store_answer,
 )
 from grader.quiz.bank import Bank, Question
+from grader.quiz.merge import Merged, merge_students
 from grader.quiz.models import (
     NAME_MAX,
     Answer,
@@ -38,6 +43,7 @@ from grader.quiz.models import (
     QuestionVersion,
     Student,
 )
+from grader.quiz.policy import Policies, QuizPolicy
 from grader.quiz.regrade import Regrade, regrade
 from grader.workspace import find_workspace, state_db
 
@@ -57,6 +63,7 @@ class AnswerRow:
     correct: bool
     attempt_finished: bool
     version: str | None = None  # of the question as served
+    params: str | None = None  # the variant it was served, as JSON
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -95,7 +102,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    """Columns this version added to tables an older one made (all may be NULL)."""
+    """Columns (all may be NULL) and indexes this version added to tables an older one made."""
     found = inspect(engine)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
@@ -106,6 +113,10 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.exec_driver_sql(
                         f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
                     )
+            indexes = {index["name"] for index in found.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn)
 
 
 def _create_tables(engine: Engine, tries: int = 5) -> None:
@@ -228,14 +239,74 @@ class QuizStore:
         self,
         *,
         student_id: int,
-        questions: Sequence[tuple[str, str] | Served],
+        questions: Sequence[Given],
         topic: str | None = None,
         level: str | None = None,
     ) -> int:
         """A new attempt over `questions`, given as (question id, shuffled option keys), or
-        with the question's version third."""
+        with the question's version third and a variant's parameters (JSON) fourth."""
         with self.write_transaction() as conn:
             return insert_attempt(conn, student_id, questions, topic, level)
+
+    def begin_attempt(
+        self,
+        *,
+        name: str,
+        questions: Sequence[Served],
+        topic: str | None,
+        level: str | None,
+        policy: QuizPolicy,
+    ) -> Started:
+        """The terminal's start: the latest student called `name` (case and spacing aside)
+        resumes or starts as the web's start does (`answers.start_attempt_in`)."""
+        with self.write_transaction() as conn:
+            return start_attempt_in(
+                conn, student_id=self._named(conn, name), name=name, questions=questions,
+                topic=topic, level=level, policy=policy,
+            )  # fmt: skip
+
+    def _named(self, conn: Connection, name: str) -> int | None:
+        wanted = " ".join(name.casefold().split())
+        rows = conn.execute(select(Student.id, Student.name).order_by(Student.id.desc()))
+        return next(
+            (sid for sid, known in rows if " ".join(known.casefold().split()) == wanted), None
+        )
+
+    def close_overdue(self, policies: Policies) -> int:
+        """Submit every open attempt whose time is up; how many (for the instructor's figures)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Attempt.id, Attempt.topic, Attempt.started_at).where(
+                    Attempt.finished_at.is_(None)
+                )
+            ).all()
+        now = time.time()
+        due = [
+            (attempt_id, deadline)
+            for attempt_id, topic, started in rows
+            if (deadline := policies.of(topic).deadline(started)) is not None and deadline <= now
+        ]
+        if not due:
+            return 0
+        with self.write_transaction() as conn:
+            return sum(close_attempt_in(conn, attempt_id, at) for attempt_id, at in due)
+
+    def merge_students(self, source_id: int, target_id: int) -> Merged:
+        """Student `source_id`'s attempts go to `target_id` (merge.py); MergeError if not."""
+        with self._transaction() as session:
+            return merge_students(session, source_id, target_id)
+
+    def students(self) -> list[tuple[Student, int]]:
+        """Every student not merged into another, with their number of attempts."""
+        count = select(func.count()).where(Attempt.student_id == Student.id).scalar_subquery()
+        query = select(Student, count).where(Student.merged_into.is_(None)).order_by(Student.id)
+        with self._sessions() as session:
+            return [(student, int(n)) for student, n in session.execute(query)]
+
+    def close_attempt(self, attempt_id: int, at: float) -> bool:
+        """Submit an open attempt whose time ended at `at`; False if it was finished already."""
+        with self.write_transaction() as conn:
+            return close_attempt_in(conn, attempt_id, at)
 
     def attempt(self, attempt_id: int) -> Attempt | None:
         """The attempt with its student and answers loaded, or None."""
@@ -308,6 +379,7 @@ class QuizStore:
                 Answer.correct,
                 Attempt.finished_at.is_not(None),
                 Answer.version,
+                Answer.params,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
@@ -317,7 +389,14 @@ class QuizStore:
             rows = session.execute(query)
             return [
                 AnswerRow(
-                    attempt, student, question, str(chosen), bool(correct), bool(finished), version
+                    attempt,
+                    student,
+                    qid,
+                    str(chosen),
+                    bool(correct),
+                    bool(finished),
+                    version,
+                    params,
                 )
-                for attempt, student, question, chosen, correct, finished, version in rows
+                for attempt, student, qid, chosen, correct, finished, version, params in rows
             ]

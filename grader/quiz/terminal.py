@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import textwrap
+import time
 from collections.abc import Mapping
 
 import click
 
 from grader.course import Step
+from grader.quiz.answers import DEFAULT_POLICY, display_name
 from grader.quiz.bank import Bank, Question
 from grader.quiz.grading import (
     LABELS,
@@ -17,12 +19,19 @@ from grader.quiz.grading import (
     displayed,
     grade,
     key_for,
-    shuffled_order,
+    serve,
     steps_to_revisit,
 )
+from grader.quiz.policy import QuizPolicy, when
 from grader.quiz.store import QuizStore
+from grader.quiz.versions import Versions
 
 STOP = "Q"
+
+
+def counted(number: int, noun: str) -> str:
+    """"1 question", "3 questions"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _ask(order: str) -> str | None:
@@ -79,6 +88,21 @@ def show_revisit(missed: list[tuple[int, Question]], steps: Mapping[str, Step]) 
         )
 
 
+def _served(
+    store: QuizStore, versions: Versions, attempt_id: int
+) -> list[tuple[int, Question, str]]:
+    """The attempt's unanswered questions as served (a variant with its stored parameters):
+    (position, question, option order)."""
+    attempt = store.attempt(attempt_id)
+    assert attempt is not None
+    return [
+        (a.position, versions.question(a.question_id, a.version, a.params),
+         a.option_order)
+        for a in attempt.answers
+        if a.chosen is None
+    ]
+
+
 def run_quiz(
     *,
     bank: Bank,
@@ -87,27 +111,44 @@ def run_quiz(
     name: str,
     steps: Mapping[str, Step],
     rng: random.Random | None = None,
+    policy: QuizPolicy = DEFAULT_POLICY,
 ) -> int:
-    """Ask every question of a new attempt, storing each answer as it is given; the attempt id."""
+    """Ask the questions of the student's open attempt at this quiz, or of a new one, storing
+    each answer as it is given, under the instructor's `policy` as the web quiz keeps it (a
+    StartRefused when it cannot start, the time limit checked before each answer is stored,
+    feedback when the policy shows it); the attempt id."""
     rng = rng or random.SystemRandom()
     questions = choice.pick(bank, rng)
-    orders = [shuffled_order(q, rng) for q in questions]
-    student_id = store.student_named(name)
-    store.keep_versions(questions)
-    attempt_id = store.start_attempt(
-        student_id=student_id,
-        questions=[(q.id, order, q.version) for q, order in zip(questions, orders)],
+    versions = Versions(bank, store)
+    started = store.begin_attempt(
+        name=display_name(name),
+        questions=[serve(q, rng) for q in questions],
         topic=choice.topic,
         level=choice.level,
+        policy=policy,
     )
-    click.echo(
-        f"{choice.title}: {len(questions)} questions. Answer with the option's letter; "
-        "q stops (answers given so far are kept)."
-    )
-    missed: list[tuple[int, Question]] = []
-    for position, (question, order) in enumerate(zip(questions, orders), start=1):
+    attempt_id = started.attempt_id
+    todo = _served(store, versions, attempt_id)
+    attempt = store.attempt(attempt_id)
+    assert attempt is not None
+    total = attempt.total
+    if started.resumed:
+        click.echo(
+            f"{choice.title}: you have attempt {attempt_id} open, at question {todo[0][0]} of "
+            f"{total}; it goes on from there."
+        )
+    else:
+        click.echo(
+            f"{choice.title}: {counted(total, 'question')}. Answer with the option's letter; "
+            "q stops (answers given so far are kept)."
+        )
+    deadline = policy.deadline(attempt.started_at)
+    if deadline is not None:
+        click.echo(f"This attempt takes answers until {when(deadline, seconds=True)}.")
+    immediate = policy.shows_feedback(time.time(), finished=False)
+    for position, question, order in todo:
         click.echo()
-        click.secho(f"Question {position} of {len(questions)} · {question.difficulty}", bold=True)
+        click.secho(f"Question {position} of {total} · {question.difficulty}", bold=True)
         click.echo(textwrap.fill(question.stem, 78))
         if question.code:
             click.echo(textwrap.indent(question.code.rstrip("\n"), "    "))
@@ -115,22 +156,57 @@ def run_quiz(
             click.echo(f"  {label}. {option.text}")
         key = _ask(order)
         if key is None:
-            click.echo(f"Stopped after {position - 1} answers; attempt {attempt_id} is kept.")
+            click.echo(f"Stopped after {counted(position - 1, 'answer')}; attempt {attempt_id} is kept.")
             return attempt_id
+        if deadline is not None and time.time() >= deadline:
+            store.close_attempt(attempt_id, deadline)
+            click.echo(
+                f"The time ended at {when(deadline, seconds=True)}, so this answer was not "
+                "saved; the attempt is submitted with the answers given before then."
+            )
+            break
         feedback = grade(question, order, key)
         store.record_answer(
             attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
         )
-        show_feedback(feedback, steps)
-        if not feedback.correct:
-            missed.append((position, question))
+        if immediate:
+            show_feedback(feedback, steps)
+    _summary(store, versions, attempt_id, policy, steps, deferred=not immediate)
+    return attempt_id
+
+
+def _summary(
+    store: QuizStore,
+    versions: Versions,
+    attempt_id: int,
+    policy: QuizPolicy,
+    steps: Mapping[str, Step],
+    *,
+    deferred: bool,
+) -> None:
+    """The score and the steps to revisit, and first the feedback held back till the end."""
     attempt = store.attempt(attempt_id)
     assert attempt is not None and attempt.score is not None
     click.echo()
+    if not policy.shows_feedback(time.time(), finished=True):
+        click.secho(
+            f"Attempt {attempt_id} is submitted. Your score and the feedback come when the quiz "
+            f"closes, at {when(policy.timeclose or 0)}.",
+            bold=True,
+        )
+        return
+    missed: list[tuple[int, Question]] = []
+    for answer in attempt.answers:
+        question = versions.question(answer.question_id, answer.version, answer.params)
+        if not answer.correct:
+            missed.append((answer.position, question))
+        if deferred and answer.chosen is not None:
+            click.secho(f"Question {answer.position}", bold=True)
+            show_feedback(grade(question, answer.option_order, answer.chosen), steps)
+            click.echo()
     click.secho(
         f"Score: {attempt.score} / {attempt.total} ({attempt.score / attempt.total:.0%}). "
         f"Saved as attempt {attempt_id}; run the command again to retake.",
         bold=True,
     )
     show_revisit(missed, steps)
-    return attempt_id

@@ -16,9 +16,15 @@ class Versions:
         store.keep_versions(bank.questions)
         self._by_version = {q.version: q for q in reversed(bank.questions)}
 
-    def question(self, question_id: str, version: str | None) -> Question:
-        """The question as served; KeyError if it is known nowhere (an attempt made before
-        versions were kept, whose question has left the bank)."""
+    def question(
+        self, question_id: str, version: str | None, params: str | None = None
+    ) -> Question:
+        """The question as served, rendered with its stored parameters; KeyError if it is known
+        nowhere (an attempt made before versions were kept, whose question has left the bank)."""
+        return self.template(question_id, version).render_stored(params)
+
+    def template(self, question_id: str, version: str | None) -> Question:
+        """The question as served, a variant question's text still with its placeholders."""
         if version is None:
             return self.bank.get(question_id)
         found = self._by_version.get(version)

@@ -23,6 +23,7 @@ class Variant:
     hint_says: tuple[str, ...] = ()
     alone: bool = False  # every other check of the step passes: the mistake costs one check
     encodings: dict[str, str] = field(default_factory=dict)  # file -> codec it is written in
+    status: str = "fail"  # the step's: "error" where Python cannot read the code at all
 
     def write(self, target: Path) -> Path:
         source = SOLUTIONS / self.base
@@ -45,7 +46,7 @@ ADD = "    notes_db[note_id] = note.text\n    next_id += 1\n"
 
 VARIANTS = [
     Variant("syntax-error", 1, S1, {"main.py": [("next_id = 1", "next_id = = 1")]},
-            first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError")),
+            first_failure="test_notes_db_is_empty_dict", says=("main.py line 4", "SyntaxError"), status="error"),
     Variant("notes-db-list", 1, S1, {"main.py": [("notes_db: dict[int, str] = {}", "notes_db = []")]},
             first_failure="test_notes_db_is_empty_dict", says=("a list (`[]`)", "should be an empty dict")),
     Variant("notes-db-prefilled", 1, S1, {"main.py": [("= {}", "= {1: 'x'}")]},

@@ -1,5 +1,5 @@
-"""What the engine tests do to the machine: measure the grader's peak memory, keep a student
-process from the CPU."""
+"""What the tests do to the machine: measure the grader's peak memory, keep it busy, keep a
+student process from the CPU."""
 
 from __future__ import annotations
 
@@ -27,6 +27,19 @@ def peak_growth(action: Callable[[], object]) -> int:
     before = _vm("VmRSS")
     action()
     return _vm("VmHWM") - before
+
+
+@contextmanager
+def cpu_hogs(count: int = 2) -> Iterator[None]:
+    """`count` CPU-bound processes beside the block, as a student's browser and IDE would be: on
+    this two-core machine, a load of two before the grader starts."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from grader.course import SOLUTIONS, Course
 from grader.engine import sandbox
 from grader.engine.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from grader.grade.command import Request, grade
+from grader.grade.results_json import max_score
 from tests.grade.hostile import HONEST, HOSTILE, JAILED, write_class, write_honest
 
 pytestmark = pytest.mark.skipif(
@@ -112,7 +113,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> di
 def test_each_hostile_submission_fails_with_its_reason(graded_class: dict, hostile) -> None:
     graded = graded_class["grades"][hostile.name]
     data = json.loads((graded_class["out"] / "results" / f"{hostile.name}.json").read_text())
-    assert data["score"] == graded.score < data["max_score"] == 8
+    assert data["score"] == graded.score < max_score(data) == 8
     reasons = " ".join(t["output"] for t in data["tests"])
     assert any(word in reasons for word in hostile.says), reasons
     feedback = (graded_class["out"] / "feedback" / f"{hostile.name}.md").read_text()
@@ -157,7 +158,7 @@ def test_the_host_loopback_is_out_of_reach(graded_class: dict) -> None:
 def test_gradebook_feedback_and_junit_cover_the_class(graded_class: dict) -> None:
     out: Path = graded_class["out"]
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[0].startswith("student,step3,total") and len(rows) == len(HOSTILE) + len(HONEST) + 1
+    assert rows[0].startswith("student,lms_id,late,submitted,step3,total") and len(rows) == len(HOSTILE) + len(HONEST) + 1
     assert "First problem" in (out / "feedback" / "fork-bomb.md").read_text()
     assert (out / "junit.xml").read_text().count("<testsuite ") == len(HOSTILE) + len(HONEST)
     assert len(graded_class["summary"].timeouts) >= 3
@@ -199,14 +200,18 @@ assert child.wait_report("ready").ok, child.output()
 status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
 print(next(line for line in status if line.startswith("Uid:")))
 print(next(line for line in status if line.startswith("NSpid:")))
+[app] = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
+print(next(line for line in Path(f"/proc/{app}/status").read_text().splitlines()
+           if line.startswith("NSpid:")))
 with child.client() as client:
     print(client.get("/notes").status_code)
 child.close()
 """
 
 
-def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Course) -> None:
-    """The zygote forks straight into a new pid namespace: no supervisor process in between."""
+def test_a_student_app_runs_as_pid_2_under_an_init_of_its_namespace(course: Course) -> None:
+    """The zygote forks straight into a new pid namespace, whose pid 1 (the process the grader
+    holds, as the student's uid) starts the app as pid 2: signals reach the app as on any machine."""
     import subprocess
     import sys
 
@@ -215,9 +220,10 @@ def test_a_student_process_is_forked_once_as_pid_1_of_its_namespace(course: Cour
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert run.returncode == 0, run.stderr
-    uid, nspid, code = run.stdout.split("\n")[:3]
-    assert uid.split()[1] == str(FIRST_UID + 900)  # the process the grader holds is the student
+    uid, nspid, app, code = run.stdout.split("\n")[:4]
+    assert uid.split()[1] == str(FIRST_UID + 900)  # the init the grader holds is the student's uid
     assert nspid.split()[-1] == "1" and len(nspid.split()) == 3, nspid
+    assert app.split()[-1] == "2" and len(app.split()) == 3, app
     assert code == "200"
 
 
@@ -242,3 +248,37 @@ def test_no_folder_for_uid_leases_is_a_clear_sandbox_error(tmp_path: Path, monke
     monkeypatch.setattr(sandbox, "LEASES", (str(tmp_path / "file" / "uids"),))
     with pytest.raises(sandbox.SandboxError, match="no folder for the uid leases"):
         lease_uid()
+
+
+WITHOUT_SETPCAP = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 capabilities)
+assert libc.capget(header, data) == 0
+for word in (0, 1):  # CAP_SETPCAP (8) gone, as in a container that does not grant it
+    data[word] &= ~(1 << 8)
+assert libc.capset(header, data) == 0
+from grader.cli import cli
+cli(sys.argv[1:])
+"""
+
+
+def test_a_machine_that_refuses_part_of_the_sandbox_is_named_before_any_student_runs(
+    tmp_path: Path, course: Course
+) -> None:
+    """Without CAP_SETPCAP, no capability can be dropped: `grade` refuses the class at once and
+    says why, instead of giving every student a sandbox error."""
+    student = tmp_path / "class" / "alice"
+    shutil.copytree(course.step(1).solution_dir, student / course.step(1).folder)
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SETPCAP, "grade", str(tmp_path / "class"),
+         "--out", str(tmp_path / "out"), "--steps", "1"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 2, said
+    assert "Refusing to run untrusted code without the sandbox: this machine refuses part of the " \
+           "sandbox: dropping capability 0 failed: Operation not permitted. Grade where the grader may " \
+           "make namespaces" in said, said
+    assert not (tmp_path / "out" / "gradebook.csv").exists()

@@ -140,8 +140,7 @@ ODD = [
     Hostile("huge-message", "raise RuntimeError('x' * (1 << 20))\n", ("characters cut",), outcome=CRASHED),
     # deaths by a signal: named, never explained as sys.exit()
     Hostile("segfault", "import ctypes\nctypes.string_at(0)\n", ("SIGSEGV",), outcome=CRASHED),
-    Hostile("abort", "import os\nos.abort()\n", ("killed by SIG",),  # SIGSEGV as pid 1 of a sandbox
-            outcome=CRASHED),
+    Hostile("abort", "import os\nos.abort()\n", ("killed by SIGABRT",), outcome=CRASHED),
     Hostile("segfault-in-handler", "", ("SIGSEGV",),
             epilogue=middleware("    import ctypes\n    ctypes.string_at(0)"), outcome=CRASHED),
     # out of memory at import: its own outcome, not a crash like any other

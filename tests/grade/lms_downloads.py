@@ -1,9 +1,11 @@
-"""Downloads as the LMSs make them: Moodle's folders per student, Canvas's flat files, the zip
-of either, and the rosters each exports. Names are the LMSs' own, odd ones included."""
+"""Downloads as the LMSs make them: Moodle's folders per student, Canvas's flat files, Blackboard's
+attempts and receipts, Brightspace's dated names, GitHub Classroom's repositories, the zip of any, and
+the rosters each exports. Names are the LMSs' own, odd ones included."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import zipfile
@@ -147,3 +149,89 @@ def moodle_worksheet(path: Path) -> Path:
                     '"Monday, 30 November 2026, 9:14 PM",-,')
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+BLACKBOARD_DUE = "2026-12-01 23:59"
+BLACKBOARD_STUDENTS = {  # username: (full name, [(attempt time, the file as uploaded, or "" for none)])
+    "alee": ("Ann Lee", [("2026-12-01-20-14-05", "persistlab-notes.zip")]),
+    "bchen": ("Bo Chen", [("2026-11-30-10-00-00", "persistlab-notes.zip"),  # broken: the later one counts
+                          ("2026-12-03-09-30-00", "persistlab-notes.zip")]),  # 2 days late
+    "ipetrov": ("Иван Петров", [("2026-12-01-11-00-00", "persistlab-notes.tar.gz")]),
+    "nofile": ("Nora File", [("2026-12-01-08-00-00", "")]),  # a receipt, and nothing handed in
+}
+
+
+def blackboard_receipt_text(full: str, user: str, original: str, moment: str) -> str:
+    files = (f"Files:\n\tOriginal filename: {original}\n\tFilename: persistlab_{user}_attempt_{moment}_{original}\n"
+             if original else "Files:\n\tThere are no files for this assignment.\n")
+    return (f"Name: {full} ({user})\nAssignment: persistlab\nDate Submitted: {moment}\n"
+            "Current Grade: Needs Grading\n\nSubmission Field:\nThere is no student submission text data "
+            f"for this assignment.\n\nComments:\nThere are no student comments for this assignment.\n\n{files}")
+
+
+def blackboard_download(root: Path, course: Course) -> Path:
+    """Blackboard's "Assignment File Download", unpacked: `persistlab_user_attempt_TIME_file` and
+    its receipt `persistlab_user_attempt_TIME.txt`, every attempt of a student."""
+    root.mkdir(parents=True, exist_ok=True)
+    for user, (full, attempts) in BLACKBOARD_STUDENTS.items():
+        for index, (moment, original) in enumerate(attempts):
+            prefix = f"persistlab_{user}_attempt_{moment}"
+            (root / f"{prefix}.txt").write_text(blackboard_receipt_text(full, user, original, moment), encoding="utf-8")
+            target = root / f"{prefix}_{original}"
+            if not original:
+                continue
+            if index < len(attempts) - 1:
+                target.write_bytes(b"not a zip")
+            elif original.endswith(".zip"):
+                zipped_workspace(target, user, course)
+            else:
+                with tempfile.TemporaryDirectory() as scratch, tarfile.open(target, "w:gz") as bundle:
+                    bundle.add(workspace(Path(scratch) / "ws", user, course), "persistlab-notes")
+    return root
+
+
+D2L_STUDENTS = {  # user id: (submission id, full name, time as D2L writes it, what was handed in)
+    "300001": ("148001", "Ann Lee", "Dec 1, 2026 1207 PM", "persistlab-notes.zip"),
+    "300002": ("148002", "张伟", "Dec 3, 2026 905 AM", "persistlab-notes.zip"),  # 2 days late
+    "300003": ("148003", "Jose Garcia", "Dec 1, 2026 1100 AM", "persistlab-notes.zip"),
+    "300004": ("148004", "José García", "Dec 1, 2026 1101 AM", ""),  # a folder, the workspace two down
+}
+
+
+def d2l_name(user: str) -> str:
+    submission, full, moment, original = D2L_STUDENTS[user]
+    name = f"{submission}-{user} - {full} - {moment}"
+    return f"{name} - {original}" if original else name
+
+
+def d2l_download(root: Path, course: Course) -> Path:
+    """Brightspace's "Download" of a folder's submissions, unpacked: a file (or a folder) per
+    submission named `submissionid-userid - Full Name - Mon D, YYYY HMM AM - file`, and index.html."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "index.html").write_text("<html><body><p>Submissions</p></body></html>", encoding="utf-8")
+    for user, (_, _, _, original) in D2L_STUDENTS.items():
+        target = root / d2l_name(user)
+        if original:
+            zipped_workspace(target, user, course, under="")
+        else:
+            workspace(target / "Documents" / "persistlab-notes", user, course)
+    return root
+
+
+CLASSROOM_STUDENTS = ("octocat", "ann-lee", "mona", "vee-env")  # GitHub usernames, hyphens and all
+
+
+def classroom_clone(root: Path, course: Course) -> Path:
+    """`gh classroom clone student-repos`: `persistlab-notes-submissions/persistlab-notes-USER`,
+    each a git repository; mona's workspace is a folder down, vee-env's holds a .venv."""
+    folder = root / "persistlab-notes-submissions"
+    for user in CLASSROOM_STUDENTS:
+        repository = folder / f"persistlab-notes-{user}"
+        workspace(repository / ("notes" if user == "mona" else ""), user, course)
+        subprocess.run(["git", "init", "-q", str(repository)], check=True)
+        if user == "vee-env":
+            for index in range(VENV_ENTRIES):
+                target = repository / ".venv" / "lib" / f"pkg{index // 50}" / f"m{index}.py"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text("x = 1\n")
+    return folder

@@ -43,6 +43,29 @@ def test_a_starter_handed_back_unchanged_earns_nothing(tmp_path: Path, course: C
     assert begun.score == 1 and not begun.message.startswith(steps[0].folder)  # graded as it is
 
 
+def test_a_step_handed_back_as_it_opened_from_the_students_own_code_earns_nothing(
+    tmp_path: Path, course: Course
+) -> None:
+    """Step 5 opened from the student's own step 4 already passes a check; untouched, it scores zero."""
+    from grader.carry import open_step
+
+    workspace = tmp_path / "kim"
+    create_workspace(course, workspace, every_step=False)
+    four, five = course.step(4), course.step(5)
+    (workspace / four.folder).mkdir()
+    solution = (four.solution_dir / "main.py").read_text()
+    (workspace / four.folder / "main.py").write_text("# Kim's notes API\n" + solution)
+    opened = open_step(course, workspace, five)
+    assert opened.carried and "# Kim's notes API" in (opened.folder / "main.py").read_text()
+    graded = grade_work("kim", Folder(workspace), [four, five], Limits(), budget=60)
+    assert graded.reports[0].score == four.points
+    assert (graded.reports[1].status, graded.reports[1].score) == ("fail", 0)
+    assert "05-database-swap is your step-4 code with step 5's TODOs, as it opened, unchanged" in graded.reports[1].message
+    (opened.folder / "main.py").write_text((opened.folder / "main.py").read_text() + "# started\n")
+    [begun] = grade_work("kim", Folder(workspace), [four, five], Limits(), budget=60).reports[1:]
+    assert begun.score > 0, "graded as it is once work has begun"
+
+
 def test_only_settled_verdicts_are_reused(tmp_path: Path, course: Course) -> None:
     """The student's own "not within this folder" is a crash, reused for the same files; a real
     hang may depend on load, and is graded again."""

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from grader.course import Course
 from grader.grade.exports import CANVAS_HEADER, MOODLE_HEADER, Mark, canvas_csv, moodle_csv
 from grader.grade.lms import Identity, recognise, safe_name
 from grader.grade.outputs import write_exports
+from grader.grade.results_json import max_score
 from grader.grade.roster import RosterError, read_roster
 from grader.grade.sources import Folder, Tar, Zip
 from grader.grade.submissions import intake_class
@@ -85,7 +87,7 @@ def test_moodle_folders_are_students_keyed_by_participant_id(tmp_path: Path, cou
     assert isinstance(by_id["1004"].work, Zip)
     assert by_id["1004"].work.root == "Users/zw/Desktop/persistlab-notes/"  # three folders down
     assert isinstance(by_id["1008"].work, Zip)  # its .venv of 2,549 files is not counted
-    assert [(p.name, why) for p, why in found.ignored] == [
+    assert found.ignored == [] and [(p.name, why) for p, why in found.noted] == [
         ("Bo Chen_1002_assignsubmission_onlinetext_", "the student's online text; their files are graded")]
 
 
@@ -180,7 +182,7 @@ def test_a_canvas_download_graded_into_canvas_csv(tmp_path: Path, course: Course
     out = tmp_path / "grades"
     result = grade(str(download), "--out", str(out), "--roster", str(roster), "--late-penalty", "25%",
                    "--adjustments", str(changes))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the .py was refused: graded, and said so
     book = rows(out)
     assert set(book) == {f"{CANVAS_STUDENTS[u][0].replace('í', 'i').replace('é', 'e')}_{u}"
                          for u in CANVAS_STUDENTS if u != "2006"} | {"петровиван_2006"}
@@ -214,7 +216,7 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(
     worksheet = moodle_worksheet(tmp_path / "worksheet.csv")
     out = tmp_path / "grades"
     result = grade(str(archive), "--out", str(out), "--roster", str(worksheet), steps="1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # Empty Person's folder could not be graded
     assert "submissions" not in rows(out) and len(rows(out)) == len(MOODLE_STUDENTS)
     assert "Empty_Person_1007: The submission is empty" in result.output
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
@@ -235,7 +237,7 @@ def test_a_moodle_download_zip_graded_into_the_worksheet(
     assert {(info[2], info[3]) for info in read} == {("assignfeedback", "file")}
     assert {name.split("/", 1)[1] for name in names} == {"persistlab-feedback.md"}
     ivan = json.loads((out / "results" / "Иван_Петров_1003.json").read_text(encoding="utf-8"))
-    assert ivan["score"] == ivan["max_score"] > 0
+    assert ivan["score"] == max_score(ivan) > 0
 
 
 def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, course: Course) -> None:
@@ -248,7 +250,7 @@ def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, c
         table = list(csv.DictReader(handle))
     assert [(r["Identifier"], r["Full name"], r["Grade"]) for r in table] == [("Participant 1001", "Ann Lee", "4")]
     assert not (out / "canvas.csv").exists()
-    assert "carries no LMS id" in result.output and "plain-folder" in result.output
+    assert "carries no Canvas or Moodle id" in result.output and "plain-folder" in result.output
 
 
 def hanging(root: Path, course: Course) -> Path:
@@ -287,12 +289,28 @@ def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     assert list(scratch.iterdir()) == []
     assert not [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
     before = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
+    changed = graded[0]  # its files change between the runs: --resume must grade it again
+    main = download / changed / course.step(1).folder / "main.py"
+    main.write_text(main.read_text().replace("next_id = 1", "next_id = 0"))
     resumed = subprocess.run([*command, "--resume"], check=False, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded} == before
+    after = {name: (out / "results" / f"{name}.json").stat().st_mtime_ns for name in graded}
+    assert after[changed] != before[changed]
+    assert {n: t for n, t in after.items() if n != changed} == {n: t for n, t in before.items() if n != changed}
     book = rows(out)
     assert sorted(book) == ["ann", "bo", "cy", "zz-hangs"]
-    assert [book[n]["total"] for n in ("ann", "bo", "cy")] == ["8", "8", "8"] and book["zz-hangs"]["step2"] == "0"
+    assert book[changed]["step1"] != "4" and book["zz-hangs"]["step2"] == "0"
+    assert [book[n]["total"] for n in ("ann", "bo", "cy") if n != changed] == ["8", "8"]
+    whole = tmp_path / "whole"  # the same class, graded without a stop
+    straight = subprocess.run([*command[:6], str(whole), *command[7:]], check=False, env=env, capture_output=True)
+    assert straight.returncode == 0
+
+    def timeless(book: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in book.items()}
+
+    assert timeless(rows(out)) == timeless(rows(whole))
+    untimed = [re.sub(r' time="[^"]*"', "", (o / "junit.xml").read_text()) for o in (out, whole)]
+    assert untimed[0] == untimed[1]
 
 
 @pytest.mark.parametrize(("content", "says"), [
@@ -333,7 +351,7 @@ def test_a_participants_export_takes_its_ids_from_the_download(tmp_path: Path, c
     found = intake_class([download], course).submissions
     out = tmp_path / "grades"
     (out / "results").mkdir(parents=True)
-    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "max_score": 4.0}))
+    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "tests": [{"score": 0.0, "max_score": 4.0}]}))
     exports = write_exports(out, found, read_roster(participants), None, datetime(2026, 12, 1, 9))
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
         table = {row["Identifier"]: row for row in csv.DictReader(handle)}

@@ -16,8 +16,10 @@ from grader.check import run_checks
 from grader.cli import cli
 from grader.course import Course
 from grader.engine.sandbox import unavailable_reason
+from grader.grade.results_json import max_score
 from grader.results import PASS
 from tests.checks.variants import S3, S5, VARIANTS, Variant
+from tests.engine.machine import cpu_hogs
 
 SAFETY = [] if unavailable_reason() is None else ["--unsafe"]
 TMP_DB = f"/tmp/persistlab-parity-{secrets.token_hex(4)}.db"
@@ -26,6 +28,11 @@ UNUSUAL = [
     Variant("loud", 3, S3, {"main.py": [
         ("app = FastAPI()", "import sys\nsys.stdout.write('x' * (20 << 20))\napp = FastAPI()"),
         ("    global next_id\n", "    global next_id\n    print('adding', note.text)\n"),
+    ]}),
+    # sends itself SIGTERM as it starts: it dies of it in check and in the sandbox alike (a pid 1
+    # of its namespace would ignore a signal it has no handler for, and serve on)
+    Variant("signals-itself", 3, S3, {"main.py": [
+        ("app = FastAPI()", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\napp = FastAPI()"),
     ]}),
     # the database file under /tmp: there after a restart, in check and in the sandbox alike (it
     # still loses the check that asks for notes.db in the working directory, both ways)
@@ -52,15 +59,15 @@ def _students(root: Path, course: Course) -> dict[str, dict[int, Path]]:
 def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, course: Course) -> None:
     students = _students(tmp_path / "class", course)
     out = tmp_path / "grades"
-    result = CliRunner().invoke(
-        cli, ["grade", str(tmp_path / "class"), "--out", str(out), "--timeout", "5", *SAFETY],
-        catch_exceptions=False,
-    )
+    with cpu_hogs():  # the reference gets full marks in the sandbox on a busy machine too
+        result = CliRunner().invoke(
+            cli, ["grade", str(tmp_path / "class"), "--out", str(out), *SAFETY], catch_exceptions=False
+        )
     assert result.exit_code == 0, result.output
     reference = json.loads((out / "results" / "reference.json").read_text(encoding="utf-8"))
     wrong = [(t["number"], t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]
-    assert wrong == [], "tests/checks/test_course.py holds check to full marks for the same files"
-    assert reference["score"] == reference["max_score"] == sum(s.points for s in course.steps)
+    assert wrong == [], "dev check (tests/test_cli.py) holds check to full marks for the same files"
+    assert reference["score"] == max_score(reference) == sum(s.points for s in course.steps)
     try:
         for name, steps in students.items():
             if name == "reference":

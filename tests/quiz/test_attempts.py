@@ -88,9 +88,39 @@ def test_the_instructor_sees_the_settings(limited: TestClient) -> None:
     ("text", "message"),
     [
         ("[quizzes.nope]\nattempts = 1\n", "there is no quiz 'nope'"),
-        ("[defaults]\nattempts = -1\n", "attempts must be 0 (unlimited) to 100"),
+        (
+            "[defaults]\nattempts = -1\n",
+            "attempts must be a whole number of attempts (0: unlimited), 0 to 100",
+        ),
         ("[defaults]\nattempts = 'two'\n", "attempts must be a whole number"),
-        ("[defaults]\ntimelimit = 3\n", "unknown setting(s) timelimit"),
+        ("[defaults]\ntimelimit = 1.5\n", "timelimit must be a whole number of minutes (0: none)"),
+        (
+            "[defaults]\ntimelimit = 2000\n",
+            "timelimit must be a whole number of minutes (0: none), 0 to 1440",
+        ),
+        (
+            "[defaults]\ntime_limit = 3\n",
+            "unknown setting(s) time_limit; known: attempts, timeopen",
+        ),
+        (
+            "[defaults]\ntimeclose = 2026-12-11T17:00:00\n",
+            "timeclose needs a time zone, such as 2026-12-11T17:00:00Z",
+        ),
+        ("[defaults]\ntimeopen = 2026-12-11\n", "timeopen needs a time of day too"),
+        ("[defaults]\ntimeopen = 'monday'\n", "timeopen must be a date and time"),
+        (
+            "[defaults]\ntimeopen = 2026-12-11T17:00:00Z\ntimeclose = 2026-12-11T09:00:00Z\n",
+            "[quizzes.self-check]: timeclose must come after timeopen",
+        ),
+        (
+            "[defaults]\nfeedback = 'later'\n",
+            "feedback must be one of 'immediate', 'deferred', 'after-close'",
+        ),
+        (
+            "[quizzes.persistence]\nfeedback = 'after-close'\n",
+            '[quizzes.persistence]: feedback = "after-close" needs a timeclose',
+        ),
+        ("[defaults]\nmultiple_open = 1\n", "multiple_open must be true or false"),
         ("[extra]\n", "unknown table(s) extra"),
         ("attempts = \n", "Cannot read the quiz settings"),
     ],

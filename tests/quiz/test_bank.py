@@ -43,8 +43,17 @@ def test_real_bank_mix(bank: Bank) -> None:
     assert len(bank.topics()) >= 6
 
 
+def test_the_bank_covers_what_outlives_a_process(bank: Bank) -> None:
+    """Containers, crashes, backups, concurrency, pools, loading, migrations, retries, caches."""
+    topics = Counter(q.topic for q in bank.questions)
+    later = ("containers", "durability", "backups", "concurrency", "connections", "orm-loading",
+             "migrations", "retries", "caching")  # fmt: skip
+    assert {topic: topics[topic] for topic in later if topics[topic] < 2} == {}
+    assert len(bank.questions) >= 100
+
+
 def test_get_option_and_answer(bank: Bank) -> None:
-    question = bank.get("autoincrement-no-reuse")
+    question = bank.get("autoincrement-no-reuse").render({"count": 3, "text": "buy milk"})
     assert question.answer.correct and question.answer.text.startswith("4")
     assert question.option(question.answer.key) is question.answer
     with pytest.raises(KeyError):
@@ -114,8 +123,13 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write(folder: Path, *questions: dict[str, Any], name: str = "persistence.toml") -> Path:
-    lines = []
+def _write(
+    folder: Path,
+    *questions: dict[str, Any],
+    name: str = "persistence.toml",
+    title: Any = "Persistence",
+) -> Path:
+    lines = [] if title is None else [f"title = {_toml_value(title)}"]
     for question in questions:
         lines.append("[[questions]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in question.items() if k != "options"]
@@ -222,7 +236,7 @@ def test_bad_id_is_reported(tmp_path: Path, qid: str) -> None:
 
 
 def test_course_quiz_lists_must_match_links_both_ways(tmp_path: Path) -> None:
-    _write(tmp_path, _question(), _question("q-two", steps=["fastapi-app"]))
+    _write(tmp_path, _question(), _question("q-two", stem="Second?", steps=["fastapi-app"]))
     course = _course(notes_dict=("q-one", "q-two", "q-ghost"))
     assert _lint(tmp_path, course) == [
         "course.toml step 1 (notes-dict): quiz lists 'q-ghost', which the bank lacks",
@@ -317,3 +331,19 @@ def test_loader_rejects_file_without_questions_and_empty_folder(tmp_path: Path) 
     (tmp_path / "empty.toml").write_text("title = 'nothing here'\n", encoding="utf-8")
     with pytest.raises(BankError, match="empty.toml: expected one or more"):
         load_bank(tmp_path)
+
+
+def test_topics_have_titles_written_properly(bank: Bank, tmp_path: Path) -> None:
+    assert bank.title("crud-http") == "CRUD over HTTP"
+    assert bank.title("sqlite3") == "Python's sqlite3 module"
+    assert set(bank.titles) == set(bank.topics())
+    untitled = load_bank(_write(tmp_path, _question(), title=None))
+    assert untitled.title("persistence") == "Persistence"  # made from the name meanwhile
+    problems = lint_bank(untitled, _course(("notes-dict",), notes_dict=("q-one",)))
+    assert problems == ["topic 'persistence': no title (title = \"...\" in its quiz file)"]
+
+
+@pytest.mark.parametrize("title", ["", "   ", 3, "x" * 61])
+def test_a_bad_title_is_refused(tmp_path: Path, title: Any) -> None:
+    with pytest.raises(BankError, match="title must be a text of 1 to 60 characters"):
+        load_bank(_write(tmp_path, _question(), title=title))

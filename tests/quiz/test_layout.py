@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from grader.quiz.bank import load_bank
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, ROOT, ServerProcess
@@ -147,3 +147,105 @@ def test_every_question_of_the_real_bank_fits_a_phone(
     finally:
         page.context.close()
     assert httpx.get(real_server.url + "/").status_code == 200
+
+
+@pytest.fixture
+def ruled_server(server_env: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess]:
+    """`persistlab serve` with every quiz setting in use: persistence with a time limit and
+    feedback after the close date, the self-check with feedback after the attempt."""
+    rules = tmp_path / "quiz-settings.toml"
+    rules.write_text(
+        "[defaults]\nattempts = 3\n\n"
+        "[quizzes.persistence]\ntimelimit = 30\nfeedback = 'after-close'\n"
+        "timeopen = 2020-01-01T08:00:00Z\ntimeclose = 2099-12-31T17:00:00Z\n\n"
+        "[quizzes.self-check]\nfeedback = 'deferred'\nmultiple_open = true\n"
+    )
+    env = {**server_env, "PERSISTLAB_QUIZ_SETTINGS": str(rules)}
+    process = ServerProcess(env, tmp_path / "ruled.log")
+    yield process.start()
+    process.stop()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_pages_of_the_quiz_settings_pass_axe_and_fit(
+    ruled_server: ServerProcess,
+    browser: Browser,  # noqa: F811
+    axe_source: str,
+    width: int,
+) -> None:
+    def check() -> None:
+        _fits(page)
+        _axe(page, axe_source)
+
+    page = _page(browser, width)
+    try:
+        page.goto(ruled_server.url + "/")
+        label = page.locator("label[for=quiz-persistence]")
+        assert "closes 2099-12-31 17:00 UTC; time limit 30 minutes" in label.inner_text()
+        check()
+        page.get_by_label("Your display name").fill("Grace")
+        page.locator("#quiz-persistence").check()
+        page.get_by_role("button", name="Start quiz").click()
+        expect(page.get_by_text("This attempt takes answers until")).to_be_visible()
+        check()
+        for position in (1, 2, 3):  # no feedback between questions: on to the next
+            expect(page.get_by_text(f"Question {position} of 3")).to_be_visible()
+            _answer(page, right=True)
+        expect(page).to_have_url(re.compile(r"/results$"))
+        expect(page.get_by_role("heading", name="Persistence: submitted")).to_be_visible()
+        expect(page.get_by_text("when the quiz closes, at 2099-12-31 17:00 UTC")).to_be_visible()
+        check()
+        review = page.url.replace("/results", "/review")
+        page.goto(review)
+        expect(page.get_by_text("opens when the quiz closes")).to_be_visible()
+        check()
+        page.goto(ruled_server.url + "/")
+        expect(page.get_by_text("submitted; the score comes when the quiz closes")).to_be_visible()
+        check()
+
+        page.get_by_label("Your display name").fill("Grace")  # the self-check: deferred
+        page.get_by_role("button", name="Start quiz").click()
+        _answer(page, right=False)
+        expect(page).to_have_url(re.compile(r"/questions/2$"))
+        expect(page.locator("#feedback.empty")).to_have_count(1)
+        check()
+
+        page.goto(ruled_server.url + "/instructor")
+        page.get_by_label("Instructor token").fill(INSTRUCTOR_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        settings = page.get_by_role("region", name="Quiz settings")
+        for text in ("after the close date", "30 minutes", "after the attempt", "several"):
+            expect(settings.get_by_text(text).first).to_be_visible()
+        check()
+    finally:
+        page.context.close()
+
+
+def test_an_instructor_merges_two_names_by_keyboard(
+    server: ServerProcess,
+    browser: Browser,  # noqa: F811
+    axe_source: str,
+) -> None:
+    page = _page(browser, 390)
+    try:
+        for name in ("Grace", "grace h"):
+            page.context.clear_cookies()
+            page.goto(server.url + "/")
+            page.get_by_label("Your display name").fill(name)
+            page.locator("#quiz-fastapi-basics").check()
+            page.get_by_role("button", name="Start quiz").click()
+        page.goto(server.url + "/instructor")
+        page.get_by_label("Instructor token").fill(INSTRUCTOR_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("Merge", exact=True).select_option(label="grace h (student 2)")
+        page.get_by_label("into").select_option(label="Grace (student 1)")
+        _fits(page)
+        _axe(page, axe_source)
+        page.get_by_role("button", name="Merge", exact=True).focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Merged")).to_be_visible()
+        expect(page.get_by_text("grace h is now Grace: 1 attempt moved.")).to_be_visible()
+        _fits(page)
+        _axe(page, axe_source)
+    finally:
+        page.context.close()

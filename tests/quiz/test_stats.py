@@ -16,6 +16,7 @@ from grader.quiz.stats import (
     students_csv,
 )
 from grader.quiz.store import AnswerRow
+from grader.quiz.variants import Param
 
 
 def _question(qid: str) -> Question:
@@ -122,13 +123,33 @@ def test_csv_exports() -> None:
     lines = questions_csv(question_stats(rows, BANK)).splitlines()
     assert lines[0] == (
         "question,topic,difficulty,answer,answered,facility,discrimination,"
-        "chose_a,chose_b,chose_c,chose_d"
+        "chose_a,chose_b,chose_c,chose_d,variants"
     )
-    assert lines[1] == "q1,topic,easy,b,3,0.667,0.500,0,2,1,0"
-    assert lines[3] == "never,topic,easy,b,0,,,0,0,0,0"
+    assert lines[1] == "q1,topic,easy,b,3,0.667,0.500,0,2,1,0,0"
+    assert lines[3] == "never,topic,easy,b,0,,,0,0,0,0,0"
     scores = student_scores([_attempt(1, "=HYPERLINK(1)", 1), _attempt(2, "Bo, b", 4)])  # type: ignore[list-item]
     assert students_csv(scores).splitlines() == [
         "student_id,name,attempts,finished,best,last",
         "1,'=HYPERLINK(1),1,1,0.250,0.250",
         '2,"Bo, b",1,1,1.000,1.000',
     ]
+
+
+def test_answers_to_different_variants_count_for_one_question() -> None:
+    template = Question(
+        "v", "topic", "easy", "Note {{n}} exists: what then?", None,
+        tuple(Option(k, f"{k} {{{{n}}}}", k == "b", None if k == "b" else "m") for k in "abcd"),
+        ("s",), "f", "q", "h", ("x",), params=(Param("n", low=1, high=9),),
+    )  # fmt: skip
+    rows = [
+        AnswerRow(attempt, attempt, qid, chosen, chosen == "b", True, template.version, params)
+        for attempt, (chosen, params) in enumerate(
+            [("b", '{"n": 1}'), ("b", '{"n": 2}'), ("c", '{"n": 2}'), ("b", '{"n": 7}')], start=1
+        )
+        for qid in ("v",)
+    ]
+    [stats] = question_stats(rows, Bank(questions=(template,)))
+    assert (stats.answered, stats.facility, stats.variants) == (4, 0.75, 3)
+    assert stats.option_counts == {"a": 0, "b": 3, "c": 1, "d": 0}
+    assert stats.earlier_version == 0
+    assert stats.stem == "Note ⟨n⟩ exists: what then?"

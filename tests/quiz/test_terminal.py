@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
-from grader.quiz import terminal
+from grader.course import Course
+from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
 from grader.quiz.commands import quiz
 from grader.quiz.grading import QuizChoice
@@ -26,7 +28,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def bank_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """Options in bank order, so A is the right one and B, C, D the wrong ones."""
-    monkeypatch.setattr(terminal, "shuffled_order", lambda question, rng: "abcd")
+    monkeypatch.setattr(grading, "shuffled_order", lambda question, rng: "abcd")
 
 
 def _run(bank_dir: Path, *args: str, answers: str) -> Result:
@@ -81,6 +83,7 @@ def test_bad_letters_are_asked_again(bank_dir: Path, db_url: str, bank_order: No
     args = ("--topic", "persistence", "--level", "easy", "--db", db_url, "--name", "Ada")
     result = _run(bank_dir, *args, answers="E\n\nb\n")
     assert result.exit_code == 0, result.output
+    assert "Persistence (easy): 1 question. Answer" in result.output
     assert "'E' is not an option: choose one of A, B, C, D." in result.output
     assert "Misconception behind B" in result.output and "Score: 0 / 1" in result.output
     assert "  step 1: Keep notes in a dict (folder 01-notes-dict), for question 1" in result.output
@@ -100,7 +103,7 @@ def test_stopping_keeps_the_answers_given(bank_dir: Path, db_url: str, bank_orde
     result = _run(bank_dir, "--db", db_url, "--name", "Ada", "--count", "4", answers="a\nq\n")
     assert result.exit_code == 0, result.output
     assert "Self-check: 4 questions." in result.output
-    assert "Stopped after 1 answers; attempt 1 is kept." in result.output
+    assert "Stopped after 1 answer; attempt 1 is kept." in result.output
     store = QuizStore(db_url)
     attempt = store.attempt(1)
     store.close()
@@ -146,7 +149,7 @@ def test_run_quiz_shuffles_with_the_given_rng(
         for seed in range(8):
             attempt_id = terminal.run_quiz(
                 bank=load_bank(bank_dir), store=store, choice=QuizChoice(topic="persistence"),
-                name="Ada", steps={}, rng=random.Random(seed),
+                name=f"Ada {seed}", steps={}, rng=random.Random(seed),
             )  # fmt: skip
             attempt = store.attempt(attempt_id)
             assert attempt is not None
@@ -161,3 +164,140 @@ def test_export_writes_the_bank(tmp_path: Path) -> None:
     result = CliRunner().invoke(quiz, ["export", "--format", "gift", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()
+
+
+def test_names_are_kept_as_the_web_keeps_them(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--level", "easy", "--db", db_url)
+    assert _run(bank_dir, *args, "--name", "Ada  Lovelace", answers="a\n").exit_code == 0
+    again = _run(bank_dir, *args, answers="  ada   LOVELACE \na\n")
+    assert again.exit_code == 0, again.output
+    store = QuizStore(db_url)
+    try:
+        names = {a.student.name for a in store.all_attempts()}
+        ids = {a.student_id for a in store.all_attempts()}
+    finally:
+        store.close()
+    assert names == {"ada LOVELACE"} and len(ids) == 1  # one student, the latest spelling
+    for bad in ("x" * 61, "Ada\x07"):
+        refused = _run(bank_dir, *args, "--name", bad, answers="")
+        assert refused.exit_code != 0
+        assert "Give a display name of 1 to 60 characters." in refused.output
+
+
+def test_a_stopped_attempt_goes_on_where_it_stopped(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    assert "Stopped after 1 answer;" in _run(bank_dir, *args, answers="a\nq\n").output
+    result = _run(bank_dir, *args, answers="b\na\n")
+    assert result.exit_code == 0, result.output
+    assert "you have attempt 1 open, at question 2 of 3" in result.output
+    assert "Question 1 of 3" not in result.output and "Score: 2 / 3" in result.output
+    store = QuizStore(db_url)
+    try:
+        assert [a.id for a in store.all_attempts()] == [1]
+    finally:
+        store.close()
+
+
+def _with_settings(bank_dir: Path, tmp_path: Path, text: str, *args: str, answers: str) -> Result:
+    rules = tmp_path / "quiz-settings.toml"
+    rules.write_text(text)
+    env = {"PERSISTLAB_QUIZ_DIR": str(bank_dir), "PERSISTLAB_QUIZ_SETTINGS": str(rules)}
+    return CliRunner().invoke(quiz, list(args), input=answers, env=env)
+
+
+def test_the_terminal_keeps_the_instructors_settings(
+    bank_dir: Path, db_url: str, bank_order: None, tmp_path: Path
+) -> None:
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    deferred = "[quizzes.persistence]\nattempts = 1\nfeedback = 'deferred'\n"
+    result = _with_settings(bank_dir, tmp_path, deferred, *args, answers="a\nb\na\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Question 3 of 3") < out.index("Not quite.")  # feedback at the end
+    assert out.index("Misconception behind B") < out.index("Score: 2 / 3")
+    again = _with_settings(bank_dir, tmp_path, deferred, *args, answers="a\n")
+    assert again.exit_code != 0
+    assert "Persistence: You have used all 1 attempts allowed at this quiz." in again.output
+    closed = "[defaults]\ntimeclose = 2020-01-01T00:00:00Z\n"
+    late = _with_settings(bank_dir, tmp_path, closed, "--db", db_url, "--name", "Bo", answers="")
+    assert (
+        late.exit_code != 0
+        and "Self-check: This quiz closed at 2020-01-01 00:00 UTC" in late.output
+    )
+
+
+def test_the_terminal_keeps_the_time_limit(
+    bank_dir: Path, db_url: str, bank_order: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, offset = time.time, [0.0]
+    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
+    asked = terminal._ask
+
+    def slow(order: str) -> str | None:
+        offset[0] += 40  # each answer takes the student 40 s
+        return asked(order)
+
+    monkeypatch.setattr(terminal, "_ask", slow)
+    args = ("--topic", "persistence", "--db", db_url, "--name", "Ada")
+    result = _with_settings(
+        bank_dir, tmp_path, "[defaults]\ntimelimit = 1\n", *args, answers="a\na\na\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "This attempt takes answers until" in result.output
+    assert "so this answer was not saved" in result.output and "Score: 1 / 3" in result.output
+    store = QuizStore(db_url)
+    try:
+        attempt = store.attempt(1)
+    finally:
+        store.close()
+    assert attempt is not None and attempt.finished
+    assert [a.chosen for a in attempt.answers] == ["a", None, None]
+
+
+def test_export_writes_the_asked_number_of_variants(tmp_path: Path) -> None:
+    out = tmp_path / "bank.xml"
+    args = ["export", "--format", "moodle", "--out", str(out), "--variants", "2"]
+    result = CliRunner().invoke(quiz, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "<idnumber>delete-twice-v2</idnumber>" in text
+    assert "<idnumber>delete-twice-v3</idnumber>" not in text
+    refused = CliRunner().invoke(quiz, [*args[:-1], "0"])
+    assert refused.exit_code == 2 and "0 is not in the range 1<=x<=50" in refused.output
+
+
+def test_a_resumed_variant_question_shows_the_values_it_was_served(db_url: str) -> None:
+    from grader.quiz.answers import DEFAULT_POLICY
+    from grader.quiz.versions import Versions
+
+    bank = load_bank()
+    question = next(q for q in bank.questions if q.params and "{{" in q.stem)
+    served = grading.serve(question, random.Random(7))
+    store = QuizStore(db_url)
+    try:
+        started = store.begin_attempt(name="Ada", questions=[served], topic=None, level=None,
+                                      policy=DEFAULT_POLICY)
+        [(position, shown, order)] = terminal._served(store, Versions(bank, store), started.attempt_id)
+    finally:
+        store.close()
+    assert (position, order) == (1, served[1])
+    assert shown.stem == question.render_stored(served[3]).stem and "{{" not in shown.stem
+
+
+def test_a_step_quiz_asks_exactly_the_questions_linked_to_the_step(db_url: str, course: Course) -> None:
+    step = course.step(2)
+    result = CliRunner().invoke(quiz, ["--step", "02-fastapi-app/", "--db", db_url, "--name", "Ada"],
+                                input="a\n" * len(step.quiz), env={"PERSISTLAB_QUIZ_DIR": ""})
+    assert result.exit_code == 0, result.output
+    assert f"Step 2, Create the FastAPI app: {len(step.quiz)} questions." in result.output
+    store = QuizStore(db_url)
+    attempt = store.attempt(1)
+    store.close()
+    assert attempt is not None and attempt.finished and attempt.topic == "step-2"
+    assert sorted(a.question_id for a in attempt.answers) == sorted(step.quiz)
+    mixed = CliRunner().invoke(quiz, ["--step", "2", "--level", "easy", "--db", db_url])
+    assert mixed.exit_code == 2 and "--step asks exactly the step's questions" in mixed.output

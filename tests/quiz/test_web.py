@@ -349,7 +349,7 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert _sign_in(student, INSTRUCTOR_TOKEN) == 303
     text = _text(student.http.get("/instructor").text)
     assert "dict-restart · persistence easy 2 0 50%" in text  # the unfinished answer is left out
-    assert "Ada 2 1 67% 67%" in text and "Bob 1 1 67% 67%" in text
+    assert "Ada 1 2 1 67% 67%" in text and "Bob 2 1 1 67% 67%" in text  # name, id, ...
     bearer = {"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}
     csv = other_student.http.get("/instructor/questions.csv", headers=bearer)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
@@ -357,8 +357,9 @@ def test_instructor_statistics_and_csv(student: QuizClient, other_student: QuizC
     assert lines[0].startswith("question,topic,difficulty,answer,answered,facility")
     row = next(line.split(",") for line in lines if line.startswith("dict-restart,"))
     assert row[:7] == ["dict-restart", "persistence", "easy", "a", "2", "0.500", ""]
-    assert row[7] == "1" and sorted(row[8:]) == ["0", "0", "1"]  # one right, one wrong
-    assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0" in lines
+    assert row[7] == "1" and sorted(row[8:11]) == ["0", "0", "1"] and row[11] == "0"
+    # one right, one wrong, no variants
+    assert "app-object,fastapi-basics,easy,a,0,,,0,0,0,0,0" in lines
     students = other_student.http.get("/instructor/students.csv", headers=bearer).text
     assert students.splitlines()[1:] == ["1,Ada,2,1,0.667,0.667", "2,Bob,1,1,0.667,0.667"]
 
@@ -466,3 +467,14 @@ def test_a_level_with_the_self_check_asks_that_level_from_every_topic(
     assert attempt is not None and (attempt.topic, attempt.level) == (None, "hard")
     assert sorted(a.question_id for a in attempt.answers) == ["global-counter", "wal-crash"]
     assert "All topics (hard)" in student.http.get("/attempts/1/questions/1").text
+
+
+def test_topic_titles_come_from_the_bank(settings: Settings, bank_dir: Path) -> None:
+    quiz_file = bank_dir / "fastapi-basics.toml"
+    quiz_file.write_text('title = "FastAPI basics"\n' + quiz_file.read_text())
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        student = QuizClient(client)
+        assert "<strong>FastAPI basics</strong>" in client.get("/").text
+        path = student.start("fastapi-basics", level="hard")
+        assert "FastAPI basics (hard) · Question 1 of 1" in _text(client.get(path).text)
+        assert "<strong>Persistence</strong>" in client.get("/").text  # made from the name

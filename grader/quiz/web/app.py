@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from grader.course import load_course
+from grader.quiz.answers import Deadlines
 from grader.quiz.bank import load_bank
 from grader.quiz.policy import load_policies
 from grader.quiz.store import QuizStore
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.writer = writer
     app.state.bank = load_bank(settings.quiz_dir)
     app.state.policies = load_policies(settings.quiz_settings, app.state.bank.topics())
+    # Read by the writer thread alone, before each answer, where some quiz has a deadline.
+    app.state.deadlines = Deadlines(app.state.policies) if app.state.policies.timed else None
     app.state.versions = Versions(app.state.bank, store)
     app.state.instructor_sessions = InstructorSessions(store, store.secret_key())
     app.state.guesses = GuessLimit()

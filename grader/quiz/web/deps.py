@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from grader.course import Course
 from grader.quiz.bank import Bank, Question
+from grader.quiz.policy import Policies
 from grader.quiz.store import Attempt, QuizStore, Student
 from grader.quiz.versions import Versions
 from grader.quiz.web.forms import csrf_token
@@ -67,12 +68,19 @@ StoreDep = Annotated[QuizStore, _state("store")]
 BankDep = Annotated[Bank, _state("bank")]
 CourseDep = Annotated[Course, _state("course")]
 VersionsDep = Annotated[Versions, _state("versions")]
+PoliciesDep = Annotated[Policies, _state("policies")]
 
 
 def current_student(request: Request, store: QuizStore) -> Student | None:
-    """The student this browser's signed session belongs to, if any."""
+    """The student this browser's signed session belongs to, if any; a student an instructor
+    merged into another is that other from now on."""
     student_id = request.session.get("student")
-    return store.student(student_id) if isinstance(student_id, int) else None
+    student = store.student(student_id) if isinstance(student_id, int) else None
+    if student is not None and student.merged_into is not None:
+        student = store.student(student.merged_into)
+        if student is not None:
+            request.session["student"] = student.id
+    return student
 
 
 def check_owner(session_student: object, attempt_id: int, owner_id: int) -> None:
@@ -106,11 +114,13 @@ def no_question(attempt_id: int, position: int, total: int) -> HTTPException:
     )
 
 
-def served_question(versions: Versions, question_id: str, version: str | None) -> Question:
-    """The question as the attempt was served it, or 410 for an attempt made before versions
-    were kept whose question has left the bank since."""
+def served_question(
+    versions: Versions, question_id: str, version: str | None, params: str | None = None
+) -> Question:
+    """The question as the attempt was served it (a variant rendered with its parameters), or
+    410 for an attempt made before versions were kept whose question has left the bank since."""
     try:
-        return versions.question(question_id, version)
+        return versions.question(question_id, version, params)
     except KeyError:
         raise HTTPException(
             410, f"Question {question_id!r} is no longer in the bank; start a new attempt."
@@ -122,7 +132,9 @@ def owned_attempt(request: Request, store: QuizStore, attempt_id: int) -> Attemp
     attempt = store.attempt(attempt_id) if in_range(attempt_id) else None
     if attempt is None:
         raise no_attempt(attempt_id)
-    check_owner(request.session.get("student"), attempt_id, attempt.student_id)
+    if request.session.get("student") != attempt.student_id:
+        student = current_student(request, store)  # the session may name a merged student
+        check_owner(student.id if student else None, attempt_id, attempt.student_id)
     return attempt
 
 

@@ -15,8 +15,10 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from grader.quiz.bank import OPTION_KEYS
+from grader.quiz.merge import MergeError
+from grader.quiz.policy import when
 from grader.quiz.stats import question_stats, questions_csv, student_scores, students_csv
-from grader.quiz.web.deps import BankDep, SettingsDep, StoreDep, render
+from grader.quiz.web.deps import BankDep, SettingsDep, StoreDep, in_range, render
 from grader.quiz.web.forms import FormDep, field
 from grader.quiz.web.settings import PREFIX
 from grader.quiz.web.signin import GuessLimit, InstructorSessions
@@ -79,11 +81,13 @@ def _require(request: Request, token: str) -> None:
 def dashboard(request: Request, token: TokenDep, store: StoreDep, bank: BankDep) -> Response:
     if not _signed_in(request, token):
         return render(request, "instructor_login.html", {"error": None}, status_code=401)
+    store.close_overdue(request.app.state.policies)
     context = {
         "questions": question_stats(store.answer_rows(), bank),
         "students": student_scores(store.all_attempts()),
         "keys": OPTION_KEYS,
         "policies": request.app.state.policies,
+        "when": when,
     }
     return render(request, "instructor.html", context)
 
@@ -113,6 +117,19 @@ def regrade(
 ) -> Response:
     _require(request, token)
     return render(request, "instructor_regraded.html", {"done": store.regrade(bank)})
+
+
+@router.post("/merge")
+def merge(request: Request, token: TokenDep, form: FormDep, store: StoreDep) -> Response:
+    _require(request, token)
+    ids = [field(form, "from"), field(form, "into")]
+    if not all(value.isdigit() and in_range(int(value)) for value in ids):
+        raise HTTPException(400, "Choose the two students to merge from the lists.")
+    try:
+        done = store.merge_students(int(ids[0]), int(ids[1]))
+    except MergeError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return render(request, "instructor_merged.html", {"done": done})
 
 
 def _csv(text: str, filename: str) -> Response:

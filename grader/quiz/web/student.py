@@ -3,14 +3,15 @@ attempt and answer a question are in submissions.py)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from grader.progress import load_progress
-from grader.quiz.bank import LEVELS
+from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     LABELS,
     SELF_CHECK,
@@ -20,11 +21,13 @@ from grader.quiz.grading import (
     grade,
     steps_to_revisit,
 )
-from grader.quiz.store import Answer, Attempt
+from grader.quiz.policy import QuizPolicy, when
+from grader.quiz.store import Answer, Attempt, QuizStore
 from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     BankDep,
     CourseDep,
+    PoliciesDep,
     SettingsDep,
     StoreDep,
     VersionsDep,
@@ -40,7 +43,12 @@ router = APIRouter()
 
 @router.get("/")
 def home(
-    request: Request, store: StoreDep, bank: BankDep, course: CourseDep, settings: SettingsDep
+    request: Request,
+    store: StoreDep,
+    bank: BankDep,
+    course: CourseDep,
+    settings: SettingsDep,
+    policies: PoliciesDep,
 ) -> Response:
     progress = load_progress(settings.workspace) if settings.workspace else {}
     student = current_student(request, store)
@@ -57,9 +65,20 @@ def home(
         "self_check_count": SELF_CHECK_COUNT,
         "student": student,
         "attempts": store.attempts_of(student.id) if student else [],
-        "choice_title": lambda a: QuizChoice(topic=a.topic, level=a.level).title,
+        "choice_title": lambda a: quiz_title(request, a),
+        "policies": policies,
+        "titles": bank.title,
+        "now": time.time(),
+        "when": when,
     }
     return render(request, "home.html", context)
+
+
+def quiz_title(request: Request, attempt: Attempt) -> str:
+    """The attempt's quiz as people call it ("CRUD over HTTP (hard)")."""
+    bank: Bank = request.app.state.bank
+    topic_title = bank.title(attempt.topic) if attempt.topic else None
+    return QuizChoice(topic=attempt.topic, level=attempt.level, topic_title=topic_title).title
 
 
 def _item(attempt: Attempt, position: int) -> Answer:
@@ -71,7 +90,7 @@ def _item(attempt: Attempt, position: int) -> Answer:
 def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
     """A question as served: display-ordered options, and feedback once it is answered, but
     without the key while a question of that id waits unanswered in another open attempt."""
-    question = served_question(versions, answer.question_id, answer.version)
+    question = served_question(versions, answer.question_id, answer.version, answer.params)
     feedback = grade(question, answer.option_order, answer.chosen) if answer.chosen else None
     return {
         "position": answer.position,
@@ -82,10 +101,26 @@ def _view(answer: Answer, versions: Versions, held: set[str]) -> dict[str, Any]:
     }
 
 
+def _settled(store: QuizStore, attempt: Attempt, policy: QuizPolicy) -> Attempt:
+    """The attempt, submitted first if its time is up (its time limit, or the close date)."""
+    deadline = None if attempt.finished else policy.deadline(attempt.started_at)
+    if deadline is None or time.time() < deadline:
+        return attempt
+    store.close_attempt(attempt.id, deadline)
+    closed = store.attempt(attempt.id)
+    assert closed is not None
+    return closed
+
+
+def _feedback_now(attempt: Attempt, policy: QuizPolicy) -> bool:
+    return policy.shows_feedback(time.time(), finished=attempt.finished)
+
+
 @router.get("/attempts/{attempt_id}")
-def resume(request: Request, attempt_id: int, store: StoreDep) -> Response:
+def resume(request: Request, attempt_id: int, store: StoreDep, policies: PoliciesDep) -> Response:
     attempt = owned_attempt(request, store, attempt_id)
-    position = attempt.next_position
+    attempt = _settled(store, attempt, policies.of(attempt.topic))
+    position = attempt.next_position if not attempt.finished else None
     target = f"questions/{position}" if position else "results"
     return RedirectResponse(f"/attempts/{attempt_id}/{target}", status_code=303)
 
@@ -98,23 +133,35 @@ def show_question(
     store: StoreDep,
     versions: VersionsDep,
     course: CourseDep,
+    policies: PoliciesDep,
 ) -> Response:
     attempt = owned_attempt(request, store, attempt_id)
     answer = _item(attempt, position)
+    policy = policies.of(attempt.topic)
+    attempt = _settled(store, attempt, policy)
     next_position = attempt.next_position
+    if attempt.finished and (answer.chosen is None or not _feedback_now(attempt, policy)):
+        return RedirectResponse(f"/attempts/{attempt_id}/results", 303)
     if answer.chosen is None and position != next_position:
         return RedirectResponse(f"/attempts/{attempt_id}/questions/{next_position}", 303)
+    if answer.chosen is not None and not _feedback_now(attempt, policy):  # deferred feedback
+        return RedirectResponse(f"/attempts/{attempt_id}", 303)
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "course": course,
+        "deadline": None if attempt.finished else policy.deadline(attempt.started_at),
+        "when": when,
         **_view(answer, versions, store.pending_elsewhere(attempt) if answer.chosen else set()),
     }
     return render(request, "question.html", context)
 
 
-def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | Response:
+def _finished(
+    request: Request, store: StoreDep, attempt_id: int, policies: PoliciesDep
+) -> Attempt | Response:
     attempt = owned_attempt(request, store, attempt_id)
+    attempt = _settled(store, attempt, policies.of(attempt.topic))
     if not attempt.finished:
         where = f"/attempts/{attempt_id}/questions/{attempt.next_position}"
         return RedirectResponse(where, status_code=303)
@@ -123,11 +170,24 @@ def _finished(request: Request, store: StoreDep, attempt_id: int) -> Attempt | R
 
 @router.get("/attempts/{attempt_id}/results")
 def results(
-    request: Request, attempt_id: int, store: StoreDep, versions: VersionsDep, course: CourseDep
+    request: Request,
+    attempt_id: int,
+    store: StoreDep,
+    versions: VersionsDep,
+    course: CourseDep,
+    policies: PoliciesDep,
 ) -> Response:
-    attempt = _finished(request, store, attempt_id)
+    attempt = _finished(request, store, attempt_id, policies)
     if isinstance(attempt, Response):
         return attempt
+    policy = policies.of(attempt.topic)
+    if not _feedback_now(attempt, policy):
+        context = {
+            "attempt": attempt,
+            "title": quiz_title(request, attempt),
+            "later": when(policy.timeclose or 0),
+        }
+        return render(request, "results_later.html", context)
     by_level = {level: [0, 0] for level in LEVELS}
     missed = []
     for answer in attempt.answers:
@@ -138,7 +198,7 @@ def results(
             missed.append((answer.position, question))
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "by_level": {k: v for k, v in by_level.items() if v[1]},
         "revisit": steps_to_revisit(missed, {step.slug: step for step in course.steps}),
         "quiz_value": attempt.topic or SELF_CHECK,
@@ -148,15 +208,26 @@ def results(
 
 @router.get("/attempts/{attempt_id}/review")
 def review(
-    request: Request, attempt_id: int, store: StoreDep, versions: VersionsDep, course: CourseDep
+    request: Request,
+    attempt_id: int,
+    store: StoreDep,
+    versions: VersionsDep,
+    course: CourseDep,
+    policies: PoliciesDep,
 ) -> Response:
-    attempt = _finished(request, store, attempt_id)
+    attempt = _finished(request, store, attempt_id, policies)
     if isinstance(attempt, Response):
         return attempt
+    policy = policies.of(attempt.topic)
+    if not _feedback_now(attempt, policy):
+        closes = when(policy.timeclose or 0)
+        raise HTTPException(
+            403, f"The review of this attempt opens when the quiz closes, at {closes}."
+        )
     held = store.pending_elsewhere(attempt)
     context = {
         "attempt": attempt,
-        "title": QuizChoice(topic=attempt.topic, level=attempt.level).title,
+        "title": quiz_title(request, attempt),
         "course": course,
         "items": [_view(answer, versions, held) for answer in attempt.answers],
         "labels": LABELS,

@@ -15,7 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from grader.quiz.answers import AttemptsUsed, Slot
+from grader.quiz.answers import (
+    AttemptsUsed,
+    Slot,
+    StartRefused,
+    TimeUp,
+    close_attempt_in,
+    display_name,
+)
 from grader.quiz.bank import LEVELS, Bank
 from grader.quiz.grading import (
     SELF_CHECK,
@@ -24,9 +31,9 @@ from grader.quiz.grading import (
     QuizChoiceError,
     grade,
     key_for,
-    shuffled_order,
+    serve,
 )
-from grader.quiz.models import NAME_MAX
+from grader.quiz.policy import when
 from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     check_owner,
@@ -48,16 +55,17 @@ def _choice(form_quiz: str, form_level: str, bank: Bank) -> QuizChoice:
         raise HTTPException(
             404, f"There is no quiz {form_quiz!r}. Quizzes: {', '.join(bank.topics())}."
         )
-    return QuizChoice(topic=form_quiz, level=form_level or None)
+    return QuizChoice(topic=form_quiz, level=form_level or None, topic_title=bank.title(form_quiz))
 
 
 async def start_attempt(request: Request) -> Response:
     """No thread hop: picking questions is quick, and the writes go to the writer."""
     form = await posted_form(request)
     bank: Bank = request.app.state.bank
-    name = " ".join(field(form, "name").split())
-    if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise HTTPException(400, f"Give a display name of 1 to {NAME_MAX} characters.")
+    try:
+        name = display_name(field(form, "name"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
     choice = _choice(field(form, "quiz"), field(form, "level"), bank)
     try:
         rng = random.Random(secrets.randbits(64))  # seeded once; SystemRandom per draw is slow
@@ -70,10 +78,10 @@ async def start_attempt(request: Request) -> Response:
         started = await request.app.state.writer.start_attempt(
             student_id=session_student if isinstance(session_student, int) else None,
             name=name,
-            questions=[(q.id, shuffled_order(q, rng), q.version) for q in questions],
+            questions=[serve(q, rng) for q in questions],
             topic=choice.topic,
             level=choice.level,
-            attempts_allowed=policy.attempts,
+            policy=policy,
         )
     except AttemptsUsed as used:
         raise HTTPException(
@@ -81,6 +89,8 @@ async def start_attempt(request: Request) -> Response:
             f"You have used all {used.allowed} attempts allowed at {choice.title.lower()}; "
             "your results are listed on the home page. Ask your instructor if you need another.",
         ) from None
+    except StartRefused as refused:
+        raise HTTPException(409, f"{choice.title}: {refused}") from None
     request.session["student"] = started.student_id
     if started.resumed:  # the open attempt goes on where it was left
         return RedirectResponse(f"/attempts/{started.attempt_id}", status_code=303)
@@ -131,7 +141,7 @@ def _decide(
         raise HTTPException(
             409, f"Answer question {slot.next_position} first: questions go in order."
         )
-    question = served_question(versions, slot.question_id, slot.version)
+    question = served_question(versions, slot.question_id, slot.version)  # keys: any variant
     try:
         key = key_for(slot.option_order, label)
     except ValueError as exc:
@@ -152,10 +162,23 @@ async def answer_question(request: Request) -> Response:
         label=field(form, "choice"),
         versions=state.versions,
     )
+    timed = None
+    if state.deadlines is not None:  # some quiz has a deadline
+        timed = partial(
+            state.deadlines.check, attempt_id=attempt_id, student=request.session.get("student")
+        )
     try:
-        stored = await state.writer.answer(attempt_id, position, decide)
+        stored = await state.writer.answer(attempt_id, position, decide, first=timed)
     except SameAnswer:
         stored = True
+    except TimeUp as up:
+        await state.writer.write(partial(close_attempt_in, attempt_id=attempt_id, at=up.deadline))
+        raise HTTPException(
+            409,
+            f"The time for attempt {attempt_id} ended at {when(up.deadline, seconds=True)}, so "
+            "this answer was not saved. The attempt is submitted with the answers given before "
+            "then; its results are listed on the home page.",
+        ) from None
     if not stored:
         raise HTTPException(
             409,

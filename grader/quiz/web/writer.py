@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.quiz.answers import Decide, Served, Sheets, Started, answer_in, start_attempt_in
+from grader.quiz.policy import QuizPolicy
 from grader.quiz.store import QuizStore
 
 MAX_BATCH = 128
@@ -54,12 +55,26 @@ class GroupWriter:
         self._jobs.put(_Job(work, future, loop))
         return await future
 
-    async def answer(self, attempt_id: int, position: int, decide: Decide) -> bool:
-        """Store an answer as `answers.answer_in` does; returns once it is committed."""
+    async def answer(
+        self,
+        attempt_id: int,
+        position: int,
+        decide: Decide,
+        first: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """Store an answer as `answers.answer_in` does, after `first(conn)` (a check that
+        may refuse); returns once it is committed."""
         store = partial(
             answer_in, attempt_id=attempt_id, position=position, decide=decide, sheets=self._sheets
         )
-        return await self.write(store)
+        if first is None:
+            return await self.write(store)
+
+        def checked(conn: Connection) -> bool:
+            first(conn)
+            return store(conn)
+
+        return await self.write(checked)
 
     async def start_attempt(
         self,
@@ -69,12 +84,12 @@ class GroupWriter:
         questions: Sequence[Served],
         topic: str | None,
         level: str | None,
-        attempts_allowed: int,
+        policy: QuizPolicy,
     ) -> Started:
         """The attempt `answers.start_attempt_in` gives, committed."""
         start = partial(
             start_attempt_in, student_id=student_id, name=name, questions=questions, topic=topic,
-            level=level, attempts_allowed=attempts_allowed, sheets=self._sheets,
+            level=level, policy=policy, sheets=self._sheets,
         )  # fmt: skip
         return await self.write(start)
 

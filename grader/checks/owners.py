@@ -77,8 +77,8 @@ def replayed_restart(points: int, task: int, doc: str, earlier: Check) -> Check:
 
     @check(points=points, task=task)
     def replay(spawn: Callable[..., StudentServer]) -> None:
-        def owned_spawn(*folder: Any) -> Any:
-            return OwnedServer(spawn(*folder))
+        def owned_spawn(*folder: Any, **options: Any) -> Any:
+            return OwnedServer(spawn(*folder, **options))
 
         earlier(owned_spawn)
 

@@ -230,13 +230,24 @@ def restart_fixture(
     return restart
 
 
-def graceful_restart_check(points: int, task: int) -> Callable[[RestartRun], None]:
-    """The SIGTERM check every step from 5 on has, worth `points`, testing README task `task`."""
+def graceful_restart_check(points: int, task: int, kept_in: str = "") -> Callable[[RestartRun], None]:
+    """The SIGTERM check every step from 5 on has, worth `points`, testing README task `task`;
+    with `kept_in`, the notes must also be in that file of the folder (for a step whose own
+    checks never open it)."""
 
     @check(points=points, task=task)
     def test_notes_survive_a_graceful_restart(restart: RestartRun) -> None:
         """the notes are still there after the server is stopped (SIGTERM) and started again"""
         restart.expect_kept_after_graceful()
+        stored = stored_texts(restart.folder / kept_in) if kept_in else None
+        if kept_in and not all(text in (stored or []) for text in restart.first_notes.values()):
+            raise CheckFailure(
+                f"The notes were kept, but not in {kept_in} in the folder the server runs in"
+                f"{'' if stored is None else ' (the file exists and does not hold them)'}: with "
+                f"DATABASE_URL not set, they must go to {kept_in}.",
+                "Keep `sqlite:///notes.db` as the default address in database.py: three "
+                "slashes, then the relative file name.",
+            )
 
     return test_notes_survive_a_graceful_restart
 

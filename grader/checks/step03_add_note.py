@@ -1,14 +1,17 @@
 """Step 3: POST /add_note stores a note under next_id and answers with its id."""
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grader.checks.bindings import READ_ONLY_METHODS, Unreadable, parse
 from grader.checks.notes_api import add_note, random_text
 from grader.checks.restart import Phases
 from grader.feedback import CheckFailure
-from grader.plugin import check, fresh_server, settle
+from grader.plugin import Target, check, fresh_server, settle
 from grader.server import StudentServer
 
 
@@ -44,14 +47,45 @@ def adding(spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
 
 
 @check(points=3, task=1)
-def test_first_note_gets_id_one(adding: Adding) -> None:
-    """POST /add_note with a JSON body answers {"id": 1} for the first note"""
+def test_first_note_gets_id_one(adding: Adding, target: Target) -> None:
+    """POST /add_note with a JSON body answers {"id": 1} for the first note, and stores it in notes_db"""
     note_id = adding.phase("first")
     if note_id != 1:
         raise CheckFailure(
             f"The first note got id {note_id}; with next_id starting at 1 it should get 1.",
             "Store the note under the current next_id, and only then add 1 to next_id.",
         )
+    if not changes_notes_db(target.folder / "main.py"):
+        raise CheckFailure(
+            "The note got its id, but no function in main.py stores anything in notes_db, so the "
+            "text is lost as soon as the request is answered.",
+            "In the route, store the text under its id: `notes_db[note_id] = note.text`.",
+        )
+
+
+def changes_notes_db(main_py: Path) -> bool:
+    """Whether a function in main.py writes into notes_db (an item set, or a method that is not
+    read-only); read from the syntax tree, since step 3 has no route that reads the notes."""
+    try:
+        tree, _ = parse(main_py)
+    except Unreadable:
+        return True  # the server started, so Python read it; the HTTP checks are the judge
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            target = node.value if isinstance(node, (ast.Subscript, ast.Attribute)) else None
+            if isinstance(node, ast.AugAssign):
+                target = node.target
+            if not (isinstance(target, ast.Name) and target.id == "notes_db"):
+                continue
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                return True
+            if isinstance(node, ast.Attribute) and node.attr not in READ_ONLY_METHODS:
+                return True
+            if isinstance(node, ast.AugAssign):
+                return True
+    return False
 
 
 @check(points=3, task=2)

@@ -19,6 +19,7 @@ from grader.checks.restart import (
     graceful_restart_check,
     restart_fixture,
     stored_texts,
+    table_never_reuses_ids,
 )
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -89,7 +90,7 @@ def test_add_and_list(restart: RestartRun) -> None:
 
 @check(points=2, task=2)
 def test_notes_table_has_its_columns(restart: RestartRun) -> None:
-    """notes.db has a notes table with id, text and created_at, filled in for every note"""
+    """notes.db has a notes table with id, text and created_at, filled in for every note, and AUTOINCREMENT"""
     _needs_first(restart)
     db = restart.folder / DB_FILE
     columns = table_columns(db, "notes")
@@ -111,6 +112,13 @@ def test_notes_table_has_its_columns(restart: RestartRun) -> None:
         raise CheckFailure(
             "Some notes were stored with no created_at.",
             "Let the database fill it in: `mapped_column(server_default=func.now())`.",
+        )
+    if table_never_reuses_ids(db, list(restart.phase("first").values())) is False:
+        raise CheckFailure(
+            "The notes table in notes.db was made without AUTOINCREMENT, so the id of a deleted "
+            "newest note would be given to the next note.",
+            "Keep `__table_args__ = {\"sqlite_autoincrement\": True}` on the Note model, then "
+            "delete notes.db: create_all never changes a table that already exists.",
         )
 
 

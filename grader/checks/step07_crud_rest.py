@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -20,7 +22,7 @@ from grader.checks.notes_rest import (
     note_not_found,
 )
 from grader.checks.orm_app import ORM_COMMIT_HINT
-from grader.checks.restart import graceful_restart_check, restart_fixture
+from grader.checks.restart import DB_FILE, graceful_restart_check, restart_fixture, stored_texts
 from grader.feedback import CheckFailure
 from grader.plugin import check
 from grader.server import StudentServer
@@ -157,6 +159,13 @@ def test_bad_input_is_refused(server: StudentServer) -> None:
     longest = create_note(server, "y" * 500)
     if len(str(longest["text"])) != 500:
         raise CheckFailure("A note of exactly 500 characters was cut short.", "500 is allowed.")
+    shortest = server.request("POST", "/notes", json={"text": "y"})
+    if not 200 <= shortest.status_code < 300:
+        raise CheckFailure(
+            f"POST /notes with a text of 1 character answered {shortest.status_code}; 1 to 500 "
+            "characters are allowed.",
+            VALIDATION_HINT,
+        )
 
 
 restart = restart_fixture(ORM_COMMIT_HINT, api=REST_NOTES)
@@ -164,6 +173,20 @@ restart = restart_fixture(ORM_COMMIT_HINT, api=REST_NOTES)
 
 @check(points=2, task=6)
 def test_changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> None:
+    """after a SIGKILL and a restart, updates are kept, deleted notes stay deleted, ids are not reused, all in DATABASE_URL's file"""
+    elsewhere = f"elsewhere-{secrets.token_hex(3)}.db"
+    url = f"sqlite:///{elsewhere}"
+    folder, kept = changes_survive_a_restart(lambda *folder: spawn(*folder, env={"DATABASE_URL": url}))
+    if kept not in (stored_texts(folder / elsewhere) or []):
+        raise CheckFailure(
+            f"The server was started with DATABASE_URL={url}, but {elsewhere} does not hold its "
+            "notes: the engine is not made from the address in DATABASE_URL.",
+            "Keep database.py as step 6 made it: `create_engine(os.environ.get(\"DATABASE_URL\", "
+            "\"sqlite:///notes.db\"), ...)`.",
+        )
+
+
+def changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> tuple[Path, str]:
     """after a SIGKILL and a restart, updates are kept, deleted notes stay deleted, ids are not reused"""
     first = spawn()
     sent = [random_text() for _ in range(3)]
@@ -201,9 +224,10 @@ def test_changes_survive_a_restart(spawn: Callable[..., StudentServer]) -> None:
             "Tell SQLite never to reuse an id: `__table_args__ = {\"sqlite_autoincrement\": True}` "
             "on the model (it adds AUTOINCREMENT to the id column). Delete the old notes.db after.",
         )
+    return first.folder, sent[0]
 
 
-test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=6)
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=6, kept_in=DB_FILE)
 
 
 @check(points=3, task=6)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from grader.checks.notes_api import random_text
 from grader.checks.notes_rest import SETUP_NOTES, expect_created, expect_note, setup_note
 from grader.checks.orm_app import ORM_COMMIT_HINT
@@ -133,6 +135,13 @@ def test_filter_by_pinned(server: StudentServer) -> None:
 @check(points=2, task=4)
 def test_count(server: StudentServer) -> None:
     """GET /notes/count answers {"total", "pinned", "unpinned"}"""
+    empty = _answer(server.request("GET", "/notes/count"))  # no count at all is judged below
+    zeros = {"total": 0, "pinned": 0, "unpinned": 0}
+    if isinstance(empty, dict) and {key: empty.get(key) for key in zeros} != zeros:
+        raise CheckFailure(
+            f"With no notes at all, GET /notes/count answered {empty!r}; it should be {zeros!r}.",
+            "Count in the database, and when a count comes back as None use 0: `or 0`.",
+        )
     flags = (True, False, False, True, False)
     for flag in flags:
         setup_note(server, random_text(), pinned=flag)
@@ -153,6 +162,13 @@ def test_count(server: StudentServer) -> None:
             "Count in the database: `db.scalar(select(func.count()).select_from(Note))`, and "
             "the same with `.where(Note.pinned)`; unpinned is the difference.",
         )
+
+
+def _answer(response: httpx.Response) -> Any:
+    try:
+        return response.json() if response.status_code == 200 else None
+    except ValueError:
+        return None
 
 
 def _listing(server: StudentServer, path: str) -> list[dict[str, Any]]:

@@ -22,8 +22,10 @@ from grader.checks.restart import (
     graceful_restart_check,
     restart_fixture,
     stored_texts,
+    table_never_reuses_ids,
     wiped_at_startup,
 )
+from grader.checks.sqlite_file import read_only
 from grader.checks.upgrade import UpgradeRun, upgrade_fixture
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
@@ -134,6 +136,30 @@ def test_users(server: StudentServer) -> None:
         server.expect(response, (404,))
     expect_detail_naming(response, MISSING_ID, "user", "`raise HTTPException(status_code=404, "
                          "detail=f\"User {user_id} not found\")` when `db.get(User, user_id)` is None.")
+    for bad in ("", "x" * 101):
+        refused = server.request("POST", "/users", json={"name": bad})
+        if refused.status_code != 422:
+            raise CheckFailure(
+                f"POST /users with a name of {len(bad)} characters answered {refused.status_code}; "
+                "a name is 1 to 100 characters, so it should be refused with 422.",
+                "`name: str = Field(min_length=1, max_length=100)` on UserCreate.",
+            )
+    for good in ("y", "y" * 100):
+        accepted = server.request("POST", "/users", json={"name": good})
+        if not 200 <= accepted.status_code < 300:
+            raise CheckFailure(
+                f"POST /users with a name of {len(good)} character{'s' * (len(good) > 1)} answered "
+                f"{accepted.status_code}; names of 1 to 100 characters are allowed.",
+                "`name: str = Field(min_length=1, max_length=100)` on UserCreate.",
+            )
+    if table_never_reuses_ids(server.folder / DB_FILE, [user["name"]]) is False:  # SQLite only
+        raise CheckFailure(
+            "The users table in notes.db was made without AUTOINCREMENT: delete the newest user, "
+            "and SQLite gives their id to the next user, who would then see notes meant for "
+            "someone else.",
+            "Give User the same `__table_args__ = {\"sqlite_autoincrement\": True}` as Note, then "
+            "delete notes.db: create_all never changes a table that exists.",
+        )
 
 
 @check(points=2, task=2)
@@ -358,7 +384,7 @@ upgrade = upgrade_fixture(STEP8, owned_note, OWNER_MIGRATION_HINT)
 
 @check(points=2, task=2)
 def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
-    """on a notes.db made by step 8, every note is still there with no owner, new notes get new ids, and it starts again"""
+    """on a notes.db made by step 8, every note is still there with no owner, new notes get new ids, it starts again, and owner_id references users"""
     listed = upgrade.phase("upgrade")
     upgrade.expect_old_notes(listed, ("text", "pinned", "priority", "created_at"))
     owned = [note_id for note_id in upgrade.old if listed[note_id].get("owner_id") is not None]
@@ -378,6 +404,16 @@ def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
             "the server was killed and started again.",
             ORM_COMMIT_HINT,
         )
+    referenced = read_only(upgrade.folder / DB_FILE,
+                           lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
+    if referenced is not None and "users" not in referenced:
+        raise CheckFailure(
+            "On the upgraded notes.db, owner_id has no foreign key: the migration added the "
+            "column without `REFERENCES users (id)`, so on a database brought forward from step 8 "
+            "a note for a user who does not exist is stored.",
+            "Add the column with its rule: `ALTER TABLE notes ADD COLUMN owner_id INTEGER "
+            "REFERENCES users (id)`.",
+        )
 
 
 test_notes_still_created_and_read = replayed(
@@ -393,7 +429,8 @@ test_bad_input_still_refused = replayed(
     step7.test_bad_input_is_refused,
 )
 test_changes_still_survive_a_restart = replayed_restart(
-    1, 5, "step 7 still holds: after a SIGKILL, updates and deletes are kept and no id is given twice",
+    1, 5, "step 7 still holds: after a SIGKILL, updates and deletes are kept (in DATABASE_URL's "
+    "file) and no id is given twice",
     step7.test_changes_survive_a_restart,
 )
 test_priority_filter_and_count_still_work = replayed(

@@ -290,7 +290,7 @@ test_deleting_a_user_with_notes = replay(step09.test_deleting_a_user_with_notes,
 test_import_is_all_or_nothing = replay(step09.test_import_is_all_or_nothing, points=2, task=4)
 test_filter_by_pinned = replay(step08.test_filter_by_pinned, points=1, task=5)
 test_count = replay(step08.test_count, points=2, task=5)
-test_changes_survive_a_restart = replay(step07.test_changes_survive_a_restart, points=1, task=5)
+test_changes_survive_a_restart = replay(step07.changes_survive_a_restart, points=1, task=5)
 test_failed_import_after_a_restart = replay(
     step09.test_failed_import_after_a_restart, points=2, task=4
 )

@@ -226,6 +226,19 @@ VARIANTS += [
             first_failure="test_engine_from_database_url", says=("DATABASE_URL",)),
 ]
 
+# Found by benchmarks/mutants.py: one small change to a reference, which a check must catch.
+AUTOINCREMENT_ARGS = '    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n'
+VARIANTS += [
+    Variant("text-never-stored", 3, S3, {"main.py": [("    notes_db[note_id] = note.text\n", "")]},
+            first_failure="test_first_note_gets_id_one", says=("stores anything in notes_db",)),
+    Variant("step4-ids-stuck-at-one", 4, S4, {"main.py": [("    next_id += 1\n", "")]},
+            first_failure="test_lists_every_note", says=("[1, 1, 1]",)),
+    Variant("step4-ids-from-two", 4, S4, {"main.py": [("next_id = 1", "next_id = 2")]},
+            first_failure="test_lists_every_note", says=("[2, 3, 4]", "[1, 2, 3]")),
+    Variant("step6-without-autoincrement", 6, S6, {"models.py": [(AUTOINCREMENT_ARGS, "")]},
+            first_failure="test_notes_table_has_its_columns", says=("without AUTOINCREMENT",), alone=True),
+]
+
 S7 = "07-crud-rest"
 
 VARIANTS += [
@@ -248,6 +261,17 @@ VARIANTS += [
             first_failure="test_delete", says=("answered 204", "still lists"), hint_says=("db.commit()",)),
     Variant("ids-reused", 7, S7, {"models.py": [('    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n', "")]},
             first_failure="test_changes_survive_a_restart", says=("new note got id",), hint_says=("sqlite_autoincrement",)),
+]
+
+VARIANTS += [  # found by benchmarks/mutants.py
+    Variant("step7-one-character-refused", 7, S7, {"schemas.py": [("min_length=1", "min_length=2")]},
+            first_failure="test_bad_input_is_refused", says=("1 character",), alone=True),
+    Variant("step7-database-url-ignored", 7, S7,
+            {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_changes_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",),
+            alone=True),
+    Variant("step7-default-file-renamed", 7, S7, {"database.py": [('"sqlite:///notes.db"', '"sqlite:///data.db"')]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("not in notes.db",), alone=True),
 ]
 
 DROP_AT_SHUTDOWN = [("    yield\n", "    yield\n    Base.metadata.drop_all(engine)\n")]
@@ -358,6 +382,8 @@ LATIN1 = "# -*- coding: latin-1 -*-\n# Notizen für später\n"
 CORRECT = [
     Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
     Variant("bom-step-3", 3, S3, encodings=BOM),
+    Variant("stores-with-update", 3, S3,
+            {"main.py": [("    notes_db[note_id] = note.text\n", "    notes_db.update({note_id: note.text})\n")]}),
     Variant("coding-line-step-4", 4, S4, {"main.py": [('"""Notes API', LATIN1 + '"""Notes API')]},
             encodings={"main.py": "latin-1"}),
     Variant("bom-step-5", 5, S5, encodings=BOM),
@@ -784,6 +810,25 @@ VARIANTS += [
             first_failure="test_bad_input_still_refused", says=("422",)),
     Variant("step9-sessions-never-closed", 9, S9, {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
             first_failure="test_sessions_still_closed", hint_says=("finally",)),
+    # found by benchmarks/mutants.py
+    Variant("step8-count-of-nothing-is-one", 8, S8, {"main.py": [(") or 0\n", ") or 1\n")]},
+            first_failure="test_count", says=("With no notes at all",)),
+    Variant("step9-no-pinned-counts-one", 9, S9, {"main.py": [(".where(Note.pinned)) or 0\n", ".where(Note.pinned)) or 1\n")]},
+            first_failure="test_priority_filter_and_count_still_work", says=("With no notes at all",)),
+    Variant("step9-database-url-ignored", 9, S9,
+            {"database.py": [('os.environ.get("DATABASE_URL", "sqlite:///notes.db")', '"sqlite:///notes.db"')]},
+            first_failure="test_changes_still_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",)),
+    Variant("step9-users-without-autoincrement", 9, S9,
+            {"models.py": [('    __tablename__ = "users"\n    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}\n',
+                            '    __tablename__ = "users"\n')]},
+            first_failure="test_users", says=("users table in notes.db was made without AUTOINCREMENT",)),
+    Variant("step9-empty-user-name", 9, S9,
+            {"schemas.py": [("name: str = Field(min_length=1, max_length=100)", "name: str = Field(max_length=100)")]},
+            first_failure="test_users", says=("a name of 0 characters",)),
+    Variant("step9-one-letter-name-refused", 9, S9, {"schemas.py": [("name: str = Field(min_length=1,", "name: str = Field(min_length=2,")]},
+            first_failure="test_users", says=("a name of 1 character answered",)),
+    Variant("step9-migration-without-references", 9, S9, {"migrations.py": [(" REFERENCES users (id)", "")]},
+            first_failure="test_step8_database_comes_forward", says=("owner_id has no foreign key",)),
 ]
 
 LEFT_OPEN = (

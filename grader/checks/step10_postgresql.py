@@ -246,7 +246,7 @@ def postgres_hints() -> Iterator[None]:
 restart = restart_fixture(ORM_COMMIT_HINT, api=step09.OWNED_NOTES, hand_over=True)
 
 
-def replay(earlier: Callable[..., None], points: int, task: int) -> Callable[..., None]:
+def replay(earlier: Callable[..., object], points: int, task: int) -> Callable[..., None]:
     """An earlier step's check, run as it is, with this step's points and task."""
 
     def run(**fixtures: Any) -> None:

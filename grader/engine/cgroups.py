@@ -7,10 +7,18 @@ together, and a pids cgroup counts them. The grader makes one group per student 
 group of its own, and the child joins it (by writing 0 to cgroup.procs) before anything of the
 student's runs. Cgroup v1 (memory and pids hierarchies) and v2 (a unified tree whose memory and
 pids controllers this process may delegate) are both used; without either, the rlimits remain.
+
+Moving a process into a group costs the kernel an RCU grace period (10-20 ms) unless another move
+came just before, while a fork inherits its parent's group for nothing. So a grading worker keeps
+one group (`worker_group`) for its students, who run one at a time, and its zygotes join it once,
+after their imports (charged outside it): every student process is forked straight into it.
+The zygotes are protected: a kill of the group spares them, and the OOM killer takes a student's
+process first (those have the highest oom_score_adj).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import os
@@ -94,10 +102,13 @@ def unavailable_reason() -> str | None:
 
 
 class StudentCgroup:
-    """The groups one student process and everything it starts live in."""
+    """The groups a student process and everything it starts live in (with the zygotes it
+    forks from, in `protected`, where the group is a worker's)."""
 
     def __init__(self, memory_bytes: int, processes: int) -> None:
         self.memory_bytes = memory_bytes
+        self.protected: set[int] = set()
+        self._oom_seen = 0
         name = f"s{next(_serial)}"
         self.paths = [h.base / name for h in _hierarchies(os.getpid())]
         self.version = _hierarchies(os.getpid())[0].version
@@ -128,21 +139,30 @@ class StudentCgroup:
         """The files a child writes 0 to, to join (see `join`)."""
         return [str(path / "cgroup.procs") for path in self.paths]
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of the group for going over its memory."""
+    def _oom_kills(self) -> int:
         name = "memory.events" if self.version == 2 else "memory.oom_control"
         try:
             for line in (self.paths[0] / name).read_text().splitlines():
                 key, _, value = line.partition(" ")
-                if key == "oom_kill" and int(value) > 0:
-                    return True
+                if key == "oom_kill":
+                    return int(value)
         except (OSError, ValueError):
             pass
-        return False
+        return 0
+
+    def mark(self) -> None:
+        """A student process starts: `oom_killed` counts from here."""
+        self._oom_seen = self._oom_kills()
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed a process of the group for going over its memory (since
+        `mark`)."""
+        return self._oom_kills() > self._oom_seen
 
     def _pids(self) -> list[int]:
         try:
-            return [int(p) for p in (self.paths[-1] / "cgroup.procs").read_text().split()]
+            return [int(p) for p in (self.paths[-1] / "cgroup.procs").read_text().split()
+                    if int(p) not in self.protected]
         except (OSError, ValueError):
             return []
 
@@ -158,6 +178,7 @@ class StudentCgroup:
             time.sleep(0.002)
 
     def remove(self) -> None:
+        self.protected.clear()
         self.kill()
         for path in reversed(self.paths):
             for _ in range(50):  # a killed process leaves its group a moment after it dies
@@ -168,6 +189,23 @@ class StudentCgroup:
                     break
                 except OSError:
                     time.sleep(0.002)
+
+
+_workers: dict[tuple[int, int, int], StudentCgroup] = {}
+
+
+def worker_group(memory_bytes: int, processes: int) -> StudentCgroup:
+    """This process's group for its students, who run one at a time (see the module's note);
+    made on first use, removed by `release`."""
+    key = (os.getpid(), memory_bytes, processes)
+    if key not in _workers:
+        if not _workers:
+            atexit.register(release)
+        _workers[key] = StudentCgroup(memory_bytes, processes + ZYGOTE_ROOM)
+    return _workers[key]
+
+
+ZYGOTE_ROOM = 4  # pids of the group's zygotes, beside the student's own
 
 
 def join(procs_files: list[str]) -> None:
@@ -181,7 +219,9 @@ def join(procs_files: list[str]) -> None:
 
 
 def release() -> None:
-    """At the grader's exit: remove its own parent groups (each student's is gone by then)."""
+    """At the grader's exit: remove its worker groups, then its own parent groups."""
+    for key in [k for k in _workers if k[0] == os.getpid()]:
+        _workers.pop(key).remove()
     try:
         found = _hierarchies(os.getpid())
     except (CgroupError, OSError):
@@ -198,4 +238,4 @@ def release() -> None:
             pass
 
 
-__all__ = ["CgroupError", "StudentCgroup", "join", "release", "unavailable_reason"]
+__all__ = ["CgroupError", "StudentCgroup", "join", "release", "unavailable_reason", "worker_group"]

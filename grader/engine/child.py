@@ -47,7 +47,6 @@ class ChildSpec:
     token: str = ""  # never sent by the grader in the spec: read from the status socket
     env: dict[str, str] = field(default_factory=dict)  # added to the environment before main.py
     command: list[str] = field(default_factory=list)  # for "exec"
-    cgroups: list[str] = field(default_factory=list)  # cgroup.procs files to join first
 
 
 def _take_token(spec: ChildSpec) -> None:
@@ -162,17 +161,15 @@ def _serve(spec: ChildSpec, app: Any) -> None:
 
 def _contain(spec: ChildSpec) -> int | None:
     """Enter the sandbox; in the supervisor left outside, the contained process's exit code."""
-    from grader.engine.cgroups import CgroupError, join
     from grader.engine.sandbox import Sandbox, SandboxError, enter
 
     settings = dict(spec.sandbox or {})
     settings["hide"] = tuple(settings.get("hide", ()))
     fds = (spec.status_fd, spec.output_fd, spec.socket_fd)
     try:
-        join(spec.cgroups)
         return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0),
                      spec.alive_fd, spec.verdict_fd)
-    except (SandboxError, CgroupError, OSError) as exc:
+    except (SandboxError, OSError) as exc:
         _take_token(spec)
         _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")
         return 6

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from grader.engine.cgroups import StudentCgroup
+from grader.engine.cgroups import StudentCgroup, worker_group
 from grader.engine.child import TOKEN_BYTES, ChildSpec, spec_arg
 from grader.engine.limits import Limits
 from grader.engine.patience import SECOND_WAIT, kept_waiting
@@ -183,7 +183,9 @@ class StudentProcess:
             self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
         self.cgroup: StudentCgroup | None = None
         if limits.sandbox is not None and limits.sandbox.cgroups:
-            self.cgroup = StudentCgroup(limits.memory_bytes, limits.sandbox.processes)
+            self.cgroup = worker_group(limits.memory_bytes, limits.sandbox.processes)
+            self.cgroup.mark()
+        self._oom_at_close = False
         listener: socket.socket | None = None
         if mode == "serve":
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -201,12 +203,15 @@ class StudentProcess:
             sandbox=asdict(limits.sandbox) if limits.sandbox else None,
             env=env or {},
             command=command or [],
-            cgroups=self.cgroup.procs_files if self.cgroup else [],
         )
         try:
             if CAN_FORK:
                 kind = kind_for(folder) if limits.preload == "auto" else limits.preload
-                self.pid = shared_zygote(kind).spawn(spec)
+                group = tuple(self.cgroup.procs_files) if self.cgroup else ()
+                zygote = shared_zygote(kind, group)
+                if self.cgroup is not None:
+                    self.cgroup.protected.add(zygote.process.pid)
+                self.pid = zygote.spawn(spec)
             else:  # pragma: no cover - platforms without fork
                 inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
                 self._popen = subprocess.Popen(
@@ -345,12 +350,14 @@ class StudentProcess:
 
     def memory_exceeded(self) -> bool:
         """Whether the kernel killed the student's process for using more than its memory."""
-        return self.cgroup is not None and self.cgroup.oom_killed()
+        return self.cgroup.oom_killed() if self.cgroup is not None else self._oom_at_close
 
     def close(self) -> None:
         self.stop(graceful=False)
-        if self.cgroup is not None:
-            self.cgroup.remove()
+        if self.cgroup is not None:  # the worker's group: emptied for the next student process
+            self._oom_at_close = self.cgroup.oom_killed()
+            self.cgroup.kill()
+            self.cgroup = None
         self._status.close()
         self.drain.close()
         try:

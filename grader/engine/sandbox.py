@@ -350,6 +350,8 @@ def _drop_and_limit(sandbox: Sandbox) -> None:
     if sandbox.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sandbox.cpu})
     os.nice(5)  # the grader, waiting on a check, comes first
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write("1000")  # the OOM killer takes the student's processes, never the zygote
     syscalls.drop_capabilities()
     _drop_to(sandbox.uid)
     for limit, value in (

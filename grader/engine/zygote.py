@@ -34,13 +34,15 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """The grader's handle on a running zygote process."""
 
-    def __init__(self, kind: str = "orm") -> None:
+    def __init__(self, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
+        """`group`: the cgroup.procs files of the group it joins once its imports are done, so
+        that every child is forked into it."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = ours
         self._lock = threading.Lock()
-        self.kind = kind
+        self.kind, self.group = kind, group
         self.process = subprocess.Popen(  # isolated: no folder of a submission on its sys.path
-            [sys.executable, "-I", "-m", "grader.engine.zygote", str(theirs.fileno()), kind],
+            [sys.executable, "-I", "-m", "grader.engine.zygote", str(theirs.fileno()), kind, *group],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/", env=student_environment(),
             start_new_session=True,  # out of reach of the terminal's Ctrl-C; it dies with us
         )
@@ -69,15 +71,15 @@ class Zygote:
             self.process.wait()
 
 
-_shared: dict[str, Zygote] = {}
+_shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
 
 
-def shared_zygote(kind: str = "orm") -> Zygote:
-    """The process-wide zygote of `kind` (see grader.engine.preload), started on first use and reused
-    by every check after."""
-    zygote = _shared.get(kind)
+def shared_zygote(kind: str = "orm", group: tuple[str, ...] = ()) -> Zygote:
+    """The process-wide zygote of `kind` (see grader.engine.preload), in `group` (cgroup.procs
+    files) if given, started on first use and reused by every check after."""
+    zygote = _shared.get((kind, group))
     if zygote is None or zygote.process.poll() is not None:
-        zygote = _shared[kind] = Zygote(kind)
+        zygote = _shared[(kind, group)] = Zygote(kind, group)
         atexit.register(zygote.close)
     return zygote
 
@@ -199,7 +201,7 @@ def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
     return pid
 
 
-def serve(sock: socket.socket, kind: str = "orm") -> None:
+def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
     from grader.engine.preload import warm_up
 
     die_with_parent()
@@ -209,6 +211,10 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
 
     jail.prepare()
     syscalls.prepare()
+    if group:  # its imports are charged where it started; what its children use, to the group
+        from grader.engine.cgroups import join
+
+        join(list(group))
 
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
@@ -267,4 +273,4 @@ def serve(sock: socket.socket, kind: str = "orm") -> None:
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])), *sys.argv[2:3])
+    serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2], tuple(sys.argv[3:]))

@@ -178,7 +178,10 @@ def _start_worker(options: Options, counter: Any) -> str:
                           cpu=cpus[slot % len(cpus)] if cpus else -1, cgroups=per_student)
         limits = replace(limits, sandbox=sandbox)
     _worker_limits = limits
-    zygote.shared_zygote("web" if limits.preload == "auto" else limits.preload)
+    group: tuple[str, ...] = ()
+    if limits.sandbox is not None and limits.sandbox.cgroups:  # its students are forked into it
+        group = tuple(cgroups.worker_group(limits.memory_bytes, limits.sandbox.processes).procs_files)
+    zygote.shared_zygote("web" if limits.preload == "auto" else limits.preload, group)
     return str(keep or "")
 
 

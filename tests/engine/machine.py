@@ -29,6 +29,55 @@ def peak_growth(action: Callable[[], object]) -> int:
     return _vm("VmHWM") - before
 
 
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            for task in Path(f"/proc/{parent}/task").iterdir():
+                children = [int(c) for c in (task / "children").read_text().split()]
+                found += children
+                frontier += children
+        except OSError:
+            continue
+    return found
+
+
+def _pss_if_ours(pid: int) -> int:
+    """The proportional set size of `pid` if it runs as this process's user (the grader's own
+    processes, not the sandboxed students'), else 0."""
+    try:
+        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+            return 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+@contextmanager
+def grader_peak(found: list[int]) -> Iterator[None]:
+    """Append to `found` the highest memory (PSS, summed) of this process and everything it
+    started that runs as its user, sampled every 20 ms while the block runs."""
+    done, peak = threading.Event(), [0]
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], sum(_pss_if_ours(p) for p in _descendants(os.getpid())))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sampler.join()
+        found.append(peak[0])
+
+
 @contextmanager
 def cpu_hogs(count: int = 2) -> Iterator[None]:
     """`count` CPU-bound processes beside the block, as a student's browser and IDE would be: on

@@ -23,6 +23,7 @@ from grader.engine import sandbox
 from grader.engine.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from grader.grade.command import Request, grade
 from grader.grade.results_json import max_score
+from tests.engine.machine import grader_peak
 from tests.grade.hostile import HONEST, HOSTILE, JAILED, write_class, write_honest
 
 pytestmark = pytest.mark.skipif(
@@ -100,12 +101,14 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> di
     start = time.monotonic()
     cwd = os.getcwd()
     os.chdir(grading)
+    peak: list[int] = []
     try:
-        grades, summary = grade(
-            Request(inputs=(submissions,), out=out, jobs=2, steps=(3,), timeout=1.5,
-                    submission_timeout=20),
-            course, Console(file=io.StringIO()),
-        )
+        with grader_peak(peak):
+            grades, summary = grade(
+                Request(inputs=(submissions,), out=out, jobs=2, steps=(3,), timeout=1.5,
+                        submission_timeout=20),
+                course, Console(file=io.StringIO()),
+            )
     finally:
         os.chdir(cwd)
         host_socket.close()
@@ -120,7 +123,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, course: Course) -> di
     return {
         "grades": {g.name: g for g in grades}, "elapsed": elapsed, "out": out, "called": called,
         "canary": canary, "before": before, "submissions": submissions, "folders": folders,
-        "summary": summary,
+        "summary": summary, "peak": peak[0],
     }
 
 
@@ -147,6 +150,12 @@ def test_honest_students_beside_them_keep_full_marks(graded_class: dict) -> None
     for name in HONEST:
         graded = graded_class["grades"][name]
         assert graded.score == 8 and graded.status == "pass", graded.reports[0].message
+
+
+def test_the_graders_own_memory_stays_under_a_gibibyte(graded_class: dict) -> None:
+    """The grader, its workers and zygotes together (PSS), while hostile students hoard memory,
+    flood output and the status channel: what a student uses is bounded in its own group."""
+    assert 0 < graded_class["peak"] < 1 << 30, f"{graded_class['peak'] >> 20} MiB"
 
 
 def test_the_class_takes_bounded_time_and_leaves_nothing_running(graded_class: dict) -> None:

@@ -114,15 +114,40 @@ def orphans(server: StudentServer) -> list[tuple[int, int]]:
         conn.close()
 
 
+OWNER_KEY_SQL = (  # PostgreSQL: a foreign key from notes to users
+    "SELECT 1 FROM information_schema.table_constraints t JOIN "
+    "information_schema.constraint_column_usage c USING (constraint_schema, constraint_name) "
+    "WHERE t.table_name = 'notes' AND t.constraint_type = 'FOREIGN KEY' AND c.table_name = 'users'"
+)
+NO_OWNER_KEY_HINT = (
+    "Give owner_id its rule where the table gets the column: `ALTER TABLE notes ADD COLUMN "
+    "owner_id INTEGER REFERENCES users (id)` in the migration (revision 0003), and "
+    "`ForeignKey(\"users.id\")` on the model."
+)
+
+
+def has_owner_key(server: StudentServer) -> bool | None:
+    """Whether the notes table in the app's database has a foreign key to users (None: unknown)."""
+    database_url = getattr(server, "database_url", "")
+    if database_url:
+        from grader.checks.postgres import query
+
+        return bool(query(database_url, OWNER_KEY_SQL))
+    referenced = read_only(server.folder / DB_FILE,
+                           lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
+    return None if referenced is None else "users" in referenced
+
+
 def expect_no_orphans(server: StudentServer, after: str) -> None:
     found = orphans(server)
     if found:
         note_id, owner = found[0]
-        raise CheckFailure(
-            f"{after}, notes.db holds note {note_id} whose owner_id {owner} is no user at all: an "
-            "orphan row. The foreign key was declared but not enforced.",
-            PRAGMA_HINT,
-        )
+        orphan = (f"{after}, notes.db holds note {note_id} whose owner_id {owner} is no user at "
+                  "all: an orphan row.")
+        if has_owner_key(server) is False:
+            raise CheckFailure(f"{orphan} The notes table has no foreign key to users at all: "
+                               "owner_id was made without `REFERENCES users (id)`.", NO_OWNER_KEY_HINT)
+        raise CheckFailure(f"{orphan} The foreign key was declared but not enforced.", PRAGMA_HINT)
 
 
 @check(points=2, task=1)

@@ -45,5 +45,5 @@ def test_auto_forks_each_app_from_the_kind_it_needs(course: Course) -> None:
             zygote.process.wait()
         report = run_checks(course.step(number), course.step(number).solution_dir, auto)
         assert report.status == "pass", report
-        started = {k for k in KINDS if zygote_module._shared[k] is not dead[k]}
+        started = {k for k in KINDS if zygote_module._shared[(k, ())] is not dead[k]}
         assert started == {kind}

@@ -108,7 +108,10 @@ def test_ctrl_c_during_check_leaves_progress_and_no_process(passed_step5: Path, 
 @pytest.mark.parametrize("demo_name", ["restart", "delete-db"])
 def test_ctrl_c_in_a_demo_stops_its_apps(tmp_path: Path, demo_name: str) -> None:
     demo = start(["demo", demo_name], cwd=tmp_path)
-    assert wait_for(lambda: bool(students_of(demo.pid)), 60), "the demo never started a server"
+    if not wait_for(lambda: bool(students_of(demo.pid)), 60):
+        demo.kill()
+        out, err = demo.communicate(timeout=10)
+        raise AssertionError(f"the demo never started a server (status {demo.returncode}):\n{out}\n{err}")
     code, _, err, family = ctrl_c(demo)
     assert_stopped_cleanly(code, err, family)
 

@@ -136,6 +136,8 @@ class PostgresGate:
 
     def close(self) -> None:
         self._closed.set()
+        with contextlib.suppress(OSError):  # wakes the accept() under way: a close alone does not
+            self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._listener.close()
         with contextlib.suppress(OSError):

@@ -73,3 +73,17 @@ def test_a_tls_request_is_answered_no_and_the_role_is_still_checked(gate: Postgr
     with psycopg.connect(host=str(gate.folder), user=gate.user, dbname=gate.database,
                          sslmode="prefer", connect_timeout=3) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_closed_gate_leaves_no_thread_behind(tmp_path: Path) -> None:
+    """A grader opens a gate for every server start of step 10: its accept() must end with it."""
+    import threading
+    import time
+
+    before = threading.active_count()
+    for n in range(5):
+        PostgresGate(tmp_path / f"pg{n}", SERVER, "nobody", "nothing").close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == before

@@ -6,6 +6,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,11 +115,6 @@ def orphans(server: StudentServer) -> list[tuple[int, int]]:
         conn.close()
 
 
-OWNER_KEY_SQL = (  # PostgreSQL: a foreign key from notes to users
-    "SELECT 1 FROM information_schema.table_constraints t JOIN "
-    "information_schema.constraint_column_usage c USING (constraint_schema, constraint_name) "
-    "WHERE t.table_name = 'notes' AND t.constraint_type = 'FOREIGN KEY' AND c.table_name = 'users'"
-)
 NO_OWNER_KEY_HINT = (
     "Give owner_id its rule where the table gets the column: `ALTER TABLE notes ADD COLUMN "
     "owner_id INTEGER REFERENCES users (id)` in the migration (revision 0003), and "
@@ -126,16 +122,16 @@ NO_OWNER_KEY_HINT = (
 )
 
 
-def has_owner_key(server: StudentServer) -> bool | None:
-    """Whether the notes table in the app's database has a foreign key to users (None: unknown)."""
-    database_url = getattr(server, "database_url", "")
-    if database_url:
-        from grader.checks.postgres import query
-
-        return bool(query(database_url, OWNER_KEY_SQL))
-    referenced = read_only(server.folder / DB_FILE,
-                           lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
+def references_users(db: Path) -> bool | None:
+    """Whether the notes table in SQLite file `db` has a foreign key to users (None: unknown)."""
+    referenced = read_only(db, lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
     return None if referenced is None else "users" in referenced
+
+
+def has_owner_key(server: StudentServer) -> bool | None:
+    """Whether the app's notes table has a foreign key to users (None: unknown). Asked once an
+    orphan row was found: PostgreSQL always enforces a foreign key it has."""
+    return False if getattr(server, "database_url", "") else references_users(server.folder / DB_FILE)
 
 
 def expect_no_orphans(server: StudentServer, after: str) -> None:
@@ -429,9 +425,7 @@ def test_step8_database_comes_forward(upgrade: UpgradeRun) -> None:
             "the server was killed and started again.",
             ORM_COMMIT_HINT,
         )
-    referenced = read_only(upgrade.folder / DB_FILE,
-                           lambda conn: [row[2] for row in conn.execute("PRAGMA foreign_key_list(notes)")])
-    if referenced is not None and "users" not in referenced:
+    if references_users(upgrade.folder / DB_FILE) is False:
         raise CheckFailure(
             "On the upgraded notes.db, owner_id has no foreign key: the migration added the "
             "column without `REFERENCES users (id)`, so on a database brought forward from step 8 "

@@ -191,6 +191,7 @@ class StudentCgroup:
                     time.sleep(0.002)
 
 
+ZYGOTE_ROOM = 4  # pids of the group's zygotes, beside the student's own
 _workers: dict[tuple[int, int, int], StudentCgroup] = {}
 
 
@@ -199,13 +200,10 @@ def worker_group(memory_bytes: int, processes: int) -> StudentCgroup:
     made on first use, removed by `release`."""
     key = (os.getpid(), memory_bytes, processes)
     if key not in _workers:
-        if not _workers:
+        if not any(made == key[0] for made, _, _ in _workers):  # this process's first
             atexit.register(release)
         _workers[key] = StudentCgroup(memory_bytes, processes + ZYGOTE_ROOM)
     return _workers[key]
-
-
-ZYGOTE_ROOM = 4  # pids of the group's zygotes, beside the student's own
 
 
 def join(procs_files: list[str]) -> None:

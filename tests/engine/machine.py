@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from grader.engine.family import descendants
+
 HOG = "import os\nos.sched_setaffinity(0, {0})\nprint('on CPU 0', flush=True)\nwhile True:\n    pass\n"
 
 
@@ -27,20 +29,6 @@ def peak_growth(action: Callable[[], object]) -> int:
     before = _vm("VmRSS")
     action()
     return _vm("VmHWM") - before
-
-
-def _descendants(pid: int) -> list[int]:
-    found, frontier = [pid], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            for task in Path(f"/proc/{parent}/task").iterdir():
-                children = [int(c) for c in (task / "children").read_text().split()]
-                found += children
-                frontier += children
-        except OSError:
-            continue
-    return found
 
 
 def _pss_if_ours(pid: int) -> int:
@@ -65,7 +53,8 @@ def grader_peak(found: list[int]) -> Iterator[None]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], sum(_pss_if_ours(p) for p in _descendants(os.getpid())))
+            tree = [os.getpid(), *descendants(os.getpid())]
+            peak[0] = max(peak[0], sum(_pss_if_ours(p) for p in tree))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)

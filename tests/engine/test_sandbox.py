@@ -20,6 +20,7 @@ from rich.console import Console
 
 from grader.course import SOLUTIONS, Course
 from grader.engine import sandbox
+from grader.engine.family import descendants
 from grader.engine.sandbox import FIRST_UID, lease_uid, unavailable_reason
 from grader.grade.command import Request, grade
 from grader.grade.results_json import max_score
@@ -41,33 +42,21 @@ def snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-def _ours(pid: int) -> bool:
-    """Started by this test run: a descendant of it, or an orphan the host's init adopted (other
-    grading runs on the machine use the same uids)."""
-    while pid > 1:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            return False
-        pid = int(next(line for line in status.splitlines() if line.startswith("PPid:")).split()[1])
-        if pid == os.getpid():
-            return True
-    return pid == 1
-
-
 def sandbox_processes() -> list[int]:
+    """Living processes of the sandbox's uids that this test run started (below it, or orphans
+    the host's init adopted): other grading runs on the machine use the same uids."""
+    ours = set(descendants(os.getpid()))
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            lines = status.read_text().splitlines()
-            uid_line = next(line for line in lines if line.startswith("Uid:"))
-            state = next(line for line in lines if line.startswith("State:")).split()[1]
-        except (OSError, StopIteration, IndexError):
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            uid, state, parent = int(fields["Uid"].split()[0]), fields["State"].split()[0], int(fields["PPid"])
+        except (OSError, KeyError, IndexError, ValueError):
             continue
+        pid = int(status.parent.name)
         # a zombie has ended; only the init that adopted it has yet to read its status
-        if (state != "Z" and FIRST_UID <= int(uid_line.split()[1]) < FIRST_UID + 1000
-                and _ours(int(status.parent.name))):
-            found.append(int(status.parent.name))
+        if state != "Z" and FIRST_UID <= uid < FIRST_UID + 1000 and (pid in ours or parent == 1):
+            found.append(pid)
     return found
 
 

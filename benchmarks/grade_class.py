@@ -5,7 +5,8 @@ Run by hand:  .venv/bin/python benchmarks/grade_class.py [--count 200] [--baseli
 The class mixes correct and broken workspaces across steps 1-5 (made from tests/checks/variants.py,
 each student's files signed so none is byte-identical to another's); with --all-steps, across
 all eleven steps, graded and reported as steps 1-9 and steps 10-11. --other-tree grades the same
-class with another checkout of persistlab (a git worktree of an earlier commit), alternating with
+class with another checkout of persistlab (a git worktree of an earlier commit, with its own .venv
+if its zygote runs isolated from PYTHONPATH), alternating with
 this one --repeat times, for a side-by-side figure on a machine whose speed drifts. The naive way is one
 `python -m pytest` process per submission running the same checks (benchmarks/naive), where
 every student server is a fresh Python importing fastapi and uvicorn; two run at once, like
@@ -149,7 +150,8 @@ def grade_once(root: Path, args: argparse.Namespace, steps: str, tree: Path | No
     """Grade root/class into a fresh root/out; wall seconds, peak PSS and the gradebook rows."""
     out = root / "out"
     subprocess.run(["rm", "-rf", str(out)], check=True)
-    command = [sys.executable, "-m", "grader", "grade", str(root / "class"), "--out", str(out),
+    python = tree / ".venv/bin/python" if tree and (tree / ".venv/bin/python").exists() else Path(sys.executable)
+    command = [str(python), "-m", "grader", "grade", str(root / "class"), "--out", str(out),
                "--jobs", str(args.jobs), "--steps", steps, *(["--unsafe"] if args.unsafe else [])]
     env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
     wall, peak = run_measured(command, stdout=subprocess.DEVNULL, cwd=tree or HERE.parent, env=env)

@@ -13,6 +13,8 @@ from types import FrameType
 from grader.course import Step
 from grader.driver import SubmissionError, check_module_path, preflight, run_steps
 from grader.engine.limits import Limits
+from grader.engine.preload import GROWING, kind_for
+from grader.engine.zygote import shared_zygote
 from grader.results import StepReport
 
 
@@ -47,8 +49,11 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
 
     Raises KeyboardInterrupt, once every server is gone, if Ctrl-C stopped the checks: a step
     that did not finish has no result to save."""
+    limits = limits or Limits()
+    if limits.preload == GROWING and limits.sandbox is None:
+        shared_zygote().warm(kind_for(folder))  # while pytest collects the checks
     with _interrupts_noticed() as interrupted:
-        reports = run_steps([(step, folder)], limits or Limits(), math.inf)
+        reports = run_steps([(step, folder)], limits, math.inf)
     if interrupted.is_set():
         raise KeyboardInterrupt
     return reports[step.number]

@@ -26,7 +26,7 @@ class Limits:
     memory_bytes: int = 1 << 30  # resident memory in a cgroup where there is one, else address space
     file_bytes: int = 64 << 20
     sandbox: Sandbox | None = None  # None: the student's own code, run as the student
-    preload: str = "orm"  # the zygote kind every child forks from; "auto": by the app's imports
+    preload: str = "growing"  # the zygote kind children fork from; "auto": one zygote per kind
 
     def with_timeout(self, timeout: float | None) -> Limits:
         """These limits with a chosen answer time (--timeout); a start keeps at least its own."""

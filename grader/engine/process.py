@@ -35,7 +35,7 @@ from grader.engine.cgroups import StudentCgroup, worker_group
 from grader.engine.child import TOKEN_BYTES, ChildSpec, spec_arg
 from grader.engine.limits import Limits
 from grader.engine.patience import SECOND_WAIT, kept_waiting
-from grader.engine.preload import kind_for
+from grader.engine.preload import GROWING, kind_for
 from grader.engine.transport import deadline_client
 from grader.engine.zygote import shared_zygote
 
@@ -206,9 +206,11 @@ class StudentProcess:
         )
         try:
             if CAN_FORK:
-                kind = kind_for(folder) if limits.preload == "auto" else limits.preload
+                by_app = limits.preload in ("auto", GROWING)
+                kind = kind_for(folder) if by_app else limits.preload
                 group = tuple(self.cgroup.procs_files) if self.cgroup else ()
-                zygote = shared_zygote(kind, group)
+                zygote = shared_zygote(GROWING if limits.preload == GROWING else kind, group)
+                zygote.warm(kind)
                 if self.cgroup is not None:
                     self.cgroup.protected.add(zygote.process.pid)
                 self.pid = zygote.spawn(spec)

@@ -1,7 +1,8 @@
 """A zygote: one Python that imports fastapi and uvicorn once, then forks student processes.
 
 The grader starts it first thing, so its imports run on the other core while the grader loads
-pytest. Requests arrive on a Unix socket with the child's pipes attached (SCM_RIGHTS); the zygote
+pytest. Requests arrive as packets on a Unix socket with the child's pipes attached (SCM_RIGHTS),
+or ask a growing zygote to warm a kind of app ahead of its first fork; the zygote
 forks, answers with the pid, reaps its children and writes each one's exit status on its
 status socket before closing it. The zygote is a child subreaper: a process that a student's code
 detached (setsid, double fork) comes back to it when its parent dies, and is killed then.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from grader.engine.child import ChildSpec, run_child
 from grader.engine.limits import die_with_parent, student_environment
+from grader.engine.preload import GROWING
 
 
 class ZygoteError(RuntimeError):
@@ -37,7 +39,7 @@ class Zygote:
     def __init__(self, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
         """`group`: the cgroup.procs files of the group it joins once its imports are done, so
         that every child is forked into it."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = ours
         self._lock = threading.Lock()
         self.kind, self.group = kind, group
@@ -62,6 +64,17 @@ class Zygote:
             raise ZygoteError(f"the zygote exited (status {self.process.poll()})")
         return int(json.loads(reply)["pid"])
 
+    def warm(self, kind: str) -> None:
+        """Ask a growing zygote to import what apps of `kind` need now, before its first fork of
+        one (it does so at that fork anyway); no answer is awaited."""
+        if self.kind != GROWING:
+            return
+        with self._lock:
+            try:
+                self._sock.send(json.dumps({"warm": kind}).encode())
+            except OSError:
+                pass  # spawn() says it, if the zygote is gone
+
     def close(self) -> None:
         self._sock.close()
         try:
@@ -74,7 +87,7 @@ class Zygote:
 _shared: dict[tuple[str, tuple[str, ...]], Zygote] = {}
 
 
-def shared_zygote(kind: str = "orm", group: tuple[str, ...] = ()) -> Zygote:
+def shared_zygote(kind: str = GROWING, group: tuple[str, ...] = ()) -> Zygote:
     """The process-wide zygote of `kind` (see grader.engine.preload), in `group` (cgroup.procs
     files) if given, started on first use and reused by every check after."""
     zygote = _shared.get((kind, group))
@@ -188,10 +201,11 @@ def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
 def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
     """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed,
     there to be the init of the student's app (which writes the app's end to `verdict_w`)."""
-    from grader.engine.sandbox import SandboxError, fork_into_pid_namespace
+    from grader.engine.sandbox import SandboxError, fork_into_pid_namespace, share_network
 
     if spec.sandbox is None or not spec.sandbox.get("namespaces", True):
         return os.fork()
+    share_network()
     try:
         pid = fork_into_pid_namespace()
     except SandboxError:
@@ -206,7 +220,7 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
 
     die_with_parent()
     become_subreaper()
-    warm_up(kind)
+    warm_up("web" if kind == GROWING else kind)
     from grader.engine import jail, sandbox, syscalls  # noqa: F401 - loaded once here, not per child
 
     jail.prepare()
@@ -235,7 +249,13 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
         data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
         if not data:
             break
-        spec = ChildSpec(**json.loads(data))
+        message = json.loads(data)
+        if kind == GROWING and (wanted := message.pop("warm", "")) in ("web", "orm"):
+            warm_up(wanted)
+            gc.freeze()
+        if "folder" not in message:
+            continue
+        spec = ChildSpec(**message)
         spec.status_fd, spec.output_fd = fds[0], fds[1]
         spec.socket_fd = fds[2] if len(fds) > 2 else -1
         verdict_r, verdict_w = os.pipe()

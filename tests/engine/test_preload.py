@@ -12,8 +12,9 @@ from grader.check import run_checks
 from grader.course import Course
 from grader.engine import zygote as zygote_module
 from grader.engine.limits import Limits
-from grader.engine.preload import KINDS, ORM, kind_for
+from grader.engine.preload import GROWING, KINDS, ORM, kind_for
 from grader.engine.zygote import shared_zygote
+from grader.server import StudentServer
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -47,3 +48,30 @@ def test_auto_forks_each_app_from_the_kind_it_needs(course: Course) -> None:
         assert report.status == "pass", report
         started = {k for k in KINDS if zygote_module._shared[(k, ())] is not dead[k]}
         assert started == {kind}
+
+
+def _modules_seen_by(folder: Path, workdir: Path, limits: Limits) -> str:
+    seen = workdir / "seen.txt"
+    server = StudentServer(folder, limits, workdir, env={"SEEN": str(seen)}).start()
+    server.shutdown()
+    return seen.read_text(encoding="utf-8")
+
+
+def test_a_growing_zygote_adds_the_orm_only_when_an_app_needs_it(tmp_path: Path) -> None:
+    growing = Limits()
+    assert growing.preload == GROWING
+    for zygote in [z for key, z in zygote_module._shared.items() if key[0] == GROWING]:
+        zygote.process.kill()
+        zygote.process.wait()
+    web, orm = tmp_path / "web", tmp_path / "orm"
+    for folder, extra in ((web, ""), (orm, "import sqlalchemy.orm\n")):
+        folder.mkdir()
+        (folder / "main.py").write_text(
+            "import os, sys\n" + extra +
+            "open(os.environ['SEEN'], 'w').write(str(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules)))\n"
+            "from fastapi import FastAPI\napp = FastAPI()\n", encoding="utf-8")
+    assert _modules_seen_by(web, tmp_path, growing) == "[]"  # forked before any ORM import
+    first = zygote_module._shared[(GROWING, ())]
+    assert _modules_seen_by(orm, tmp_path, growing) == "['alembic', 'sqlalchemy']"  # grown first
+    assert _modules_seen_by(web, tmp_path, growing) == "['alembic', 'sqlalchemy']"
+    assert zygote_module._shared[(GROWING, ())] is first and first.process.poll() is None

@@ -295,3 +295,54 @@ def test_a_machine_that_refuses_part_of_the_sandbox_is_named_before_any_student_
            "sandbox: dropping capability 0 failed: Operation not permitted. Grade where the grader may " \
            "make namespaces" in said, said
     assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
+ONE_NETWORK = """
+import os, shutil, sys, tempfile
+from dataclasses import replace
+from pathlib import Path
+from grader.engine.sandbox import FIRST_UID, Sandbox, isolate_worker
+from grader.engine.limits import Limits
+from grader.engine.process import StudentProcess
+
+APP = '''
+import os, socket
+from fastapi import FastAPI
+app = FastAPI()
+probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    probe.connect("\\\\0persistlab-channel")
+    found = "found the earlier student's socket"
+except OSError:
+    found = "no earlier socket"
+channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+channel.bind("\\\\0persistlab-channel")
+channel.listen()
+
+@app.get("/")
+def seen():
+    return {"found": found, "net": os.readlink("/proc/self/ns/net")}
+'''
+keep = isolate_worker()
+limits = replace(Limits(), sandbox=Sandbox(uid=FIRST_UID + 901, keep=str(keep)))
+for name in ("first", "second"):
+    folder = Path(tempfile.mkdtemp(dir=keep)) / "app"
+    folder.mkdir()
+    (folder / "main.py").write_text(APP)
+    child = StudentProcess(folder, limits, folder.parent)
+    assert child.wait_report("ready").ok, child.output()
+    with child.client() as client:
+        print(client.get("/").json())
+    child.close()
+print(os.readlink("/proc/self/ns/net"))
+"""
+
+
+def test_students_of_one_zygote_share_an_empty_network_yet_find_nothing_of_the_one_before() -> None:
+    run = subprocess.run([sys.executable, "-c", ONE_NETWORK], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    first, second, host = run.stdout.splitlines()[:3]
+    first_seen, second_seen = json.loads(first.replace("'", '"')), json.loads(second.replace("'", '"'))
+    assert first_seen["found"] == second_seen["found"] == "no earlier socket"
+    assert first_seen["net"] == second_seen["net"] != host  # one namespace, made once, not the host's

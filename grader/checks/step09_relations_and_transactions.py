@@ -206,7 +206,7 @@ def test_notes_have_an_owner(server: StudentServer) -> None:
 
 @check(points=3, task=3)
 def test_no_orphan_notes(server: StudentServer) -> None:
-    """a note for a user that does not exist is refused on every connection, and no orphan row reaches notes.db"""
+    """a note for a user that does not exist is refused on every connection, and no orphan row reaches the database"""
     create_user(server, random_text())
     response = post_note(server, MISSING_ID)
     if response.status_code >= 500:

@@ -130,12 +130,6 @@ EQUIVALENT[8] = {
     "main.py delete_note: argument dropped: app.delete(… status_code=status.HTTP_204_NO_CONTENT)": DELETE_204,
     "main.py delete_note: status changed: app.delete(… status_code=HTTP_204_NO_CONTENT -> HTTP_200_OK": DELETE_204,
     "main.py list_notes: SQL clause dropped: .order_by(Note.id)": ID_ORDER_SQLITE,
-    "migrations.py upgrade: statement deleted: return applied": UNUSED_RESULT,
-    "migrations.py upgrade: statement deleted: applied.append(f'{table}.{column}')": UNUSED_RESULT,
-    "migrations.py upgrade: constant changed: '.' -> '.x'": UNUSED_RESULT,
-    "migrations.py module: SQL clause dropped: 'NOT NULL' from 'ALTER TABLE notes ADD COLUMN priority IN'":
-        "DEFAULT 0 still fills the old rows, and no request can store a NULL priority: the schema gives 0",
-    "migrations.py upgrade: commit removed: engine.begin() -> connect()": DDL_AUTOCOMMIT,
     "models.py Note: argument dropped: mapped_column(… default=False)": DEFAULTS_FROM_SCHEMA,
     "models.py Note: constant changed: mapped_column(… default=False -> True": DEFAULTS_FROM_SCHEMA,
     "models.py Note: argument dropped: mapped_column(… default=0)": DEFAULTS_FROM_SCHEMA,

@@ -454,7 +454,7 @@ test_changes_still_survive_a_restart = replayed_restart(
 )
 test_priority_filter_and_count_still_work = replayed(
     1, 5, "step 8 still holds: priority on POST and PUT, ?pinned= filters, /notes/count counts",
-    step8.priority_field, step8.test_filter_by_pinned, step8.test_count, alone=True,
+    step8.test_priority_field, step8.test_filter_by_pinned, step8.test_count, alone=True,
 )
 
 

@@ -487,6 +487,33 @@ VARIANTS += [
             first_failure="test_count", says=("422",), hint_says=("above",)),
 ]
 
+# Step 8's replays of steps 6 and 7 (found by benchmarks/mutants.py): each mistake costs its replay alone.
+COMMIT_8 = "        setattr(note, field, value)\n    db.commit()\n"
+DELETE_8 = "    db.delete(find_note(db, note_id))\n    db.commit()\n"
+VARIANTS += [
+    Variant("step8-pinned-by-default", 8, S8, {"schemas.py": [("    pinned: bool = False\n", "    pinned: bool = True\n")]},
+            first_failure="test_create_answers_201", says=("without pinned",), alone=True),
+    Variant("step8-read-one-gone", 8, S8, {"main.py": [(READ_ROUTE, "")]},
+            first_failure="test_list_and_read_one", says=("GET /notes/",), alone=True),
+    Variant("step8-not-found-without-detail", 8, S8, {"main.py": [(FIND_404, "raise HTTPException(status_code=404)")]},
+            first_failure="test_list_and_read_one", says=("Not Found",)),
+    Variant("step8-put-never-commits", 8, S8, {"main.py": [(COMMIT_8, COMMIT_8.replace("    db.commit()\n", ""))]},
+            first_failure="test_update", says=("still shows",), hint_says=("db.commit()",)),
+    Variant("step8-delete-never-commits", 8, S8, {"main.py": [(DELETE_8, DELETE_8.replace("    db.commit()\n", ""))]},
+            first_failure="test_delete", says=("still lists",), hint_says=("db.commit()",)),
+    Variant("step8-validation-gone", 8, S8,
+            {"schemas.py": [("    text: str = Field(min_length=1, max_length=500)\n", "    text: str\n")]},
+            first_failure="test_bad_input_is_refused", says=("422",), alone=True),
+    Variant("step8-sessions-never-closed", 8, S8, {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
+            first_failure="test_sessions_are_closed", hint_says=("finally",), alone=True),
+    Variant("step8-database-url-ignored", 8, S8,
+            {"database.py": [(URL, '"sqlite:///notes.db"')]},
+            first_failure="test_changes_survive_a_restart", says=("DATABASE_URL=sqlite:///elsewhere-",), alone=True),
+    Variant("step8-ids-reused", 8, S8,
+            {"migrations/versions/0001_notes_table.py": [("        sqlite_autoincrement=True,\n", "")]},
+            first_failure="test_changes_survive_a_restart", says=("new note got id",), alone=True),
+]
+
 S9 = "09-relations-and-transactions"
 REVISION_0003 = "migrations/versions/0003_users_and_owners.py"  # users and owner_id
 ALTER9 = alter_table_style(9, S9)
@@ -765,7 +792,7 @@ VARIANTS += [
             first_failure="test_upgrade_keeps_ids_unique", says=("given again", "sqlite_sequence"),
             hint_says=("ALTER TABLE notes ADD COLUMN",)),
     Variant("step8-create-answers-200", 8, S8, {"main.py": [('@app.post("/notes"' + NO_201, '@app.post("/notes")')]},
-            first_failure="test_priority_field", says=("201 Created",)),
+            first_failure="test_create_answers_201", says=("201 Created",)),
     Variant("fk-pragma-once-at-import", 9, S9, {"database.py": [(PRAGMA, PRAGMA_ONCE)]},
             first_failure="test_no_orphan_notes", says=("at once", "some connections only"),
             hint_says=('"connect"',)),

@@ -158,15 +158,21 @@ def _app_output(item: pytest.Item) -> str:
 
 
 def _source(item: pytest.Item) -> str:
-    """The check's own code, its docstring left out (Exercism's `test_code`)."""
+    """The check's own code, its docstring left out (Exercism's `test_code`); for a replay, the
+    code of the earlier checks it runs (`replays`)."""
     function = getattr(item, "function", None)
+    if function is None:
+        return ""
+    return "\n\n".join(filter(None, map(_code_of, getattr(function, "replays", None) or (function,))))
+
+
+def _code_of(function: Callable[..., object]) -> str:
     try:
-        lines = inspect.getsource(function).splitlines() if function is not None else []
+        lines = inspect.getsource(function).splitlines()
     except (OSError, TypeError):
         return ""
     text = textwrap.dedent("\n".join(lines))
-    doc = inspect.getdoc(function) if function is not None else None
-    if doc:
+    if inspect.getdoc(function):
         text = re.sub(r'\n(\s*)("""|\'\'\')(?:.|\n)*?\2\n', "\n", text, count=1)
     return text.strip()
 

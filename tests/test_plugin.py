@@ -182,3 +182,29 @@ def test_an_app_started_with_its_own_command_that_segfaults_is_told_the_signal(
     first = run_checks(step, folder, QUICK).first_failure
     assert first is not None and first.outcome == CRASHED
     assert "killed by SIGSEGV" in first.message and "sys.exit" not in first.message + first.hint
+
+
+REPLAYED_CODE = """
+from types import SimpleNamespace
+from grader import plugin
+from grader.checks import step07_crud_rest as step7, step08_schema_change as step8
+from grader.checks import step09_relations_and_transactions as step9
+
+code = plugin._source(SimpleNamespace(function=step8.test_update))
+assert code == plugin._code_of(step7.test_update) and "def test_update(" in code, code
+several = step9.test_notes_still_updated_and_deleted
+code = plugin._source(SimpleNamespace(function=several))
+assert "def replay" not in code and code == "\\n\\n".join(map(plugin._code_of, several.replays)), code
+plain = plugin._source(SimpleNamespace(function=step7.test_update))
+assert "def test_update(" in plain and '\"\"\"' not in plain, plain
+"""
+
+
+def test_a_replayed_check_shows_the_code_of_the_checks_it_replays() -> None:
+    """Exercism's test_code for a replay is the earlier checks' code, not the wrapper that runs
+    them (a module of checks is imported outside pytest: its marks need no registration there)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", REPLAYED_CODE], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr

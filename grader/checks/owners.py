@@ -68,6 +68,7 @@ def replayed(points: int, task: int, doc: str, *checks: Check, alone: bool = Fal
             earlier(server)
 
     replay.__doc__ = doc
+    replay.replays = checks  # type: ignore[attr-defined]
     return replay
 
 
@@ -83,4 +84,5 @@ def replayed_restart(points: int, task: int, doc: str, earlier: Check) -> Check:
         earlier(owned_spawn)
 
     replay.__doc__ = doc
+    replay.replays = (earlier,)  # type: ignore[attr-defined]
     return replay

@@ -28,4 +28,5 @@ def replay(earlier: Check, points: int, task: int, step: int) -> Check:
     run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     run.__name__ = run.__qualname__ = earlier.__name__
     run.__doc__ = f"step {step} still holds: {(earlier.__doc__ or earlier.__name__).strip()}"
+    run.replays = (earlier,)  # type: ignore[attr-defined]
     return check(points=points, task=task)(run)

@@ -256,6 +256,7 @@ def replay(earlier: Callable[..., object], points: int, task: int) -> Callable[.
     run.__signature__ = inspect.signature(earlier)  # type: ignore[attr-defined]
     run.__name__ = run.__qualname__ = earlier.__name__
     run.__doc__ = earlier.__doc__
+    run.replays = (earlier,)  # type: ignore[attr-defined]
     return check(points=points, task=task)(run)
 
 

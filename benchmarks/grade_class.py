@@ -179,16 +179,22 @@ def compare(args: argparse.Namespace) -> None:
         root = Path(tmp)
         make_class(root / "class", course, args.count)
         times: dict[str, list[float]] = {"this tree": [], str(args.other_tree): []}
+        each: dict[str, list[float]] = {name: [] for name in times}  # worker seconds per submission
         grades: dict[str, list[tuple[str, ...]]] = {}
         for _ in range(args.repeat):
             for name, tree in (("this tree", None), (str(args.other_tree), args.other_tree)):
                 wall, _, rows = grade_once(root, args, "1-5", tree)
                 times[name].append(wall)
+                each[name].append(statistics.median(float(r["seconds"]) for r in rows))
                 grades[name] = sorted((r["student"], r["total"]) for r in rows)
-                print(f"{name}: {wall:.1f} s ({1000 * wall / len(rows):.0f} ms per submission)")
+                print(f"{name}: {wall:.1f} s ({1000 * wall / len(rows):.0f} ms per submission, "
+                      f"median {1000 * each[name][-1]:.0f} ms of worker time)")
         ours, theirs = (statistics.median(t) for t in times.values())
+        mine, other = (statistics.median(t) for t in each.values())
         print(f"median: this tree {ours:.1f} s, {args.other_tree} {theirs:.1f} s: "
-              f"{ours / theirs:.2f}x its time; same grades: {len(set(map(tuple, grades.values()))) == 1}")
+              f"{ours / theirs:.2f}x its time; median submission {1000 * mine:.0f} ms against "
+              f"{1000 * other:.0f} ms: {mine / other:.2f}x; "
+              f"same grades: {len(set(map(tuple, grades.values()))) == 1}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

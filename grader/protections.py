@@ -18,7 +18,7 @@ from grader.engine import syscalls
 from grader.engine.jail import PRIVATE
 from grader.engine.limits import Limits
 from grader.engine.process import CAN_FORK, STARTUP_FLOOR
-from grader.engine.sandbox import namespaces_reason
+from grader.engine.sandbox import namespaces_reason, tmp_can_be_private
 
 LINUX = sys.platform.startswith("linux")
 SYSCALLS = "system call filtering"
@@ -120,10 +120,20 @@ def _syscalls() -> Protection:
                       "userfaultfd, kernel modules, kexec, swap, reboot and acct")
 
 
+def _own_tmp() -> Protection:
+    if tmp_can_be_private():
+        return Protection("a /tmp of its own", True, "a folder beside its scratch copies is its /tmp: "
+                          "what it keeps there lasts across a restart, not to the next run, as in "
+                          "grade", headline=False)
+    return Protection("a /tmp of its own", False, "this machine gives an unprivileged process no "
+                      "mount namespace: /tmp is the machine's own, and what an app keeps there is "
+                      "still there at the next run (grade gives it a fresh one)", headline=False)
+
+
 def _sandbox_items(limits: Limits, why: str) -> list[Protection]:
     sandbox = limits.sandbox
     if sandbox is None:
-        return [Protection(name, False, why) for name in SANDBOX_ONLY]
+        return [Protection(name, False, why) for name in SANDBOX_ONLY] + [_own_tmp()]
     if not sandbox.namespaces:
         user = Protection("user isolation", True, "an unprivileged user of its own; without "
                           "namespaces, only file modes keep it out of the grader's folders")

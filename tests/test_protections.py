@@ -135,3 +135,59 @@ def test_the_sandbox_turns_everything_on_and_without_namespaces_says_what_is_lef
     assert [p.name for p in bare.off] == ["network isolation", "process isolation", "filesystem isolation"]
     assert bare.off_text() == "network, process and filesystem isolation, because this machine refuses new namespaces"
     assert "only file modes" in named(bare)["user isolation"][1]
+
+
+def test_check_gives_the_app_a_tmp_of_its_own_as_grade_does(course: Course, tmp_path: Path) -> None:
+    """A database kept under /tmp lives across a restart and is gone at the next run, in check as
+    in grade: the second run scores as the first, and the machine's /tmp is untouched."""
+    import secrets
+
+    from tests.checks.variants import S5, Variant
+
+    kept = f"/tmp/persistlab-own-tmp-{secrets.token_hex(4)}.db"
+    folder = Variant("tmp-database", 5, S5, {"db.py": [('"notes.db"', repr(kept))]}).write(tmp_path / "app")
+    try:
+        first, second = (run_checks(course.step(5), folder) for _ in range(2))
+        assert [(t.name, t.status) for t in first.tests] == [(t.name, t.status) for t in second.tests]
+        assert first.score == second.score < first.max_score  # the checks that read notes.db fail
+        assert not Path(kept).exists()
+    finally:
+        Path(kept).unlink(missing_ok=True)
+
+
+OWN_TMP = """
+import os, sys
+from pathlib import Path
+from grader.engine.sandbox import private_tmp, step_tmp
+app = Path(sys.argv[1]) / "app"
+app.mkdir()
+step_tmp(app).mkdir()
+made = os.stat(step_tmp(app))
+print(private_tmp(app), os.getuid(), (os.stat("/tmp").st_ino, os.stat("/tmp").st_dev) == (made.st_ino, made.st_dev),
+      os.path.isdir(app))
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("CapEff")))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"), reason="needs root to become another user")
+def test_a_student_who_is_not_root_gets_its_own_tmp_and_no_capability(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("no setpriv here to run as another user")
+    folder = Path(tempfile.mkdtemp(prefix="persistlab-own-tmp-"))
+    folder.chmod(0o777)
+    try:
+        run = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", OWN_TMP, str(folder)],
+            capture_output=True, text=True, timeout=60, check=False, cwd="/",
+        )
+        assert run.returncode == 0, run.stderr
+        made, caps = run.stdout.splitlines()[:2]
+        if made.startswith("False"):  # a machine that refuses unprivileged user namespaces
+            pytest.skip("this machine gives an unprivileged process no user namespace")
+        assert made == "True 65534 True True" and int(caps, 16) == 0, run.stdout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

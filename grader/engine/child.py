@@ -208,6 +208,10 @@ def run_child(spec: ChildSpec) -> int:
         supervisor_code = _contain(spec)
         if supervisor_code is not None:
             return supervisor_code
+    else:
+        from grader.engine.sandbox import private_tmp
+
+        private_tmp(Path(spec.folder))
     os.dup2(spec.output_fd, 1)
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -28,12 +28,13 @@ from pathlib import Path
 from grader.engine import jail, syscalls
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER = 0x20000000, 0x40000000, 0x10000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 FIRST_UID = 61000
 UIDS = 1000  # a worker leases one of FIRST_UID + 1 .. FIRST_UID + 999 for its students
 LEASES = ("/run/persistlab-uids", os.path.join(tempfile.gettempdir(), "persistlab-uids"))
 _network = -1  # a network namespace of the zygote's making, entered by each student it forks
+_private_tmp: bool | None = None  # whether this machine lets `check` give an app its own /tmp
 
 
 class SandboxError(RuntimeError):
@@ -108,6 +109,80 @@ def share_network() -> None:
         os.close(said_r)
         os.close(hold_w)
         os.waitpid(pid, 0)
+
+
+def private_tmp(folder: Path) -> bool:
+    """Without the sandbox (`check`): show the step's /tmp folder (`step_tmp`) as /tmp to the
+    app in `folder` and all it starts, as grade's jail does, so that what an app keeps in /tmp
+    lives as long in check as in grade: across a restart, not from one run to the next. A mount
+    namespace of its own (in a user namespace of its own too, with no capability left, when
+    not root), with `folder` bound back at its place; False where the machine allows neither
+    (the process is then as it was)."""
+    if not tmp_can_be_private():
+        return False
+    try:
+        _own_tmp(folder)
+    except (SandboxError, OSError):
+        return False
+    return True
+
+
+def tmp_can_be_private() -> bool:
+    """Whether `private_tmp` works here: tried once per process, in a throwaway child (a
+    half-made namespace cannot be undone); a zygote asks before its first fork."""
+    global _private_tmp
+    if _private_tmp is None:
+        _private_tmp = _probe_private_tmp()
+    return _private_tmp
+
+
+def _own_tmp(folder: Path) -> None:
+    uid, gid = os.getuid(), os.getgid()
+    tmp = step_tmp(folder)
+    tmp.mkdir(mode=0o700, exist_ok=True)
+    if os.geteuid() == 0:
+        _unshare(CLONE_NEWNS)
+    else:
+        _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w", encoding="ascii") as said:
+                said.write(text)
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    place = folder.resolve()
+    handle = os.open(place, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _mount(str(tmp), "/tmp", None, MS_BIND | MS_REC, None)
+        if place.is_relative_to("/tmp"):  # the app's own folder, hidden by the new /tmp: back
+            os.makedirs(place, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}", str(place), None, MS_BIND | MS_REC, None)
+    finally:
+        os.close(handle)
+    if os.geteuid() != 0:
+        syscalls.clear_capabilities()
+
+
+def _probe_private_tmp() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="persistlab-tmp-probe-"))
+    (probe / "app").mkdir()
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            with contextlib.suppress(BaseException):
+                tmp = step_tmp(probe / "app")
+                tmp.mkdir()
+                made = os.stat(tmp)
+                _own_tmp(probe / "app")
+                shown = os.stat("/tmp")
+                code = 0 if (shown.st_dev, shown.st_ino) == (made.st_dev, made.st_ino) else 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def namespaces_reason() -> str | None:
@@ -410,8 +485,10 @@ __all__ = [
     "mount_tmpfs",
     "namespaces_reason",
     "plain_scratch",
+    "private_tmp",
     "release_worker",
     "share_network",
+    "tmp_can_be_private",
     "unavailable_reason",
     "unmount",
     "user_only_reason",

@@ -149,6 +149,14 @@ def drop_capabilities() -> None:
             raise _fail(f"dropping capability {cap}")
 
 
+def clear_capabilities() -> None:
+    """Hold no capability from now on (effective, permitted, inheritable): what a process that
+    made a user namespace of its own gained there, it gives back."""
+    header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    if _libc().capset(header, bytes(24)) != 0:
+        raise _fail("clearing capabilities")
+
+
 def restrict(arch: Arch | None = None) -> bool:
     """no_new_privs and the seccomp filter for this (or `arch`'s) architecture; False where the
     filter does not know the architecture (no_new_privs is set all the same)."""

@@ -201,9 +201,17 @@ def _kill_all(status_fds: dict[int, int], within: float = 5.0) -> None:
 def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
     """Fork a child; a sandboxed one straight into a pid namespace of its own, where allowed,
     there to be the init of the student's app (which writes the app's end to `verdict_w`)."""
-    from grader.engine.sandbox import SandboxError, fork_into_pid_namespace, share_network
+    from grader.engine.sandbox import (
+        SandboxError,
+        fork_into_pid_namespace,
+        share_network,
+        tmp_can_be_private,
+    )
 
-    if spec.sandbox is None or not spec.sandbox.get("namespaces", True):
+    if spec.sandbox is None:
+        tmp_can_be_private()  # found out once here, not in every child
+        return os.fork()
+    if not spec.sandbox.get("namespaces", True):
         return os.fork()
     share_network()
     try:
@@ -246,7 +254,10 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
         _reap(status_fds, verdicts)
         if sock.fileno() not in ready:
             continue
-        data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+        except ConnectionResetError:  # the grader went away with a packet unread (Ctrl-C)
+            break
         if not data:
             break
         message = json.loads(data)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -32,7 +34,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_no_process_outlives_a_check(course: Course, tmp_path: Path) -> None:
-    pidfile = tmp_path / "grandchild.pid"
+    shared = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else "/var/tmp"))
+    pidfile = shared / "grandchild.pid"  # not under /tmp: the app has a /tmp of its own
     spawner = (
         "import subprocess\n"
         "_sleeper = subprocess.Popen(['sleep', '60'])\n"
@@ -54,6 +57,7 @@ def test_no_process_outlives_a_check(course: Course, tmp_path: Path) -> None:
     assert not any(_alive(pid) for pid in grandchildren)
     zygote = shared_zygote().process.pid
     assert children(zygote) == []
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_the_zygote_is_replaced_if_it_dies(course: Course) -> None:

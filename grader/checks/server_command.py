@@ -21,6 +21,7 @@ from grader.engine.child import Inline
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+STARTUP_VARIABLES = ("PYTHON", "LD_")
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]", ""}
 UVICORN_FLAGS = {
     "--reload",
@@ -307,7 +308,7 @@ def after(before: tuple[tuple[str, ...], ...], command: list[str]) -> list[str]:
 def inline_here(server: Server, python: str) -> Inline | None:
     """`runnable_here(server, python)` as the student process runs it without a shell: None
     unless every command before the server is alembic's own, with nothing but NAME=value words
-    before it (anything else is the shell's to run)."""
+    before it, none of them PATH, PYTHON* or LD_* (anything else is the shell's to run)."""
     return inline(server.before, [python, "-m", "uvicorn", server.app, *server.options])
 
 
@@ -326,5 +327,7 @@ def inline(before: tuple[tuple[str, ...], ...], command: list[str]) -> Inline | 
         if any(shlex.quote(word) != word for word in words[:names]):  # quoted: no longer a NAME=
             return None
         env = {name: value for name, _, value in (w.partition("=") for w in words[:names])}
+        if any(name == "PATH" or name.startswith(STARTUP_VARIABLES) for name in env):
+            return None  # they change which alembic runs, or how its Python starts
         stages.append((env, tuple(words[names + 1:])))
     return Inline(tuple(stages), tuple(command[3:]))

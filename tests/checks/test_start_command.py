@@ -112,6 +112,8 @@ def test_only_alembic_stages_run_inline() -> None:
         "exec alembic upgrade head && uvicorn main:app",  # exec: the shell ends with alembic
         "python seed.py && alembic upgrade head && uvicorn main:app",
         "env -i alembic upgrade head && uvicorn main:app",
+        "PYTHONPATH=. alembic upgrade head && uvicorn main:app",  # read as its Python starts
+        "PATH=/opt/bin alembic upgrade head && uvicorn main:app",
     ):
         assert chained(script) is None, script
     assert inline((("FOO=a b", "alembic", "upgrade", "head"),), [python, "-m", "uvicorn", "main:app"]) is None

@@ -12,15 +12,13 @@ shell and two fresh interpreters at every start.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass, replace
 
-from grader.checks.dockerfile import DockerfileError, commands, program
+from grader.checks.dockerfile import ASSIGNMENT, DockerfileError, commands, program
 from grader.engine.child import Inline
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
-ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 STARTUP_VARIABLES = ("PYTHON", "LD_")
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]", ""}
 UVICORN_FLAGS = {

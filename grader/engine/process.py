@@ -63,6 +63,21 @@ def _short_socket_folder() -> Path:
     return folder
 
 
+def listening(path: str) -> bool:
+    """Whether a server accepts connections on the Unix socket at `path`: asyncio (so uvicorn)
+    binds it, which makes the file, some time before it listens; a connection in between is
+    refused."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        try:
+            probe.connect(path)
+        except BlockingIOError:  # its backlog is full: it listens, and is busy
+            return True
+        except OSError:
+            return False
+    return True
+
+
 class OutputDrain:
     """A student process's output, read from a pipe as it comes, so writing never fails or blocks
     however much it writes: the first and last `keep // 2` bytes are kept, and the count."""
@@ -282,7 +297,7 @@ class StudentProcess:
         deadline = time.monotonic() + self.startup_allowed  # an own command's floor included
         confirmed = looked = False
         while True:
-            if self.mode == "exec" and os.path.exists(self.socket_path):
+            if self.mode == "exec" and listening(self.socket_path):
                 self.report = ChildReport(stage="ready")
                 return self.report
             for message in self._messages:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from grader.engine.child import Inline
 from grader.engine.limits import Limits
 from grader.engine.process import ChildReport, StudentProcess
 from grader.engine.transport import UnsafeAnswer, waited
@@ -22,17 +23,20 @@ from grader.feedback import (
 
 class StudentServer:
     """`main:app` served from `folder` (with `env` added to its environment), or the app's own
-    `command`; every failure is raised as a CheckFailure."""
+    `command` (which the child runs itself where `inline` says how); every failure is raised as
+    a CheckFailure."""
 
     def __init__(
         self, folder: Path, limits: Limits, workdir: Path,
         env: dict[str, str] | None = None, command: list[str] | None = None,
+        inline: Inline | None = None,
     ) -> None:
         self.folder = folder
         self.limits = limits
         self.workdir = workdir
         self.env = env or {}
         self.command = command
+        self.inline = inline
         self.process: StudentProcess | None = None
         self._client: httpx.Client | None = None
         self.starts = 0
@@ -54,7 +58,8 @@ class StudentServer:
         if self.process is not None:
             raise RuntimeError("server already running")
         self.process = StudentProcess(
-            self.folder, self.limits, self.workdir, env=self.env, command=self.command
+            self.folder, self.limits, self.workdir, env=self.env, command=self.command,
+            inline=self.inline,
         )
         self.starts += 1
         report = self.process.wait_report("ready")

@@ -17,7 +17,7 @@ DEFAULT_SHELL = ("/bin/sh", "-c")
 PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _VARIABLE = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -191,7 +191,7 @@ def program(words: list[str], env: dict[str, str]) -> tuple[str, list[str], dict
     A Python script is named "python FILE"."""
     env = dict(env)
     while words and (
-        words[0] in ("exec", "env", "/usr/bin/env", "command") or _ASSIGNMENT.match(words[0])
+        words[0] in ("exec", "env", "/usr/bin/env", "command") or ASSIGNMENT.match(words[0])
     ):
         if "=" in words[0] and words[0] not in ("exec", "env", "command"):
             name, _, value = words[0].partition("=")

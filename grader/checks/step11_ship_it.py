@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
 from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
-from grader.checks.server_command import after, runnable_here
+from grader.checks.server_command import after, inline, runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
@@ -54,9 +55,13 @@ def before_serving(target: Target) -> tuple[tuple[str, ...], ...]:
         return ()
 
 
-def served(before: tuple[tuple[str, ...], ...]) -> list[str] | None:
-    """The command that serves main:app after `before`; None (the zygote serves it) if no need."""
-    return after(before, [sys.executable, "-m", "uvicorn", "main:app"]) if before else None
+def served(before: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """How a RealServer serves main:app after `before`: the command, and how the student process
+    runs it without a shell where it can; nothing (the zygote serves main:app) if no need."""
+    if not before:
+        return {}
+    command = [sys.executable, "-m", "uvicorn", "main:app"]
+    return {"command": after(before, command), "inline": inline(before, command)}
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +77,8 @@ def spawn(
             running.crash()
         if folder is None:
             folder = scratch.fresh(target.folder, f"fresh{len(servers)}")
-        command = served(before_serving)
-        server = (RealServer if command else StudentServer)(folder, limits, workdir, env, command)
+        how = served(before_serving)
+        server = (RealServer if how else StudentServer)(folder, limits, workdir, env, **how)
         servers.append(server)
         return server.start()
 
@@ -122,7 +127,7 @@ def test_health_needs_the_database(
     (folder / "data").mkdir()
     db = folder / "data" / "notes.db"
     server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"),
-                        served(before_serving))
+                        **served(before_serving))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))

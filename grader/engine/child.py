@@ -14,9 +14,11 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,17 @@ class ChildSpec:
     token: str = ""  # never sent by the grader in the spec: read from the status socket
     env: dict[str, str] = field(default_factory=dict)  # added to the environment before main.py
     command: list[str] = field(default_factory=list)  # for "exec"
+    inline: dict[str, Any] | None = None  # for "exec": `command` as this process can run it (Inline)
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A start command the child runs without a shell or a fresh interpreter: each stage of
+    `alembic` (the NAME=value words before it, its arguments) in a forked process, as `&&` would,
+    then uvicorn's command line with `uvicorn` (and the grader's --uds) in the child itself."""
+
+    alembic: tuple[tuple[dict[str, str], tuple[str, ...]], ...]
+    uvicorn: tuple[str, ...]
 
 
 def _take_token(spec: ChildSpec) -> None:
@@ -178,23 +191,97 @@ def _contain(spec: ChildSpec) -> int | None:
 def _exec(spec: ChildSpec) -> int:
     """Run the app's own command; no status message can come from it. `python -m uvicorn ...`
     runs uvicorn's own command line right here, its modules already loaded: the same parsing
-    and start as a fresh interpreter's, a second sooner. Any other command replaces the process."""
+    and start as a fresh interpreter's, a second sooner; so does an Inline chain of alembic
+    stages and uvicorn, when the `alembic` on PATH is the one installed beside this Python.
+    Any other command replaces the process."""
     os.close(spec.status_fd)
+    inline = spec.inline
+    if inline is not None and (not inline["alembic"] or _own_alembic()):
+        for env, argv in inline["alembic"]:
+            code = _alembic(env, argv)
+            if code != 0:
+                return code  # as `a && b` ends: with a's status, b never run
+        return _uvicorn(spec.folder, inline["uvicorn"])
     if spec.command[:3] == [sys.executable, "-m", "uvicorn"]:
-        from uvicorn.main import main as uvicorn_main
-
-        sys.argv = ["uvicorn", *spec.command[3:]]
-        sys.path.insert(0, spec.folder)
-        try:
-            uvicorn_main()  # a click command: it ends with SystemExit
-        except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else 1
-        return 0
+        return _uvicorn(spec.folder, spec.command[3:])
     try:
         os.execvp(spec.command[0], spec.command)
     except OSError as exc:
         print(f"could not run {spec.command[0]}: {exc.strerror}", file=sys.stderr)
     return 127
+
+
+def _uvicorn(folder: str, argv: list[str]) -> int:
+    from uvicorn.main import main as uvicorn_main
+
+    sys.argv = ["uvicorn", *argv]
+    sys.path.insert(0, folder)
+    return _as_python_runs(uvicorn_main)
+
+
+def _own_alembic() -> bool:
+    """Whether a shell would run the alembic installed beside this Python (whose modules the
+    zygote loaded), and not another one, or none."""
+    found = shutil.which("alembic")
+    beside = os.path.join(os.path.dirname(sys.executable), "alembic")
+    try:
+        return found is not None and os.path.samefile(found, beside)
+    except OSError:
+        return False
+
+
+def _alembic(env: dict[str, str], argv: list[str]) -> int:
+    """`alembic ARGV` with `env` added, run by alembic's own entry point in a forked process
+    with this one's folder, streams and limits; its exit status as a shell reports it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the forked process
+        code = 1
+        try:
+            die_with_parent()
+            os.environ.update(env)
+            sys.argv = [shutil.which("alembic") or "alembic", *argv]
+            code = _as_python_runs(lambda: _alembic_main(argv))
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _alembic_main(argv: list[str]) -> None:
+    from alembic.config import main
+
+    main(argv=argv, prog="alembic")
+
+
+def _as_python_runs(entry_point: Callable[[], object]) -> int:
+    """Call a program's entry point as `python` runs it: the status the program would exit
+    with, and an uncaught exception's traceback printed as Python prints it."""
+    try:
+        entry_point()
+    except SystemExit as exc:
+        return _exit_status(exc)
+    except BaseException:  # noqa: BLE001 - whatever escapes ends the program, as it would
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The status Python exits with for an uncaught SystemExit (printing a message, as it does)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
 
 
 def run_child(spec: ChildSpec) -> int:

@@ -25,14 +25,14 @@ import tempfile
 import termios
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from grader.engine.cgroups import StudentCgroup, worker_group
-from grader.engine.child import TOKEN_BYTES, ChildSpec, spec_arg
+from grader.engine.child import TOKEN_BYTES, ChildSpec, Inline, spec_arg
 from grader.engine.limits import Limits
 from grader.engine.patience import SECOND_WAIT, kept_waiting
 from grader.engine.preload import GROWING, kind_for
@@ -61,6 +61,21 @@ def _short_socket_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp" if os.path.isdir("/tmp") else None))
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+def listening(path: str) -> bool:
+    """Whether a server accepts connections on the Unix socket at `path`: asyncio (so uvicorn)
+    binds it, which makes the file, some time before it listens; a connection in between is
+    refused."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        try:
+            probe.connect(path)
+        except BlockingIOError:  # its backlog is full: it listens, and is busy
+            return True
+        except OSError:
+            return False
+    return True
 
 
 class OutputDrain:
@@ -155,12 +170,14 @@ class ChildReport:
 class StudentProcess:
     """One student process, forked by the zygote: it imports main.py and serves `app` with `env`
     added to its environment, or, given a `command`, runs the app's own command, which must
-    listen on the Unix socket given as `--uds`. Both are started, watched, asked and stopped the
-    same way, in the sandbox when the limits have one."""
+    listen on the Unix socket given as `--uds` (run by the child itself, without a shell, where
+    `inline` says how). Both are started, watched, asked and stopped the same way, in the sandbox
+    when the limits have one."""
 
     def __init__(
         self, folder: Path, limits: Limits, workdir: Path,
         env: dict[str, str] | None = None, command: list[str] | None = None,
+        inline: Inline | None = None,
     ) -> None:
         self.folder = folder
         self.mode = mode = "exec" if command else "serve"
@@ -179,6 +196,8 @@ class StudentProcess:
                 os.chown(self._own_folder, limits.sandbox.uid, limits.sandbox.uid)
             self.socket_path = socket_path(self._own_folder, "app.sock")
             command = [*(command or []), "--uds", self.socket_path]
+            if inline is not None:
+                inline = replace(inline, uvicorn=(*inline.uvicorn, "--uds", self.socket_path))
         else:
             self.socket_path = socket_path(workdir, f"s{next(_serial)}.sock")
         self.cgroup: StudentCgroup | None = None
@@ -203,6 +222,7 @@ class StudentProcess:
             sandbox=asdict(limits.sandbox) if limits.sandbox else None,
             env=env or {},
             command=command or [],
+            inline=asdict(inline) if inline is not None and mode == "exec" else None,
         )
         try:
             if CAN_FORK:
@@ -279,7 +299,7 @@ class StudentProcess:
         deadline = time.monotonic() + self.startup_allowed  # an own command's floor included
         confirmed = looked = False
         while True:
-            if self.mode == "exec" and os.path.exists(self.socket_path):
+            if self.mode == "exec" and listening(self.socket_path):
                 self.report = ChildReport(stage="ready")
                 return self.report
             for message in self._messages:

@@ -178,3 +178,32 @@ def test_hangs_still_fail_in_bounded_time_beside_two_cpu_hogs(course: Course, tm
             asked = sum(1 for t in report.tests if "no answer within" in t.message)
             bound = asked * limits.request * (1 + SECOND_WAIT) + len(report.tests) * 15
             assert elapsed < bound, (name, elapsed, asked)
+
+
+BINDS_THEN_LISTENS = """
+import socket, sys, time
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[-1])  # the file is there; a connection is refused until listen()
+time.sleep(1.0)
+server.listen()
+while True:
+    connection, _ = server.accept()
+    if connection.recv(65536):  # nothing: the grader's look at whether it listens
+        connection.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\n{}")
+    connection.close()
+"""
+
+
+def test_an_own_command_is_ready_once_it_listens_not_once_its_socket_file_exists(
+    tmp_path: Path,
+) -> None:
+    """A request sent between bind() and listen() is refused, which read as a server that never
+    answered (a correct app failed a start now and then on a busy machine)."""
+    child = StudentProcess(tmp_path, Limits(), tmp_path,
+                           command=[sys.executable, "-c", BINDS_THEN_LISTENS])
+    try:
+        assert child.wait_report("ready").ok, child.output()
+        with child.client() as client:
+            assert client.get("/").status_code == 200
+    finally:
+        child.close()

@@ -247,11 +247,11 @@ def forked(
     latest: dict[str, StudentServer], real: list[RealServer],
 ) -> Iterator[Callable[..., StudentServer]]:
     """main:app forked by the zygote, as steps 7 to 9 start it (milliseconds, where a start through
-    the image's command takes about a second). What the image runs before its server runs once
-    per database, at that database's first start, through `spawn`; a fresh folder is a copy of a
+    the image's command takes about a second). What the image runs before its server runs first,
+    once per database, through a start of `spawn` ended at once; a fresh folder is a copy of a
     folder it ran on, database included. `own=False`: an older step's app, forked as it is."""
     servers: list[StudentServer] = []
-    upgraded: set[tuple[Path, str]] = set()
+    done: set[tuple[Path, str]] = set()  # (folder, DATABASE_URL) upgraded
     template: list[Path | CheckFailure] = []
     copies = itertools.count()
 
@@ -260,9 +260,7 @@ def forked(
             return scratch.fresh(target.folder, f"forked{next(copies)}")
         if not template:
             try:
-                upgraded_once = scratch.fresh(target.folder, "upgraded")
-                spawn(upgraded_once).crash()
-                template.append(upgraded_once)
+                template.append(upgraded(scratch.fresh(target.folder, "upgraded"), None))
             except CheckFailure as failure:
                 template.append(failure)
         if isinstance(template[0], CheckFailure):
@@ -272,7 +270,12 @@ def forked(
         for path in source.rglob("*"):  # the database, which a fresh copy leaves out
             if path.is_file() and not (folder / path.relative_to(source)).exists():
                 shutil.copy2(path, folder / path.relative_to(source))
-        upgraded.add((folder, ""))
+        done.add((folder, ""))
+        return folder
+
+    def upgraded(folder: Path, env: dict[str, str] | None) -> Path:
+        done.add((folder, (env or {}).get("DATABASE_URL", "")))
+        spawn(folder, env).crash()
         return folder
 
     def start(folder: Path | None = None, env: dict[str, str] | None = None, *,
@@ -281,14 +284,11 @@ def forked(
             running.crash()
         if folder is None:
             folder = fresh()
-        database = (env or {}).get("DATABASE_URL", "")
-        if own and before_serving and (folder, database) not in upgraded:
-            upgraded.add((folder, database))
-            server = spawn(folder, env)
-        else:
-            server = StudentServer(folder, limits, workdir, env).start()
+        if own and before_serving and (folder, (env or {}).get("DATABASE_URL", "")) not in done:
+            upgraded(folder, env)
+        server = StudentServer(folder, limits, workdir, env)
         servers.append(server)
-        return server
+        return server.start()
 
     yield start
     for server in servers:

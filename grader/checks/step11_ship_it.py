@@ -20,7 +20,7 @@ from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.owners import owned_note
 from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
-from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
 from grader.checks.server_command import after, runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
 from grader.checks.upgrade import UpgradeRun
@@ -105,7 +105,7 @@ def test_notes_survive_a_crash(restart: RestartRun) -> None:
     restart.expect_kept_after_crash()
 
 
-test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2)
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2, kept_in=DB_FILE)
 
 
 @check(points=2, task=3)
@@ -156,6 +156,14 @@ def test_health_needs_the_database(
         raise CheckFailure(
             "While the database could not be read, GET /health ended the server. It should answer "
             "503 and keep running, so that it can answer 200 again once the database is back.",
+            HEALTH_HINT,
+        )
+    if response.status_code != 503:
+        raise CheckFailure(
+            f"While the database file could not be read, GET /health answered "
+            f"{response.status_code}; it should answer 503 Service Unavailable: the server runs "
+            "but cannot serve now. A 500 says the health check itself broke, a 4xx that the "
+            "request was wrong.",
             HEALTH_HINT,
         )
     again = server.request("GET", "/health")

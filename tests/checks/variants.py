@@ -1059,8 +1059,17 @@ VARIANTS += [
             {"models.py": [(NOTE_TABLE_ARGS, NOTE_TABLE_ARGS.splitlines(True)[0] + NOTE_TABLE_ARGS.splitlines(True)[1])],
              "migrations/versions/0001_notes_table.py": [("        sqlite_autoincrement=True,\n", "")]},
             first_failure="test_changes_still_survive_a_restart", says=("new note got id",)),
-    Variant("ship-owner-fk-in-batch-mode", 11, S11_REFERENCE, {REVISION_0003: [(OWNER_BY_STATEMENT, OWNER_BY_BATCH)]},
-            first_failure="test_step8_database_comes_forward", says=("given again",), hint_says=("batch mode",)),
+    Variant("ship-step8-revision-given-a-new-id", 11, S11_REFERENCE,
+            {REVISION_0002: [('revision = "0002"', 'revision = "3c1f0e9a7b2d"')],
+             REVISION_0003: [('down_revision = "0002"', 'down_revision = "3c1f0e9a7b2d"')]},
+            first_failure="test_step8_database_comes_forward", says=("Can't locate revision identified by '0002'",)),
+    Variant("ship-health-answers-500", 11, S11,
+            {"main.py": [('HTTPException(status_code=503, detail="The database does not answer")',
+                          'HTTPException(status_code=500, detail="The database does not answer")')]},
+            first_failure="test_health_needs_the_database", says=("answered 500", "503 Service Unavailable")),
+    Variant("ship-default-database-renamed", 11, S11_REFERENCE,
+            {"config.py": [('"sqlite:///notes.db")', '"sqlite:///app.db")')]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("not in notes.db",)),
 ]
 
 FULL_MARKS += [

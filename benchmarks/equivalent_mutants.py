@@ -152,3 +152,45 @@ EQUIVALENT[10] = {
     "database.py module: argument dropped: create_engine(… connect_args=connect_args)": ON_POSTGRES,
     "database.py module: constant changed: DATABASE_URL.startswith('sqlite' -> 'sqlitex'": ON_POSTGRES,
 }
+
+# Step 11 is step 10's app with its settings in config.py, a /health route, and the tables made by
+# `alembic upgrade head` before the server (the model never makes a table): step 9's reasons where
+# the code is the same, and those of the model's table options, which no table is made from.
+FROM_REVISIONS = ("the tables are made by the Alembic revisions before the server starts, never from "
+                  "the model (nothing calls create_all): what the model says of a table changes no table")
+HEALTH_READS = "/health still reads the notes table, so it still fails when the file cannot be read"
+EQUIVALENT[11] = {
+    **{name: why for name, why in EQUIVALENT[9].items()
+       if name.startswith(("main.py", "database.py")) and "DATABASE_URL.startswith" not in name},
+    "models.py Note: constant changed: String(500 -> 501": STRING_LENGTH,
+    "models.py User: constant changed: String(100 -> 101": STRING_LENGTH.replace("500", "100"),
+    "models.py Note: argument dropped: mapped_column(… default=False)": DEFAULTS_FROM_SCHEMA,
+    "models.py Note: constant changed: mapped_column(… default=False -> True": DEFAULTS_FROM_SCHEMA,
+    "models.py Note: argument dropped: mapped_column(… default=0)": DEFAULTS_FROM_SCHEMA,
+    "models.py Note: constant changed: mapped_column(… default=0 -> 1": DEFAULTS_FROM_SCHEMA,
+    "models.py Note: argument dropped: mapped_column(… server_default=false())": FROM_REVISIONS,
+    "models.py Note: argument dropped: mapped_column(… server_default='0')": FROM_REVISIONS,
+    "models.py Note: constant changed: mapped_column(… server_default='0' -> '0x'": FROM_REVISIONS,
+    "models.py Note: argument dropped: mapped_column(… index=True)": FROM_REVISIONS,
+    "models.py Note: constant changed: mapped_column(… index=True -> False": FROM_REVISIONS,
+    "models.py User: statement deleted: __table_args__: ClassVar[dict[str, Any]] = {'sqlite_autoinc…": FROM_REVISIONS,
+    "models.py Note: statement deleted: __table_args__: ClassVar[dict[str, Any]] = {'sqlite_autoinc…": FROM_REVISIONS,
+    "models.py User: constant changed: 'sqlite_autoincrement': True -> False": FROM_REVISIONS,
+    "models.py Note: constant changed: 'sqlite_autoincrement': True -> False": FROM_REVISIONS,
+    "config.py Settings: argument dropped: dataclass(… frozen=True)":
+        "nothing assigns to the settings once they are read; frozen only refuses such an assignment",
+    "config.py Settings: constant changed: dataclass(… frozen=True -> False":
+        "nothing assigns to the settings once they are read; frozen only refuses such an assignment",
+    "database.py module: argument dropped: create_engine(… pool_pre_ping=True)":
+        "pre-ping tests a pooled connection that a database server may have dropped; a SQLite file "
+        "drops none, and the README does not ask for it",
+    "database.py module: constant changed: create_engine(… pool_pre_ping=True -> False":
+        "pre-ping tests a pooled connection that a database server may have dropped; a SQLite file "
+        "drops none, and the README does not ask for it",
+    "main.py health: SQL clause dropped: .limit(1)": HEALTH_READS,
+    "main.py health: constant changed: select(Note.id).limit(1 -> 2": HEALTH_READS,
+    "main.py health: argument dropped: HTTPException(… detail='The database does not answer')":
+        "the README asks /health for 503; the detail's wording is free",
+    "main.py health: constant changed: HTTPException(… detail='The database does not answer' -> "
+    "'The database does not answerx'": "the README asks /health for 503; the detail's wording is free",
+}

@@ -1,7 +1,11 @@
-"""Step 11: pinned requirements, settings from the environment, /health, a Dockerfile."""
+"""Step 11: pinned requirements, settings from the environment, /health, a Dockerfile; and the
+API of steps 7 to 9, which the app still serves, replayed on main:app forked as those steps start it."""
 
 from __future__ import annotations
 
+import inspect
+import itertools
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,14 +13,17 @@ from typing import Any
 
 import pytest
 
+from grader.checks import step09_relations_and_transactions as step9
 from grader.checks.baked_in import baked_in
 from grader.checks.image import check_dockerfile, check_requirements, image_server
 from grader.checks.orm_app import ORM_COMMIT_HINT
+from grader.checks.owners import owned_note
 from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
-from grader.checks.restart import RestartRun, graceful_restart_check, restart_fixture
+from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
 from grader.checks.server_command import after, inline, runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
+from grader.checks.upgrade import UpgradeRun
 from grader.engine.limits import Limits
 from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
@@ -102,7 +109,7 @@ def test_notes_survive_a_crash(restart: RestartRun) -> None:
     restart.expect_kept_after_crash()
 
 
-test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2)
+test_notes_survive_a_graceful_restart = graceful_restart_check(points=1, task=2, kept_in=DB_FILE)
 
 
 @check(points=2, task=3)
@@ -153,6 +160,14 @@ def test_health_needs_the_database(
         raise CheckFailure(
             "While the database could not be read, GET /health ended the server. It should answer "
             "503 and keep running, so that it can answer 200 again once the database is back.",
+            HEALTH_HINT,
+        )
+    if response.status_code != 503:
+        raise CheckFailure(
+            f"While the database file could not be read, GET /health answered "
+            f"{response.status_code}; it should answer 503 Service Unavailable: the server runs "
+            "but cannot serve now. A 500 says the health check itself broke, a 4xx that the "
+            "request was wrong.",
             HEALTH_HINT,
         )
     again = server.request("GET", "/health")
@@ -235,3 +250,108 @@ def test_nothing_baked_in(target: Target) -> None:
             "environment (DATABASE_URL, API_KEY), never from the code or the image: "
             "`docker run -e API_KEY=...`. Use relative paths such as sqlite:///notes.db.",
         )
+
+
+@pytest.fixture(scope="module")
+def forked(
+    target: Target, scratch: Scratch, limits: Limits, workdir: Path,
+    spawn: Callable[..., StudentServer], before_serving: tuple[tuple[str, ...], ...],
+    latest: dict[str, StudentServer], real: list[RealServer],
+) -> Iterator[Callable[..., StudentServer]]:
+    """main:app forked by the zygote, as steps 7 to 9 start it (milliseconds, where a start through
+    the image's command takes about a second). What the image runs before its server runs first,
+    once per database, through a start of `spawn` ended at once; a fresh folder is a copy of a
+    folder it ran on, database included. `own=False`: an older step's app, forked as it is."""
+    servers: list[StudentServer] = []
+    done: set[tuple[Path, str]] = set()  # (folder, DATABASE_URL) upgraded
+    template: list[Path | CheckFailure] = []
+    copies = itertools.count()
+
+    def fresh() -> Path:
+        if not before_serving:
+            return scratch.fresh(target.folder, f"forked{next(copies)}")
+        if not template:
+            try:
+                template.append(upgraded(scratch.fresh(target.folder, "upgraded"), None))
+            except CheckFailure as failure:
+                template.append(failure)
+        if isinstance(template[0], CheckFailure):
+            raise template[0]
+        source = template[0]
+        folder = scratch.fresh(source, f"forked{next(copies)}")
+        for path in source.rglob("*"):  # the database, which a fresh copy leaves out
+            if path.is_file() and not (folder / path.relative_to(source)).exists():
+                shutil.copy2(path, folder / path.relative_to(source))
+        done.add((folder, ""))
+        return folder
+
+    def upgraded(folder: Path, env: dict[str, str] | None) -> Path:
+        done.add((folder, (env or {}).get("DATABASE_URL", "")))
+        spawn(folder, env).crash()
+        return folder
+
+    def start(folder: Path | None = None, env: dict[str, str] | None = None, *,
+              own: bool = True) -> StudentServer:
+        for running in (*servers, *real, *latest.values()):  # one student process at a time
+            running.crash()
+        if folder is None:
+            folder = fresh()
+        if own and before_serving and (folder, (env or {}).get("DATABASE_URL", "")) not in done:
+            upgraded(folder, env)
+        server = StudentServer(folder, limits, workdir, env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.crash()
+
+
+@pytest.fixture
+def forked_server(forked: Callable[..., StudentServer]) -> StudentServer:
+    """A forked server on a fresh folder."""
+    return forked()
+
+
+@pytest.fixture(scope="module")
+def upgrade(forked: Callable[..., StudentServer], scratch: Scratch, target: Target) -> UpgradeRun:
+    """Step 9's upgrade: the step-8 reference, forked, makes notes.db; the app starts on a copy,
+    after what the image runs before its server."""
+    run = UpgradeRun(lambda folder: forked(folder, own=folder == run.folder), scratch, target,
+                     step9.STEP8, owned_note, step9.OWNER_MIGRATION_HINT)
+    return run
+
+
+FORKED = {"spawn": "forked", "server": "forked_server"}  # what a replay takes in their place
+
+
+def replay(earlier: Callable[..., None], points: int = 1, task: int = 6) -> Callable[..., None]:
+    """A check of step 9 (its own, or its replay of steps 7 and 8) run as it is, on forked servers,
+    with this step's points and task."""
+    names = list(inspect.signature(earlier).parameters)
+
+    def run(**fixtures: Any) -> None:
+        earlier(*(fixtures[FORKED.get(name, name)] for name in names))
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(FORKED.get(name, name), inspect.Parameter.KEYWORD_ONLY) for name in names]
+    )
+    run.__name__ = run.__qualname__ = earlier.__name__
+    doc = (earlier.__doc__ or "").strip()
+    run.__doc__ = doc if doc.startswith("step ") else f"step 9 still holds: {doc}"
+    return check(points=points, task=task)(run)
+
+
+test_notes_still_created_and_read = replay(step9.test_notes_still_created_and_read)
+test_notes_still_updated_and_deleted = replay(step9.test_notes_still_updated_and_deleted)
+test_bad_input_still_refused = replay(step9.test_bad_input_still_refused)
+test_priority_filter_and_count_still_work = replay(step9.test_priority_filter_and_count_still_work)
+test_sessions_still_closed = replay(step9.test_sessions_still_closed)
+test_users = replay(step9.test_users)
+test_notes_have_an_owner = replay(step9.test_notes_have_an_owner)
+test_no_orphan_notes = replay(step9.test_no_orphan_notes)
+test_deleting_a_user_with_notes = replay(step9.test_deleting_a_user_with_notes)
+test_import_is_all_or_nothing = replay(step9.test_import_is_all_or_nothing)
+test_changes_still_survive_a_restart = replay(step9.test_changes_still_survive_a_restart)
+test_failed_import_after_a_restart = replay(step9.test_failed_import_after_a_restart)
+test_step8_database_comes_forward = replay(step9.test_step8_database_comes_forward)

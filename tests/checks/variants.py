@@ -1047,6 +1047,58 @@ VARIANTS += [
             hint_says=("alembic upgrade head && exec uvicorn",)),
 ]
 
+# Step 11's app still serves the API of steps 7 to 9: its replays, on main:app forked, catch these
+# (found by benchmarks/mutants.py); most run `alembic upgrade head` from the CMD, as the reference does.
+FK_PRAGMA_11 = '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
+OWNER_FILTER = "select(Note).where(Note.owner_id == user_id).order_by(Note.id)"
+
+VARIANTS += [
+    Variant("ship-create-note-answers-200", 11, S11_REFERENCE,
+            {"main.py": [('@app.post("/notes"' + NO_201, '@app.post("/notes")')]},
+            first_failure="test_notes_still_created_and_read", says=("201 Created",)),
+    Variant("ship-put-never-commits", 11, S11_REFERENCE,
+            {"main.py": [("        setattr(note, field, value)\n    db.commit()\n", "        setattr(note, field, value)\n")]},
+            first_failure="test_notes_still_updated_and_deleted", says=("still shows",), hint_says=("db.commit()",)),
+    Variant("ship-validation-gone", 11, S11,
+            {"schemas.py": [("    text: str = Field(min_length=1, max_length=500)\n", "    text: str\n")]},
+            first_failure="test_bad_input_still_refused", says=("422",)),
+    Variant("ship-count-wrong", 11, S11_REFERENCE, {"main.py": [("unpinned=total - pinned", "unpinned=total")]},
+            first_failure="test_priority_filter_and_count_still_work", says=("/notes/count",)),
+    Variant("ship-sessions-never-closed", 11, S11_REFERENCE,
+            {"main.py": [(GET_DB, "    db = SessionLocal()\n    yield db\n")]},
+            first_failure="test_sessions_still_closed", hint_says=("finally",)),
+    Variant("ship-missing-user-default-404", 11, S11_REFERENCE,
+            {"main.py": [('raise HTTPException(status_code=404, detail=f"User {user_id} not found")',
+                          "raise HTTPException(status_code=404)")]},
+            first_failure="test_users", says=("'Not Found'", "user 987654")),
+    Variant("ship-user-notes-unfiltered", 11, S11_REFERENCE,
+            {"main.py": [(OWNER_FILTER, "select(Note).order_by(Note.id)")]},
+            first_failure="test_notes_have_an_owner", says=("the other user should have none",)),
+    Variant("ship-foreign-keys-off", 11, S11_REFERENCE, {"database.py": [(FK_PRAGMA_11, "        pass\n")]},
+            first_failure="test_no_orphan_notes", says=("orphan",), hint_says=("PRAGMA foreign_keys = ON",)),
+    Variant("ship-delete-user-default-409", 11, S11,
+            {"main.py": [('commit_or_409(db, f"User {user_id} still owns notes; delete them first")',
+                          'commit_or_409(db, "Conflict")')]},
+            first_failure="test_deleting_a_user_with_notes", says=("'Conflict'", "should name user")),
+    Variant("ship-commit-per-imported-note", 11, S11_REFERENCE, {"main.py": [(IMPORT_ONCE, IMPORT_EACH)]},
+            first_failure="test_import_is_all_or_nothing", says=("saved anyway",), hint_says=("commit once",)),
+    Variant("ship-ids-reused", 11, S11_REFERENCE,
+            {"models.py": [(NOTE_TABLE_ARGS, NOTE_TABLE_ARGS.splitlines(True)[0] + NOTE_TABLE_ARGS.splitlines(True)[1])],
+             "migrations/versions/0001_notes_table.py": [("        sqlite_autoincrement=True,\n", "")]},
+            first_failure="test_changes_still_survive_a_restart", says=("new note got id",)),
+    Variant("ship-step8-revision-given-a-new-id", 11, S11_REFERENCE,
+            {REVISION_0002: [('revision = "0002"', 'revision = "3c1f0e9a7b2d"')],
+             REVISION_0003: [('down_revision = "0002"', 'down_revision = "3c1f0e9a7b2d"')]},
+            first_failure="test_step8_database_comes_forward", says=("Can't locate revision identified by '0002'",)),
+    Variant("ship-health-answers-500", 11, S11,
+            {"main.py": [('HTTPException(status_code=503, detail="The database does not answer")',
+                          'HTTPException(status_code=500, detail="The database does not answer")')]},
+            first_failure="test_health_needs_the_database", says=("answered 500", "503 Service Unavailable")),
+    Variant("ship-default-database-renamed", 11, S11_REFERENCE,
+            {"config.py": [('"sqlite:///notes.db")', '"sqlite:///app.db")')]},
+            first_failure="test_notes_survive_a_graceful_restart", says=("not in notes.db",)),
+]
+
 FULL_MARKS += [
     ALTER8,
     ALTER9,

@@ -280,8 +280,9 @@ def forked(
         source = template[0]
         folder = scratch.fresh(source, f"forked{next(copies)}")
         for path in source.rglob("*"):  # the database, which a fresh copy leaves out
-            if path.is_file() and not (folder / path.relative_to(source)).exists():
-                shutil.copy2(path, folder / path.relative_to(source))
+            copied = folder / path.relative_to(source)
+            if path.is_file() and "__pycache__" not in path.parts and not copied.exists():
+                shutil.copy2(path, copied)
         done.add((folder, ""))
         return folder
 

@@ -76,20 +76,48 @@ def _hierarchies(pid: int) -> tuple[Hierarchy, ...]:
         raise CgroupError("control groups need root")
     own = _own_paths()
     memory, pids = _v1("memory", own), _v1("pids", own)
+    name = _name(pid)
     if memory is not None and pids is not None:
-        found = [Hierarchy(memory / f"persistlab-{pid}", 1), Hierarchy(pids / f"persistlab-{pid}", 1)]
+        found = [Hierarchy(memory / name, 1), Hierarchy(pids / name, 1)]
     elif (unified := _v2(own)) is not None:
-        found = [Hierarchy(unified.parent / f"persistlab-{pid}", 2)]
+        found = [Hierarchy(unified.parent / name, 2)]
     else:
         raise CgroupError("this machine has no memory and pids cgroups to use")
     try:
         for hierarchy in found:
+            _sweep(hierarchy.base.parent)
             hierarchy.base.mkdir(exist_ok=True)
             if hierarchy.version == 2:
                 (hierarchy.base / "cgroup.subtree_control").write_text("+memory +pids")
     except OSError as exc:
         raise CgroupError(f"a control group could not be made: {exc.strerror}") from None
     return tuple(found)
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot), "" if it is gone: with the pid, a
+    name no later process can have (pids are reused; a grader killed outright leaves its
+    groups behind)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _name(pid: int) -> str:
+    return f"persistlab-{pid}-{_started(pid)}"
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the empty groups that graders gone since left in `parent`."""
+    for stale in parent.glob("persistlab-*"):
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and stale.name != _name(int(pid)):
+            for group in (*stale.glob("s*"), stale):
+                try:
+                    group.rmdir()
+                except OSError:
+                    pass  # still has processes in it, or another grader removed it first
 
 
 def unavailable_reason() -> str | None:

@@ -92,3 +92,34 @@ def test_a_thread_pool_does_not_count_against_the_memory_limit(worker: tuple[Pat
         assert not child.memory_exceeded()
     finally:
         child.close()
+
+
+FRESH_WORKER = """
+import os, sys
+from pathlib import Path
+from grader.engine import cgroups
+parent = Path(sys.argv[1])
+(parent / f"persistlab-{os.getpid()}" / "s0").mkdir(parents=True)  # an earlier process with this pid
+(parent / "persistlab-4194303-1" / "s2").mkdir(parents=True)  # a grader killed outright, long gone
+group = cgroups.worker_group(1 << 30, 16)
+print(sorted(p.name for p in parent.glob("persistlab-*")), group.paths[0].parent.name)
+cgroups.release()
+"""
+
+
+def test_groups_left_by_a_grader_killed_outright_neither_collide_nor_pile_up() -> None:
+    """Pids are reused, and a grader killed outright leaves its empty groups behind: a new
+    grader's groups are named by pid and start time, and the empty ones of graders gone are
+    removed as it makes its own."""
+    import subprocess
+    import sys
+
+    parent = cgroups._hierarchies(os.getpid())[0].base.parent
+    run = subprocess.run([sys.executable, "-c", FRESH_WORKER, str(parent)], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    listed, own = run.stdout.rsplit(" ", 1)
+    pid, started = own.strip().split("-")[1:]
+    assert started and f"'persistlab-{pid}'" not in listed and "persistlab-4194303-1" not in listed
+    assert f"'{own.strip()}'" in listed
+    assert not (parent / own.strip()).exists()  # released at its end

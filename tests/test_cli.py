@@ -211,6 +211,7 @@ def test_demo_restart_shows_the_dict_forgetting(course: Course) -> None:
     assert rows and "{}" in rows[0] and "buy oat milk" in rows[0]
 
 
+@pytest.mark.solo
 def test_dev_check_passes_on_the_course_beside_two_cpu_hogs() -> None:
     """Every solution passes with full points and every starter fails, on a machine kept as busy
     as a student's laptop with a browser and an IDE (two CPU-bound processes on two cores)."""

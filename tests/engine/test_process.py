@@ -164,6 +164,7 @@ def test_a_start_that_sleeps_fails_at_its_limit(tmp_path: Path) -> None:
     assert (report.error, report.message, child.startup_allowed) == ("Timeout", "1 s", 1.0)
 
 
+@pytest.mark.solo
 def test_hangs_still_fail_in_bounded_time_beside_two_cpu_hogs(course: Course, tmp_path: Path) -> None:
     """On a machine kept busy (`dev check`, in tests/test_cli.py, holds every correct step to full marks
     beside the same hogs), a handler that loops or drips forever still fails in bounded time."""

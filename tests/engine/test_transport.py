@@ -231,6 +231,7 @@ async def work():
 '''
 
 
+@pytest.mark.solo
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs SCHED_IDLE and /proc")
 def test_an_answer_kept_from_the_cpu_gets_a_second_wait(tmp_path: Path) -> None:
     """A handler that wants a CPU the machine does not give it is slow, not hung."""

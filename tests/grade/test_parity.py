@@ -57,6 +57,7 @@ def _students(root: Path, course: Course) -> dict[str, dict[int, Path]]:
     return students
 
 
+@pytest.mark.solo
 def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, course: Course) -> None:
     students = _students(tmp_path / "class", course)
     out = tmp_path / "grades"

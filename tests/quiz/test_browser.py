@@ -18,6 +18,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 ARTIFACTS = ROOT / "tests" / "artifacts"
+pytestmark = pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 
 
 @pytest.fixture(scope="module")

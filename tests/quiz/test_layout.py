@@ -19,6 +19,7 @@ from tests.quiz.test_browser import browser  # noqa: F401 - the fixture
 
 AXE = Path(os.environ.get("PERSISTLAB_AXE", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 WIDTHS = (1280, 390)
+pytestmark = pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 
 
 @pytest.fixture(scope="module")

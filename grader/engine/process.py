@@ -58,7 +58,10 @@ def socket_path(workdir: Path, name: str) -> str:
 
 @functools.cache
 def _short_socket_folder() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    """/dev/shm where there is one: an app started with its own command binds its socket here,
+    and under `check` its /tmp is its own (`sandbox.private_tmp`)."""
+    place = next((p for p in ("/dev/shm", "/tmp") if os.access(p, os.W_OK | os.X_OK)), None)
+    folder = Path(tempfile.mkdtemp(prefix="pl-", dir=place))
     atexit.register(shutil.rmtree, folder, True)
     return folder
 

@@ -51,8 +51,8 @@ def test_auto_forks_each_app_from_the_kind_it_needs(course: Course) -> None:
 
 
 def _modules_seen_by(folder: Path, workdir: Path, limits: Limits) -> str:
-    seen = workdir / "seen.txt"
-    server = StudentServer(folder, limits, workdir, env={"SEEN": str(seen)}).start()
+    seen = folder / "seen.txt"  # in the app's folder: under check, /tmp is its own
+    server = StudentServer(folder, limits, workdir, env={"SEEN": "seen.txt"}).start()
     server.shutdown()
     return seen.read_text(encoding="utf-8")
 

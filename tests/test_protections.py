@@ -166,6 +166,10 @@ made = os.stat(step_tmp(app))
 print(private_tmp(app), os.getuid(), (os.stat("/tmp").st_ino, os.stat("/tmp").st_dev) == (made.st_ino, made.st_dev),
       os.path.isdir(app))
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("CapEff")))
+import ctypes
+signal = ctypes.c_int()
+ctypes.CDLL(None).prctl(2, ctypes.byref(signal))  # PR_GET_PDEATHSIG: set again after the new credentials
+print(signal.value)
 """
 
 
@@ -185,9 +189,10 @@ def test_a_student_who_is_not_root_gets_its_own_tmp_and_no_capability(tmp_path: 
             capture_output=True, text=True, timeout=60, check=False, cwd="/",
         )
         assert run.returncode == 0, run.stderr
-        made, caps = run.stdout.splitlines()[:2]
+        made, caps, dies_with_parent = run.stdout.splitlines()[:3]
         if made.startswith("False"):  # a machine that refuses unprivileged user namespaces
             pytest.skip("this machine gives an unprivileged process no user namespace")
         assert made == "True 65534 True True" and int(caps, 16) == 0, run.stdout
+        assert dies_with_parent == "9", run.stdout  # SIGKILL when the grader goes
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -137,7 +137,7 @@ def tmp_can_be_private() -> bool:
 
 
 def _own_tmp(folder: Path) -> None:
-    uid, gid = os.getuid(), os.getgid()
+    uid, gid, parent = os.getuid(), os.getgid(), os.getppid()
     tmp = step_tmp(folder)
     tmp.mkdir(mode=0o700, exist_ok=True)
     if os.geteuid() == 0:
@@ -160,6 +160,7 @@ def _own_tmp(folder: Path) -> None:
         os.close(handle)
     if os.geteuid() != 0:
         syscalls.clear_capabilities()
+        _die_with_parent(lambda: os.getppid() == parent)  # new credentials cleared the signal
 
 
 def _probe_private_tmp() -> bool:

@@ -34,6 +34,7 @@ FIRST_UID = 61000
 UIDS = 1000  # a worker leases one of FIRST_UID + 1 .. FIRST_UID + 999 for its students
 LEASES = ("/run/persistlab-uids", os.path.join(tempfile.gettempdir(), "persistlab-uids"))
 _network = -1  # a network namespace of the zygote's making, entered by each student it forks
+_NO_NETWORK = -2  # tried, and refused: each student makes its own
 _private_tmp: bool | None = None  # whether this machine lets `check` give an app its own /tmp
 
 
@@ -85,8 +86,9 @@ def share_network() -> None:
     one another, each killed whole before the next starts, so none finds another's sockets;
     where the machine refuses, each student makes its own as before."""
     global _network
-    if _network >= 0:
+    if _network != -1:
         return
+    _network = _NO_NETWORK
     said_r, said_w = os.pipe()
     hold_r, hold_w = os.pipe()
     pid = os.fork()

@@ -453,7 +453,7 @@ def watch(directory: Path | None, poll: bool) -> None:
               help="Steps to grade, e.g. 1-5 (default: every step the sandbox can grade).")
 @click.option("--only", default=None, help="Regrade this one student into OUT, leaving the rest.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None,
-              help="Seconds for one whole answer (default: 5, as in check); a start may take this or "
+              help="Seconds for one whole answer (default: 2, as in check); a start may take this or "
                    "10 s, whichever is longer.")
 @click.option("--submission-timeout", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds for all the steps of one submission.")

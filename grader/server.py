@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ class StudentServer:
         self.env = env or {}
         self.command = command
         self.inline = inline
+        self.waits_on: Callable[[], bool] | None = None  # a wait the grader sees (the database's)
         self.process: StudentProcess | None = None
         self._client: httpx.Client | None = None
         self.starts = 0
@@ -59,7 +61,7 @@ class StudentServer:
             raise RuntimeError("server already running")
         self.process = StudentProcess(
             self.folder, self.limits, self.workdir, env=self.env, command=self.command,
-            inline=self.inline,
+            inline=self.inline, waits_on=self.waits_on,
         )
         self.starts += 1
         report = self.process.wait_report("ready")

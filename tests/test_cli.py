@@ -113,7 +113,7 @@ def test_check_ends_with_its_protections_briefly(workspace: Path, course: Course
     summary = for_check(course.step(1), Limits()).lines()
     assert failed.exit_code == 1 and flat(failed.output).endswith(flat(" ".join(summary)))
     assert flat(failed.output).index("Fix the first failure") < flat(failed.output).index("Protections on:")
-    assert summary[0].startswith("Protections on: time limits (start 10 s, answer 5 s)")
+    assert summary[0].startswith("Protections on: time limits (start 10 s, answer 2 s)")
     reason = namespaces_reason()
     machine = "`persistlab grade` sandboxes it" if reason is None else f"this machine has no sandbox: {reason}"
     assert summary[1] == ("Off: network, process, user and filesystem isolation and system call "

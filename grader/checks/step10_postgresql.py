@@ -85,6 +85,7 @@ class PostgresServer(RealServer):
         gate = PostgresGate(Path(tempfile.mkdtemp(prefix=".pg-", dir=self.folder)),
                             self.database.url, self.database.name, self.database.name)
         self.gate = gate
+        self.waits_on = gate.busy
         self.env = app_environment(gate.url(self.database.password))
         return super().start()
 

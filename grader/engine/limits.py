@@ -19,7 +19,7 @@ class Limits:
     sandbox and the zygote kind differ between them."""
 
     startup: float = 10.0  # seconds for main.py to import and the server to answer
-    request: float = 5.0  # seconds for one HTTP answer
+    request: float = 2.0  # seconds for one HTTP answer (a busy machine gets a second wait)
     stop: float = 3.0  # seconds a graceful stop may take before SIGKILL
     output: int = 64 * 1024  # bytes of the student's output kept
     cpu_seconds: int = 60

@@ -83,6 +83,7 @@ class PostgresGate:
         self._listener.listen(64)
         self._closed = threading.Event()
         self.refused: list[str] = []
+        self._asked: set[int] = set()  # connections whose last bytes went to the server
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self, password: str = "", driver: str = "psycopg") -> str:
@@ -132,7 +133,15 @@ class PostgresGate:
                 return
             client.settimeout(None)
             upstream.settimeout(None)
-            _pump(client, upstream, self._closed)
+            try:
+                _pump(client, upstream, self._closed, self._asked)
+            finally:
+                self._asked.discard(client.fileno())
+
+    def busy(self) -> bool:
+        """Whether the server owes a connection an answer: a query under way, which a busy
+        machine may hold up while the app waits, asleep."""
+        return bool(self._asked)
 
     def close(self) -> None:
         self._closed.set()
@@ -144,9 +153,11 @@ class PostgresGate:
             self.path.unlink()
 
 
-def _pump(a: socket.socket, b: socket.socket, closed: threading.Event) -> None:
-    """Copy bytes both ways until either side closes or the gate does."""
-    peers = {a: b, b: a}
+def _pump(client: socket.socket, server: socket.socket, closed: threading.Event,
+          asked: set[int]) -> None:
+    """Copy bytes both ways until either side closes or the gate does; `asked` holds the client
+    while the server has the last word owed."""
+    peers, key = {client: server, server: client}, client.fileno()
     while not closed.is_set():
         ready, _, _ = select.select(list(peers), [], [], 0.5)
         for sock in ready:
@@ -156,6 +167,10 @@ def _pump(a: socket.socket, b: socket.socket, closed: threading.Event) -> None:
                 return
             if not data:
                 return
+            if sock is client:
+                asked.add(key)
+            else:
+                asked.discard(key)
             try:
                 peers[sock].sendall(data)
             except OSError:

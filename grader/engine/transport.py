@@ -18,7 +18,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from grader.engine.patience import SECOND_WAIT
+from grader.engine.patience import second_wait
 
 MAX_BODY_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 << 10
@@ -68,8 +68,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         if left <= 0 and not self._confirmed and self._confirm is not None:
             self._confirmed = True
             if self._confirm():
-                self._allowed += SECOND_WAIT * self._seconds
-                self._deadline += SECOND_WAIT * self._seconds
+                self._allowed += second_wait(self._seconds)
+                self._deadline += second_wait(self._seconds)
                 left = self._deadline - time.monotonic()
         if left <= 0:
             if error is httpcore.ReadTimeout and not self._looked and self._arrived():

@@ -3,6 +3,7 @@ student process from the CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -115,3 +116,24 @@ def starved(pid: int, until: float) -> Iterator[None]:
         yield
     finally:
         timer.join()
+
+
+@contextmanager
+def favoured(pid: int) -> Iterator[None]:
+    """Every thread of `pid`, and its session's group where the kernel has one, at the highest
+    weight while the block runs: on a machine others keep busy, it has a CPU all but to itself."""
+    tasks = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    group = Path(f"/proc/{pid}/autogroup")
+    for task in tasks:
+        os.setpriority(os.PRIO_PROCESS, task, -20)
+    if group.exists():
+        group.write_text("-20")
+    try:
+        yield
+    finally:
+        for task in tasks:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, task, 0)
+        if group.exists():
+            with contextlib.suppress(OSError):
+                group.write_text("0")

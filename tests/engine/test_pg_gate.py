@@ -6,9 +6,12 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from grader.engine.limits import Limits
 from grader.engine.pg_gate import PostgresGate
+from grader.engine.process import StudentProcess
 
 psycopg = pytest.importorskip("psycopg")
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -87,3 +90,46 @@ def test_a_closed_gate_leaves_no_thread_behind(tmp_path: Path) -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() == before
+
+
+WAITS_ON_THE_DATABASE = '''
+import os
+
+import psycopg
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/slow")
+def slow():
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("SELECT pg_sleep(2.5)")
+    return {"done": True}
+'''
+
+
+@pytest.mark.parametrize("seen", [True, False])
+def test_an_app_waiting_on_its_database_gets_a_second_wait(
+    tmp_path: Path, role: tuple[str, str], seen: bool
+) -> None:
+    """Asleep while the server works on its query: slow, not hung, where the gate can tell."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(WAITS_ON_THE_DATABASE)
+    gate = PostgresGate(app / ".pg", SERVER, *role)  # in the app's folder, as step 10 opens it
+    child = StudentProcess(app, Limits(startup=20.0, request=1.0), tmp_path,
+                           env={"DATABASE_URL": gate.url(driver="")},
+                           waits_on=gate.busy if seen else None)
+    try:
+        assert child.wait_report("ready").ok, child.output()
+        with child.client() as client:
+            if seen:
+                assert client.get("/slow").json() == {"done": True}
+                assert not gate.busy()
+            else:
+                with pytest.raises(httpx.ReadTimeout):
+                    client.get("/slow")
+    finally:
+        child.close()
+        gate.close()

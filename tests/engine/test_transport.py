@@ -17,12 +17,12 @@ import pytest
 from grader.check import run_checks
 from grader.course import Course
 from grader.engine.limits import Limits
-from grader.engine.patience import SECOND_WAIT
+from grader.engine.patience import second_wait
 from grader.engine.process import StudentProcess
 from grader.engine.transport import MAX_BODY_BYTES, NoAnswerInTime, UnsafeAnswer, _DeadlineStream
 from grader.results import FAIL
 from tests.checks.variants import S3, Variant
-from tests.engine.machine import hog_on_cpu_0, peak_growth, starved
+from tests.engine.machine import favoured, hog_on_cpu_0, peak_growth, starved
 
 LIMITS = Limits(startup=20.0, request=5.0, stop=2.0)
 
@@ -204,7 +204,7 @@ def test_a_timeout_reports_the_time_it_gave(tmp_path: Path) -> None:
         child.close()
     assert isinstance(caught.value.__cause__, NoAnswerInTime)
     given = caught.value.__cause__.seconds  # a second wait only if the machine kept it waiting
-    assert given in (0.5, 0.5 * (1 + SECOND_WAIT)) and waited >= given - 0.05, (given, waited)
+    assert given in (0.5, 0.5 + second_wait(0.5)) and waited >= given - 0.05, (given, waited)
 
 
 def test_no_fd_is_left_open(hostile: StudentProcess) -> None:
@@ -244,3 +244,41 @@ def test_an_answer_kept_from_the_cpu_gets_a_second_wait(tmp_path: Path) -> None:
     finally:
         child.close()
     assert response.json() == {"done": True}
+
+
+HANGS_AFTER_A_SLOW_START = NEEDS_CPU_TO_ANSWER + '''
+
+@app.get("/loop")
+async def loop():
+    while True:
+        pass
+
+
+@app.get("/naps")
+async def naps():
+    while True:
+        start = time.process_time()
+        while time.process_time() - start < 0.001:
+            pass
+        time.sleep(0.003)
+'''
+
+
+@pytest.mark.solo
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs SCHED_IDLE and /proc")
+@pytest.mark.parametrize("hang", ["/loop", "/naps"])
+def test_a_process_starved_before_is_judged_by_what_it_does_now(tmp_path: Path, hang: str) -> None:
+    """Held back once, then favoured (a CPU all but its own, whatever else runs): a loop, or a
+    handler asleep most of the time, is hung, and fails at the limit without a second wait."""
+    (tmp_path / "main.py").write_text(HANGS_AFTER_A_SLOW_START)
+    child = StudentProcess(tmp_path, Limits(startup=20.0, request=1.0), tmp_path)
+    try:
+        assert child.wait_report("ready").ok, child.output()
+        with hog_on_cpu_0(), starved(child.pid, until=2.5), child.client() as client:
+            assert client.get("/work").json() == {"done": True}  # its life so far: mostly held back
+        with favoured(child.pid), child.client() as client, pytest.raises(httpx.ReadTimeout) as caught:
+            client.get(hang)
+    finally:
+        child.close()
+    assert isinstance(caught.value.__cause__, NoAnswerInTime)
+    assert caught.value.__cause__.seconds == 1.0

@@ -1,10 +1,11 @@
 """Throwaway databases and roles on a real PostgreSQL server, for the checks that run an app on one.
 
-Each database made for a student's app comes with a role of its own: a random password, no
-SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, owner of that one database, which no
-one else (PUBLIC) may connect to. The app gets a URL with that role, and the grader reads the
-app's rows as that role too: never as the admin, whom a view or function the app made could
-otherwise run as. Database and role are dropped together at the end.
+Each student's step run gets a database of its own, owned by the admin, which no one else (PUBLIC)
+may connect to or use schema public of; each app's folder gets a role in it: a random password, no
+SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, allowed to connect to that database
+only, owner of a schema of its own name and of nothing else. The app gets a URL with that role,
+and the grader reads the app's rows as that role too: never as the admin, whom a view or function
+the app made could otherwise run as. The database and its roles are dropped together at the end.
 
 A server that trusts local connections (`trust` in pg_hba.conf, as a development server often
 does) checks no password at all: an app there could still log in as any role it names, the
@@ -24,8 +25,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,27 +101,36 @@ def reachable(url: str) -> bool:
 
 @dataclass(frozen=True)
 class Throwaway:
-    """One database and the role that owns it, both named `name`, and how the app reaches them."""
+    """One role with a schema of its own, named `role`, in database `database`, and how the app
+    reaches them."""
 
-    name: str
+    database: str
+    role: str
     password: str
-    url: str  # postgresql://name:password@host/name: what the grader reads the rows with
+    url: str  # postgresql://role:password@host/database: what the grader reads the rows with
 
     def app_url(self, driver: str = "psycopg") -> str:
         """The URL handed to the app, as SQLAlchemy's postgresql+driver://."""
-        return with_database(self.url, self.name, driver)
+        return with_database(self.url, self.database, driver)
 
 
 class ThrowawayDatabases:
-    """Databases persistlab_<random>, each owned by a role of the same name; drop_all() drops all.
+    """One database persistlab_<random> (one student's step run), made on the first create(), and
+    in it a role persistlab_<random> per create(), owner of a schema of the same name and of
+    nothing else; drop_all() drops the database and every role.
 
+    CREATE DATABASE waits for a checkpoint (a fifth of a second), a role and a schema take a
+    millisecond: students are kept apart by database, one app's folder from another by schema.
+    PostgreSQL's default search_path ("$user", public) puts the role's tables in its own schema.
     Use it as a context manager (or call drop_all in a finally) so that a crash of the checks
     leaves nothing behind on the server.
     """
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or server_url()
-        self.names: list[str] = []
+        self.database = ""
+        self.roles: list[str] = []
+        self._lock = threading.Lock()
 
     def __enter__(self) -> ThrowawayDatabases:  # noqa: PYI034  (never subclassed)
         return self
@@ -129,43 +139,66 @@ class ThrowawayDatabases:
         self.drop_all()
 
     def create(self) -> Throwaway:
-        """A new empty database and its role: only that role may connect to it."""
+        """A new role and its empty schema in this run's database: the role may connect to that
+        database only, and use no schema but its own."""
+        from psycopg import sql
+
+        with self._lock:
+            database = self.database or self._create_database()
+            role = f"persistlab_{secrets.token_hex(6)}"
+            password = secrets.token_hex(16)
+            with connect(with_database(self.url, database)) as conn:
+                self.roles.append(role)  # before it exists: drop_all takes what was made
+                conn.execute(
+                    sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
+                conn.execute(
+                    sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                        sql.Identifier(database), sql.Identifier(role)
+                    )
+                )
+                conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                    sql.Identifier(role), sql.Identifier(role)
+                ))
+        url = with_login(with_database(self.url, database), role, password)
+        return Throwaway(database, role, password, url)
+
+    def _create_database(self) -> str:
+        """The run's database, owned by the admin: no one else (PUBLIC) may connect to it, or use
+        its schema public."""
         from psycopg import sql
 
         name = f"persistlab_{secrets.token_hex(6)}"
-        password = secrets.token_hex(16)
-        role = sql.Identifier(name)
         with connect(self.url) as conn:
-            self.names.append(name)  # before anything exists: drop_all takes what was made
-            conn.execute(
-                sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
-                    role, sql.Literal(password)
-                )
-            )
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
-        url = with_login(with_database(self.url, name), name, password)
-        return Throwaway(name, password, url)
+            self.database = name  # before it exists: drop_all takes what was made
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        with connect(with_database(self.url, name)) as conn:
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        return name
 
     def drop_all(self) -> None:
-        """Drop every database made here (closing the app's connections), then its role. Each
-        DROP DATABASE waits for a checkpoint: sent side by side, they share one."""
-        if not self.names:
-            return
-        with ThreadPoolExecutor(max_workers=min(8, len(self.names))) as pool:
-            list(pool.map(self._drop, self.names))
-        self.names.clear()
-
-    def _drop(self, name: str) -> None:
+        """Drop the database (closing the app's connections), then every role."""
         from psycopg import errors, sql
 
-        with connect(self.url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            try:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-            except errors.DependentObjectsStillExist:  # something in the admin's database
-                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        with self._lock:
+            if not self.database and not self.roles:
+                return
+            with connect(self.url) as conn:
+                if self.database:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(self.database)
+                    ))
+                    self.database = ""
+                for role in self.roles:
+                    try:
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                    except errors.DependentObjectsStillExist:  # something in the admin's database
+                        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                self.roles.clear()
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:

@@ -1,11 +1,13 @@
 """Step 10: the contract of steps 7 to 9 again, with the app on a throwaway PostgreSQL database.
 
 The app is started as a real `python -m uvicorn main:app` with DATABASE_URL in its environment;
-each fresh folder gets a database and a role of its own (grader/checks/postgres.py), dropped at
-the end, which the app reaches through a gate in its own folder (grader/engine/pg_gate.py) that
-lets that role into that database only: the one way to a database server from the sandbox. The checks are those of steps 7, 8 and 9, imported and called, with this step's points;
-a step-7 or step-8 check that adds a note without an owner gets the id of a user made for it.
-No reachable server: each check fails with "skipped: no PostgreSQL server".
+the student's run gets a database of its own and each fresh folder a role with its own schema in
+it (grader/checks/postgres.py), dropped at the end; the app reaches them through a gate in its
+own folder (grader/engine/pg_gate.py) that lets that role into that database only: the one way
+to a database server from the sandbox. The checks are those of steps 7, 8 and 9, imported and
+called, with this step's points; a step-7 or step-8 check that adds a note without an owner gets
+the id of a user made for it. No reachable server: each check fails with "skipped: no PostgreSQL
+server".
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class PostgresServer(RealServer):
         """Open a gate to the app's own database in its folder, the one way there from a sandbox,
         and hand the app that gate's URL."""
         gate = PostgresGate(Path(tempfile.mkdtemp(prefix=".pg-", dir=self.folder)),
-                            self.database.url, self.database.name, self.database.name)
+                            self.database.url, self.database.role, self.database.database)
         self.gate = gate
         self.waits_on = gate.busy
         self.env = app_environment(gate.url(self.database.password))
@@ -110,9 +112,9 @@ class PostgresServer(RealServer):
     def _owner_id(self) -> int:
         assert self.owners is not None
         with self._owner_lock:
-            if self.database.name not in self.owners:
-                self.owners[self.database.name] = int(step09.create_user(self, "owner")["id"])
-            return self.owners[self.database.name]
+            if self.database.role not in self.owners:  # one schema, one set of tables
+                self.owners[self.database.role] = int(step09.create_user(self, "owner")["id"])
+            return self.owners[self.database.role]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -141,7 +143,7 @@ def spawn(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, databases: ThrowawayDatabases
 ) -> Iterator[Callable[..., StudentServer]]:
     """Start the app for real on a folder (default: a fresh copy), once every server started before
-    is killed; a new folder gets a new database, or the one of `database_of`."""
+    is killed; a new folder gets a new role and schema, or those of `database_of`."""
     of_folder: dict[Path, Throwaway] = {}
     owners: dict[str, int] = {}
     copies = itertools.count()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -45,14 +46,21 @@ def _refused(url: str, statement: str) -> str:
     return str(refused.value)
 
 
-def test_the_role_owns_its_database_and_can_build_in_it(databases: ThrowawayDatabases) -> None:
+def test_the_role_builds_in_a_schema_of_its_own(databases: ThrowawayDatabases) -> None:
     made = databases.create()
     with psycopg.connect(made.url, autocommit=True) as conn:
         conn.execute("CREATE TABLE notes (id SERIAL PRIMARY KEY, text TEXT)")
         conn.execute("INSERT INTO notes (text) VALUES ('kept')")
-    assert query(made.url, "SELECT current_user, current_database()") == [(made.name, made.name)]
+        conn.execute("CREATE TEMP TABLE scratch (n INT)")
+    assert query(made.url, "SELECT current_user, current_database(), current_schema()") == [
+        (made.role, made.database, made.role)
+    ]
+    assert query(made.url, "SELECT schemaname FROM pg_tables WHERE tablename = 'notes'") == [
+        (made.role,)
+    ]
     assert query(made.url, "SELECT text FROM notes") == [("kept",)]
-    assert made.app_url().startswith(f"postgresql+psycopg://{made.name}:{made.password}@")
+    assert made.app_url().startswith(f"postgresql+psycopg://{made.role}:{made.password}@")
+    assert urlsplit(made.app_url()).path == f"/{made.database}"
 
 
 def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) -> None:
@@ -61,7 +69,7 @@ def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) ->
         databases.url,
         (
             "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls "
-            f"FROM pg_roles WHERE rolname = '{made.name}'"
+            f"FROM pg_roles WHERE rolname = '{made.role}'"
         ),
     )
     assert rows == [(False, False, False, False, False)]
@@ -71,25 +79,58 @@ def test_the_role_has_no_power_over_the_server(databases: ThrowawayDatabases) ->
     assert "permission denied to create database" in _refused(made.url, "CREATE DATABASE intruder")
     assert "permission denied" in _refused(made.url, "SELECT rolpassword FROM pg_authid")
     assert "permission denied" in _refused(made.url, "SELECT pg_ls_dir('.')")
+    assert "permission denied for database" in _refused(made.url, "CREATE SCHEMA intruder")
+    assert "permission denied for schema public" in _refused(
+        made.url, "CREATE TABLE public.intruder (n INT)"
+    )
+    owner = query(made.url, "SELECT pg_get_userbyid(datdba) FROM pg_database "
+                  "WHERE datname = current_database()")
+    assert owner and owner[0][0] != made.role
 
 
-def test_the_role_cannot_reach_another_database(databases: ThrowawayDatabases) -> None:
+def test_a_role_cannot_touch_another_roles_schema(databases: ThrowawayDatabases) -> None:
     ann, bob = databases.create(), databases.create()
+    assert ann.database == bob.database and ann.role != bob.role
     with psycopg.connect(bob.url, autocommit=True) as conn:
         conn.execute("CREATE TABLE secrets (text TEXT)")
-    into_bobs = with_database(ann.url, bob.name)
-    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-        psycopg.connect(into_bobs, connect_timeout=3)
-    assert "permission denied" in _refused(ann.url, f"SET ROLE {bob.name}")
+        conn.execute("INSERT INTO secrets VALUES ('bob''s')")
+    theirs = f"{bob.role}.secrets"
+    for statement in (
+        f"SELECT * FROM {theirs}",
+        f"INSERT INTO {theirs} VALUES ('ann''s')",
+        f"DELETE FROM {theirs}",
+        f"DROP TABLE {theirs}",
+        f"CREATE TABLE {bob.role}.planted (n INT)",
+    ):
+        assert f"permission denied for schema {bob.role}" in _refused(ann.url, statement)
+    assert "permission denied" in _refused(ann.url, f"SET ROLE {bob.role}")
+    assert query(ann.url, "SELECT * FROM secrets") == []  # no table of that name in ann's schema
+    assert query(bob.url, "SELECT text FROM secrets") == [("bob's",)]
+
+
+def test_the_role_cannot_reach_another_students_database(databases: ThrowawayDatabases) -> None:
+    ann = databases.create()
+    with ThrowawayDatabases(databases.url) as others:
+        bob = others.create()
+        assert bob.database != ann.database
+        with psycopg.connect(bob.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE secrets (text TEXT)")
+        into_bobs = with_database(ann.url, bob.database)
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(into_bobs, connect_timeout=3)
+        assert "permission denied" in _refused(ann.url, f"SET ROLE {bob.role}")
 
 
 def test_everything_is_dropped_even_after_a_crash() -> None:
     made: list[Throwaway] = []
     with pytest.raises(RuntimeError), ThrowawayDatabases(DEFAULT_URL) as databases:
         made += [databases.create(), databases.create()]
+        app = psycopg.connect(made[0].url, autocommit=True)  # still connected: dropped all the same
+        app.execute("CREATE TABLE notes (text TEXT)")
         raise RuntimeError("the checks crashed")
-    names = {m.name for m in made}
-    assert len(names) == 2
+    app.close()
+    names = {m.database for m in made} | {m.role for m in made}
+    assert len(names) == 3
     left = query(
         DEFAULT_URL, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles"
     )
@@ -110,7 +151,7 @@ def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(
     with ThrowawayDatabases(cluster.admin_url) as databases:
         made = databases.create()
         assert made.app_url().startswith(
-            f"postgresql+psycopg://{made.name}:{made.password}@/{made.name}?host=/"
+            f"postgresql+psycopg://{made.role}:{made.password}@/{made.database}?host=/"
         )
         for other in ("postgres", "template1"):
             with pytest.raises(psycopg.OperationalError, match="permission denied for database"):

@@ -28,17 +28,20 @@ def test_no_server_is_never_a_pass(course: Course, monkeypatch: pytest.MonkeyPat
     assert all(t.message == "skipped: no PostgreSQL server" for t in report.tests)
 
 
-def test_throwaway_databases_are_made_and_dropped() -> None:
-    databases = ThrowawayDatabases()
-    made = [databases.create(), databases.create()]
-    names = {m.name for m in made}
-    assert names <= _persistlab("SELECT datname FROM pg_database")
-    assert names <= _persistlab("SELECT rolname FROM pg_roles")
-    assert query(made[0].url, "SELECT current_user") == [(made[0].name,)]
-    databases.drop_all()
-    assert not names & (
-        _persistlab("SELECT datname FROM pg_database") | _persistlab("SELECT rolname FROM pg_roles")
-    )
+def test_one_database_per_run_and_a_role_per_create_all_dropped() -> None:
+    with ThrowawayDatabases() as databases:  # a failed assertion leaves nothing behind either
+        made = [databases.create(), databases.create()]
+        assert {m.database for m in made} == {databases.database} <= _persistlab(
+            "SELECT datname FROM pg_database"
+        )
+        roles = {m.role for m in made}
+        assert len(roles) == 2 and roles <= _persistlab("SELECT rolname FROM pg_roles")
+        assert query(made[0].url, "SELECT current_user, current_schema()") == [(made[0].role,) * 2]
+        databases.drop_all()
+        assert not ({made[0].database} | roles) & (
+            _persistlab("SELECT datname FROM pg_database")
+            | _persistlab("SELECT rolname FROM pg_roles")
+        )
 
 
 def test_the_app_never_sees_the_admins_login() -> None:

@@ -130,6 +130,8 @@ class ThrowawayDatabases:
         self.url = url or server_url()
         self.database = ""
         self.roles: list[str] = []
+        self._admin: Any = None  # the admin's connection to the database, kept for the next role
+        self._closed = False  # to PUBLIC: set once the first role's transaction is committed
         self._lock = threading.Lock()
 
     def __enter__(self) -> ThrowawayDatabases:  # noqa: PYI034  (never subclassed)
@@ -140,50 +142,55 @@ class ThrowawayDatabases:
 
     def create(self) -> Throwaway:
         """A new role and its empty schema in this run's database: the role may connect to that
-        database only, and use no schema but its own."""
+        database only, and use no schema but its own. One transaction: one commit to wait for."""
         from psycopg import sql
 
         with self._lock:
-            database = self.database or self._create_database()
-            role = f"persistlab_{secrets.token_hex(6)}"
+            if not self.database:
+                self._create_database()
+            if self._admin is None:
+                self._admin = connect(with_database(self.url, self.database))
+            database, role = sql.Identifier(self.database), f"persistlab_{secrets.token_hex(6)}"
             password = secrets.token_hex(16)
-            with connect(with_database(self.url, database)) as conn:
-                self.roles.append(role)  # before it exists: drop_all takes what was made
-                conn.execute(
+            self.roles.append(role)  # before it exists: drop_all takes what was made
+            with self._admin.transaction():
+                if not self._closed:  # no one else (PUBLIC) may connect, or use schema public
+                    self._admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+                    self._admin.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+                self._admin.execute(
                     sql.SQL(f"CREATE ROLE {{}} {ROLE_OPTIONS} PASSWORD {{}}").format(
                         sql.Identifier(role), sql.Literal(password)
                     )
                 )
-                conn.execute(
+                self._admin.execute(
                     sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-                        sql.Identifier(database), sql.Identifier(role)
+                        database, sql.Identifier(role)
                     )
                 )
-                conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                self._admin.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
                     sql.Identifier(role), sql.Identifier(role)
                 ))
-        url = with_login(with_database(self.url, database), role, password)
-        return Throwaway(database, role, password, url)
+            self._closed = True
+            url = with_login(with_database(self.url, self.database), role, password)
+            return Throwaway(self.database, role, password, url)
 
-    def _create_database(self) -> str:
-        """The run's database, owned by the admin: no one else (PUBLIC) may connect to it, or use
-        its schema public."""
+    def _create_database(self) -> None:
+        """The run's database, owned by the admin."""
         from psycopg import sql
 
         name = f"persistlab_{secrets.token_hex(6)}"
         with connect(self.url) as conn:
             self.database = name  # before it exists: drop_all takes what was made
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
-        with connect(with_database(self.url, name)) as conn:
-            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        return name
 
     def drop_all(self) -> None:
         """Drop the database (closing the app's connections), then every role."""
         from psycopg import errors, sql
 
         with self._lock:
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
             if not self.database and not self.roles:
                 return
             with connect(self.url) as conn:
@@ -191,7 +198,7 @@ class ThrowawayDatabases:
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                         sql.Identifier(self.database)
                     ))
-                    self.database = ""
+                    self.database, self._closed = "", False
                 for role in self.roles:
                     try:
                         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

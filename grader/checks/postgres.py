@@ -199,12 +199,16 @@ class ThrowawayDatabases:
                         sql.Identifier(self.database)
                     ))
                     self.database, self._closed = "", False
-                for role in self.roles:
-                    try:
-                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                roles = sql.SQL(", ").join(map(sql.Identifier, self.roles))
+                if self.roles:
+                    try:  # all in one statement: one commit
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(roles))
                     except errors.DependentObjectsStillExist:  # something in the admin's database
-                        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+                        for (role,) in conn.execute(
+                            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [self.roles]
+                        ).fetchall():
+                            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(roles))
                 self.roles.clear()
 
 

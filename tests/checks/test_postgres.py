@@ -137,6 +137,19 @@ def test_everything_is_dropped_even_after_a_crash() -> None:
     assert not names & {row[0] for row in left}
 
 
+def test_a_role_granted_something_elsewhere_is_dropped_too(databases: ThrowawayDatabases) -> None:
+    made = [databases.create(), databases.create(), databases.create()]
+    with psycopg.connect(databases.url, autocommit=True) as admin:  # in the admin's database
+        admin.execute(f"GRANT CONNECT ON DATABASE {admin.info.dbname} TO {made[1].role}")
+        admin.execute(f"CREATE TABLE {made[1].role}_left (n INT)")
+        admin.execute(f"ALTER TABLE {made[1].role}_left OWNER TO {made[1].role}")
+    databases.roles.append("persistlab_never_made")  # a create() that failed before its role
+    databases.drop_all()
+    roles = {m.role for m in made}
+    assert not roles & {row[0] for row in query(databases.url, "SELECT rolname FROM pg_roles")}
+    assert query(databases.url, f"SELECT to_regclass('{made[1].role}_left')") == [(None,)]
+
+
 def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(
     cluster: PrivateCluster,
 ) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine.limits import Limits
-from grader.engine.scratch import BoundedScratch, Scratch
+from grader.engine.scratch import BoundedScratch, Scratch, in_memory
 from grader.feedback import CheckFailure
 from grader.results import (
     ERROR,
@@ -61,9 +61,13 @@ def workdir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def scratch(target: Target) -> Iterator[Scratch]:
-    """Copies of the step folder; sandboxed, each on its own small tmpfs."""
+    """Copies of the step folder; sandboxed, each on its own small tmpfs; for check, in memory
+    where the machine has room."""
     sandbox = target.limits.sandbox
-    copy = BoundedScratch(target.folder) if sandbox and sandbox.namespaces else Scratch(target.folder)
+    if sandbox and sandbox.namespaces:
+        copy: Scratch = BoundedScratch(target.folder)
+    else:
+        copy = Scratch(target.folder, in_memory() if sandbox is None else None)
     yield copy
     copy.cleanup()
 

@@ -157,15 +157,45 @@ def requirements(path: Path, folder: Path, depth: int = NESTING) -> list[Require
     return found
 
 
+def distributions_of(modules: set[str]) -> dict[str, list[str]]:
+    """`importlib.metadata.packages_distributions()` for `modules` only, the same lists in the same
+    order, without parsing the metadata and file list of every installed distribution (most of a
+    tenth of a second): a distribution's file list (RECORD) is parsed only when a line of it
+    starts with one of the names, its metadata only when it provides one."""
+    metadata = importlib.metadata
+    declared = getattr(metadata, "_top_level_declared", None)
+    inferred = getattr(metadata, "_top_level_inferred", None)
+    if declared is None or inferred is None:  # another Python's packages_distributions()
+        everything = metadata.packages_distributions()
+        return {module: everything[module] for module in modules if module in everything}
+    names = "|".join(map(re.escape, sorted(modules))) or "(?!)"
+    first = re.compile(rf'^"?(?:\./)*(?:{names})(?:[/.,"]|$)', re.MULTILINE)
+    found: dict[str, list[str]] = {}
+    for dist in metadata.distributions():
+        tops = declared(dist)
+        if not tops:
+            record = dist.read_text("RECORD") if type(dist) is metadata.PathDistribution else None
+            if record and not first.search(record):
+                continue  # no file of it can make one of the names
+            tops = inferred(dist)
+        hits = [top for top in tops if top in modules]
+        if hits:
+            name = dist.metadata["Name"]
+            for top in hits:
+                found.setdefault(top, []).append(name)
+    return found
+
+
 def needs(folder: Path) -> dict[str, str]:
     """Distribution -> why the app needs it: its imports, the PostgreSQL driver, its server."""
     sources = {
         p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))
     }
-    distributions = importlib.metadata.packages_distributions()
-    found: dict[str, str] = {}
     packages = {p.name for p in folder.iterdir() if p.is_dir()}
-    for module, file in imported_modules(sources, packages).items():
+    imported = imported_modules(sources, packages)
+    distributions = distributions_of(set(imported))
+    found: dict[str, str] = {}
+    for module, file in imported.items():
         names = distributions.get(module) or [module]
         found.setdefault(normalise(names[0]), f"{file} imports {module}")
     found[POSTGRES_DRIVER] = (

@@ -120,15 +120,12 @@ def _error(spec: ChildSpec, stage: str, exc: BaseException) -> None:
     )
 
 
-def _serve(spec: ChildSpec, app: Any) -> None:
+def _prompt_server() -> type:
+    """uvicorn's Server, as the grader runs it (main:app served, or uvicorn's own command run
+    inline): a stop seen within 0.01 s, and no wait for connections when none is left."""
     import uvicorn
 
-    class ReportingServer(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started:
-                _report(spec, stage="ready")
-
+    class PromptServer(uvicorn.Server):
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             # uvicorn sleeps 0.1 s for open connections to finish; the grader closes its own
             # connections, so with none left the app's shutdown code runs at once
@@ -152,6 +149,18 @@ def _serve(spec: ChildSpec, app: Any) -> None:
             while not await self.on_tick(ticks // 10):
                 ticks += 1
                 await asyncio.sleep(0.01)
+
+    return PromptServer
+
+
+def _serve(spec: ChildSpec, app: Any) -> None:
+    import uvicorn
+
+    class ReportingServer(_prompt_server()):  # type: ignore[misc]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                _report(spec, stage="ready")
 
     sock = socket.socket(fileno=spec.socket_fd)
     handlers = logging.getLogger("uvicorn").handlers
@@ -214,6 +223,8 @@ def _exec(spec: ChildSpec) -> int:
 def _uvicorn(folder: str, argv: list[str]) -> int:
     from uvicorn.main import main as uvicorn_main
 
+    # its Server stops as main:app's does: the tick and the shutdown of _prompt_server
+    sys.modules["uvicorn.main"].Server = _prompt_server()  # type: ignore[attr-defined]
     sys.argv = ["uvicorn", *argv]
     sys.path.insert(0, folder)
     return _as_python_runs(uvicorn_main)

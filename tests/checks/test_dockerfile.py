@@ -11,7 +11,7 @@ import pytest
 
 from grader.check import run_checks
 from grader.checks.dockerfile import DockerfileError, Form, ignored, parse, stages, substitute
-from grader.checks.image import check_dockerfile, check_requirements, image_server
+from grader.checks.image import check_dockerfile, check_requirements, distributions_of, image_server
 from grader.checks.requirements import imported_modules, pip_requirement_files
 from grader.checks.requirements import parse as parse_requirements
 from grader.checks.server_command import NotAServer, read_server, runnable_here
@@ -477,6 +477,19 @@ def test_fastapi_standard_brings_its_command_line(tmp_path: Path) -> None:
     text = REFERENCE_REQUIREMENTS.replace("fastapi==0.165.0", "fastapi[standard]==0.165.0")
     (folder / "requirements.txt").write_text(text, encoding="utf-8")
     check_requirements(folder)
+
+
+def test_the_distributions_of_modules_are_those_packages_distributions_names() -> None:
+    """Asked for some modules, the same lists in the same order as for all of them at once."""
+    import importlib.metadata
+
+    everything = importlib.metadata.packages_distributions()
+    assert distributions_of(set(everything) | {"os", "config", "no_such_module"}) == everything
+    for module, names in everything.items():
+        assert distributions_of({module}) == {module: names}, module
+    assert distributions_of({"fastapi", "sqlalchemy"}) == {
+        "fastapi": ["fastapi"], "sqlalchemy": ["SQLAlchemy"]
+    }
 
 
 def test_requirement_lines_are_joined_and_hashes_left_out() -> None:

@@ -95,6 +95,26 @@ def test_the_reference_starts_inline_without_a_shell_or_a_fresh_python(tmp_path:
         server.crash()
 
 
+def test_an_inline_start_stops_as_main_app_does(tmp_path: Path) -> None:
+    """SIGTERM with no connection open: the app's shutdown code runs at once, without uvicorn's
+    0.1 s wait for connections (nor its 0.1 s tick), as for main:app forked."""
+    import time
+
+    took = []
+    for _ in range(3):  # the quickest of three: a busy machine may slow one
+        server = _start(tmp_path, lambda folder: None, {}, inline_too=True).start()
+        assert server.request("GET", "/health").status_code == 200
+        process = server.process
+        assert process is not None
+        started = time.monotonic()
+        server.shutdown()
+        took.append(time.monotonic() - started)
+        assert process.report is not None and "Application shutdown complete" in process.output()
+        if took[-1] < 0.1:
+            break
+    assert min(took) < 0.1, took
+
+
 def test_only_alembic_stages_run_inline() -> None:
     python = sys.executable
 

@@ -272,6 +272,10 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         failed = usage_error_json(known.number if known else None, known.points if known else 0, exc.message)
         click.echo(json.dumps(failed, indent=2))
         sys.exit(2)
+    if as_json or list_protections:
+        from grader.engine.sandbox import probe_ahead
+
+        probe_ahead()  # the machine probes the protections are listed from run while the zygote loads
     from grader.check import run_checks
     from grader.protections import for_check
 

@@ -228,6 +228,7 @@ def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
 
 
 def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
+    gc.disable()  # loading makes little garbage: one collection once loaded, not hundreds
     from grader.engine.child import ChildSpec, run_child
     from grader.engine.preload import warm_up
 
@@ -243,6 +244,7 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
 
         join(list(group))
 
+    gc.enable()
     gc.collect()
     gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
     status_fds: dict[int, int] = {}

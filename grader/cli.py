@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -279,6 +280,7 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
     from grader.check import run_checks
     from grader.protections import for_check
 
+    gc.enable()  # off while the grader loaded (grader.main)
     limits = Limits().with_timeout(timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     verdict = outcome(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -17,6 +18,8 @@ def main() -> None:
             from grader.engine.zygote import shared_zygote
 
             shared_zygote()
+        if command in QUICK_EXIT:
+            gc.disable()  # loading makes little garbage; the command turns the collector back on
         from grader.cli import cli
 
         cli(prog_name="persistlab")

@@ -83,3 +83,13 @@ def test_probes_started_ahead_answer_as_probes_asked_now() -> None:
     sandbox.probe_ahead()
     assert (sandbox.namespaces_reason(), sandbox._probe_private_tmp()) == now
     assert sandbox._ahead == {}
+
+
+def test_the_checks_pytest_session_loads_no_plugin_they_do_not_use() -> None:
+    code = ("import json, sys\nfrom grader.course import load_course\nfrom grader.driver import open_session\n"
+            "seen = []\nopen_session([load_course().step(5)], lambda s: seen.append(s.plugins.list_name_plugin()))\n"
+            "names = {name for name, plugin in seen[0] if plugin is not None}\n"
+            "print(json.dumps(sorted(n for n in ('unittest', 'tmpdir', 'monkeypatch', 'recwarn', 'subtests') "
+            "if n in names or n in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []

@@ -228,7 +228,7 @@ def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
 
 
 def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
-    gc.disable()  # loading makes little garbage: one collection once loaded, not hundreds
+    gc.disable()  # loading makes next to no garbage: no collection while it loads
     from grader.engine.child import ChildSpec, run_child
     from grader.engine.preload import warm_up
 
@@ -244,9 +244,8 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
 
         join(list(group))
 
-    gc.enable()
-    gc.collect()
-    gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
+    gc.freeze()  # the children's collections then leave the shared pages alone (no copies); the
+    gc.enable()  # loading left a few hundred objects of garbage, not worth a collection of it all
     status_fds: dict[int, int] = {}
     verdicts: dict[int, int] = {}  # pid -> read end of its init's verdict pipe
     alive_r, alive_w = os.pipe()  # a sandboxed child sees EOF here once the zygote is gone

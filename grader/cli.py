@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -16,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader import __version__
-from grader.breakit import EXPERIMENTS
 from grader.carry import may_open, open_when_due
 from grader.course import Course, CourseError, Step, load_course
 from grader.engine.limits import Limits
@@ -273,9 +273,14 @@ def check(step: str | None, directory: Path | None, as_json: bool, timeout: floa
         failed = usage_error_json(known.number if known else None, known.points if known else 0, exc.message)
         click.echo(json.dumps(failed, indent=2))
         sys.exit(2)
+    if as_json or list_protections:
+        from grader.engine.sandbox import probe_ahead
+
+        probe_ahead()  # the machine probes the protections are listed from run while the zygote loads
     from grader.check import run_checks
     from grader.protections import for_check
 
+    gc.enable()  # off while the grader loaded (grader.main)
     limits = Limits().with_timeout(timeout)
     report = run_checks(chosen, step_dir(workspace, chosen), limits)
     verdict = outcome(report)
@@ -561,7 +566,20 @@ def gradescope_build(out: Path, late_penalty: str | None, late_cap: str | None) 
     click.echo(f"Wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
 
 
-@cli.group()
+class DemoGroup(click.Group):
+    """The break-it experiments become commands when `demo` is used: grader.breakit loads what
+    `check` has no use for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _add_experiments()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        _add_experiments()
+        return super().get_command(ctx, name)
+
+
+@cli.group(cls=DemoGroup)
 def demo() -> None:
     """Short demonstrations, run for real: a restart, and the break-it experiments of steps 6
     and 8."""
@@ -585,8 +603,12 @@ def _experiment_command(name: str, title: str, step: int) -> None:
     demo.command(name)(command)
 
 
-for _name, _experiment in EXPERIMENTS.items():
-    _experiment_command(_name, _experiment.title, _experiment.step)
+def _add_experiments() -> None:
+    from grader.breakit import EXPERIMENTS
+
+    for name, experiment in EXPERIMENTS.items():
+        if name not in demo.commands:
+            _experiment_command(name, experiment.title, experiment.step)
 
 
 @cli.group()

@@ -31,7 +31,7 @@ MAX_SOURCE_BYTES = 1 << 20
 _UNUSED_PLUGINS = (
     "doctest", "junitxml", "pastebin", "legacypath", "unraisableexception",
     "threadexception", "faulthandler", "logging", "warnings", "setuponly", "setupplan",
-    "stepwise", "debugging",
+    "stepwise", "debugging", "unittest", "subtests", "tmpdir", "monkeypatch", "recwarn",
 )
 
 

@@ -11,6 +11,7 @@ filter (`grader.engine.syscalls`). Memory and processes are bounded by `grader.e
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import fcntl
@@ -24,6 +25,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader.engine import jail, syscalls
 
@@ -36,6 +38,7 @@ LEASES = ("/run/persistlab-uids", os.path.join(tempfile.gettempdir(), "persistla
 _network = -1  # a network namespace of the zygote's making, entered by each student it forks
 _NO_NETWORK = -2  # tried, and refused: each student makes its own
 _private_tmp: bool | None = None  # whether this machine lets `check` give an app its own /tmp
+_ahead: dict[str, Callable[[], Any]] = {}  # probes started ahead of their question (`probe_ahead`)
 
 
 class SandboxError(RuntimeError):
@@ -165,27 +168,85 @@ def _own_tmp(folder: Path) -> None:
         _die_with_parent(lambda: os.getppid() == parent)  # new credentials cleared the signal
 
 
+def probe_ahead() -> None:
+    """Start now, each in a throwaway child, the probes `check` lists the protections from at
+    its end (new namespaces, an own /tmp): they run while it waits for its zygote, and each
+    answers when first asked (an answer never asked for is collected at exit)."""
+    if not sys.platform.startswith("linux") or _ahead:
+        return
+    if os.geteuid() == 0:
+        _ahead["namespaces"] = _namespaces_probe()
+    if _private_tmp is None:
+        _ahead["tmp"] = _private_tmp_probe()
+    atexit.unregister(_collect_ahead)
+    atexit.register(_collect_ahead)
+
+
+def _collect_ahead() -> None:
+    while _ahead:
+        _ahead.popitem()[1]()
+
+
+def _answer(name: str, start: Callable[[], Callable[[], Any]]) -> Any:
+    """The answer of probe `name`: started ahead, or now."""
+    answer = _ahead.pop(name, None) or start()
+    return answer()
+
+
+def _private_tmp_probe() -> Callable[[], bool]:
+    probe = Path(tempfile.mkdtemp(prefix="persistlab-tmp-probe-"))
+    try:
+        (probe / "app").mkdir()
+        pid = os.fork()
+    except BaseException:
+        shutil.rmtree(probe, ignore_errors=True)
+        raise
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        with contextlib.suppress(BaseException):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to answer
+            tmp = step_tmp(probe / "app")
+            tmp.mkdir()
+            made = os.stat(tmp)
+            _own_tmp(probe / "app")
+            shown = os.stat("/tmp")
+            code = 0 if (shown.st_dev, shown.st_ino) == (made.st_dev, made.st_ino) else 1
+        os._exit(code)
+
+    def answer() -> bool:
+        try:
+            _, status = os.waitpid(pid, 0)
+            return os.waitstatus_to_exitcode(status) == 0
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+
+    return answer
+
+
 def _probe_private_tmp() -> bool:
     if not sys.platform.startswith("linux"):
         return False
-    probe = Path(tempfile.mkdtemp(prefix="persistlab-tmp-probe-"))
-    (probe / "app").mkdir()
-    try:
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            code = 1
-            with contextlib.suppress(BaseException):
-                tmp = step_tmp(probe / "app")
-                tmp.mkdir()
-                made = os.stat(tmp)
-                _own_tmp(probe / "app")
-                shown = os.stat("/tmp")
-                code = 0 if (shown.st_dev, shown.st_ino) == (made.st_dev, made.st_ino) else 1
-            os._exit(code)
+    return bool(_answer("tmp", _private_tmp_probe))
+
+
+def _namespaces_probe() -> Callable[[], str | None]:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to answer
+            _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
+            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - any failure means no sandbox
+            os._exit(1)
+
+    def answer() -> str | None:
         _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
+        if os.waitstatus_to_exitcode(status) != 0:
+            return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
+        return None
+
+    return answer
 
 
 def namespaces_reason() -> str | None:
@@ -195,18 +256,8 @@ def namespaces_reason() -> str | None:
         return f"namespaces need Linux, and this is {sys.platform}"
     if os.geteuid() != 0:
         return "namespaces and a separate user need root"
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        try:
-            _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC)
-            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-            os._exit(0)
-        except BaseException:  # noqa: BLE001 - any failure means no sandbox
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return "this machine refuses new namespaces (a container without CAP_SYS_ADMIN?)"
-    return None
+    reason: str | None = _answer("namespaces", _namespaces_probe)
+    return reason
 
 
 def unavailable_reason() -> str | None:
@@ -489,6 +540,7 @@ __all__ = [
     "namespaces_reason",
     "plain_scratch",
     "private_tmp",
+    "probe_ahead",
     "release_worker",
     "share_network",
     "tmp_can_be_private",

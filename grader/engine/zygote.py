@@ -21,12 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from grader.engine.child import ChildSpec, run_child
-from grader.engine.limits import die_with_parent, student_environment
+from grader.engine.environment import die_with_parent, student_environment
 from grader.engine.preload import GROWING
+
+TYPE_CHECKING = False  # typing is not imported: the zygote starts before the grader loads more
+if TYPE_CHECKING:
+    from grader.engine.child import ChildSpec
 
 
 class ZygoteError(RuntimeError):
@@ -52,6 +54,8 @@ class Zygote:
 
     def spawn(self, spec: ChildSpec) -> int:
         """Fork a child running `spec` and return its pid."""
+        from dataclasses import asdict
+
         fds = [spec.status_fd, spec.output_fd] + ([spec.socket_fd] if spec.socket_fd >= 0 else [])
         data = json.dumps(asdict(spec)).encode()
         with self._lock:
@@ -224,6 +228,8 @@ def _fork(spec: ChildSpec, alive_r: int, verdict_w: int) -> int:
 
 
 def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -> None:
+    gc.disable()  # loading makes next to no garbage: no collection while it loads
+    from grader.engine.child import ChildSpec, run_child
     from grader.engine.preload import warm_up
 
     die_with_parent()
@@ -238,8 +244,8 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
 
         join(list(group))
 
-    gc.collect()
-    gc.freeze()  # the children's collections then leave the shared pages alone (no copies)
+    gc.freeze()  # the children's collections then leave the shared pages alone (no copies); the
+    gc.enable()  # loading left a few hundred objects of garbage, not worth a collection of it all
     status_fds: dict[int, int] = {}
     verdicts: dict[int, int] = {}  # pid -> read end of its init's verdict pipe
     alive_r, alive_w = os.pipe()  # a sandboxed child sees EOF here once the zygote is gone
@@ -305,3 +311,4 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
 
 if __name__ == "__main__":
     serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2], tuple(sys.argv[3:]))
+    os._exit(0)  # every child is gone; tearing down all it preloaded only keeps the grader waiting

@@ -266,6 +266,7 @@ async def naps():
 
 @pytest.mark.solo
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs SCHED_IDLE and /proc")
+@pytest.mark.skipif(os.geteuid() != 0, reason="raising a process's priority needs root")
 @pytest.mark.parametrize("hang", ["/loop", "/naps"])
 def test_a_process_starved_before_is_judged_by_what_it_does_now(tmp_path: Path, hang: str) -> None:
     """Held back once, then favoured (a CPU all but its own, whatever else runs): a loop, or a

@@ -1108,3 +1108,13 @@ FULL_MARKS += [
             {"Dockerfile": [(CHAIN_CMD, "CMD alembic upgrade head && uvicorn main:app --host 0.0.0.0 --port 8000")]}),
 ]
 CORRECT += [ALTER10]
+
+# One mistake, one check, whatever the checks before left on the server: a user's notes listed
+# unfiltered fails the check of owners only, in step 9 and in step 10 (whose server is reused).
+VARIANTS += [
+    Variant(f"user-notes-unfiltered-step{step}", step, folder,
+            {"main.py": [(OWNER_FILTER, "select(Note).order_by(Note.id)")]},
+            first_failure="test_notes_have_an_owner", says=("the other user should have none",),
+            alone=True)
+    for step, folder in ((9, S9), (10, S10))
+]

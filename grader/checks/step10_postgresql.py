@@ -12,7 +12,6 @@ server".
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import shutil
 import tempfile
@@ -46,6 +45,7 @@ from grader.checks.postgres import (
     shared_cluster,
 )
 from grader.checks.real_server import RealServer
+from grader.checks.replay import replay as replay_check
 from grader.checks.restart import DB_FILE, restart_fixture
 from grader.course import SOLUTIONS
 from grader.engine.limits import Limits
@@ -251,17 +251,9 @@ restart = restart_fixture(ORM_COMMIT_HINT, api=step09.OWNED_NOTES, hand_over=Tru
 
 
 def replay(earlier: Callable[..., object], points: int, task: int) -> Callable[..., None]:
-    """An earlier step's check, run as it is, with this step's points and task."""
-
-    def run(**fixtures: Any) -> None:
-        with postgres_hints():
-            earlier(**fixtures)
-
-    run.__signature__ = inspect.signature(earlier)  # type: ignore[attr-defined]
-    run.__name__ = run.__qualname__ = earlier.__name__
-    run.__doc__ = earlier.__doc__
-    run.replays = (earlier,)  # type: ignore[attr-defined]
-    return check(points=points, task=task)(run)
+    """An earlier step's check, run as it is on this step's servers, with this step's points and
+    task, a PostgreSQL error in its failure given the hint for it."""
+    return replay_check(earlier, points, task, renames={}, around=postgres_hints)
 
 
 @check(points=2, task=1)

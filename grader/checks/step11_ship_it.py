@@ -3,7 +3,6 @@ API of steps 7 to 9, which the app still serves, replayed on main:app forked as 
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import shutil
 import sys
@@ -20,6 +19,7 @@ from grader.checks.orm_app import ORM_COMMIT_HINT
 from grader.checks.owners import owned_note
 from grader.checks.postgres import app_environment
 from grader.checks.real_server import RealServer
+from grader.checks.replay import replay as replay_check
 from grader.checks.restart import DB_FILE, RestartRun, graceful_restart_check, restart_fixture
 from grader.checks.server_command import after, inline, runnable_here
 from grader.checks.step09_relations_and_transactions import OWNED_NOTES
@@ -329,18 +329,7 @@ FORKED = {"spawn": "forked", "server": "forked_server"}  # what a replay takes i
 def replay(earlier: Callable[..., None], points: int = 1, task: int = 6) -> Callable[..., None]:
     """A check of step 9 (its own, or its replay of steps 7 and 8) run as it is, on forked servers,
     with this step's points and task."""
-    names = list(inspect.signature(earlier).parameters)
-
-    def run(**fixtures: Any) -> None:
-        earlier(*(fixtures[FORKED.get(name, name)] for name in names))
-
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(FORKED.get(name, name), inspect.Parameter.KEYWORD_ONLY) for name in names]
-    )
-    run.__name__ = run.__qualname__ = earlier.__name__
-    doc = (earlier.__doc__ or "").strip()
-    run.__doc__ = doc if doc.startswith("step ") else f"step 9 still holds: {doc}"
-    return check(points=points, task=task)(run)
+    return replay_check(earlier, points, task, step=9, renames=FORKED)
 
 
 test_notes_still_created_and_read = replay(step9.test_notes_still_created_and_read)

@@ -31,6 +31,8 @@ def main() -> None:
     except SystemExit as done:
         if command in QUICK_EXIT:
             exit_now(done.code)
+        if command in NEEDS_STUDENT_PROCESSES:  # done: a late Ctrl-C must not break the clean-up
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise
 
 

@@ -131,7 +131,7 @@ class ThrowawayDatabases:
         self.database = ""
         self.roles: list[str] = []
         self._admin: Any = None  # the admin's connection to the database, kept for the next role
-        self._closed = False  # to PUBLIC: set once the first role's transaction is committed
+        self._public_revoked = False  # set once the first role's transaction is committed
         self._lock = threading.Lock()
 
     def __enter__(self) -> ThrowawayDatabases:  # noqa: PYI034  (never subclassed)
@@ -154,7 +154,7 @@ class ThrowawayDatabases:
             password = secrets.token_hex(16)
             self.roles.append(role)  # before it exists: drop_all takes what was made
             with self._admin.transaction():
-                if not self._closed:  # no one else (PUBLIC) may connect, or use schema public
+                if not self._public_revoked:  # no one else (PUBLIC) may connect, or use schema public
                     self._admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
                     self._admin.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
                 self._admin.execute(
@@ -170,7 +170,7 @@ class ThrowawayDatabases:
                 self._admin.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
                     sql.Identifier(role), sql.Identifier(role)
                 ))
-            self._closed = True
+            self._public_revoked = True
             url = with_login(with_database(self.url, self.database), role, password)
             return Throwaway(self.database, role, password, url)
 
@@ -198,7 +198,7 @@ class ThrowawayDatabases:
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                         sql.Identifier(self.database)
                     ))
-                    self.database, self._closed = "", False
+                    self.database, self._public_revoked = "", False
                 roles = sql.SQL(", ").join(map(sql.Identifier, self.roles))
                 if self.roles:
                     try:  # all in one statement: one commit

@@ -321,8 +321,8 @@ class StudentProcess:
             if left <= 0 and not confirmed:
                 confirmed = True
                 if self.kept_waiting():
-                    self.startup_allowed += second_wait(self.limits.startup)
-                    deadline += second_wait(self.limits.startup)
+                    more = second_wait(self.limits.startup)
+                    self.startup_allowed, deadline = self.startup_allowed + more, deadline + more
                     continue
             if left <= 0 and not looked:  # once: a report that had arrived in time counts
                 looked = True

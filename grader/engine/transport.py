@@ -68,8 +68,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         if left <= 0 and not self._confirmed and self._confirm is not None:
             self._confirmed = True
             if self._confirm():
-                self._allowed += second_wait(self._seconds)
-                self._deadline += second_wait(self._seconds)
+                more = second_wait(self._seconds)
+                self._allowed, self._deadline = self._allowed + more, self._deadline + more
                 left = self._deadline - time.monotonic()
         if left <= 0:
             if error is httpcore.ReadTimeout and not self._looked and self._arrived():

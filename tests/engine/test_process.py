@@ -166,7 +166,7 @@ def test_a_start_that_sleeps_fails_at_its_limit(tmp_path: Path) -> None:
 
 @pytest.mark.solo
 def test_hangs_still_fail_in_bounded_time_beside_two_cpu_hogs(course: Course, tmp_path: Path) -> None:
-    """On a machine kept busy (`dev check`, in tests/test_cli.py, holds every correct step to full marks
+    """On a machine kept busy (`dev check`'s grading, in tests/test_cli.py, holds every correct step to full marks
     beside the same hogs), a handler that loops or drips forever still fails in bounded time."""
     with cpu_hogs():
         limits = Limits(startup=5.0, request=2.0)

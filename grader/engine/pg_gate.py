@@ -25,6 +25,7 @@ PROTOCOL_3 = 196608
 SSL_REQUEST, GSS_REQUEST, CANCEL_REQUEST = 80877103, 80877104, 80877102
 MAX_STARTUP = 10_000  # bytes; PostgreSQL itself allows 10,000
 SOCKET_NAME = ".s.PGSQL.5432"
+TERMINATE = b"X\x00\x00\x00\x04"  # a client's goodbye
 
 
 class GateRefused(Exception):
@@ -168,7 +169,8 @@ def _pump(client: socket.socket, server: socket.socket, closed: threading.Event,
             if not data:
                 return
             if sock is client:
-                asked.add(key)
+                if data != TERMINATE:  # the one message the server never answers
+                    asked.add(key)
             else:
                 asked.discard(key)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def layout_problems(
     return problems
 
 
+def readme_tasks(readme: str) -> set[int]:
+    """The numbers of the tasks the "## Tasks" section of a step README lists (`1. ...`)."""
+    section = readme.partition("\n## Tasks\n")[2].split("\n## ")[0]
+    return {int(number) for number in re.findall(r"^(\d+)\. ", section, re.MULTILINE)}
+
+
+def task_problems(label: str, readme: str, tested: set[int]) -> list[str]:
+    """Every check names a task of the step's README, and every task there has a check."""
+    tasks = readme_tasks(readme)
+    problems = [f"{label}: a check tests task {number}, which README.md's Tasks do not list."
+                for number in sorted(tested - tasks)]
+    problems += [f"{label}: README.md's task {number} has no check." for number in sorted(tasks - tested)]
+    return problems
+
+
 def check_names(module: Path) -> set[str]:
     """The check functions a step's module defines or imports (test_...)."""
     tree = ast.parse(module.read_text(encoding="utf-8"))
@@ -109,6 +125,10 @@ def grading_problems(course: Course) -> list[str]:
             first = solved.first_failure
             reason = first.message if first else solved.message
             problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
+        readme = step.exercise_dir / "README.md"
+        if readme.is_file():
+            tested = {t.task_id for t in solved.tests if t.task_id is not None}
+            problems += task_problems(label, readme.read_text(encoding="utf-8"), tested)
         started = run_checks(step, step.exercise_dir)
         first = started.first_failure
         if started.status == PASS:

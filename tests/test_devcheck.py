@@ -20,7 +20,7 @@ import grader.devcheck
 import grader.quiz.bank
 import grader.quiz.proofs
 from grader.course import COURSE_FILE, Course, parse_course
-from grader.devcheck import layout_problems, lint_quizzes, run_dev_check
+from grader.devcheck import layout_problems, lint_quizzes, run_dev_check, task_problems
 from grader.quiz.bank import Question, load_bank
 from grader.quiz.proofs import SKIP, ProofResult, judge, proof_cases
 
@@ -53,6 +53,18 @@ def test_layout_problems_are_named(course: Course, tmp_path: Path) -> None:
     assert f"step 2 ({second}): the exercise has no README.md" in problems
     assert f"step 2 ({second}): the starter lacks extra.py" in problems
     assert "exercises/99-stray is not a step" in problems
+
+
+def test_checks_and_the_readme_agree_on_the_tasks(course: Course) -> None:
+    """A check's task names a numbered task of the README's Tasks, and each task has a check."""
+    readme = course.steps[2].exercise_dir.joinpath("README.md").read_text(encoding="utf-8")
+    assert task_problems("step 3", readme, {1, 2, 3}) == []
+    assert task_problems("step 3", readme, {1, 3, 7}) == [
+        "step 3: a check tests task 7, which README.md's Tasks do not list.",
+        "step 3: README.md's task 2 has no check.",
+    ]
+    later = readme.replace("\n## Tasks\n", "\n## Tasks\n\n5. **Also this.**\n", 1)
+    assert task_problems("step 3", later, {1, 2, 3}) == ["step 3: README.md's task 5 has no check."]
 
 
 def test_a_visibility_for_no_check_is_named(course: Course, tmp_path: Path) -> None:

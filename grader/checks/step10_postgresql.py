@@ -143,19 +143,25 @@ def spawn(
     target: Target, scratch: Scratch, limits: Limits, workdir: Path, databases: ThrowawayDatabases
 ) -> Iterator[Callable[..., StudentServer]]:
     """Start the app for real on a folder (default: a fresh copy), once every server started before
-    is killed; a new folder gets a new role and schema, or those of `database_of`."""
+    is killed; a new folder gets a new role and schema, or those of `database_of`; with `env`, no
+    database of the grader's: the app gets that environment (SQLite's DATABASE_URL)."""
     of_folder: dict[Path, Throwaway] = {}
     owners: dict[str, int] = {}
     copies = itertools.count()
-    servers: list[PostgresServer] = []
+    servers: list[RealServer] = []
 
     def start(
-        folder: Path | None = None, *, owned: bool = True, database_of: Path | None = None
+        folder: Path | None = None, *, owned: bool = True, database_of: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> StudentServer:
         for running in servers:  # one student process at a time
             running.crash()
         if folder is None:
             folder = scratch.fresh(target.folder, f"pg{next(copies)}")
+        if env is not None:
+            plain = RealServer(folder, limits, workdir, env)
+            servers.append(plain)
+            return plain.start()
         if folder not in of_folder:
             of_folder[folder] = of_folder[database_of] if database_of else databases.create()
         server = PostgresServer(
@@ -299,6 +305,29 @@ test_notes_survive_a_graceful_restart = replay(
     step09.test_notes_survive_a_graceful_restart, points=1, task=3
 )
 test_concurrent_posts = replay(step07.test_concurrent_posts, points=2, task=5)
+
+
+SQLITE_URL = "sqlite:///notes.db"
+SQLITE_HINT = (
+    "Keep what SQLite needs for SQLite: `connect_args={\"check_same_thread\": False}` when "
+    "DATABASE_URL starts with `sqlite`, and the `PRAGMA foreign_keys = ON` listener registered "
+    "`if engine.dialect.name == \"sqlite\":`. Only PostgreSQL enforces foreign keys without it."
+)
+
+
+@check(points=1, task=2)
+def test_sqlite_still_enforces_foreign_keys(
+    spawn: Callable[..., StudentServer], latest: dict[str, StudentServer]
+) -> None:
+    """with DATABASE_URL=sqlite:///notes.db, the app still refuses a note for a missing user"""
+    previous = latest.pop("server", None)
+    if previous is not None:
+        previous.crash()
+    try:
+        step09.test_no_orphan_notes(spawn(env=app_environment(SQLITE_URL)))
+    except CheckFailure as failure:
+        raise CheckFailure(f"With DATABASE_URL={SQLITE_URL}: {failure.message}", SQLITE_HINT,
+                           failure.outcome, failure.log) from None
 
 # they count every note, or take a new user's empty list as theirs to judge, as in step 9
 ON_AN_EMPTY_DATABASE = {test_filter_by_pinned, test_count, test_users}

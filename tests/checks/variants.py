@@ -934,6 +934,25 @@ VARIANTS += [
             first_failure="test_update", says=("still shows",), hint_says=("db.commit()",)),
 ]
 
+# Task 2 keeps SQLite's foreign keys for SQLite: seen only with the app on SQLite.
+LISTENER = (
+    'if engine.dialect.name == "sqlite":\n\n    @event.listens_for(engine, "connect")\n'
+    "    def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:\n"
+    '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
+)
+VARIANTS += [
+    Variant(name, 10, S10, {"database.py": [(LISTENER, listener)]},
+            first_failure="test_sqlite_still_enforces_foreign_keys",
+            says=("DATABASE_URL=sqlite:///notes.db",), hint_says=("PRAGMA foreign_keys = ON",),
+            alone=True)
+    for name, listener in (
+        ("sqlite-listener-dropped-for-postgres", ""),
+        ("sqlite-foreign-keys-on-one-connection", ('if engine.dialect.name == "sqlite":\n'
+         '    with engine.connect() as first:\n'
+         '        first.exec_driver_sql("PRAGMA foreign_keys = ON")\n')),
+    )
+]
+
 PSYCOPG = "psycopg[binary]==3.3.9\n"
 
 VARIANTS += [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,15 @@ def task_problems(label: str, readme: str, tested: set[int]) -> list[str]:
     return problems
 
 
+def naming_problems(label: str, names: list[str]) -> list[str]:
+    """Every check has a docstring, the line students read, and no two of a step share it."""
+    problems = [f"{label}: {name} has no docstring; its first line is what students read."
+                for name in names if name.startswith("test_")]
+    problems += [f"{label}: {count} checks are named {name!r}; each needs a name of its own."
+                 for name, count in sorted(Counter(names).items()) if count > 1]
+    return problems
+
+
 def check_names(module: Path) -> set[str]:
     """The check functions a step's module defines or imports (test_...)."""
     tree = ast.parse(module.read_text(encoding="utf-8"))
@@ -125,6 +135,7 @@ def grading_problems(course: Course) -> list[str]:
             first = solved.first_failure
             reason = first.message if first else solved.message
             problems.append(f"{label}: the solution does not pass ({solved.status}): {reason}")
+        problems += naming_problems(label, [t.name for t in solved.tests])
         readme = step.exercise_dir / "README.md"
         if readme.is_file():
             tested = {t.task_id for t in solved.tests if t.task_id is not None}

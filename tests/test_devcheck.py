@@ -20,7 +20,13 @@ import grader.devcheck
 import grader.quiz.bank
 import grader.quiz.proofs
 from grader.course import COURSE_FILE, Course, parse_course
-from grader.devcheck import layout_problems, lint_quizzes, run_dev_check, task_problems
+from grader.devcheck import (
+    layout_problems,
+    lint_quizzes,
+    naming_problems,
+    run_dev_check,
+    task_problems,
+)
 from grader.quiz.bank import Question, load_bank
 from grader.quiz.proofs import SKIP, ProofResult, judge, proof_cases
 
@@ -65,6 +71,15 @@ def test_checks_and_the_readme_agree_on_the_tasks(course: Course) -> None:
     ]
     later = readme.replace("\n## Tasks\n", "\n## Tasks\n\n5. **Also this.**\n", 1)
     assert task_problems("step 3", later, {1, 2, 3}) == ["step 3: README.md's task 5 has no check."]
+
+
+def test_every_check_has_a_name_of_its_own() -> None:
+    """The docstring's first line is what a student reads: none missing, none twice in a step."""
+    assert naming_problems("step 3", ["ids count up", "bad bodies get 422"]) == []
+    assert naming_problems("step 3", ["ids count up", "test_bad_input", "ids count up"]) == [
+        "step 3: test_bad_input has no docstring; its first line is what students read.",
+        "step 3: 2 checks are named 'ids count up'; each needs a name of its own.",
+    ]
 
 
 def test_a_visibility_for_no_check_is_named(course: Course, tmp_path: Path) -> None:

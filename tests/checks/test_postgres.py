@@ -10,6 +10,7 @@ import pytest
 
 from grader.checks.postgres import (
     DEFAULT_URL,
+    SCRAM_ITERATIONS,
     PrivateCluster,
     Throwaway,
     ThrowawayDatabases,
@@ -169,6 +170,12 @@ def test_the_private_cluster_listens_on_its_socket_only_and_asks_for_passwords(
         for other in ("postgres", "template1"):
             with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
                 psycopg.connect(with_database(made.url, other), connect_timeout=3)
+        # the role's SCRAM secret is made by the grader, with few rounds: its password logs in
+        assert query(made.url, "SELECT current_user") == [(made.role,)]
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(made.url.replace(made.password, made.password[::-1]), connect_timeout=3)
+        secret = query(cluster.admin_url, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{made.role}'")
+        assert secret[0][0].startswith(f"SCRAM-SHA-256${SCRAM_ITERATIONS}:")
 
 
 def test_the_private_cluster_is_gone_once_stopped() -> None:

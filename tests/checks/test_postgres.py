@@ -60,6 +60,7 @@ def test_the_role_builds_in_a_schema_of_its_own(databases: ThrowawayDatabases) -
         (made.role,)
     ]
     assert query(made.url, "SELECT text FROM notes") == [("kept",)]
+    assert query(made.url, "SHOW synchronous_commit") == [("off",)]  # no wait for the disk
     assert made.app_url().startswith(f"postgresql+psycopg://{made.role}:{made.password}@")
     assert urlsplit(made.app_url()).path == f"/{made.database}"
 

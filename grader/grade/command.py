@@ -157,7 +157,7 @@ def _roster(request: Request) -> Roster | None:
     if request.roster is None:
         return None
     try:
-        return read_roster(request.roster)
+        return read_roster(request.roster, request.assignment)
     except RosterError as exc:
         raise GradeRefused(str(exc)) from None
 

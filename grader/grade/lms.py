@@ -1,8 +1,10 @@
 """What an LMS's bulk download names tell us: the student, the LMS's own id, late or when.
 
-- Canvas: `lastfirst_userid_submissionid_original.ext` (`lastfirst_LATE_...` when late).
+- Canvas: `lastfirst_userid_submissionid_original.ext` (`lastfirst_LATE_...` or `lastfirst_late_...`
+  when late), one such file per file the student handed in.
 - Moodle, "download submissions in folders": `Full Name_participantid_assignsubmission_file_`
-  (`..._onlinetext_`) per student; its flat variant puts the original file name after that.
+  (`..._onlinetext_`) per student, without the last `_` since Moodle 4.1; its flat variant puts
+  the original file name after that.
 - Blackboard: `Assignment_username_attempt_YYYY-MM-DD-HH-MM-SS_original.ext`, beside a receipt
   `..._attempt_YYYY-MM-DD-HH-MM-SS.txt` whose "Name: Full Name (username)" line names the student.
 - Brightspace (D2L): `submissionid-userid - Full Name - Mon D, YYYY HMM AM - original.ext` (a file,
@@ -23,15 +25,15 @@ from pathlib import Path
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 
-_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)$")
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<rest>.*)$")
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE|_late)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)$")
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)(?:_(?P<rest>.*))?$")
 _BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<id>[^_]+)_attempt_"
                          r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<rest>.+)|\.txt)$")
 _D2L = re.compile(r"^(?P<submission>\d+)-(?P<id>\d+) - (?P<name>.+?)\s*-\s*"
                   r"(?P<time>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M)(?: - (?P<rest>.+))?$")
 _RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*\((?P<id>[^()\s]+)\)\s*$", re.MULTILINE)
-MOODLE_FILES = "_assignsubmission_file_"  # Moodle's folder of a student's files ends so
-MOODLE_TEXT = "_assignsubmission_onlinetext_"  # and the folder of their online text
+MOODLE_FILES = "file"  # Moodle's plugin of a student's files
+MOODLE_TEXT = "onlinetext"  # and of their online text
 CLASSROOM_FOLDER = "-submissions"  # `gh classroom clone student-repos` clones into ASSIGNMENT-submissions
 D2L_INDEX = "index.html"
 RECEIPT_BYTES = 64 << 10
@@ -40,6 +42,12 @@ RECEIPT_BYTES = 64 << 10
 def moodle_id(name: str) -> str:
     match = _MOODLE.match(unicodedata.normalize("NFC", name))
     return match["id"] if match else ""
+
+
+def moodle_plugin(name: str) -> str:
+    """The Moodle submission plugin a downloaded name comes from (MOODLE_FILES, MOODLE_TEXT), or ""."""
+    match = _MOODLE.match(unicodedata.normalize("NFC", name))
+    return match["plugin"] if match else ""
 
 
 @dataclass(frozen=True)
@@ -183,5 +191,5 @@ def identify(path: Path, prefixes: dict[Path, str] | None = None) -> Identity:
 
 __all__ = [
     "ARCHIVES", "CLASSROOM_FOLDER", "D2L_INDEX", "MOODLE_FILES", "MOODLE_TEXT", "Identity", "blackboard_receipt",
-    "classroom_prefix", "identify", "is_blackboard_receipt", "moodle_id", "recognise", "safe_name", "strip_archive",
+    "classroom_prefix", "identify", "is_blackboard_receipt", "moodle_id", "moodle_plugin", "recognise", "safe_name", "strip_archive",
 ]

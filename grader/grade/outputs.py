@@ -156,12 +156,12 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
                 continue
             grade, points, note = _mark(out, submission.name, None, submission)
             into.append(Mark(identity.display, identity.lms_id, grade, points, note))
-    name = assignment or (roster.assignment if roster is not None else "") or "persistlab"
+    name = (roster.assignment if roster is not None else "") or assignment or "persistlab"
     if canvas:
         _write(out / "canvas.csv", canvas_csv(canvas, name))
         exports.files.append("canvas.csv")
     if moodle:
-        _write(out / "moodle.csv", moodle_csv(moodle, now))
+        _write(out / "moodle.csv", moodle_csv(moodle, now, roster.decimal if roster is not None else "."))
         exports.files.append("moodle.csv")
     feedback = [(s.identity.display, s.identity.lms_id, path.read_bytes()) for s in submissions
                 if s.identity.lms == "moodle" and (path := out / "feedback" / f"{s.name}.md").is_file()]

@@ -25,12 +25,15 @@ from pathlib import Path
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 
-_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE|_late)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)$")
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)(?:_(?P<rest>.*))?$")
+# DOTALL: what a student named their file is theirs, a newline included
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE|_late)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)\Z",
+                     re.DOTALL)
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)(?:_(?P<rest>.*))?\Z",
+                     re.DOTALL)
 _BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<id>[^_]+)_attempt_"
-                         r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<rest>.+)|\.txt)$")
+                         r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<rest>.+)|\.txt)\Z", re.DOTALL)
 _D2L = re.compile(r"^(?P<submission>\d+)-(?P<id>\d+) - (?P<name>.+?)\s*-\s*"
-                  r"(?P<time>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M)(?: - (?P<rest>.+))?$")
+                  r"(?P<time>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M)(?: - (?P<rest>.+))?\Z", re.DOTALL)
 _RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*\((?P<id>[^()\s]+)\)\s*$", re.MULTILINE)
 MOODLE_FILES = "file"  # Moodle's plugin of a student's files
 MOODLE_TEXT = "onlinetext"  # and of their online text

@@ -94,9 +94,12 @@ class Exports:
     missing: list[str] = field(default_factory=list)  # on the roster, with no submission
     unmatched: list[str] = field(default_factory=list)  # submissions matching no roster row
     no_id: list[str] = field(default_factory=list)  # no roster, and no LMS id in the name
+    withheld: str = ""  # why the roster's LMS file was not written
 
     def lines(self) -> list[str]:
         out = [f"Wrote {', '.join(self.files)} for your LMS."] if self.files else []
+        if self.withheld:
+            out.append(self.withheld)
         if self.missing:
             out.append(f"On the roster with no submission (0, \"{NO_SUBMISSION}\"): {', '.join(self.missing)}.")
         if self.unmatched:
@@ -131,7 +134,10 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
     if roster is not None:
         matched, exports.unmatched = match(roster, {s.name: s.identity for s in submissions})
         marks = canvas if roster.kind == "canvas" else moodle if roster.kind == "moodle" else []
-        for student in roster.students:
+        if submissions and not matched and roster.kind in ("canvas", "moodle"):
+            exports.withheld = (f"No submission matches anyone on the roster, so {roster.kind}.csv was not "
+                                "written (it would give every student 0): is it this class's roster?")
+        for student in [] if exports.withheld else roster.students:
             key = matched.get(student)
             submission = by_key[key] if key is not None else None
             if key is None or submission is None:

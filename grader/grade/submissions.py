@@ -272,6 +272,16 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]], noted: list[tu
     return found
 
 
+def _unreadable(path: Path) -> str:
+    """Why a zip given as it is cannot be opened at all, or holds nothing ("" if it can, or is no zip)."""
+    if not (path.is_file() and path.name.lower().endswith(".zip")):
+        return ""
+    try:
+        return "" if zip_names(path) else f"{path.name} holds no file"
+    except IntakeError as exc:
+        return str(exc)
+
+
 def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
             ignored_files: list[tuple[Path, str]], noted: list[tuple[Path, str]]) -> list[Path]:
     """The submissions among `paths`: a bulk download's folder is opened one level down, and an
@@ -281,6 +291,10 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
     unpacked = 0
     while queue:
         path, given = queue.pop(0)
+        unreadable = _unreadable(path) if given and not _identity(path).lms else ""
+        if unreadable:  # the class's download, cut short? Not a student named "submissions" at zero
+            ignored_files.append((path, f"{unreadable}: nothing in it was graded (download it again?)"))
+            continue
         if unpack_to is not None and path.is_file() and path.suffix.lower() == ".zip" \
                 and _is_download(path, course):
             unpacked += 1

@@ -10,10 +10,12 @@ import json
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader.course import Course
+from grader.grade.command import intake_lines
 from grader.grade.exports import Mark, moodle_csv, moodle_feedback_zip
 from grader.grade.lms import Identity, recognise
 from grader.grade.outputs import write_exports
@@ -32,6 +34,7 @@ from tests.grade.lms_importers import (
     moodle_feedback_since_41,
     moodle_worksheet_grades,
 )
+from tests.grade.test_lms import grade
 
 
 @pytest.mark.parametrize(("name", "folder", "identity"), [
@@ -212,3 +215,75 @@ def test_the_feedback_zip_holds_no_folder_moodle_before_41_would_skip(tmp_path: 
         assert sorted(importer(name) for name in names) == [  # type: ignore[type-var]
             ("1001", "assignfeedback", "file", "persistlab-feedback.md"),
             ("1234567", "assignfeedback", "file", "persistlab-feedback.md")]
+
+
+@pytest.mark.parametrize(("name", "lms_id"), [
+    ("leeann_2001_90001_my\nnotes.zip", "2001"),
+    ("Ann Lee_1001_assignsubmission_file_my\nnotes.zip", "1001"),
+    (f"{D2L}my\nnotes.zip", "300001"),
+    ("persistlab_alee_attempt_2026-12-01-20-14-05_my\nnotes.zip", "alee"),
+])
+def test_a_newline_in_the_students_file_name_keeps_their_id(name: str, lms_id: str) -> None:
+    assert recognise(name, False).lms_id == lms_id
+
+
+def test_the_summary_gives_each_odd_file_name_one_line(tmp_path: Path, course: Course) -> None:
+    download = tmp_path / "download"
+    zipped_workspace(download / "leeann_2001_90001_persistlab-notes.zip", "ann", course)
+    (download / "leeann_2001_90001_screen\nshot.png").write_bytes(b"\x89PNG")
+    (download / "notes\tfor\nme.txt").write_text("hello")
+    lines = intake_lines(intake_class([download], course))
+    assert "\n" not in "".join(lines) and "\t" not in "".join(lines)
+    assert "  notes\\tfor\\nme.txt: neither a folder nor an archive" in "\n".join(lines)
+    assert "  leeann_2001_90001_screen\\nshot.png: handed in by leeann" in "\n".join(lines)
+
+
+def cut_short(tmp_path: Path, course: Course) -> Path:
+    whole = zipped_workspace(tmp_path / "whole.zip", "ann", course)
+    (tmp_path / "submissions.zip").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return tmp_path / "submissions.zip"
+
+
+def garbage(tmp_path: Path, course: Course) -> Path:
+    (tmp_path / "submissions.zip").write_bytes(b"<html>Your session has expired</html>")
+    return tmp_path / "submissions.zip"
+
+
+def nothing(tmp_path: Path, course: Course) -> Path:
+    zipfile.ZipFile(tmp_path / "submissions.zip", "w").close()
+    return tmp_path / "submissions.zip"
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (cut_short, "is not a readable zip"), (garbage, "is not a readable zip"), (nothing, "holds no file")])
+def test_a_download_that_is_no_zip_is_refused_not_graded_as_a_student(
+    tmp_path: Path, course: Course, make: Any, says: str
+) -> None:
+    """A download cut short, a login page saved as .zip, an empty zip: one clear line, nothing written;
+    never a student named "submissions" at zero."""
+    download = make(tmp_path, course)
+    out = tmp_path / "grades"
+    result = grade(str(download), "--out", str(out), steps="1")
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "No submission was found" in said and says in said, result.output
+    assert not out.exists()
+    beside = workspace(tmp_path / "more" / "bo", "bo", course, 1)
+    found = intake_class([download, beside.parent], course, unpack_to=tmp_path / "unpacked")
+    assert [s.name for s in found.submissions] == ["bo"] and [p for p, _ in found.ignored] == [download]
+
+
+@pytest.mark.parametrize("kind", ["canvas", "moodle"])
+def test_a_roster_no_submission_matches_is_not_made_a_file_of_zeros(tmp_path: Path, kind: str) -> None:
+    """The wrong course's roster: its LMS file would give every student 0, and is not written."""
+    if kind == "canvas":
+        (tmp_path / "roster.csv").write_text(CANVAS, encoding="utf-8")
+    else:
+        (tmp_path / "roster.csv").write_text(WORKSHEET + '"Participant 1001","Ann Lee",a@example.edu,"Submitted for '
+                                             'grading","","10.00",Yes,-,"",-,\n', encoding="utf-8")
+    out = tmp_path / "grades"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "Zed_Young_9001.json").write_text(json.dumps({"score": 4.0, "tests": [{"score": 4.0, "max_score": 4.0}]}))
+    found = [Submission("Zed_Young_9001", tmp_path, identity=Identity("Zed Young", kind, "9001"))]
+    exports = write_exports(out, found, read_roster(tmp_path / "roster.csv"), None, datetime(2026, 12, 1, 9))
+    assert not (out / f"{kind}.csv").exists() and exports.missing == []
+    assert f"{kind}.csv was not written" in " ".join(exports.lines())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -105,8 +106,11 @@ def read_roster(path: Path, assignment: str | None = None) -> Roster:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"{path} cannot be read as a UTF-8 CSV file ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
+        raise RosterError(f"{path} cannot be read as a UTF-8 CSV file ({exc}): save it as CSV UTF-8") from None
+    first = text.partition("\n")[0]
+    # a spreadsheet set to a language with decimal commas saves its CSV with semicolons
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
     rows = list(reader)

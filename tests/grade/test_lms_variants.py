@@ -287,3 +287,20 @@ def test_a_roster_no_submission_matches_is_not_made_a_file_of_zeros(tmp_path: Pa
     exports = write_exports(out, found, read_roster(tmp_path / "roster.csv"), None, datetime(2026, 12, 1, 9))
     assert not (out / f"{kind}.csv").exists() and exports.missing == []
     assert f"{kind}.csv was not written" in " ".join(exports.lines())
+
+
+@pytest.mark.parametrize(("text", "kind", "points", "first"), [
+    (("\ufeffStudent;ID;SIS User ID;SIS Login ID;Section;persistlab (4821)\n    Points Possible;;;;;16,00\n"
+     '"Lee, Ann";2001;S2001;alee;CS 101 A;\n'), "canvas", 16.0, ("Lee, Ann", "2001")),
+    (WORKSHEET.replace(",", ";") + '"Participant 1001";"Ann Lee";a@example.edu;"Abgegeben";"";"10,00";Ja;-;"<p>eins;\n'
+     'zwei</p>";-;\n', "moodle", 10.0, ("Ann Lee", "1001")),
+    ("name;id;email;github\nAnn Lee;;ann@example.edu;ann-lee\n", "plain", None, ("Ann Lee", "")),
+])
+def test_a_roster_saved_with_semicolons_is_read(
+    tmp_path: Path, text: str, kind: str, points: float | None, first: tuple[str, str]
+) -> None:
+    """A spreadsheet in a language with decimal commas saves its CSV with semicolons."""
+    (tmp_path / "roster.csv").write_text(text, encoding="utf-8")
+    roster = read_roster(tmp_path / "roster.csv")
+    assert (roster.kind, roster.points) == (kind, points)
+    assert [(s.name, s.lms_id) for s in roster.students] == [first]

@@ -95,11 +95,12 @@ class Exports:
     unmatched: list[str] = field(default_factory=list)  # submissions matching no roster row
     no_id: list[str] = field(default_factory=list)  # no roster, and no LMS id in the name
     withheld: str = ""  # why the roster's LMS file was not written
+    warnings: list[str] = field(default_factory=list)  # what to check before importing a file
 
     def lines(self) -> list[str]:
         out = [f"Wrote {', '.join(self.files)} for your LMS."] if self.files else []
-        if self.withheld:
-            out.append(self.withheld)
+        out += [self.withheld] if self.withheld else []
+        out += self.warnings
         if self.missing:
             out.append(f"On the roster with no submission (0, \"{NO_SUBMISSION}\"): {', '.join(self.missing)}.")
         if self.unmatched:
@@ -169,6 +170,11 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
     if moodle:
         _write(out / "moodle.csv", moodle_csv(moodle, now, roster.decimal if roster is not None else "."))
         exports.files.append("moodle.csv")
+        if roster is None or roster.points is None:  # Moodle reads a grade against its own maximum
+            exports.warnings.append(
+                f"moodle.csv gives grades out of persistlab's {max(m.points for m in moodle):g} points, and Moodle "
+                "reads them out of the assignment's own Maximum Grade: unless the two are the same, give "
+                "--roster the assignment's grading worksheet, which says its maximum.")
     feedback = [(s.identity.display, s.identity.lms_id, path.read_bytes()) for s in submissions
                 if s.identity.lms == "moodle" and (path := out / "feedback" / f"{s.name}.md").is_file()]
     if feedback:

@@ -304,3 +304,18 @@ def test_a_roster_saved_with_semicolons_is_read(
     roster = read_roster(tmp_path / "roster.csv")
     assert (roster.kind, roster.points) == (kind, points)
     assert [(s.name, s.lms_id) for s in roster.students] == [first]
+
+
+@pytest.mark.parametrize("roster", [None, "First name,Last name,Email address\nAnn,Lee,ann@example.edu\n"])
+def test_moodle_grades_not_scaled_to_the_assignment_are_said_to_be(tmp_path: Path, roster: str | None) -> None:
+    """Without the worksheet (no roster, or a participants export) Moodle's maximum is unknown."""
+    out = tmp_path / "grades"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 8.0, "tests": [{"score": 8.0, "max_score": 16.0}]}))
+    found = [Submission("Ann_Lee_1001", tmp_path, identity=Identity("Ann Lee", "moodle", "1001"))]
+    if roster is not None:
+        (tmp_path / "participants.csv").write_text(roster, encoding="utf-8")
+    read = read_roster(tmp_path / "participants.csv") if roster is not None else None
+    exports = write_exports(out, found, read, None, datetime(2026, 12, 1, 9))
+    assert moodle_worksheet_grades((out / "moodle.csv").read_text(encoding="utf-8")) == {"1001": 8.0}
+    assert "moodle.csv gives grades out of persistlab's 16 points" in " ".join(exports.lines())

@@ -136,16 +136,20 @@ def is_blackboard_receipt(name: str) -> bool:
     return match is not None and match["rest"] is None
 
 
-def receipt_name(receipt: Path, username: str) -> str:
-    """The student's full name from a Blackboard receipt's `Name: Full Name (username)` line; ""
-    if it has none for `username` (a receipt is the student's to word, up to its Name line)."""
+def receipt_name(receipt: Path, attempt: str) -> tuple[str, str]:
+    """The student's full name and username from a Blackboard receipt's `Name: Full Name
+    (username)` line, if the attempt's name `attempt` (`Assignment_username_attempt_TIME`) holds
+    that username; ("", "") if not (a receipt is the student's to word, up to its Name line).
+    A username may hold underscores (`a_lee`), which the attempt's name alone cannot tell."""
     try:
         with open(receipt, "rb") as handle:
             text = handle.read(RECEIPT_BYTES).decode("utf-8", errors="replace")
     except OSError:
-        return ""
+        return "", ""
     match = _RECEIPT_NAME.search(text)
-    return match["name"] if match and match["id"] == username else ""
+    if match is None or f"_{match['id']}_attempt_" not in attempt:
+        return "", ""
+    return match["name"], match["id"]
 
 
 def _is_repository(path: Path) -> bool:
@@ -175,10 +179,9 @@ def identify(path: Path, prefixes: dict[Path, str] | None = None) -> Identity:
     identity = recognise(path.name, path.is_dir())
     if identity.lms == "blackboard":
         receipt = path if is_blackboard_receipt(path.name) else blackboard_receipt(path)
-        full = receipt_name(receipt, identity.lms_id) if receipt is not None else ""
+        full, username = receipt_name(receipt, receipt.name) if receipt is not None else ("", "")
         if full:
-            return Identity(unicodedata.normalize("NFC", full), "blackboard", identity.lms_id,
-                            submitted=identity.submitted)
+            return Identity(unicodedata.normalize("NFC", full), "blackboard", username, submitted=identity.submitted)
         return identity
     if identity.lms or not _is_repository(path):
         return identity

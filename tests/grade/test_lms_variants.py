@@ -319,3 +319,18 @@ def test_moodle_grades_not_scaled_to_the_assignment_are_said_to_be(tmp_path: Pat
     exports = write_exports(out, found, read, None, datetime(2026, 12, 1, 9))
     assert moodle_worksheet_grades((out / "moodle.csv").read_text(encoding="utf-8")) == {"1001": 8.0}
     assert "moodle.csv gives grades out of persistlab's 16 points" in " ".join(exports.lines())
+
+
+@pytest.mark.parametrize(("assignment", "username"), [("persistlab", "a_lee"), ("Lab_3", "ann_lee_2"), ("Lab 3", "j_smith")])
+def test_a_blackboard_username_with_underscores_is_read_from_the_receipt(
+    tmp_path: Path, course: Course, assignment: str, username: str
+) -> None:
+    download = tmp_path / "bb"
+    attempt = f"{assignment}_{username}_attempt_2026-12-01-20-14-05"
+    zipped_workspace(download / f"{attempt}_persistlab-notes.zip", username, course)
+    (download / f"{attempt}.txt").write_text(
+        blackboard_receipt_text("Ann Lee", username, "persistlab-notes.zip", "2026-12-01-20-14-05"), encoding="utf-8")
+    found = intake_class([download], course)
+    [ann] = found.submissions
+    assert (ann.identity.lms_id, ann.identity.display, ann.name) == (username, "Ann Lee", f"Ann_Lee_{username}")
+    assert ann.problem == "" and [p.name for p, _ in found.noted] == [f"{attempt}.txt"]

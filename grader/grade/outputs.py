@@ -94,6 +94,7 @@ class Exports:
     missing: list[str] = field(default_factory=list)  # on the roster, with no submission
     unmatched: list[str] = field(default_factory=list)  # submissions matching no roster row
     no_id: list[str] = field(default_factory=list)  # no roster, and no LMS id in the name
+    ungraded: list[str] = field(default_factory=list)  # submissions with no results here yet
     withheld: str = ""  # why the roster's LMS file was not written
     warnings: list[str] = field(default_factory=list)  # what to check before importing a file
 
@@ -106,22 +107,25 @@ class Exports:
         if self.unmatched:
             out.append(f"Submissions matching no one on the roster (not in the LMS files): "
                        f"{', '.join(self.unmatched)}.")
+        if self.ungraded:
+            out.append(f"Not graded into this folder yet, so left out of the LMS files (their grades there stay as "
+                       f"they are): {', '.join(self.ungraded)}.")
         if self.no_id:
             out.append(f"Submissions whose name carries no Canvas or Moodle id (not in the LMS files; give --roster "
                        f"to match them by name): {', '.join(self.no_id)}.")
         return out
 
 
-def _mark(out: Path, key: str, points: float | None, submission: Submission | None) -> tuple[float, float, str]:
-    """The grade (scaled to the LMS's points, if it has its own), those points, and a note."""
-    data = read_results(out, key) or {}
+def _mark(out: Path, key: str, points: float | None, submission: Submission) -> tuple[float, float, str] | None:
+    """The grade (scaled to the LMS's points, if it has its own), those points, and a note; None
+    if the student has no results file here yet (graded by no run into this folder)."""
+    data = read_results(out, key)
+    if data is None:
+        return None
     score, most = float(data.get("score", 0.0)), max_score(data)
     target = points if points else most
     grade = score * target / most if most else 0.0
-    note = clip(submission.problem, 500) if submission is not None and submission.problem else ""
-    if not data:
-        note = note or "not graded yet"
-    return grade, target, note
+    return grade, target, clip(submission.problem, 500) if submission.problem else ""
 
 
 def write_exports(out: Path, submissions: list[Submission], roster: Roster | None,
@@ -144,8 +148,11 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
             if key is None or submission is None:
                 exports.missing.append(student.name)
                 grade, points, note = 0.0, roster.points or 0.0, NO_SUBMISSION
+            elif (scored := _mark(out, key, roster.points, submission)) is not None:
+                grade, points, note = scored
             else:
-                grade, points, note = _mark(out, key, roster.points, submission)
+                exports.ungraded.append(key)
+                continue
             lms_id = student.lms_id or (submission.identity.lms_id if submission is not None else "")
             if lms_id:  # a participants export has no ids: those who submitted bring theirs
                 marks.append(Mark(student.name, lms_id, grade, points, note, submitted=submission is not None,
@@ -161,8 +168,11 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
             if into is None:
                 exports.no_id.append(submission.name)
                 continue
-            grade, points, note = _mark(out, submission.name, None, submission)
-            into.append(Mark(identity.display, identity.lms_id, grade, points, note))
+            scored = _mark(out, submission.name, None, submission)
+            if scored is None:
+                exports.ungraded.append(submission.name)
+                continue
+            into.append(Mark(identity.display, identity.lms_id, *scored))
     name = (roster.assignment if roster is not None else "") or assignment or "persistlab"
     if canvas:
         _write(out / "canvas.csv", canvas_csv(canvas, name))

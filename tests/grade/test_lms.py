@@ -352,7 +352,8 @@ def test_a_participants_export_takes_its_ids_from_the_download(tmp_path: Path, c
     found = intake_class([download], course).submissions
     out = tmp_path / "grades"
     (out / "results").mkdir(parents=True)
-    (out / "results" / "Ann_Lee_1001.json").write_text(json.dumps({"score": 0.0, "tests": [{"score": 0.0, "max_score": 4.0}]}))
+    for name in ("Ann_Lee_1001", "Bo_Chen_1002"):  # each refused, with a results file of zero, as grade writes it
+        (out / "results" / f"{name}.json").write_text(json.dumps({"score": 0.0, "tests": [{"score": 0.0, "max_score": 4.0}]}))
     exports = write_exports(out, found, read_roster(participants), None, datetime(2026, 12, 1, 9))
     with open(out / "moodle.csv", encoding="utf-8", newline="") as handle:
         table = {row["Identifier"]: row for row in csv.DictReader(handle)}

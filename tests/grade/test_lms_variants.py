@@ -334,3 +334,27 @@ def test_a_blackboard_username_with_underscores_is_read_from_the_receipt(
     [ann] = found.submissions
     assert (ann.identity.lms_id, ann.identity.display, ann.name) == (username, "Ann Lee", f"Ann_Lee_{username}")
     assert ann.problem == "" and [p.name for p, _ in found.noted] == [f"{attempt}.txt"]
+
+
+@pytest.mark.parametrize("kind", ["canvas", "moodle", None])
+def test_a_student_not_graded_into_the_folder_yet_is_left_out_of_the_lms_files(tmp_path: Path, kind: str | None) -> None:
+    """`--only` into a fresh folder: the others' grades in the LMS must stay as they are, not become 0."""
+    if kind == "canvas":
+        (tmp_path / "roster.csv").write_text(CANVAS.replace('"Student, Test",2999', '"Chen, Bo",2002'), encoding="utf-8")
+    elif kind == "moodle":
+        (tmp_path / "roster.csv").write_text(WORKSHEET + "".join(
+            f'"Participant {pid}","{name}",,"Submitted for grading","","20.00",Yes,-,"",-,\n'
+            for pid, name in (("2001", "Ann Lee"), ("2002", "Bo Chen"))), encoding="utf-8")
+    roster = read_roster(tmp_path / "roster.csv", "Lab 3: Notes API") if kind else None
+    lms = kind or "moodle"
+    out = tmp_path / "grades"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "Ann_Lee_2001.json").write_text(json.dumps({"score": 8.0, "tests": [{"score": 8.0, "max_score": 16.0}]}))
+    found = [Submission(f"{name.replace(' ', '_')}_{pid}", tmp_path, identity=Identity(name, lms, pid))
+             for pid, name in (("2001", "Ann Lee"), ("2002", "Bo Chen"))]
+    exports = write_exports(out, found, roster, None, datetime(2026, 12, 1, 9))
+    with open(out / f"{lms}.csv", encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle))
+    ids = [row[1] for row in table[2:]] if lms == "canvas" else [row[0] for row in table[1:]]
+    assert ids == (["2001"] if lms == "canvas" else ["Participant 2001"])
+    assert exports.ungraded == ["Bo_Chen_2002"] and "Bo_Chen_2002" in " ".join(exports.lines())

@@ -174,6 +174,10 @@ def _check_zip(archive: Path, course: Course) -> Zip | Tar:
     tar = not archive.name.lower().endswith(".zip")
     files = tar_members(archive) if tar else zip_members(archive)
     if not any(p.suffix == ".py" for p in files):
+        inner = [p.name for p in files if p.name.lower().endswith(ARCHIVES)]
+        if inner:  # the workspace's zip, zipped again
+            raise IntakeError(f"{archive.name} holds no Python file, only {', '.join(inner[:3])}: an archive inside "
+                              "an archive is not opened; zip the workspace folder itself, once")
         raise Empty
     root = _zip_root(files, course)
     if root is None:
@@ -234,7 +238,10 @@ def _inner_archive(source: Path, course: Course) -> Source:
 
 def _is_download(archive: Path, course: Course) -> bool:
     """A zip of students' zips or folders, as an LMS's "download all submissions" makes it: its
-    top entries are named by the LMS, or it holds archives and no workspace."""
+    top entries are named by the LMS, or it holds archives and no workspace. A zip the LMS named
+    after a student is that student's, whatever it holds (their workspace's zip, zipped again)."""
+    if _identity(archive).lms:
+        return False
     try:
         files = [PurePosixPath(name) for name in zip_names(archive)]
     except IntakeError:

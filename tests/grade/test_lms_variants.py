@@ -358,3 +358,17 @@ def test_a_student_not_graded_into_the_folder_yet_is_left_out_of_the_lms_files(t
     ids = [row[1] for row in table[2:]] if lms == "canvas" else [row[0] for row in table[1:]]
     assert ids == (["2001"] if lms == "canvas" else ["Participant 2001"])
     assert exports.ungraded == ["Bo_Chen_2002"] and "Bo_Chen_2002" in " ".join(exports.lines())
+
+
+@pytest.mark.parametrize("inner", ["persistlab-notes.zip", "work/persistlab-notes.tar.gz", "notes.ZIP"])
+def test_a_workspace_zipped_twice_is_refused_saying_so(tmp_path: Path, course: Course, inner: str) -> None:
+    """The student's, by the LMS's name, not a class download whose inner zip is graded as someone else."""
+    once = zipped_workspace(tmp_path / "once.zip", "ann", course).read_bytes()
+    download = tmp_path / "download"
+    download.mkdir()
+    with zipfile.ZipFile(download / "leeann_2001_90001_persistlab-notes.zip", "w") as bundle:
+        bundle.writestr(inner, once)
+    for unpack_to in (None, tmp_path / "unpacked"):  # never taken for a class's download, and opened
+        [ann] = intake_class([download], course, unpack_to=unpack_to).submissions
+        assert ann.name == "leeann_2001" and ann.work is None
+        assert "an archive inside an archive is not opened" in ann.problem and inner.rpartition("/")[2] in ann.problem

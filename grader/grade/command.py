@@ -32,6 +32,7 @@ from grader.grade.outputs import prepare, read_results, write_class, write_expor
 from grader.grade.roster import Roster, RosterError, match, moodle_submitted, read_roster
 from grader.grade.submissions import ClassIntake, Submission, fingerprint, intake_class
 from grader.protections import protections
+from grader.results import clip
 
 
 class GradeRefused(Exception):
@@ -85,20 +86,25 @@ class GradeSummary(Summary):
         return [*super().lines(), *self.intake, *self.exports, *self.unprotected]
 
 
+def one_line(text: str) -> str:
+    """A file name or reason on one line of the summary, whatever characters its name holds."""
+    return clip(text).replace("\t", "\\t").replace("\n", "\\n")
+
+
 def intake_lines(found: ClassIntake) -> list[str]:
     """Every submission refused whole, every file that was not one, and what the LMS put in the
-    download beside the submissions, each with the reason."""
+    download beside the submissions, each with the reason, one line each."""
     refused = [s for s in found.submissions if s.work is None]
     lines = []
     if refused:
         lines.append(f"Not graded, zero marks ({len(refused)}): empty, unreadable or not a workspace:")
-        lines += [f"  {s.name}: {s.problem}" for s in refused]
+        lines += [f"  {s.name}: {one_line(s.problem)}" for s in refused]
     if found.ignored:
         lines.append(f"Not submissions, left out ({len(found.ignored)}):")
-        lines += [f"  {path.name}: {why}" for path, why in found.ignored]
+        lines += [f"  {one_line(path.name)}: {one_line(why)}" for path, why in found.ignored]
     if found.noted:
         lines.append(f"Accounted for, not graded ({len(found.noted)}):")
-        lines += [f"  {path.name}: {why}" for path, why in found.noted]
+        lines += [f"  {one_line(path.name)}: {one_line(why)}" for path, why in found.noted]
     return lines
 
 
@@ -157,7 +163,7 @@ def _roster(request: Request) -> Roster | None:
     if request.roster is None:
         return None
     try:
-        return read_roster(request.roster)
+        return read_roster(request.roster, request.assignment)
     except RosterError as exc:
         raise GradeRefused(str(exc)) from None
 
@@ -226,7 +232,7 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
         if not submissions:
             raise GradeRefused(f"No submission is named {request.only!r}.")
     if not everyone:
-        why = "".join(f" {path.name}: {reason}." for path, reason in found.ignored)
+        why = "".join(f" {one_line(path.name)}: {one_line(reason)}." for path, reason in found.ignored)
         raise GradeRefused(f"No submission was found in the given paths.{why}")
     request.out.mkdir(parents=True, exist_ok=True)
     prepare(request.out)
@@ -270,7 +276,7 @@ def _grade(request: Request, course: Course, console: Console, steps: tuple[int,
                                 unprotected=tuple(protections_off(options, why)),
                                 intake=tuple(intake_lines(found)), exports=tuple(exports.lines()),
                                 incomplete=any(s.work is None for s in submissions)
-                                or (bool(found.ignored) and request.only is None))
+                                or (bool(found.ignored) and request.only is None) or bool(exports.withheld))
 
 
 __all__ = ["GradeRefused", "GradeSummary", "Request", "grade", "parse_steps", "protections_off"]

@@ -34,8 +34,8 @@ class Mark:
     fields: dict[str, str] | None = None  # the roster row's own columns
 
 
-def _number(value: float) -> str:
-    return f"{round(value, 2):g}"
+def _number(value: float, decimal: str = ".") -> str:
+    return f"{round(value, 2):g}".replace(".", decimal)
 
 
 def _csv(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
@@ -64,15 +64,18 @@ def moodle_time(moment: datetime) -> str:
     return f"{moment:%A}, {moment.day} {moment:%B %Y}, {int(moment.strftime('%I'))}:{moment:%M %p}"
 
 
-def moodle_csv(marks: list[Mark], now: datetime) -> str:
-    """Moodle's offline grading worksheet, filled in: upload it with "Upload grading worksheet"."""
+def moodle_csv(marks: list[Mark], now: datetime, decimal: str = ".") -> str:
+    """Moodle's offline grading worksheet, filled in: upload it with "Upload grading worksheet".
+    Each row keeps the worksheet's own Identifier (Moodle reads the number after its first word,
+    in the site's language) and its decimal point (`8,5` where the worksheet wrote `100,00`)."""
     rows = []
     for mark in marks:
         own = mark.fields or {}
         status = own.get("Status") or ("Submitted for grading" if mark.submitted else "No submission")
-        note = mark.note or f"persistlab: {_number(mark.grade)} / {_number(mark.points)}"
-        rows.append([f"Participant {mark.lms_id}", own.get("Full name", mark.name), own.get("Email address", mark.email),
-                     status, _number(mark.grade), _number(mark.points), "Yes",
+        grade, points = _number(mark.grade, decimal), _number(mark.points, decimal)
+        note = mark.note or f"persistlab: {grade} / {points}"
+        rows.append([own.get("Identifier") or f"Participant {mark.lms_id}", own.get("Full name", mark.name),
+                     own.get("Email address", mark.email), status, grade, points, "Yes",
                      own.get("Last modified (submission)", "-"), moodle_time(now), note])
     return _csv(MOODLE_HEADER, rows)
 
@@ -80,11 +83,13 @@ def moodle_csv(marks: list[Mark], now: datetime) -> str:
 FEEDBACK_FILE = "persistlab-feedback.md"
 
 
-def moodle_feedback_folder(full_name: str, participant: str) -> str:
-    """The folder Moodle's "Upload multiple feedback files in a zip" reads a student's files
-    from: `fullname_participantid_assignfeedback_file`, no underscore in the name (as Moodle's
-    own download writes it)."""
-    return f"{full_name.replace('_', ' ').replace('/', ' ')}_{participant}_assignfeedback_file"
+def moodle_feedback_name(full_name: str, participant: str) -> str:
+    """The name Moodle's "Upload multiple feedback files in a zip" reads a student's feedback
+    file from: `fullname_participantid_assignfeedback_file_FILE` at the zip's top, no underscore
+    or slash in the name (as Moodle's own download writes it). Every Moodle's importer reads it:
+    those before 4.1 split the whole path on its first four underscores, so a folder
+    `..._assignfeedback_file/FILE` (4.1's own) is one they skip."""
+    return f"{full_name.replace('_', ' ').replace('/', ' ')}_{participant}_assignfeedback_file_{FEEDBACK_FILE}"
 
 
 def moodle_feedback_zip(feedback: list[tuple[str, str, bytes]], target: Path) -> None:
@@ -92,11 +97,11 @@ def moodle_feedback_zip(feedback: list[tuple[str, str, bytes]], target: Path) ->
     partial = target.with_name(f".{target.name}.tmp")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
         for full_name, participant, data in feedback:
-            bundle.writestr(f"{moodle_feedback_folder(full_name, participant)}/{FEEDBACK_FILE}", data)
+            bundle.writestr(moodle_feedback_name(full_name, participant), data)
     partial.replace(target)
 
 
 __all__ = [
     "CANVAS_HEADER", "FEEDBACK_FILE", "MOODLE_HEADER", "NO_SUBMISSION", "Mark", "canvas_csv", "moodle_csv",
-    "moodle_feedback_folder", "moodle_feedback_zip", "moodle_time",
+    "moodle_feedback_name", "moodle_feedback_zip", "moodle_time",
 ]

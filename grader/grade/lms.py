@@ -1,8 +1,10 @@
 """What an LMS's bulk download names tell us: the student, the LMS's own id, late or when.
 
-- Canvas: `lastfirst_userid_submissionid_original.ext` (`lastfirst_LATE_...` when late).
+- Canvas: `lastfirst_userid_submissionid_original.ext` (`lastfirst_LATE_...` or `lastfirst_late_...`
+  when late), one such file per file the student handed in.
 - Moodle, "download submissions in folders": `Full Name_participantid_assignsubmission_file_`
-  (`..._onlinetext_`) per student; its flat variant puts the original file name after that.
+  (`..._onlinetext_`) per student, without the last `_` since Moodle 4.1; its flat variant puts
+  the original file name after that.
 - Blackboard: `Assignment_username_attempt_YYYY-MM-DD-HH-MM-SS_original.ext`, beside a receipt
   `..._attempt_YYYY-MM-DD-HH-MM-SS.txt` whose "Name: Full Name (username)" line names the student.
 - Brightspace (D2L): `submissionid-userid - Full Name - Mon D, YYYY HMM AM - original.ext` (a file,
@@ -23,15 +25,18 @@ from pathlib import Path
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 
-_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)$")
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<rest>.*)$")
+# DOTALL: what a student named their file is theirs, a newline included
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE|_late)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<rest>.+)\Z",
+                     re.DOTALL)
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)(?:_(?P<rest>.*))?\Z",
+                     re.DOTALL)
 _BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<id>[^_]+)_attempt_"
-                         r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<rest>.+)|\.txt)$")
+                         r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<rest>.+)|\.txt)\Z", re.DOTALL)
 _D2L = re.compile(r"^(?P<submission>\d+)-(?P<id>\d+) - (?P<name>.+?)\s*-\s*"
-                  r"(?P<time>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M)(?: - (?P<rest>.+))?$")
+                  r"(?P<time>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M)(?: - (?P<rest>.+))?\Z", re.DOTALL)
 _RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*\((?P<id>[^()\s]+)\)\s*$", re.MULTILINE)
-MOODLE_FILES = "_assignsubmission_file_"  # Moodle's folder of a student's files ends so
-MOODLE_TEXT = "_assignsubmission_onlinetext_"  # and the folder of their online text
+MOODLE_FILES = "file"  # Moodle's plugin of a student's files
+MOODLE_TEXT = "onlinetext"  # and of their online text
 CLASSROOM_FOLDER = "-submissions"  # `gh classroom clone student-repos` clones into ASSIGNMENT-submissions
 D2L_INDEX = "index.html"
 RECEIPT_BYTES = 64 << 10
@@ -40,6 +45,12 @@ RECEIPT_BYTES = 64 << 10
 def moodle_id(name: str) -> str:
     match = _MOODLE.match(unicodedata.normalize("NFC", name))
     return match["id"] if match else ""
+
+
+def moodle_plugin(name: str) -> str:
+    """The Moodle submission plugin a downloaded name comes from (MOODLE_FILES, MOODLE_TEXT), or ""."""
+    match = _MOODLE.match(unicodedata.normalize("NFC", name))
+    return match["plugin"] if match else ""
 
 
 @dataclass(frozen=True)
@@ -125,16 +136,20 @@ def is_blackboard_receipt(name: str) -> bool:
     return match is not None and match["rest"] is None
 
 
-def receipt_name(receipt: Path, username: str) -> str:
-    """The student's full name from a Blackboard receipt's `Name: Full Name (username)` line; ""
-    if it has none for `username` (a receipt is the student's to word, up to its Name line)."""
+def receipt_name(receipt: Path, attempt: str) -> tuple[str, str]:
+    """The student's full name and username from a Blackboard receipt's `Name: Full Name
+    (username)` line, if the attempt's name `attempt` (`Assignment_username_attempt_TIME`) holds
+    that username; ("", "") if not (a receipt is the student's to word, up to its Name line).
+    A username may hold underscores (`a_lee`), which the attempt's name alone cannot tell."""
     try:
         with open(receipt, "rb") as handle:
             text = handle.read(RECEIPT_BYTES).decode("utf-8", errors="replace")
     except OSError:
-        return ""
+        return "", ""
     match = _RECEIPT_NAME.search(text)
-    return match["name"] if match and match["id"] == username else ""
+    if match is None or f"_{match['id']}_attempt_" not in attempt:
+        return "", ""
+    return match["name"], match["id"]
 
 
 def _is_repository(path: Path) -> bool:
@@ -164,10 +179,9 @@ def identify(path: Path, prefixes: dict[Path, str] | None = None) -> Identity:
     identity = recognise(path.name, path.is_dir())
     if identity.lms == "blackboard":
         receipt = path if is_blackboard_receipt(path.name) else blackboard_receipt(path)
-        full = receipt_name(receipt, identity.lms_id) if receipt is not None else ""
+        full, username = receipt_name(receipt, receipt.name) if receipt is not None else ("", "")
         if full:
-            return Identity(unicodedata.normalize("NFC", full), "blackboard", identity.lms_id,
-                            submitted=identity.submitted)
+            return Identity(unicodedata.normalize("NFC", full), "blackboard", username, submitted=identity.submitted)
         return identity
     if identity.lms or not _is_repository(path):
         return identity
@@ -183,5 +197,5 @@ def identify(path: Path, prefixes: dict[Path, str] | None = None) -> Identity:
 
 __all__ = [
     "ARCHIVES", "CLASSROOM_FOLDER", "D2L_INDEX", "MOODLE_FILES", "MOODLE_TEXT", "Identity", "blackboard_receipt",
-    "classroom_prefix", "identify", "is_blackboard_receipt", "moodle_id", "recognise", "safe_name", "strip_archive",
+    "classroom_prefix", "identify", "is_blackboard_receipt", "moodle_id", "moodle_plugin", "recognise", "safe_name", "strip_archive",
 ]

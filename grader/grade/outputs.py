@@ -94,30 +94,38 @@ class Exports:
     missing: list[str] = field(default_factory=list)  # on the roster, with no submission
     unmatched: list[str] = field(default_factory=list)  # submissions matching no roster row
     no_id: list[str] = field(default_factory=list)  # no roster, and no LMS id in the name
+    ungraded: list[str] = field(default_factory=list)  # submissions with no results here yet
+    withheld: str = ""  # why the roster's LMS file was not written
+    warnings: list[str] = field(default_factory=list)  # what to check before importing a file
 
     def lines(self) -> list[str]:
         out = [f"Wrote {', '.join(self.files)} for your LMS."] if self.files else []
+        out += [self.withheld] if self.withheld else []
+        out += self.warnings
         if self.missing:
             out.append(f"On the roster with no submission (0, \"{NO_SUBMISSION}\"): {', '.join(self.missing)}.")
         if self.unmatched:
             out.append(f"Submissions matching no one on the roster (not in the LMS files): "
                        f"{', '.join(self.unmatched)}.")
+        if self.ungraded:
+            out.append(f"Not graded into this folder yet, so left out of the LMS files (their grades there stay as "
+                       f"they are): {', '.join(self.ungraded)}.")
         if self.no_id:
             out.append(f"Submissions whose name carries no Canvas or Moodle id (not in the LMS files; give --roster "
                        f"to match them by name): {', '.join(self.no_id)}.")
         return out
 
 
-def _mark(out: Path, key: str, points: float | None, submission: Submission | None) -> tuple[float, float, str]:
-    """The grade (scaled to the LMS's points, if it has its own), those points, and a note."""
-    data = read_results(out, key) or {}
+def _mark(out: Path, key: str, points: float | None, submission: Submission) -> tuple[float, float, str] | None:
+    """The grade (scaled to the LMS's points, if it has its own), those points, and a note; None
+    if the student has no results file here yet (graded by no run into this folder)."""
+    data = read_results(out, key)
+    if data is None:
+        return None
     score, most = float(data.get("score", 0.0)), max_score(data)
     target = points if points else most
     grade = score * target / most if most else 0.0
-    note = clip(submission.problem, 500) if submission is not None and submission.problem else ""
-    if not data:
-        note = note or "not graded yet"
-    return grade, target, note
+    return grade, target, clip(submission.problem, 500) if submission.problem else ""
 
 
 def write_exports(out: Path, submissions: list[Submission], roster: Roster | None,
@@ -131,14 +139,20 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
     if roster is not None:
         matched, exports.unmatched = match(roster, {s.name: s.identity for s in submissions})
         marks = canvas if roster.kind == "canvas" else moodle if roster.kind == "moodle" else []
-        for student in roster.students:
+        if submissions and not matched and roster.kind in ("canvas", "moodle"):
+            exports.withheld = (f"No submission matches anyone on the roster, so {roster.kind}.csv was not "
+                                "written (it would give every student 0): is it this class's roster?")
+        for student in [] if exports.withheld else roster.students:
             key = matched.get(student)
             submission = by_key[key] if key is not None else None
             if key is None or submission is None:
                 exports.missing.append(student.name)
                 grade, points, note = 0.0, roster.points or 0.0, NO_SUBMISSION
+            elif (scored := _mark(out, key, roster.points, submission)) is not None:
+                grade, points, note = scored
             else:
-                grade, points, note = _mark(out, key, roster.points, submission)
+                exports.ungraded.append(key)
+                continue
             lms_id = student.lms_id or (submission.identity.lms_id if submission is not None else "")
             if lms_id:  # a participants export has no ids: those who submitted bring theirs
                 marks.append(Mark(student.name, lms_id, grade, points, note, submitted=submission is not None,
@@ -154,15 +168,23 @@ def write_exports(out: Path, submissions: list[Submission], roster: Roster | Non
             if into is None:
                 exports.no_id.append(submission.name)
                 continue
-            grade, points, note = _mark(out, submission.name, None, submission)
-            into.append(Mark(identity.display, identity.lms_id, grade, points, note))
-    name = assignment or (roster.assignment if roster is not None else "") or "persistlab"
+            scored = _mark(out, submission.name, None, submission)
+            if scored is None:
+                exports.ungraded.append(submission.name)
+                continue
+            into.append(Mark(identity.display, identity.lms_id, *scored))
+    name = (roster.assignment if roster is not None else "") or assignment or "persistlab"
     if canvas:
         _write(out / "canvas.csv", canvas_csv(canvas, name))
         exports.files.append("canvas.csv")
     if moodle:
-        _write(out / "moodle.csv", moodle_csv(moodle, now))
+        _write(out / "moodle.csv", moodle_csv(moodle, now, roster.decimal if roster is not None else "."))
         exports.files.append("moodle.csv")
+        if roster is None or roster.points is None:  # Moodle reads a grade against its own maximum
+            exports.warnings.append(
+                f"moodle.csv gives grades out of persistlab's {max(m.points for m in moodle):g} points, and Moodle "
+                "reads them out of the assignment's own Maximum Grade: unless the two are the same, give "
+                "--roster the assignment's grading worksheet, which says its maximum.")
     feedback = [(s.identity.display, s.identity.lms_id, path.read_bytes()) for s in submissions
                 if s.identity.lms == "moodle" and (path := out / "feedback" / f"{s.name}.md").is_file()]
     if feedback:

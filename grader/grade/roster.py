@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -37,17 +38,37 @@ class Roster:
     students: list[Student]
     assignment: str = ""  # Canvas: the roster's persistlab column, "persistlab (NNN)", if any
     points: float | None = None  # the assignment's points in the LMS, where the roster says
+    decimal: str = "."  # how the roster writes a decimal point ("," in Moodle's "8,50" where the site's language does)
 
 
-def _number(text: str) -> float | None:
+def _number(text: str | None) -> float | None:
+    """A number as an LMS writes it: `16.00`, or `8,50` where the decimal point is a comma."""
+    text = (text or "").strip().replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
     try:
-        return float(text.strip())
-    except (ValueError, AttributeError):
+        return float(text)
+    except ValueError:
         return None
 
 
-def _canvas(rows: list[dict[str, str]], header: list[str]) -> Roster:
-    assignment = next((h for h in header if h.casefold().startswith("persistlab")), "")
+def _column(header: list[str], assignment: str | None) -> str:
+    """The assignment's column in Canvas's export: `assignment` itself, or the one column named
+    `assignment (id)`; without it, the one whose name starts with persistlab; "" if none."""
+    if assignment:
+        if assignment in header:
+            return assignment
+        named = [h for h in header if h.startswith(f"{assignment} (")]
+    else:
+        named = [h for h in header if h.casefold().startswith("persistlab")]
+    if len(named) > 1:
+        raise RosterError(f"the roster has {len(named)} columns that may be the assignment's ({', '.join(named)}): "
+                          "name the one to fill in with --assignment")
+    return named[0] if named else ""
+
+
+def _canvas(rows: list[dict[str, str]], header: list[str], wanted: str | None) -> Roster:
+    assignment = _column(header, wanted)
     students, points = [], None
     for row in rows:
         name = (row.get("Student") or "").strip()
@@ -61,33 +82,43 @@ def _canvas(rows: list[dict[str, str]], header: list[str]) -> Roster:
 
 
 def _moodle(rows: list[dict[str, str]], header: list[str]) -> Roster:
-    students, points = [], None
+    students, points, decimal = [], None, "."
     for row in rows:
         identifier = (row.get("Identifier") or "").strip()
         if "Full name" in row:
             name = row["Full name"]
         else:
             name = f"{row.get('First name', '')} {row.get('Last name', row.get('Surname', ''))}"
-        lms_id = identifier.rpartition(" ")[2] if identifier.startswith("Participant") else ""
-        points = _number(row.get("Maximum Grade", "")) or points
+        participant = re.search(r"\s(\d+)$", identifier)  # "Participant 1234567", in any language
+        lms_id = participant[1] if participant else ""
+        maximum = row.get("Maximum Grade") or ""
+        points = _number(maximum) or points
+        decimal = "," if re.fullmatch(r"\s*\d+,\d+\s*", maximum) else decimal
         students.append(Student(name.strip(), lms_id, (row.get("Email address") or "").strip(),
                                 (row.get("Username") or "").strip(), fields={k: v or "" for k, v in row.items() if k is not None}))
-    return Roster("moodle", [s for s in students if s.name or s.lms_id], points=points)
+    return Roster("moodle", [s for s in students if s.name or s.lms_id], points=points, decimal=decimal)
 
 
-def read_roster(path: Path) -> Roster:
+def read_roster(path: Path, assignment: str | None = None) -> Roster:
     """Canvas's gradebook export, Moodle's worksheet, participants or grades export, or a plain
-    CSV with a `name` column (and `id`, `email`, `login` if known)."""
+    CSV with a `name` column (and `id`, `email`, `login` if known). `assignment`: the column of
+    Canvas's export to fill in (--assignment)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"{path} cannot be read as a UTF-8 CSV file ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
+        raise RosterError(f"{path} cannot be read as a UTF-8 CSV file ({exc}): save it as CSV UTF-8") from None
+    first = text.partition("\n")[0]
+    # a spreadsheet set to a language with decimal commas saves its CSV with semicolons
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
     rows = list(reader)
     if {"Student", "ID"} <= set(header):
-        return _canvas(rows, header)
+        try:
+            return _canvas(rows, header, assignment)
+        except RosterError as exc:
+            raise RosterError(f"{path}: {exc}") from None
     if "Identifier" in header or "Email address" in header:
         return _moodle(rows, header)
     if "name" in header:

@@ -58,18 +58,31 @@ def walk(source: Path, skip: tuple[str, ...] = ()) -> Iterator[tuple[Path, list[
                      if entry.is_dir(follow_symlinks=False) and entry.name not in skip)
 
 
-def _member_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
-    """The member's safe relative path, None for a directory entry; raises for a bad one."""
-    if info.flag_bits & 0x800 == 0:
-        try:
-            info.filename.encode("ascii")
-        except UnicodeEncodeError:
+UTF8_FLAG = 0x800  # the zip's own flag: this member's name is UTF-8
+
+
+def member_name(info: zipfile.ZipInfo, strict: bool = True) -> str:
+    """A member's name: as the zip gives it when flagged UTF-8 or plain ASCII; else its bytes read
+    as UTF-8 (macOS's Archive Utility, rubyzip and others write UTF-8 without the flag). Other
+    bytes raise (`strict`), or are read as the zip format's default, code page 437."""
+    if info.flag_bits & UTF8_FLAG or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        if strict:
             raise IntakeError(f"{info.filename!r} is not a UTF-8 file name") from None
-    path = _safe_path(info.filename)
+        return info.filename
+
+
+def _member_path(info: zipfile.ZipInfo, strict: bool = True) -> PurePosixPath | None:
+    """The member's safe relative path, None for a directory entry; raises for a bad one."""
+    name = member_name(info, strict)
+    path = _safe_path(name)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise IntakeError(f"{info.filename!r} is a symbolic link")
-    if info.filename.replace("\\", "/").endswith("/"):
+        raise IntakeError(f"{name!r} is a symbolic link")
+    if name.replace("\\", "/").endswith("/"):
         return None
     return path
 
@@ -98,7 +111,8 @@ def zip_names(archive: Path) -> list[str]:
     with _open(archive) as bundle:
         if len(bundle.infolist()) > MAX_ENTRIES:
             raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
-        return [name for name in bundle.namelist() if not ignored(name) and not name.endswith("/")]
+        names = [member_name(info, strict=False) for info in bundle.infolist()]
+        return [name for name in names if not ignored(name) and not name.endswith("/")]
 
 
 def zip_members(archive: Path) -> list[PurePosixPath]:
@@ -177,7 +191,7 @@ def unpack_download(archive: Path, target: Path) -> Path:
         if len(members) > MAX_ENTRIES:
             raise IntakeError(f"{archive.name} holds more than {MAX_ENTRIES} entries")
         for info in members:
-            path = _member_path(info)
+            path = _member_path(info, strict=False)  # a name only says whose it is: any bytes will do
             if path is None or ignored(info.filename):
                 continue
             if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:

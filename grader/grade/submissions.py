@@ -27,6 +27,7 @@ from grader.grade.lms import (
     identify,
     is_blackboard_receipt,
     moodle_id,
+    moodle_plugin,
     recognise,
     safe_name,
 )
@@ -173,6 +174,10 @@ def _check_zip(archive: Path, course: Course) -> Zip | Tar:
     tar = not archive.name.lower().endswith(".zip")
     files = tar_members(archive) if tar else zip_members(archive)
     if not any(p.suffix == ".py" for p in files):
+        inner = [p.name for p in files if p.name.lower().endswith(ARCHIVES)]
+        if inner:  # the workspace's zip, zipped again
+            raise IntakeError(f"{archive.name} holds no Python file, only {', '.join(inner[:3])}: an archive inside "
+                              "an archive is not opened; zip the workspace folder itself, once")
         raise Empty
     root = _zip_root(files, course)
     if root is None:
@@ -233,7 +238,10 @@ def _inner_archive(source: Path, course: Course) -> Source:
 
 def _is_download(archive: Path, course: Course) -> bool:
     """A zip of students' zips or folders, as an LMS's "download all submissions" makes it: its
-    top entries are named by the LMS, or it holds archives and no workspace."""
+    top entries are named by the LMS, or it holds archives and no workspace. A zip the LMS named
+    after a student is that student's, whatever it holds (their workspace's zip, zipped again)."""
+    if _identity(archive).lms:
+        return False
     try:
         files = [PurePosixPath(name) for name in zip_names(archive)]
     except IntakeError:
@@ -249,12 +257,12 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]], noted: list[tu
     index, online text) is noted, and any other file listed as ignored."""
     found = []
     children = _children(folder)
-    with_files = {moodle_id(c.name) for c in children if MOODLE_FILES in c.name}
+    with_files = {moodle_id(c.name) for c in children if moodle_plugin(c.name) == MOODLE_FILES}
     receipts = {r for c in children if (r := blackboard_receipt(c)) is not None}
     for entry in children:
         if entry.name.startswith(".") or entry.name in IGNORED:
             continue
-        if MOODLE_TEXT in entry.name and moodle_id(entry.name) in with_files:
+        if moodle_plugin(entry.name) == MOODLE_TEXT and moodle_id(entry.name) in with_files:
             noted.append((entry, "the student's online text; their files are graded"))
             continue
         if entry in receipts:
@@ -271,6 +279,16 @@ def _entries(folder: Path, ignored_files: list[tuple[Path, str]], noted: list[tu
     return found
 
 
+def _unreadable(path: Path) -> str:
+    """Why a zip given as it is cannot be opened at all, or holds nothing ("" if it can, or is no zip)."""
+    if not (path.is_file() and path.name.lower().endswith(".zip")):
+        return ""
+    try:
+        return "" if zip_names(path) else f"{path.name} holds no file"
+    except IntakeError as exc:
+        return str(exc)
+
+
 def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
             ignored_files: list[tuple[Path, str]], noted: list[tuple[Path, str]]) -> list[Path]:
     """The submissions among `paths`: a bulk download's folder is opened one level down, and an
@@ -280,6 +298,10 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
     unpacked = 0
     while queue:
         path, given = queue.pop(0)
+        unreadable = _unreadable(path) if given and not _identity(path).lms else ""
+        if unreadable:  # the class's download, cut short? Not a student named "submissions" at zero
+            ignored_files.append((path, f"{unreadable}: nothing in it was graded (download it again?)"))
+            continue
         if unpack_to is not None and path.is_file() and path.suffix.lower() == ".zip" \
                 and _is_download(path, course):
             unpacked += 1
@@ -302,7 +324,7 @@ def _expand(paths: list[Path], course: Course, unpack_to: Path | None,
 def _work(path: Path, course: Course, unpack_to: Path | None) -> Source:
     if path.is_symlink():
         raise IntakeError(f"{path} is a symbolic link")
-    if MOODLE_TEXT in path.name:
+    if moodle_plugin(path.name) == MOODLE_TEXT:
         raise IntakeError("only online text was handed in, no file: persistlab grades a workspace")
     lowered = path.name.lower()
     if path.is_file() and lowered.endswith(ARCHIVES):
@@ -335,12 +357,16 @@ def intake_class(paths: list[Path], course: Course, exclude: tuple[Path, ...] = 
         if path.resolve() not in skipped:
             found.setdefault(os.path.abspath(path), path)
     entries = _latest([(path, _identity(path)) for path in found.values()], noted)
+    entries, refused = _one_each(entries, course, unpack_to, noted)
     identities = [identity for _, identity in entries]
     named = _names([path for path, _ in entries], identities)
     for (path, identity), (name, untrusted) in zip(entries, named):
         submission = Submission(name=name, source=path, problem=untrusted, identity=identity)
         submissions.append(submission)
         if untrusted:
+            continue
+        if path in refused:
+            submission.problem = f"The submission was not graded: {refused[path]}."
             continue
         try:
             submission.work = _work(path, course, unpack_to)
@@ -370,6 +396,51 @@ def _latest(entries: list[tuple[Path, Identity]], noted: list[tuple[Path, str]])
                        f"the latest ({times[-1]:%Y-%m-%d %H:%M}) is graded")
                 noted.append((path, why))
     return [(path, identity) for path, identity in entries if path not in earlier]
+
+
+def _is_workspace_entry(path: Path, course: Course, unpack_to: Path | None) -> bool:
+    try:
+        _work(path, course, unpack_to)
+    except IntakeError:
+        return False
+    return True
+
+
+def _one_each(entries: list[tuple[Path, Identity]], course: Course, unpack_to: Path | None,
+              noted: list[tuple[Path, str]]) -> tuple[list[tuple[Path, Identity]], dict[Path, str]]:
+    """One entry per student where the LMS names every file a student handed in after them
+    (Canvas, Moodle's flat download, D2L, an attempt's files on Blackboard): the one workspace
+    among them is graded and the others noted; with none, or more than one, the student's first
+    file stands for them, refused with the reason (the others noted). Returns the entries, and
+    each refused one's reason."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, (_, identity) in enumerate(entries):
+        if identity.lms and identity.lms_id:
+            groups.setdefault((identity.lms, identity.lms_id), []).append(index)
+    dropped: set[Path] = set()
+    refused: dict[Path, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        paths = sorted((entries[i][0] for i in members), key=str)
+        who = entries[members[0]][1].display
+        usable = [path for path in paths if _is_workspace_entry(path, course, unpack_to)]
+        keep = usable[0] if len(usable) == 1 else paths[0]
+        listed = ", ".join(path.name for path in paths)
+        if len(usable) == 1:
+            why = f"handed in by {who} with {keep.name}, the workspace graded"
+        else:
+            refused[keep] = (
+                f"{who} handed in {len(paths)} files ({listed}) and none is a workspace: persistlab grades "
+                f"the step folders ({course.steps[0].folder}, ...) of a whole workspace, zipped" if not usable
+                else f"{who} handed in {len(usable)} workspaces ({', '.join(p.name for p in usable)}): which "
+                "one counts is yours to say; keep it alone and grade it with --only")
+            why = f"handed in by {who} with {keep.name}, which stands for them (not graded: see it)"
+        for path in paths:
+            if path != keep:
+                dropped.add(path)
+                noted.append((path, why))
+    return [(path, identity) for path, identity in entries if path not in dropped], refused
 
 
 def fingerprint(submission: Submission) -> str:

@@ -235,3 +235,24 @@ def classroom_clone(root: Path, course: Course) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text("x = 1\n")
     return folder
+
+
+def raw_named_zip(archive: Path, members: dict[bytes, bytes]) -> Path:
+    """A zip whose member names are the bytes given, without the zip's UTF-8 flag, as macOS's
+    Archive Utility and rubyzip write UTF-8 names (and old Windows tools their code page's)."""
+    stand_ins = {name: (f"~{index}".ljust(len(name) - 1, "#") + "~").encode() for index, name in enumerate(members)}
+    assert all(len(stand_in) == len(name) for name, stand_in in stand_ins.items())
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
+        for name, data in members.items():
+            bundle.writestr(stand_ins[name].decode(), data)
+    packed = archive.read_bytes()
+    for name, stand_in in stand_ins.items():
+        assert packed.count(stand_in) == 2  # its local header and its central directory entry
+        packed = packed.replace(stand_in, name)
+    archive.write_bytes(packed)
+    return archive
+
+
+def zip_contents(archive: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}

@@ -11,6 +11,7 @@ date (another process answered) costs a query, never a wrong answer.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -387,16 +388,24 @@ class AttemptsUsed(StartRefused):
 
 
 def display_name(raw: str) -> str:
-    """A display name as both quizzes keep it: spacing collapsed; ValueError if unusable."""
-    name = " ".join(raw.split())
+    """A display name as both quizzes keep it: spacing collapsed, composed (NFC, so an accent
+    typed as a combining mark is stored as the one character); ValueError if unusable."""
+    name = unicodedata.normalize("NFC", " ".join(raw.split()))
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise ValueError(f"Give a display name of 1 to {NAME_MAX} characters.")
     return name
 
 
+def name_key(name: str) -> str:
+    """What two names of one student share: case, spacing, width and how an accent was typed
+    aside (Unicode's compatibility form, case-folded, as identifiers are compared)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(unicodedata.normalize("NFKC", folded).split())
+
+
 def same_name(one: str, other: str) -> bool:
-    """Whether two display names name the same student: case and spacing aside."""
-    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
+    """Whether two display names name the same student (see `name_key`)."""
+    return name_key(one) == name_key(other)
 
 
 def quiz_key(topic: str | None, level: str | None) -> str:

@@ -27,6 +27,7 @@ from grader.quiz.answers import (
     close_attempt_in,
     insert_attempt,
     insert_student,
+    name_key,
     read_sheet,
     start_attempt_in,
     store_answer,
@@ -266,11 +267,9 @@ class QuizStore:
             )  # fmt: skip
 
     def _named(self, conn: Connection, name: str) -> int | None:
-        wanted = " ".join(name.casefold().split())
+        wanted = name_key(name)
         rows = conn.execute(select(Student.id, Student.name).order_by(Student.id.desc()))
-        return next(
-            (sid for sid, known in rows if " ".join(known.casefold().split()) == wanted), None
-        )
+        return next((sid for sid, known in rows if name_key(known) == wanted), None)
 
     def close_overdue(self, policies: Policies) -> int:
         """Submit every open attempt whose time is up; how many (for the instructor's figures)."""

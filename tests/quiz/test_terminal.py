@@ -186,6 +186,21 @@ def test_names_are_kept_as_the_web_keeps_them(
         assert "Give a display name of 1 to 60 characters." in refused.output
 
 
+def test_the_terminal_knows_a_name_typed_another_way(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--level", "easy", "--db", db_url)
+    for name in ("Jose\u0301", "JOS\u00c9", "\uff2a\uff4f\uff53\u00e9"):
+        result = _run(bank_dir, *args, "--name", name, answers="a\n")
+        assert result.exit_code == 0, result.output
+    store = QuizStore(db_url)
+    try:
+        students = {(a.student_id, a.student.name) for a in store.all_attempts()}
+    finally:
+        store.close()
+    assert students == {(1, "\uff2a\uff4f\uff53\u00e9")}  # one student, the latest spelling
+
+
 def test_a_stopped_attempt_goes_on_where_it_stopped(
     bank_dir: Path, db_url: str, bank_order: None
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +57,33 @@ def describe_database(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def cannot_open(url: str, exc: SQLAlchemyError) -> click.ClickException:
+    """One line: which database, and the driver's own words (not SQLAlchemy's wrapping)."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    try:
+        where = describe_database(url)
+    except SQLAlchemyError:
+        where = "at that URL"
+    return click.ClickException(f"Cannot open the quiz database {where}: {reason}")
+
+
+def open_store(settings: Settings, *, existing: bool = False) -> QuizStore:
+    """The store over the settings' database; with `existing`, a SQLite file that is not there
+    yet is an error, not a new empty database (the instructor's commands read what students
+    wrote)."""
+    try:
+        parsed = make_url(normalize_url(settings.database_url))
+        database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        if existing and database and database != ":memory:" and not Path(database).is_file():
+            raise click.ClickException(
+                f"There is no quiz database at {database} (nothing was created there). "
+                f"Give the one the quiz server uses with --db or ${PREFIX}DATABASE_URL."
+            )
+        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except SQLAlchemyError as exc:
+        raise cannot_open(settings.database_url, exc) from None
+
+
 @click.group(invoke_without_command=True)
 @click.option("--topic", help="Only this topic's questions (default: the mixed self-check).")
 @click.option("--level", type=click.Choice(LEVELS), help="Only questions of this difficulty.")
@@ -98,19 +127,21 @@ def quiz(
         course = load_course()
         step = None if step_ref is None else course.resolve(step_ref.strip().rstrip("/").split("/")[-1])
         steps = {each.slug: each for each in course.steps}
-        store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except (BankError, CourseError, PolicyError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
-    try:
         title = bank.title(topic) if topic else None
         choice = (QuizChoice.for_step(step) if step else
                   QuizChoice(topic=topic, level=level, count=count, topic_title=title))
-        try:
-            who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        choice.pick(bank, random.Random(0))  # refused here, before the database is touched
+    except (BankError, CourseError, PolicyError, QuizChoiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    closed = policies.of(choice.topic).not_open(time.time())
+    if closed:
+        raise click.ClickException(f"{choice.title}: This quiz {closed}.")
+    store = open_store(settings)
+    try:
         run_quiz(
             bank=bank, store=store, choice=choice, name=who, steps=steps,
             policy=policies.of(choice.topic),
@@ -135,11 +166,9 @@ def regrade_command(db_url: str | None) -> None:
     settings = _settings(db_url)
     try:
         bank = load_bank(settings.quiz_dir)
-        store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+    store = open_store(settings, existing=True)
     try:
         done = store.regrade(bank)
     finally:
@@ -159,14 +188,6 @@ def regrade_command(db_url: str | None) -> None:
         )
 
 
-def _open_store(db_url: str | None) -> QuizStore:
-    settings = _settings(db_url)
-    try:
-        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
-
-
 @quiz.command("students")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 def students_command(db_url: str | None) -> None:
@@ -174,7 +195,7 @@ def students_command(db_url: str | None) -> None:
 
     Example: persistlab quiz students --db postgresql://quiz@db/class
     """
-    store = _open_store(db_url)
+    store = open_store(_settings(db_url), existing=True)
     try:
         rows = store.students()
     finally:
@@ -197,7 +218,7 @@ def merge_command(source: int, target: int, db_url: str | None) -> None:
 
     Example: persistlab quiz merge 12 7
     """
-    store = _open_store(db_url)
+    store = open_store(_settings(db_url), existing=True)
     try:
         done = store.merge_students(source, target)
     except MergeError as exc:
@@ -268,7 +289,7 @@ def serve(host: str, port: int, db_url: str | None, directory: Path | None) -> N
     except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+        raise cannot_open(settings.database_url, exc) from None
     click.echo(f"Quiz answers are stored in {describe_database(settings.database_url)}")
     if settings.instructor_token:
         click.echo(f"Instructor pages: http://{host}:{port}/instructor")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from grader.course import Course
 from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
-from grader.quiz.commands import quiz
+from grader.quiz.commands import quiz, serve
 from grader.quiz.grading import QuizChoice
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
@@ -117,13 +117,67 @@ def test_stopping_keeps_the_answers_given(bank_dir: Path, db_url: str, bank_orde
         (("--topic", "nope"), "There is no quiz 'nope'"),
         (("--level", "tricky"), "'tricky' is not one of 'easy', 'medium', 'hard'"),
         (("--count", "0"), "0 is not in the range x>=1"),
+        (("--name", " \t "), "Give a display name of 1 to 60 characters."),
+        (("--name", "x" * 61), "Give a display name of 1 to 60 characters."),
+        (("--topic", "persistence", "--level", "easy", "--count", "1", "--name", "A\x00"),
+         "Give a display name"),
     ],
 )
-def test_bad_options_say_what_is_wrong(
-    bank_dir: Path, db_url: str, args: tuple[str, ...], message: str
+def test_bad_options_say_what_is_wrong_and_create_nothing(
+    bank_dir: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    result = _run(bank_dir, *args, "--db", db_url, "--name", "Ada", answers="")
+    """The database (and its folder) is only made once the quiz can start."""
+    db_url = f"sqlite:///{tmp_path / 'new' / 'quiz.db'}"
+    result = _run(bank_dir, "--name", "Ada", *args, "--db", db_url, answers="")
     assert result.exit_code != 0 and message in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_closed_quiz_creates_no_database(bank_dir: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[defaults]\ntimeclose = 2020-01-01T00:00:00Z\n")
+    result = CliRunner().invoke(
+        quiz, ["--name", "Ada", "--db", f"sqlite:///{tmp_path / 'new' / 'quiz.db'}"],
+        env={"PERSISTLAB_QUIZ_DIR": str(bank_dir), "PERSISTLAB_QUIZ_SETTINGS": str(rules)},
+    )  # fmt: skip
+    assert result.exit_code == 1 and "Self-check: This quiz closed at" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", [["students"], ["regrade"], ["merge", "1", "2"]])
+def test_the_instructors_commands_need_an_existing_database(
+    bank_dir: Path, tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo" / "quiz.db"
+    result = _run(bank_dir, *command, "--db", f"sqlite:///{missing}", answers="")
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: There is no quiz database at {missing} (nothing was created there). "
+        "Give the one the quiz server uses with --db or $PERSISTLAB_DATABASE_URL.\n"
+    )
+    assert not missing.parent.exists()
+
+
+def test_a_damaged_database_is_one_clear_line_and_stays_as_it_was(
+    bank_dir: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "quiz.db"
+    damaged.write_bytes(b"not a database, just bytes " * 200)
+    before = damaged.read_bytes()
+    db = ["--db", f"sqlite:///{damaged}"]
+    for command, args in [
+        (quiz, ["--name", "Ada", *db]),
+        (quiz, ["students", *db]),
+        (quiz, ["regrade", *db]),
+        (quiz, ["merge", "1", "2", *db]),
+        (serve, db),
+    ]:
+        result = CliRunner().invoke(command, args, env={"PERSISTLAB_QUIZ_DIR": str(bank_dir)})
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: Cannot open the quiz database {damaged}: file is not a database\n"
+        ), args
+    assert damaged.read_bytes() == before and sorted(tmp_path.iterdir()) == [damaged, bank_dir]
 
 
 def test_terminal_answers_show_in_the_web_statistics(

@@ -65,6 +65,7 @@ class AnswerRow:
     attempt_finished: bool
     version: str | None = None  # of the question as served
     params: str | None = None  # the variant it was served, as JSON
+    served: int = 0  # questions in the attempt, answered or not (0: only those listed)
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -379,6 +380,7 @@ class QuizStore:
                 Attempt.finished_at.is_not(None),
                 Answer.version,
                 Answer.params,
+                Attempt.total,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
@@ -396,6 +398,7 @@ class QuizStore:
                     bool(finished),
                     version,
                     params,
+                    total,
                 )
-                for attempt, student, qid, chosen, correct, finished, version, params in rows
+                for attempt, student, qid, chosen, correct, finished, version, params, total in rows
             ]

@@ -118,12 +118,13 @@ def test_students_attempts_and_answer_rows(store: QuizStore) -> None:
     store.record_answer(attempt_id=bob, position=1, chosen="c", correct=False)
     rows = store.answer_rows()
     assert [
-        (r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished) for r in rows
+        (r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished, r.served)
+        for r in rows
     ] == [
-        (ada, "q-one", "a", True, True),
-        (ada, "q-two", "a", False, True),
-        (ada, "q-three", "a", True, True),
-        (bob, "q-one", "c", False, False),
+        (ada, "q-one", "a", True, True, 3),
+        (ada, "q-two", "a", False, True, 3),
+        (ada, "q-three", "a", True, True, 3),
+        (bob, "q-one", "c", False, False, 3),  # two questions of three left unanswered
     ]
     attempts = store.all_attempts()
     assert [(a.student.name, a.score) for a in attempts] == [("Ada", 2), ("Bob", None)]

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from grader.quiz.answers import (
     Given,
@@ -339,6 +339,29 @@ class QuizStore:
                 Attempt.id != attempt.id,
                 Attempt.finished_at.is_(None),
                 Answer.chosen.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
+
+    def held_scores(self, student_id: int) -> set[int]:
+        """The student's finished attempts whose score would tell the key of a question one of
+        their open attempts still asks (`pending_elsewhere`): the score waits too."""
+        done, pending = aliased(Answer), aliased(Answer)
+        done_attempt, open_attempt = aliased(Attempt), aliased(Attempt)
+        query = (
+            select(done.attempt_id)
+            .distinct()
+            .join(done_attempt, done_attempt.id == done.attempt_id)
+            .join(pending, pending.question_id == done.question_id)
+            .join(open_attempt, open_attempt.id == pending.attempt_id)
+            .where(
+                done_attempt.student_id == student_id,
+                done_attempt.finished_at.is_not(None),
+                done.chosen.is_not(None),
+                open_attempt.student_id == student_id,
+                open_attempt.finished_at.is_(None),
+                pending.chosen.is_(None),
             )
         )
         with self._sessions() as session:

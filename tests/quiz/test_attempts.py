@@ -173,6 +173,25 @@ def test_another_name_in_the_same_browser_is_another_student(
     assert len({a.student_id for a in store.all_attempts()}) == 2
 
 
+def test_the_score_waits_too_while_another_open_attempt_asks_its_questions(
+    student: QuizClient,
+) -> None:
+    """A score tells keys as well as feedback does: 3 / 3 says every answer was the key."""
+    student.start("self-check")  # all six questions of the tiny bank, open
+    done = student.take("persistence", [True, True, False])
+    waits = "Your score waits until you finish your other open attempt"
+    for page in (f"{done}/results", f"{done}/review", "/"):
+        text = student.http.get(page).text
+        assert "2 / 3" not in text and "You scored" not in text, page
+        assert waits in text or "the score waits until you finish" in text, page
+    for position in range(1, 7):
+        assert student.answer(f"/attempts/1/questions/{position}").status_code == 303
+    for page in (f"{done}/results", f"{done}/review", "/"):
+        text = student.http.get(page).text
+        assert "2 / 3" in text or "You scored 2 of 3" in text, page
+        assert "waits" not in text, page
+
+
 def test_feedback_waits_while_another_open_attempt_asks_the_question(
     student: QuizClient,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from pathlib import Path
 
@@ -189,6 +190,24 @@ def test_terminal_answers_show_in_the_web_statistics(
     with TestClient(create_app(settings)) as client:
         lines = client.get("/instructor/students.csv", headers=bearer).text.splitlines()
     assert lines[1] == "1,Ada,1,1,0.667,0.667"
+
+
+def test_the_terminal_holds_keys_and_score_a_web_attempt_still_asks(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    settings = Settings(database_url=db_url, quiz_dir=bank_dir)
+    with TestClient(create_app(settings)) as client:  # the self-check, left open on the web
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+        assert csrf is not None
+        form = {"csrf_token": csrf.group(1), "name": "Ada", "quiz": "self-check", "level": ""}
+        assert client.post("/attempts", data=form, follow_redirects=False).status_code == 303
+    args = ("--topic", "persistence", "--db", db_url, "--name", "ada")
+    result = _run(bank_dir, *args, answers="a\nb\na\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Its feedback waits until you finish your other open") == 3
+    assert "Your score waits until you finish" in result.output
+    for told in ("Right!", "Not quite.", "The answer is", "Score:", "Worked solution"):
+        assert told not in result.output
 
 
 def test_run_quiz_shuffles_with_the_given_rng(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, null, select, update
+from sqlalchemy import bindparam, exists, func, insert, null, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
@@ -80,6 +80,7 @@ class Prepared:
 
 
 _pending = aliased(Answer)
+_open = aliased(Attempt)
 _SHEET = Prepared(
     select(
         Attempt.student_id,
@@ -104,6 +105,8 @@ _ANSWER = Prepared(
         == select(func.min(_pending.position))
         .where(_pending.attempt_id == bindparam("the_attempt"), _pending.chosen.is_(None))
         .scalar_subquery(),
+        # Submitted by its time or a merge, maybe by another process: a kept sheet may not know.
+        exists().where(_open.id == bindparam("the_attempt"), _open.finished_at.is_(None)),
     )
     .values(
         chosen=bindparam("new_chosen"),

@@ -370,7 +370,8 @@ class QuizStore:
     def record_answer(self, *, attempt_id: int, position: int, chosen: str, correct: bool) -> bool:
         """Store the answer if `position` is the attempt's next unanswered question.
 
-        False when it is not (answered already, out of order, or the attempt is finished); the
+        False when it is not (answered already, out of order, or the attempt is finished, by its
+        last answer, its time, or a merge); the
         check and the write are one UPDATE, so two racing submissions cannot both succeed.
         The answer to the last question finishes the attempt in the same transaction.
         """

@@ -170,9 +170,15 @@ def run_quiz(
             )
             break
         feedback = grade(question, order, key)
-        store.record_answer(
+        if not store.record_answer(
             attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
-        )
+        ):
+            click.echo(
+                f"This answer was not saved: question {position} of attempt {attempt_id} was "
+                "answered elsewhere (in a browser?) first, or the attempt was submitted there; "
+                "the answer given there stands. Run the command again to go on."
+            )
+            return attempt_id
         if immediate and question.id in store.pending_elsewhere(attempt):
             click.echo(HELD_FEEDBACK)
         elif immediate:

@@ -51,11 +51,18 @@ def test_open_attempts_at_the_same_quiz_leave_one_open(
     assert student.answer(first, right=True).status_code == 303
     other = other_student.start("persistence", name="Ada L")
     assert other_student.answer(other, right=True).status_code == 303
+    second = other.replace("/questions/1", "/questions/2")
+    form = {"csrf_token": other_student.csrf(second), "choice": "A"}  # the page left open
     done = store.merge_students(2, 1)
     assert done.submitted == (2,)
     two = store.attempt(2)
     assert two is not None and two.finished and two.score == 1 and two.open_quiz is None
     assert [a.id for a in store.all_attempts() if not a.finished] == [1]
+    # The server kept attempt 2's sheet from its first answer: the merge made it stale.
+    late = other_student.answer(second, form=form)
+    assert late.status_code == 404  # refused: this browser meets its merged self on a page
+    after = store.attempt(2)
+    assert after is not None and [a.chosen is not None for a in after.answers] == [1, 0, 0]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import random
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -208,6 +209,37 @@ def test_the_terminal_holds_keys_and_score_a_web_attempt_still_asks(
     assert "Your score waits until you finish" in result.output
     for told in ("Right!", "Not quite.", "The answer is", "Score:", "Worked solution"):
         assert told not in result.output
+
+
+@pytest.mark.parametrize("elsewhere", ["answer", "submit"])
+def test_an_answer_given_elsewhere_first_stands_and_the_terminal_says_so(
+    bank_dir: Path, db_url: str, bank_order: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], elsewhere: str,
+) -> None:  # fmt: skip
+    """The attempt is open in a browser too: what the browser stored first stands, and the
+    terminal shows no feedback for an answer it did not store."""
+    store = QuizStore(db_url)
+
+    def meanwhile(text: str, value_proc: Any) -> str:
+        if elsewhere == "answer":  # the browser answers question 1, wrong
+            assert store.record_answer(attempt_id=1, position=1, chosen="b", correct=False)
+        else:
+            assert store.close_attempt(1, time.time())
+        return value_proc("a")  # the right option
+
+    monkeypatch.setattr("click.prompt", meanwhile)
+    try:
+        terminal.run_quiz(
+            bank=load_bank(bank_dir), store=store, choice=QuizChoice(topic="persistence"),
+            name="Ada", steps={},
+        )  # fmt: skip
+        attempt = store.attempt(1)
+    finally:
+        store.close()
+    assert attempt is not None and attempt.answers[0].chosen == ("b" if elsewhere == "answer" else None)
+    told = capsys.readouterr().out
+    assert "This answer was not saved: question 1 of attempt 1 was answered elsewhere" in told
+    assert "Right!" not in told and "Question 2" not in told
 
 
 def test_run_quiz_shuffles_with_the_given_rng(

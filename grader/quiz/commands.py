@@ -263,6 +263,8 @@ def export(fmt: str, out: Path, variants: int) -> None:
         export_bank(load_bank(), fmt, out, variants)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {out}.")
 
 

@@ -271,6 +271,28 @@ def test_export_writes_the_bank(tmp_path: Path) -> None:
     assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()
 
 
+@pytest.mark.parametrize("fmt", ["gift", "moodle", "qti", "canvas"])
+def test_an_export_that_cannot_be_written_is_one_line_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    folder = CliRunner().invoke(quiz, ["export", "--format", fmt, "--out", str(tmp_path)])
+    assert folder.exit_code == 1
+    assert folder.output == f"Error: Cannot write {tmp_path}: it is a folder: give a file name.\n"
+    out = tmp_path / "bank.out"
+    out.write_bytes(b"the last good export")
+
+    def disk_full(text: str, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("zipfile.ZipFile.writestr", disk_full)  # qti, canvas
+    monkeypatch.setattr(Path, "write_bytes", disk_full)  # moodle
+    monkeypatch.setattr(Path, "write_text", disk_full)  # gift
+    full = CliRunner().invoke(quiz, ["export", "--format", fmt, "--out", str(out)])
+    assert full.exit_code == 1
+    assert full.output == f"Error: Cannot write {out}: No space left on device.\n"
+    assert out.read_bytes() == b"the last good export" and sorted(tmp_path.iterdir()) == [out]
+
+
 def test_names_are_kept_as_the_web_keeps_them(
     bank_dir: Path, db_url: str, bank_order: None
 ) -> None:

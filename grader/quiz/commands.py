@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +18,7 @@ from grader.quiz.answers import StartRefused, display_name
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
 from grader.quiz.merge import MergeError
+from grader.quiz.models import Student
 from grader.quiz.policy import PolicyError, load_policies
 from grader.quiz.store import QuizStore, default_database_url, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
@@ -67,6 +69,16 @@ def cannot_open(url: str, exc: SQLAlchemyError) -> click.ClickException:
     return click.ClickException(f"Cannot open the quiz database {where}: {reason}")
 
 
+def _has_quiz_tables(url: str) -> bool:
+    """Whether the quiz has made its tables there; read by a plain engine, which sets no
+    pragma and creates nothing."""
+    engine = create_engine(normalize_url(url))
+    try:
+        return inspect(engine).has_table(Student.__tablename__)
+    finally:
+        engine.dispose()
+
+
 def open_store(settings: Settings, *, existing: bool = False) -> QuizStore:
     """The store over the settings' database; with `existing`, a SQLite file that is not there
     yet is an error, not a new empty database (the instructor's commands read what students
@@ -78,6 +90,12 @@ def open_store(settings: Settings, *, existing: bool = False) -> QuizStore:
             raise click.ClickException(
                 f"There is no quiz database at {database} (nothing was created there). "
                 f"Give the one the quiz server uses with --db or ${PREFIX}DATABASE_URL."
+            )
+        if existing and not _has_quiz_tables(settings.database_url):
+            raise click.ClickException(
+                f"{describe_database(settings.database_url)} has no quiz tables, so no quiz was "
+                "taken with it (it was left as it was). Give the database the quiz server uses "
+                f"with --db or ${PREFIX}DATABASE_URL."
             )
         return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     except SQLAlchemyError as exc:

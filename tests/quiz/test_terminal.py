@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,14 @@ def test_the_instructors_commands_need_an_existing_database(
         "Give the one the quiz server uses with --db or $PERSISTLAB_DATABASE_URL.\n"
     )
     assert not missing.parent.exists()
+    other_app = tmp_path / "notes.db"  # a database, but not the quiz's
+    with sqlite3.connect(other_app) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    before = other_app.read_bytes()
+    result = _run(bank_dir, *command, "--db", f"sqlite:///{other_app}", answers="")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {other_app} has no quiz tables, so no quiz was")
+    assert other_app.read_bytes() == before and sorted(tmp_path.iterdir()) == [other_app, bank_dir]
 
 
 def test_a_damaged_database_is_one_clear_line_and_stays_as_it_was(

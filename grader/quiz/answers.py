@@ -11,11 +11,12 @@ date (another process answered) costs a query, never a wrong answer.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, null, select, update
+from sqlalchemy import bindparam, exists, func, insert, null, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
@@ -79,6 +80,7 @@ class Prepared:
 
 
 _pending = aliased(Answer)
+_open = aliased(Attempt)
 _SHEET = Prepared(
     select(
         Attempt.student_id,
@@ -103,6 +105,8 @@ _ANSWER = Prepared(
         == select(func.min(_pending.position))
         .where(_pending.attempt_id == bindparam("the_attempt"), _pending.chosen.is_(None))
         .scalar_subquery(),
+        # Submitted by its time or a merge, maybe by another process: a kept sheet may not know.
+        exists().where(_open.id == bindparam("the_attempt"), _open.finished_at.is_(None)),
     )
     .values(
         chosen=bindparam("new_chosen"),
@@ -387,16 +391,24 @@ class AttemptsUsed(StartRefused):
 
 
 def display_name(raw: str) -> str:
-    """A display name as both quizzes keep it: spacing collapsed; ValueError if unusable."""
-    name = " ".join(raw.split())
+    """A display name as both quizzes keep it: spacing collapsed, composed (NFC, so an accent
+    typed as a combining mark is stored as the one character); ValueError if unusable."""
+    name = unicodedata.normalize("NFC", " ".join(raw.split()))
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise ValueError(f"Give a display name of 1 to {NAME_MAX} characters.")
     return name
 
 
+def name_key(name: str) -> str:
+    """What two names of one student share: case, spacing, width and how an accent was typed
+    aside (Unicode's compatibility form, case-folded, as identifiers are compared)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(unicodedata.normalize("NFKC", folded).split())
+
+
 def same_name(one: str, other: str) -> bool:
-    """Whether two display names name the same student: case and spacing aside."""
-    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
+    """Whether two display names name the same student (see `name_key`)."""
+    return name_key(one) == name_key(other)
 
 
 def quiz_key(topic: str | None, level: str | None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import click
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,6 +18,7 @@ from grader.quiz.answers import StartRefused, display_name
 from grader.quiz.bank import LEVELS, BankError, load_bank
 from grader.quiz.grading import QuizChoice, QuizChoiceError
 from grader.quiz.merge import MergeError
+from grader.quiz.models import Student
 from grader.quiz.policy import PolicyError, load_policies
 from grader.quiz.store import QuizStore, default_database_url, normalize_url
 from grader.quiz.web.settings import PREFIX, Settings, SettingsError
@@ -53,6 +57,49 @@ def describe_database(url: str) -> str:
     if parsed.get_backend_name() == "sqlite":
         return str(parsed.database)
     return parsed.render_as_string(hide_password=True)
+
+
+def cannot_open(url: str, exc: SQLAlchemyError) -> click.ClickException:
+    """One line: which database, and the driver's own words (not SQLAlchemy's wrapping)."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    try:
+        where = describe_database(url)
+    except SQLAlchemyError:
+        where = "at that URL"
+    return click.ClickException(f"Cannot open the quiz database {where}: {reason}")
+
+
+def _has_quiz_tables(url: str) -> bool:
+    """Whether the quiz has made its tables there; read by a plain engine, which sets no
+    pragma and creates nothing."""
+    engine = create_engine(normalize_url(url))
+    try:
+        return inspect(engine).has_table(Student.__tablename__)
+    finally:
+        engine.dispose()
+
+
+def open_store(settings: Settings, *, existing: bool = False) -> QuizStore:
+    """The store over the settings' database; with `existing`, a SQLite file that is not there
+    yet is an error, not a new empty database (the instructor's commands read what students
+    wrote)."""
+    try:
+        parsed = make_url(normalize_url(settings.database_url))
+        database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        if existing and database and database != ":memory:" and not Path(database).is_file():
+            raise click.ClickException(
+                f"There is no quiz database at {database} (nothing was created there). "
+                f"Give the one the quiz server uses with --db or ${PREFIX}DATABASE_URL."
+            )
+        if existing and not _has_quiz_tables(settings.database_url):
+            raise click.ClickException(
+                f"{describe_database(settings.database_url)} has no quiz tables, so no quiz was "
+                "taken with it (it was left as it was). Give the database the quiz server uses "
+                f"with --db or ${PREFIX}DATABASE_URL."
+            )
+        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except SQLAlchemyError as exc:
+        raise cannot_open(settings.database_url, exc) from None
 
 
 @click.group(invoke_without_command=True)
@@ -98,19 +145,21 @@ def quiz(
         course = load_course()
         step = None if step_ref is None else course.resolve(step_ref.strip().rstrip("/").split("/")[-1])
         steps = {each.slug: each for each in course.steps}
-        store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except (BankError, CourseError, PolicyError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
-    try:
         title = bank.title(topic) if topic else None
         choice = (QuizChoice.for_step(step) if step else
                   QuizChoice(topic=topic, level=level, count=count, topic_title=title))
-        try:
-            who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        choice.pick(bank, random.Random(0))  # refused here, before the database is touched
+    except (BankError, CourseError, PolicyError, QuizChoiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        who = display_name(name or click.prompt("Your display name", default=getpass.getuser()))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    closed = policies.of(choice.topic).not_open(time.time())
+    if closed:
+        raise click.ClickException(f"{choice.title}: This quiz {closed}.")
+    store = open_store(settings)
+    try:
         run_quiz(
             bank=bank, store=store, choice=choice, name=who, steps=steps,
             policy=policies.of(choice.topic),
@@ -135,11 +184,9 @@ def regrade_command(db_url: str | None) -> None:
     settings = _settings(db_url)
     try:
         bank = load_bank(settings.quiz_dir)
-        store = QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+    store = open_store(settings, existing=True)
     try:
         done = store.regrade(bank)
     finally:
@@ -159,14 +206,6 @@ def regrade_command(db_url: str | None) -> None:
         )
 
 
-def _open_store(db_url: str | None) -> QuizStore:
-    settings = _settings(db_url)
-    try:
-        return QuizStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
-
-
 @quiz.command("students")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 def students_command(db_url: str | None) -> None:
@@ -174,7 +213,7 @@ def students_command(db_url: str | None) -> None:
 
     Example: persistlab quiz students --db postgresql://quiz@db/class
     """
-    store = _open_store(db_url)
+    store = open_store(_settings(db_url), existing=True)
     try:
         rows = store.students()
     finally:
@@ -197,7 +236,7 @@ def merge_command(source: int, target: int, db_url: str | None) -> None:
 
     Example: persistlab quiz merge 12 7
     """
-    store = _open_store(db_url)
+    store = open_store(_settings(db_url), existing=True)
     try:
         done = store.merge_students(source, target)
     except MergeError as exc:
@@ -242,6 +281,8 @@ def export(fmt: str, out: Path, variants: int) -> None:
         export_bank(load_bank(), fmt, out, variants)
     except BankError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {out}.")
 
 
@@ -268,7 +309,7 @@ def serve(host: str, port: int, db_url: str | None, directory: Path | None) -> N
     except (BankError, CourseError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise click.ClickException(f"Cannot open the quiz database: {exc}") from None
+        raise cannot_open(settings.database_url, exc) from None
     click.echo(f"Quiz answers are stored in {describe_database(settings.database_url)}")
     if settings.instructor_token:
         click.echo(f"Instructor pages: http://{host}:{port}/instructor")

@@ -69,19 +69,22 @@ def correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 
 
 def _rest_pairs(rows: Iterable[AnswerRow]) -> dict[str, tuple[list[float], list[float]]]:
-    """Per question: item scores and rest scores from attempts of two or more items."""
+    """Per question: item scores and rest scores from attempts of two or more items. A
+    question an attempt was served but left unanswered (its time ran out) is one of the
+    attempt's other questions, not right, as in the attempt's score."""
     by_attempt: dict[int, list[AnswerRow]] = defaultdict(list)
     for row in rows:
         by_attempt[row.attempt_id].append(row)
     pairs: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for answers in by_attempt.values():
-        if len(answers) < 2:
+        served = max(len(answers), answers[0].served)
+        if served < 2:
             continue
         total = sum(a.correct for a in answers)
         for answer in answers:
             items, rests = pairs[answer.question_id]
             items.append(float(answer.correct))
-            rests.append((total - answer.correct) / (len(answers) - 1))
+            rests.append((total - answer.correct) / (served - 1))
     return pairs
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from grader.quiz.answers import (
     Given,
@@ -27,6 +27,7 @@ from grader.quiz.answers import (
     close_attempt_in,
     insert_attempt,
     insert_student,
+    name_key,
     read_sheet,
     start_attempt_in,
     store_answer,
@@ -64,6 +65,7 @@ class AnswerRow:
     attempt_finished: bool
     version: str | None = None  # of the question as served
     params: str | None = None  # the variant it was served, as JSON
+    served: int = 0  # questions in the attempt, answered or not (0: only those listed)
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -266,11 +268,9 @@ class QuizStore:
             )  # fmt: skip
 
     def _named(self, conn: Connection, name: str) -> int | None:
-        wanted = " ".join(name.casefold().split())
+        wanted = name_key(name)
         rows = conn.execute(select(Student.id, Student.name).order_by(Student.id.desc()))
-        return next(
-            (sid for sid, known in rows if " ".join(known.casefold().split()) == wanted), None
-        )
+        return next((sid for sid, known in rows if name_key(known) == wanted), None)
 
     def close_overdue(self, policies: Policies) -> int:
         """Submit every open attempt whose time is up; how many (for the instructor's figures)."""
@@ -344,10 +344,34 @@ class QuizStore:
         with self._sessions() as session:
             return set(session.scalars(query))
 
+    def held_scores(self, student_id: int) -> set[int]:
+        """The student's finished attempts whose score would tell the key of a question one of
+        their open attempts still asks (`pending_elsewhere`): the score waits too."""
+        done, pending = aliased(Answer), aliased(Answer)
+        done_attempt, open_attempt = aliased(Attempt), aliased(Attempt)
+        query = (
+            select(done.attempt_id)
+            .distinct()
+            .join(done_attempt, done_attempt.id == done.attempt_id)
+            .join(pending, pending.question_id == done.question_id)
+            .join(open_attempt, open_attempt.id == pending.attempt_id)
+            .where(
+                done_attempt.student_id == student_id,
+                done_attempt.finished_at.is_not(None),
+                done.chosen.is_not(None),
+                open_attempt.student_id == student_id,
+                open_attempt.finished_at.is_(None),
+                pending.chosen.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
+
     def record_answer(self, *, attempt_id: int, position: int, chosen: str, correct: bool) -> bool:
         """Store the answer if `position` is the attempt's next unanswered question.
 
-        False when it is not (answered already, out of order, or the attempt is finished); the
+        False when it is not (answered already, out of order, or the attempt is finished, by its
+        last answer, its time, or a merge); the
         check and the write are one UPDATE, so two racing submissions cannot both succeed.
         The answer to the last question finishes the attempt in the same transaction.
         """
@@ -380,6 +404,7 @@ class QuizStore:
                 Attempt.finished_at.is_not(None),
                 Answer.version,
                 Answer.params,
+                Attempt.total,
             )
             .join(Attempt, Attempt.id == Answer.attempt_id)
             .where(Answer.chosen.is_not(None))
@@ -397,6 +422,7 @@ class QuizStore:
                     bool(finished),
                     version,
                     params,
+                    total,
                 )
-                for attempt, student, qid, chosen, correct, finished, version, params in rows
+                for attempt, student, qid, chosen, correct, finished, version, params, total in rows
             ]

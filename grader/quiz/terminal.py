@@ -27,6 +27,10 @@ from grader.quiz.store import QuizStore
 from grader.quiz.versions import Versions
 
 STOP = "Q"
+HELD_FEEDBACK = (
+    "Your answer is saved. Its feedback waits until you finish your other open attempt that "
+    "asks this question too, so that one is not answered from this one's key."
+)
 
 
 def counted(number: int, noun: str) -> str:
@@ -166,10 +170,18 @@ def run_quiz(
             )
             break
         feedback = grade(question, order, key)
-        store.record_answer(
+        if not store.record_answer(
             attempt_id=attempt_id, position=position, chosen=key, correct=feedback.correct
-        )
-        if immediate:
+        ):
+            click.echo(
+                f"This answer was not saved: question {position} of attempt {attempt_id} was "
+                "answered elsewhere (in a browser?) first, or the attempt was submitted there; "
+                "the answer given there stands. Run the command again to go on."
+            )
+            return attempt_id
+        if immediate and question.id in store.pending_elsewhere(attempt):
+            click.echo(HELD_FEEDBACK)
+        elif immediate:
             show_feedback(feedback, steps)
     _summary(store, versions, attempt_id, policy, steps, deferred=not immediate)
     return attempt_id
@@ -196,14 +208,29 @@ def _summary(
         )
         return
     missed: list[tuple[int, Question]] = []
+    pending = store.pending_elsewhere(attempt)
+    held = False
     for answer in attempt.answers:
         question = versions.question(answer.question_id, answer.version, answer.params)
         if not answer.correct:
             missed.append((answer.position, question))
-        if deferred and answer.chosen is not None:
+        if answer.chosen is not None and answer.question_id in pending:
+            held = True
+            if deferred:
+                click.secho(f"Question {answer.position}", bold=True)
+                click.echo(HELD_FEEDBACK + "\n")
+        elif deferred and answer.chosen is not None:
             click.secho(f"Question {answer.position}", bold=True)
             show_feedback(grade(question, answer.option_order, answer.chosen), steps)
             click.echo()
+    if held:
+        click.secho(
+            f"Attempt {attempt_id} is submitted. Your score waits until you finish your other "
+            "open attempt that asks some of these questions too, so that one is not answered "
+            "from this one's score.",
+            bold=True,
+        )
+        return
     click.secho(
         f"Score: {attempt.score} / {attempt.total} ({attempt.score / attempt.total:.0%}). "
         f"Saved as attempt {attempt_id}; run the command again to retake.",

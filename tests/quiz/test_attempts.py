@@ -145,12 +145,51 @@ def test_a_change_of_case_keeps_the_student_and_the_attempt(
     assert len({a.student_id for a in store.all_attempts()}) == 1
 
 
+def test_names_typed_another_way_are_the_same_student(
+    student: QuizClient, store: QuizStore
+) -> None:
+    pairs = [
+        ("Jos\u00e9", "Jose\u0301"),  # é typed as one character, then as e and a combining mark
+        ("Zo\u00eb", "ZOE\u0308"),
+        ("Ada", "\uff21\uff44\uff41"),  # full-width letters, as an East Asian keyboard types
+        ("\ud55c \uac00\uc778", "\u1112\u1161\u11ab \u1100\u1161\u110b\u1175\u11ab"),  # Hangul as jamo
+    ]
+    for number, (first, again) in enumerate(pairs, start=1):
+        path = student.start("persistence", name=first)  # another name: another student
+        assert path == f"/attempts/{number}/questions/1"
+        assert student.answer(path, right=True).status_code == 303
+        assert _start(student, name=again).headers["location"] == f"/attempts/{number}"
+    assert len({a.student_id for a in store.all_attempts()}) == len(pairs)
+    student.start("persistence", name="Jose\u0301 Mari\u0301a")
+    attempt = store.attempt(len(pairs) + 1)
+    assert attempt is not None and attempt.student.name == "Jos\u00e9 Mar\u00eda"  # composed
+
+
 def test_another_name_in_the_same_browser_is_another_student(
     student: QuizClient, store: QuizStore
 ) -> None:
     student.start("persistence", name="Ada")
     assert student.start("persistence", name="Bob") == "/attempts/2/questions/1"
     assert len({a.student_id for a in store.all_attempts()}) == 2
+
+
+def test_the_score_waits_too_while_another_open_attempt_asks_its_questions(
+    student: QuizClient,
+) -> None:
+    """A score tells keys as well as feedback does: 3 / 3 says every answer was the key."""
+    student.start("self-check")  # all six questions of the tiny bank, open
+    done = student.take("persistence", [True, True, False])
+    waits = "Your score waits until you finish your other open attempt"
+    for page in (f"{done}/results", f"{done}/review", "/"):
+        text = student.http.get(page).text
+        assert "2 / 3" not in text and "You scored" not in text, page
+        assert waits in text or "the score waits until you finish" in text, page
+    for position in range(1, 7):
+        assert student.answer(f"/attempts/1/questions/{position}").status_code == 303
+    for page in (f"{done}/results", f"{done}/review", "/"):
+        text = student.http.get(page).text
+        assert "2 / 3" in text or "You scored 2 of 3" in text, page
+        assert "waits" not in text, page
 
 
 def test_feedback_waits_while_another_open_attempt_asks_the_question(

@@ -23,7 +23,7 @@ from tests.quiz.conftest import QuizClient, ServerProcess
 
 HONEST_CLIENTS = 16
 BAD_REQUESTS_AT_LEAST = 64
-TOO_BIG = ["0", str(2**31), str(2**63), "9" * 18, "1" + "0" * 30]
+TOO_BIG = ["0", "-1", str(2**31), str(2**63), "9" * 18, "1" + "0" * 30]
 
 
 def _bad_paths(own: int) -> list[str]:

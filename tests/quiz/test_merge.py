@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from grader.quiz.commands import quiz
 from grader.quiz.merge import MergeError
 from grader.quiz.store import QuizStore
+from grader.quiz.web import Settings, create_app
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient
 
 
@@ -25,16 +26,23 @@ def _sign_in(student: QuizClient) -> None:
 
 
 def test_two_names_become_one_student_who_keeps_both_browsers(
-    student: QuizClient, other_student: QuizClient, store: QuizStore
+    student: QuizClient, other_student: QuizClient, store: QuizStore, settings: Settings
 ) -> None:
     student.take("persistence", [True, True, True], name="Ada")
     other_student.take("persistence", [False, False, True], name="A. Lovelace")
     open_path = other_student.start("fastapi-basics", name="A. Lovelace")  # attempt 3
+    label = other_student.label(open_path, right=True)
+    form = {"csrf_token": other_student.csrf(open_path), "choice": label}
     done = store.merge_students(2, 1)
     assert (done.source, done.target, done.moved, done.submitted) == ("A. Lovelace", "Ada", 2, ())
     assert {a.student_id for a in store.all_attempts()} == {1}
-    # The second browser goes on as Ada, with its open attempt and its old name.
-    assert other_student.answer(open_path, right=True).status_code == 303
+    # The second browser goes on as Ada, with its open attempt and its old name: first the
+    # answer on the page it had open when the instructor merged, sent to a server (restarted)
+    # that keeps no sheet of the attempt.
+    with TestClient(create_app(settings), cookies=other_student.http.cookies) as restarted:
+        answered = restarted.post(open_path, data=form, follow_redirects=False)
+        assert answered.status_code == 303, answered.text
+        other_student.http.cookies = restarted.cookies  # the session now names Ada
     home = _text(other_student.http.get("/").text)
     assert 'value="Ada"' in other_student.http.get("/").text and "3 / 3" in home
     again = other_student.start("fastapi-basics", name="A. Lovelace")
@@ -51,11 +59,18 @@ def test_open_attempts_at_the_same_quiz_leave_one_open(
     assert student.answer(first, right=True).status_code == 303
     other = other_student.start("persistence", name="Ada L")
     assert other_student.answer(other, right=True).status_code == 303
+    second = other.replace("/questions/1", "/questions/2")
+    form = {"csrf_token": other_student.csrf(second), "choice": "A"}  # the page left open
     done = store.merge_students(2, 1)
     assert done.submitted == (2,)
     two = store.attempt(2)
     assert two is not None and two.finished and two.score == 1 and two.open_quiz is None
     assert [a.id for a in store.all_attempts() if not a.finished] == [1]
+    # The server kept attempt 2's sheet from its first answer: the merge made it stale.
+    late = other_student.answer(second, form=form)
+    assert late.status_code == 409 and "is finished" in late.text
+    after = store.attempt(2)
+    assert after is not None and [a.chosen is not None for a in after.answers] == [1, 0, 0]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -66,6 +67,24 @@ def test_an_item_that_strong_students_miss_discriminates_negatively() -> None:
     rows = _rows({1: [0, 1], 2: [0, 1], 3: [1, 0], 4: [1, 0]})
     stats = {s.question_id: s for s in question_stats(rows, BANK)}
     assert stats["q1"].discrimination == pytest.approx(-1.0)
+
+
+def test_questions_left_unanswered_count_in_the_rest_score() -> None:
+    """Attempt 2 timed out after two of its four questions: its rest score for q1 is one
+    right of the three other questions it was served, 1/3, not 1/1."""
+    rows = _rows({1: [1, 1], 2: [1, 1], 3: [0, 1], 4: [0, 0]})
+    rows = [replace(row, served=4 if row.attempt_id == 2 else 2) for row in rows]
+    q1 = question_stats(rows, BANK)[0]
+    # items 1, 1, 0, 0 (mean 1/2); rests 1, 1/3, 1, 0 (mean 7/12, deviations 5, -3, 5, -7
+    # twelfths); sxy = (5 - 3 - 5 + 7) / 24 = 1/6, sxx = 1, syy = 108/144 = 3/4
+    assert q1.discrimination == pytest.approx((1 / 6) / math.sqrt(3 / 4))
+    assert (q1.answered, q1.facility) == (4, 0.5)  # the share of the answers given, as before
+    # An attempt that answered q1 alone (right) of three served: its rest score is 0 of 2.
+    with_one = question_stats([*rows, AnswerRow(9, 9, "q1", "b", True, True, served=3)], BANK)
+    # items 1, 1, 0, 0, 1; rests 1, 1/3, 1, 0, 0: sxy = 4/3 - 5 * 3/5 * 7/15 = -1/15,
+    # sxx = 3 - 9/5 = 6/5, syy = 19/9 - 49/45 = 46/45
+    expected = (-1 / 15) / math.sqrt(6 / 5 * 46 / 45)
+    assert with_one[0].discrimination == pytest.approx(expected)
 
 
 def test_unfinished_attempts_count_for_no_figure() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.progress import load_progress, record_result
+from grader.quiz.policy import QuizPolicy
 from grader.quiz.store import (
     DEFAULT_DB_FILE,
     QuizStore,
@@ -74,6 +75,30 @@ def test_no_answer_after_the_attempt_is_finished(store: QuizStore) -> None:
     assert done is not None and done.score == 3
 
 
+def test_no_answer_after_the_attempt_is_submitted_unfinished(store: QuizStore) -> None:
+    """Submitted with questions unanswered (its time ran out, or a merge): its answers, score
+    and review stay as they were."""
+    timed_out = _attempt(store, "Cy")
+    store.record_answer(attempt_id=timed_out, position=1, chosen="a", correct=True)
+    assert store.close_attempt(timed_out, at=1.0)
+    served = [(qid, order, None, None) for qid, order in QUESTIONS]
+    for name in ("Ada", "Ada two"):  # as a quiz starts them: one open attempt a quiz
+        store.begin_attempt(
+            name=name, questions=served, topic="persistence", level=None, policy=QuizPolicy()
+        )
+    merged_away = 3
+    assert store.merge_students(3, 2).submitted == (merged_away,)  # both open at one quiz
+    for attempt_id, position in [(timed_out, 2), (merged_away, 1)]:
+        assert not store.record_answer(
+            attempt_id=attempt_id, position=position, chosen="a", correct=True
+        )
+    after = [store.attempt(a) for a in (timed_out, merged_away)]
+    assert [(a.score, [x.chosen for x in a.answers]) for a in after if a] == [
+        (1, ["a", None, None]),
+        (0, [None, None, None]),
+    ]
+
+
 def test_racing_submissions_store_exactly_one(store: QuizStore) -> None:
     attempt_id = _attempt(store)
     results: list[bool] = []
@@ -118,12 +143,13 @@ def test_students_attempts_and_answer_rows(store: QuizStore) -> None:
     store.record_answer(attempt_id=bob, position=1, chosen="c", correct=False)
     rows = store.answer_rows()
     assert [
-        (r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished) for r in rows
+        (r.attempt_id, r.question_id, r.chosen, r.correct, r.attempt_finished, r.served)
+        for r in rows
     ] == [
-        (ada, "q-one", "a", True, True),
-        (ada, "q-two", "a", False, True),
-        (ada, "q-three", "a", True, True),
-        (bob, "q-one", "c", False, False),
+        (ada, "q-one", "a", True, True, 3),
+        (ada, "q-two", "a", False, True, 3),
+        (ada, "q-three", "a", True, True, 3),
+        (bob, "q-one", "c", False, False, 3),  # two questions of three left unanswered
     ]
     attempts = store.all_attempts()
     assert [(a.student.name, a.score) for a in attempts] == [("Ada", 2), ("Bob", None)]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
+import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -13,7 +16,7 @@ from fastapi.testclient import TestClient
 from grader.course import Course
 from grader.quiz import grading, terminal
 from grader.quiz.bank import load_bank
-from grader.quiz.commands import quiz
+from grader.quiz.commands import quiz, serve
 from grader.quiz.grading import QuizChoice
 from grader.quiz.store import QuizStore
 from grader.quiz.web import Settings, create_app
@@ -117,13 +120,75 @@ def test_stopping_keeps_the_answers_given(bank_dir: Path, db_url: str, bank_orde
         (("--topic", "nope"), "There is no quiz 'nope'"),
         (("--level", "tricky"), "'tricky' is not one of 'easy', 'medium', 'hard'"),
         (("--count", "0"), "0 is not in the range x>=1"),
+        (("--name", " \t "), "Give a display name of 1 to 60 characters."),
+        (("--name", "x" * 61), "Give a display name of 1 to 60 characters."),
+        (("--topic", "persistence", "--level", "easy", "--count", "1", "--name", "A\x00"),
+         "Give a display name"),
     ],
 )
-def test_bad_options_say_what_is_wrong(
-    bank_dir: Path, db_url: str, args: tuple[str, ...], message: str
+def test_bad_options_say_what_is_wrong_and_create_nothing(
+    bank_dir: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    result = _run(bank_dir, *args, "--db", db_url, "--name", "Ada", answers="")
+    """The database (and its folder) is only made once the quiz can start."""
+    db_url = f"sqlite:///{tmp_path / 'new' / 'quiz.db'}"
+    result = _run(bank_dir, "--name", "Ada", *args, "--db", db_url, answers="")
     assert result.exit_code != 0 and message in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_closed_quiz_creates_no_database(bank_dir: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[defaults]\ntimeclose = 2020-01-01T00:00:00Z\n")
+    result = CliRunner().invoke(
+        quiz, ["--name", "Ada", "--db", f"sqlite:///{tmp_path / 'new' / 'quiz.db'}"],
+        env={"PERSISTLAB_QUIZ_DIR": str(bank_dir), "PERSISTLAB_QUIZ_SETTINGS": str(rules)},
+    )  # fmt: skip
+    assert result.exit_code == 1 and "Self-check: This quiz closed at" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", [["students"], ["regrade"], ["merge", "1", "2"]])
+def test_the_instructors_commands_need_an_existing_database(
+    bank_dir: Path, tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo" / "quiz.db"
+    result = _run(bank_dir, *command, "--db", f"sqlite:///{missing}", answers="")
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: There is no quiz database at {missing} (nothing was created there). "
+        "Give the one the quiz server uses with --db or $PERSISTLAB_DATABASE_URL.\n"
+    )
+    assert not missing.parent.exists()
+    other_app = tmp_path / "notes.db"  # a database, but not the quiz's
+    with sqlite3.connect(other_app) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    before = other_app.read_bytes()
+    result = _run(bank_dir, *command, "--db", f"sqlite:///{other_app}", answers="")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {other_app} has no quiz tables, so no quiz was")
+    assert other_app.read_bytes() == before and sorted(tmp_path.iterdir()) == [other_app, bank_dir]
+
+
+def test_a_damaged_database_is_one_clear_line_and_stays_as_it_was(
+    bank_dir: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "quiz.db"
+    damaged.write_bytes(b"not a database, just bytes " * 200)
+    before = damaged.read_bytes()
+    db = ["--db", f"sqlite:///{damaged}"]
+    for command, args in [
+        (quiz, ["--name", "Ada", *db]),
+        (quiz, ["students", *db]),
+        (quiz, ["regrade", *db]),
+        (quiz, ["merge", "1", "2", *db]),
+        (serve, db),
+    ]:
+        result = CliRunner().invoke(command, args, env={"PERSISTLAB_QUIZ_DIR": str(bank_dir)})
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: Cannot open the quiz database {damaged}: file is not a database\n"
+        ), args
+    assert damaged.read_bytes() == before and sorted(tmp_path.iterdir()) == [damaged, bank_dir]
 
 
 def test_terminal_answers_show_in_the_web_statistics(
@@ -135,6 +200,55 @@ def test_terminal_answers_show_in_the_web_statistics(
     with TestClient(create_app(settings)) as client:
         lines = client.get("/instructor/students.csv", headers=bearer).text.splitlines()
     assert lines[1] == "1,Ada,1,1,0.667,0.667"
+
+
+def test_the_terminal_holds_keys_and_score_a_web_attempt_still_asks(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    settings = Settings(database_url=db_url, quiz_dir=bank_dir)
+    with TestClient(create_app(settings)) as client:  # the self-check, left open on the web
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+        assert csrf is not None
+        form = {"csrf_token": csrf.group(1), "name": "Ada", "quiz": "self-check", "level": ""}
+        assert client.post("/attempts", data=form, follow_redirects=False).status_code == 303
+    args = ("--topic", "persistence", "--db", db_url, "--name", "ada")
+    result = _run(bank_dir, *args, answers="a\nb\na\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Its feedback waits until you finish your other open") == 3
+    assert "Your score waits until you finish" in result.output
+    for told in ("Right!", "Not quite.", "The answer is", "Score:", "Worked solution"):
+        assert told not in result.output
+
+
+@pytest.mark.parametrize("elsewhere", ["answer", "submit"])
+def test_an_answer_given_elsewhere_first_stands_and_the_terminal_says_so(
+    bank_dir: Path, db_url: str, bank_order: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], elsewhere: str,
+) -> None:  # fmt: skip
+    """The attempt is open in a browser too: what the browser stored first stands, and the
+    terminal shows no feedback for an answer it did not store."""
+    store = QuizStore(db_url)
+
+    def meanwhile(text: str, value_proc: Any) -> str:
+        if elsewhere == "answer":  # the browser answers question 1, wrong
+            assert store.record_answer(attempt_id=1, position=1, chosen="b", correct=False)
+        else:
+            assert store.close_attempt(1, time.time())
+        return value_proc("a")  # the right option
+
+    monkeypatch.setattr("click.prompt", meanwhile)
+    try:
+        terminal.run_quiz(
+            bank=load_bank(bank_dir), store=store, choice=QuizChoice(topic="persistence"),
+            name="Ada", steps={},
+        )  # fmt: skip
+        attempt = store.attempt(1)
+    finally:
+        store.close()
+    assert attempt is not None and attempt.answers[0].chosen == ("b" if elsewhere == "answer" else None)
+    told = capsys.readouterr().out
+    assert "This answer was not saved: question 1 of attempt 1 was answered elsewhere" in told
+    assert "Right!" not in told and "Question 2" not in told
 
 
 def test_run_quiz_shuffles_with_the_given_rng(
@@ -166,6 +280,28 @@ def test_export_writes_the_bank(tmp_path: Path) -> None:
     assert f"Wrote {out}." in result.output and "$CATEGORY:" in out.read_text()
 
 
+@pytest.mark.parametrize("fmt", ["gift", "moodle", "qti", "canvas"])
+def test_an_export_that_cannot_be_written_is_one_line_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    folder = CliRunner().invoke(quiz, ["export", "--format", fmt, "--out", str(tmp_path)])
+    assert folder.exit_code == 1
+    assert folder.output == f"Error: Cannot write {tmp_path}: it is a folder: give a file name.\n"
+    out = tmp_path / "bank.out"
+    out.write_bytes(b"the last good export")
+
+    def disk_full(text: str, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("zipfile.ZipFile.writestr", disk_full)  # qti, canvas
+    monkeypatch.setattr(Path, "write_bytes", disk_full)  # moodle
+    monkeypatch.setattr(Path, "write_text", disk_full)  # gift
+    full = CliRunner().invoke(quiz, ["export", "--format", fmt, "--out", str(out)])
+    assert full.exit_code == 1
+    assert full.output == f"Error: Cannot write {out}: No space left on device.\n"
+    assert out.read_bytes() == b"the last good export" and sorted(tmp_path.iterdir()) == [out]
+
+
 def test_names_are_kept_as_the_web_keeps_them(
     bank_dir: Path, db_url: str, bank_order: None
 ) -> None:
@@ -184,6 +320,21 @@ def test_names_are_kept_as_the_web_keeps_them(
         refused = _run(bank_dir, *args, "--name", bad, answers="")
         assert refused.exit_code != 0
         assert "Give a display name of 1 to 60 characters." in refused.output
+
+
+def test_the_terminal_knows_a_name_typed_another_way(
+    bank_dir: Path, db_url: str, bank_order: None
+) -> None:
+    args = ("--topic", "persistence", "--level", "easy", "--db", db_url)
+    for name in ("Jose\u0301", "JOS\u00c9", "\uff2a\uff4f\uff53\u00e9"):
+        result = _run(bank_dir, *args, "--name", name, answers="a\n")
+        assert result.exit_code == 0, result.output
+    store = QuizStore(db_url)
+    try:
+        students = {(a.student_id, a.student.name) for a in store.all_attempts()}
+    finally:
+        store.close()
+    assert students == {(1, "\uff2a\uff4f\uff53\u00e9")}  # one student, the latest spelling
 
 
 def test_a_stopped_attempt_goes_on_where_it_stopped(

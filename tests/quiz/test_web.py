@@ -8,6 +8,7 @@ import html
 import re
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import HTTPException
@@ -22,6 +23,7 @@ from grader.quiz.web.writer import GroupWriter
 from tests.quiz.conftest import INSTRUCTOR_TOKEN, QuizClient, assert_in_order
 
 FIRST = "/attempts/1/questions/1"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 def _text(html: str) -> str:
@@ -196,6 +198,32 @@ def test_bad_answers_are_refused_and_change_nothing(
     assert response.status_code == status
     assert message in _error(response.text)
     assert _answers(store) == before
+
+
+def test_a_field_sent_twice_is_refused_and_changes_nothing(
+    student: QuizClient, store: QuizStore
+) -> None:
+    path = student.start()
+    fields = {"choice": [student.label(path, right=False), student.label(path, right=True)],
+              "csrf_token": ["forged", student.csrf(path)]}  # fmt: skip
+    for twice, repeated in [
+        (["choice"], "'choice'"),  # a wrong option and the right one, for a one-answer question
+        (["csrf_token"], "'csrf_token'"),  # a forged token, then the right one
+        (["choice", "csrf_token"], "'choice', 'csrf_token'"),
+    ]:
+        pairs = [(name, fields[name][0]) for name in twice]
+        pairs += [(name, values[-1]) for name, values in fields.items()]
+        response = student.http.post(path, content=urlencode(pairs), headers=FORM)
+        assert response.status_code == 400
+        assert f"The form sends {repeated} more than once" in _error(response.text)
+    fresh = {"csrf_token": student.csrf(), "name": "Ada", "quiz": "persistence", "level": ""}
+    for name, other in [("quiz", "fastapi-basics"), ("name", "Bob"), ("level", "easy")]:
+        response = student.http.post(
+            "/attempts", content=urlencode([*fresh.items(), (name, other)]), headers=FORM
+        )
+        assert response.status_code == 400
+        assert f"sends '{name}' more than once" in _error(response.text)
+    assert _answers(store) == [(None, None)] * 3 and len(store.all_attempts()) == 1
 
 
 def test_replayed_and_out_of_order_answers_get_409(student: QuizClient, store: QuizStore) -> None:

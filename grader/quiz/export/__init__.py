@@ -4,6 +4,8 @@ variants, grouped so that the platform gives each student one."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from grader.quiz.bank import Bank
@@ -23,18 +25,26 @@ __all__ = [
 
 def export_bank(bank: Bank, fmt: str, out: Path, variants: int = VARIANTS) -> Path:
     """Write the bank to `out` in format `fmt` (FORMATS); ValueError for any other format or
-    for fewer than one variant per question."""
+    for fewer than one variant per question, OSError when `out` cannot be written."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     if variants < 1:
         raise ValueError(f"Export at least one variant per question, not {variants}.")
-    if fmt == "qti":
-        return export_qti(bank, out, variants)
-    if fmt == "canvas":
-        return export_canvas(bank, out, variants)
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder: give a file name", str(out))
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "moodle":
-        out.write_bytes(export_moodle(bank, variants))
-    else:
-        out.write_text(export_gift(bank, variants), encoding="utf-8")
+    # Written beside `out`, then renamed over it: a failed export leaves no half-written file.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        if fmt == "qti":
+            export_qti(bank, partial, variants)
+        elif fmt == "canvas":
+            export_canvas(bank, partial, variants)
+        elif fmt == "moodle":
+            partial.write_bytes(export_moodle(bank, variants))
+        else:
+            partial.write_text(export_gift(bank, variants), encoding="utf-8")
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out

@@ -23,7 +23,7 @@ from grader.quiz.web.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _CODE = re.compile(r"`([^`]+)`")
-_DIGITS = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"-?[0-9]+")  # a negative number is out of range, as on a GET
 MAX_ID = 2**31 - 1  # the largest id or position every database's integer column holds
 
 

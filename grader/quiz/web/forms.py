@@ -76,6 +76,12 @@ async def posted_form(request: Request) -> dict[str, str]:
         raise HTTPException(
             400, f"The form could not be read (UTF-8, at most {MAX_FIELDS} fields)."
         ) from None
+    if len(form) != len(pairs):  # every field of our forms holds one value: which one counts?
+        repeated = sorted({name for name, _ in pairs if sum(n == name for n, _ in pairs) > 1})
+        raise HTTPException(
+            400, f"The form sends {', '.join(map(repr, repeated))} more than once; "
+            "each field takes one value. Reload the page and fill the form in again.",
+        )  # fmt: skip
     sent = form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not sent:

@@ -65,6 +65,7 @@ def home(
         "self_check_count": SELF_CHECK_COUNT,
         "student": student,
         "attempts": store.attempts_of(student.id) if student else [],
+        "held": store.held_scores(student.id) if student else set(),
         "choice_title": lambda a: quiz_title(request, a),
         "policies": policies,
         "titles": bank.title,
@@ -181,11 +182,12 @@ def results(
     if isinstance(attempt, Response):
         return attempt
     policy = policies.of(attempt.topic)
-    if not _feedback_now(attempt, policy):
+    held = attempt.id in store.held_scores(attempt.student_id)
+    if held or not _feedback_now(attempt, policy):
         context = {
             "attempt": attempt,
             "title": quiz_title(request, attempt),
-            "later": when(policy.timeclose or 0),
+            "later": None if held else when(policy.timeclose or 0),
         }
         return render(request, "results_later.html", context)
     by_level = {level: [0, 0] for level in LEVELS}
@@ -225,11 +227,13 @@ def review(
             403, f"The review of this attempt opens when the quiz closes, at {closes}."
         )
     held = store.pending_elsewhere(attempt)
+    items = [_view(answer, versions, held) for answer in attempt.answers]
     context = {
         "attempt": attempt,
         "title": quiz_title(request, attempt),
         "course": course,
-        "items": [_view(answer, versions, held) for answer in attempt.answers],
+        "items": items,
         "labels": LABELS,
+        "score_held": any(item["held"] for item in items),
     }
     return render(request, "review.html", context)

@@ -11,6 +11,7 @@ from functools import partial
 
 from fastapi import HTTPException
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -37,6 +38,7 @@ from grader.quiz.policy import when
 from grader.quiz.versions import Versions
 from grader.quiz.web.deps import (
     check_owner,
+    current_student,
     no_attempt,
     no_position,
     no_question,
@@ -149,28 +151,44 @@ def _decide(
     return key, grade(question, slot.option_order, key).correct
 
 
+async def _submit(request: Request, attempt_id: int, position: int, label: str) -> bool:
+    """The answer, decided and stored by the writer as this browser's session student."""
+    state = request.app.state
+    student = request.session.get("student")
+    decide = partial(
+        _decide, attempt_id=attempt_id, position=position, student=student, label=label,
+        versions=state.versions,
+    )  # fmt: skip
+    timed = None
+    if state.deadlines is not None:  # some quiz has a deadline
+        timed = partial(state.deadlines.check, attempt_id=attempt_id, student=student)
+    try:
+        return bool(await state.writer.answer(attempt_id, position, decide, first=timed))
+    except SameAnswer:
+        return True
+
+
+async def _merged_since(request: Request) -> bool:
+    """Whether an instructor merged this session's student into another since its last page:
+    the session follows (a database read, on this refused path only)."""
+    before = request.session.get("student")
+    await run_in_threadpool(current_student, request, request.app.state.store)
+    return request.session.get("student") != before
+
+
 async def answer_question(request: Request) -> Response:
     form = await posted_form(request)  # the CSRF check comes first
     attempt_id = path_int(request, "attempt_id", no_attempt)
     position = path_int(request, "position", partial(no_position, attempt_id))
     state = request.app.state
-    decide = partial(
-        _decide,
-        attempt_id=attempt_id,
-        position=position,
-        student=request.session.get("student"),
-        label=field(form, "choice"),
-        versions=state.versions,
-    )
-    timed = None
-    if state.deadlines is not None:  # some quiz has a deadline
-        timed = partial(
-            state.deadlines.check, attempt_id=attempt_id, student=request.session.get("student")
-        )
+    label = field(form, "choice")
     try:
-        stored = await state.writer.answer(attempt_id, position, decide, first=timed)
-    except SameAnswer:
-        stored = True
+        try:
+            stored = await _submit(request, attempt_id, position, label)
+        except HTTPException as refused:
+            if refused.status_code != 404 or not await _merged_since(request):
+                raise
+            stored = await _submit(request, attempt_id, position, label)
     except TimeUp as up:
         await state.writer.write(partial(close_attempt_in, attempt_id=attempt_id, at=up.deadline))
         raise HTTPException(

@@ -379,6 +379,20 @@ BOM = {"main.py": "utf-8-sig", "db.py": "utf-8-sig", "database.py": "utf-8-sig",
 LATIN1 = "# -*- coding: latin-1 -*-\n# Notizen für später\n"
 
 # Other correct styles: each must get full marks.
+SQL_KEPT_APART = {  # the SQL in a module of its own and a class body, run by a helper
+    "queries.py": 'CREATE = """\nCREATE TABLE IF NOT EXISTS notes (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n'
+                  '    text TEXT NOT NULL\n)\n"""\n',
+    "db.py": (
+        "import sqlite3\nimport textwrap\n\nimport queries\n\n\ndef run(sql, params=()):\n"
+        "    conn = sqlite3.connect('notes.db')\n    try:\n        with conn:\n"
+        "            cursor = conn.execute(textwrap.dedent(sql), params)\n            return cursor.lastrowid, cursor.fetchall()\n    finally:\n        conn.close()\n\n\n"
+        "class Notes:\n    INSERT = 'INSERT INTO notes (text) VALUES (?)'\n\n"
+        "    def add(self, text):\n        return run(self.INSERT, (text,))[0]\n\n\n"
+        "def create_table():\n    run(queries.CREATE)\n\n\ndef insert_note(text):\n    return Notes().add(text)\n\n\n"
+        "def all_notes():\n    return dict(run('SELECT id, text FROM notes ORDER BY id')[1])\n"
+    ),
+}
+
 CORRECT = [
     Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
     Variant("bom-step-3", 3, S3, encodings=BOM),
@@ -390,6 +404,7 @@ CORRECT = [
     Variant("coding-line-step-5", 5, S5, {"db.py": [('"""The notes table', LATIN1 + '"""The notes table')]},
             encodings={"db.py": "latin-1"}),
     Variant("lowercase-autoincrement", 5, S5, {"db.py": [("AUTOINCREMENT", "autoincrement")]}),
+    Variant("sql-kept-apart-and-run-by-a-helper", 5, S5, files=SQL_KEPT_APART),
     Variant("bom-step-6", 6, S6, encodings=BOM),
     Variant("url-from-os-import-environ", 6, S6,
             {"database.py": [("import os\n", "from os import environ\n"), (URL, 'environ.get("DATABASE_URL", "sqlite:///notes.db")')]}),

@@ -42,3 +42,23 @@ def parse_source(path: Path) -> ast.Module | None:
         return ast.parse(path.read_bytes(), filename=path.name)
     except (OSError, SyntaxError, ValueError):
         return None
+
+
+MAX_FILES = 200  # a step folder is a small app; past this, the rest is not its code
+
+
+def python_files(folder: Path) -> list[Path]:
+    """The folder's .py files, its packages' included (`api/deps.py`), in order; not those of a
+    hidden folder, a virtual environment or a cache."""
+    found: list[Path] = []
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).parts[:-1]
+        if any(p.startswith(".") or p in ("__pycache__", "site-packages", "node_modules") for p in parts):
+            continue
+        if any((folder.joinpath(*parts[: i + 1]) / "pyvenv.cfg").exists() for i in range(len(parts))):
+            continue
+        if path.is_file():
+            found.append(path)
+        if len(found) >= MAX_FILES:
+            break
+    return found

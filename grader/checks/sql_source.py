@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.source import parse_source
+from grader.source import parse_source, python_files
 
 RUNS_SQL = ("execute", "executemany", "executescript")
 INSERT = re.compile(r"\binsert\b", re.IGNORECASE)
@@ -59,13 +59,15 @@ class _Helper:
 
 
 def sql_calls(folder: Path) -> list[SqlCall]:
-    """Every execute(), executemany() and executescript() call in the folder's .py files, and
-    every call of a helper function that hands the SQL it is given on to one."""
+    """Every execute(), executemany() and executescript() call in the folder's .py files (its
+    packages' included), and every call of a helper function that hands the SQL it is given on
+    to one."""
     modules = {}
-    for path in sorted(folder.glob("*.py")):
+    for path in python_files(folder):
         tree = parse_source(path)
+        file = path.relative_to(folder)
         if tree is not None:
-            modules[path.stem] = _read_module(path.name, tree)
+            modules[".".join(file.with_suffix("").parts)] = _read_module(file.as_posix(), tree)
     found, helpers = [], []
     for module in modules.values():
         for call, function, names in module.calls:

@@ -23,6 +23,12 @@ SAFE = {
         "queries.py": "INSERT_NOTE = 'INSERT INTO notes (text) VALUES (?)'\n",
         "db.py": "import queries as q\n\n\ndef add(conn, text):\n    return conn.execute(q.INSERT_NOTE, (text,))\n",
     },
+    "a package's constant": {
+        "sql/__init__.py": "",
+        "sql/queries.py": "INSERT_NOTE = 'INSERT INTO notes (text) VALUES (?)'\n",
+        "db.py": "from sql.queries import INSERT_NOTE\n\n\ndef add(conn, text):\n"
+                 "    return conn.execute(INSERT_NOTE, (text,))\n",
+    },
     "a class attribute": {
         "db.py": "class Store:\n    INSERT = 'INSERT INTO notes (text) VALUES (?)'\n\n"
                  "    def add(self, text):\n        return self.conn.execute(self.INSERT, (text,))\n",
@@ -42,6 +48,7 @@ SAFE = {
 @pytest.mark.parametrize("files", SAFE.values(), ids=SAFE.keys())
 def test_an_insert_through_placeholders_is_found_where_it_is_kept(files: dict[str, str], tmp_path: Path) -> None:
     for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     calls = sql_calls(tmp_path)
     assert any(c.sql and INSERT.search(c.sql) for c in calls), calls

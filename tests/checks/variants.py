@@ -393,6 +393,38 @@ SQL_KEPT_APART = {  # the SQL in a module of its own and a class body, run by a 
     ),
 }
 
+LEGACY_ORM = {  # declarative_base and Column, db.query, on_event, async routes, the session from deps.py
+    "database.py": (
+        "import os\nfrom pathlib import Path\n\nfrom sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import declarative_base, sessionmaker\n\n"
+        "HERE = Path(__file__).resolve().parent\n"
+        "URL = os.getenv('DATABASE_URL', f\"sqlite:///{HERE / 'notes.db'}\")\n"
+        "engine = create_engine(URL, connect_args={'check_same_thread': False})\n"
+        "SessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)\nBase = declarative_base()\n"
+    ),
+    "models.py": (
+        "from sqlalchemy import Column, DateTime, Integer, String\nfrom sqlalchemy.sql import func\n\n"
+        "from database import Base\n\n\nclass Note(Base):\n    __tablename__ = 'notes'\n"
+        "    __table_args__ = {'sqlite_autoincrement': True}\n    id = Column(Integer, primary_key=True, index=True)\n"
+        "    text = Column(String(500), nullable=False)\n"
+        "    created_at = Column(DateTime(timezone=True), server_default=func.now())\n"
+    ),
+    "deps.py": (
+        "from database import SessionLocal\n\n\ndef get_session():\n    session = SessionLocal()\n"
+        "    try:\n        yield session\n    finally:\n        session.close()\n"
+    ),
+    "main.py": (
+        "from fastapi import Depends, FastAPI\nfrom sqlalchemy.orm import Session\n\nimport deps\nimport models\n"
+        "from database import engine\nfrom schemas import NoteCreate\n\napp = FastAPI()\n\n\n"
+        "@app.on_event('startup')\nasync def startup():\n    models.Base.metadata.create_all(bind=engine)\n\n\n"
+        "@app.post('/add_note')\nasync def add_note(note: NoteCreate, db: Session = Depends(deps.get_session)):\n"
+        "    row = models.Note(text=note.text)\n    db.add(row)\n    db.commit()\n    db.refresh(row)\n"
+        "    return {'id': row.id}\n\n\n@app.get('/notes')\n"
+        "async def list_notes(db: Session = Depends(deps.get_session)):\n"
+        "    return {n.id: n.text for n in db.query(models.Note).order_by(models.Note.id).all()}\n"
+    ),
+}
+
 CORRECT = [
     Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
     Variant("bom-step-3", 3, S3, encodings=BOM),
@@ -416,6 +448,7 @@ CORRECT = [
             {"main.py": [("def get_db()", "def get_session()"), ("Depends(get_db)", "Depends(get_session)")]}),
     Variant("session-dependency-with-block", 6, S6,
             {"main.py": [(GET_DB, "    with SessionLocal() as db:\n        yield db\n")]}),
+    Variant("legacy-orm-session-from-deps", 6, S6, files=LEGACY_ORM),
     Variant("bom-step-7", 7, S7, encodings=BOM),
     Variant("not-found-with-full-stop", 7, S7, {"main.py": [(FIND_404, FIND_404.replace("not found", "not found."))]}),
     Variant("delete-returns-none", 7, S7,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+from functools import partial
 from pathlib import Path
 
 from grader.checks.dockerfile import (
@@ -97,11 +98,28 @@ def image_server(folder: Path) -> Server:
             "main:app --host 0.0.0.0 --port $PORT`, where the shell replaces $PORT.",
         )
     try:
-        return read_server(argv, final.env, gunicorn_config(folder, argv))
+        return read_server(argv, final.env, gunicorn_config(folder, argv), partial(shell_script, folder))
     except NotAServer as error:
         raise CheckFailure(
             f"The image's start command cannot serve the app: {error}.", CMD_HINT
         ) from None
+
+
+def shell_script(folder: Path, path: str, by_a_shell: bool) -> str | None:
+    """The text of the shell script at `path` in the image, when the folder holds it (the build
+    context copied in, relative to the working directory or by name) and it is a shell's: given
+    to a shell (`sh start`), named *.sh, or with a `#!` line naming a shell."""
+    found = folder / path if not Path(path).is_absolute() else folder / Path(path).name
+    try:
+        if not found.resolve().is_relative_to(folder.resolve()) or not found.is_file():
+            return None
+        text = found.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    interpreter = text.partition("\n")[0].removeprefix("#!").split()
+    shell = [w for w in interpreter if w.rsplit("/", 1)[-1] != "env"][:1]
+    named = text.startswith("#!") and bool(shell) and shell[0].rsplit("/", 1)[-1] in SHELLS
+    return text if by_a_shell or named or found.suffix == ".sh" else None
 
 
 def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:

@@ -1028,9 +1028,10 @@ CORRECT_STYLES = [
             {"Dockerfile": [(CMD_EXEC, 'CMD ["gunicorn", "main:app"]')],
              "requirements.txt": [("uvicorn==0.54.0\n", "uvicorn==0.54.0\ngunicorn==23.0.0\n")]},
             files={"gunicorn.conf.py": GUNICORN_CONF}),
-    Variant("fastapi-run-from-fastapi-standard", 11, S11,
-            {"Dockerfile": [(CMD_EXEC, "CMD fastapi run main.py --port 8000")],
-             "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]}),
+    Variant("fastapi-run-from-fastapi-standard-in-a-start-script", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, 'ENTRYPOINT ["./start.sh"]')],
+             "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]},
+            files={"start.sh": "#!/bin/sh\nset -e\nalembic upgrade head\nexec fastapi run main.py --port \"${PORT:-8000}\"\n"}),
     Variant("multi-stage-entrypoint-pip-compiled", 11, S11,
             {"Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
                              "FROM --platform=$BUILDPLATFORM python:${PY}-slim AS base\nENV HOST=0.0.0.0 \\\n    PORT=8000\n")),

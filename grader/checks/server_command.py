@@ -109,8 +109,9 @@ def read_server(
         raise NotAServer(
             "the image has no CMD or ENTRYPOINT, so a container would not start the app"
         )
-    if argv[0].rsplit("/", 1)[-1] in SHELLS and "-c" in argv[1:2] + argv[1:3] and len(argv) >= 3:
-        script = argv[argv.index("-c") + 1] if argv.index("-c") + 1 < len(argv) else ""
+    at = _script_index(argv)
+    if at is not None:
+        script = argv[at] if at < len(argv) else ""
         try:
             simple = commands(script, env)
         except DockerfileError as error:
@@ -124,7 +125,7 @@ def read_server(
             )
         simple = [argv]
     simple = _scripts_read(simple, env, read_script)
-    written = " ".join(argv[2:] if argv[0].rsplit("/", 1)[-1] in SHELLS else argv)
+    written = " ".join(argv[at:] if at is not None else argv)
     last = ""
     for index in reversed(range(len(simple))):
         words = simple[index]
@@ -150,6 +151,23 @@ def read_server(
     raise NotAServer(
         f"it runs `{last or written}`, which is not uvicorn, `fastapi run` or gunicorn"
     )
+
+
+def _script_index(argv: list[str]) -> int | None:
+    """Where the script is in `sh [options] -c SCRIPT` (`sh -ec`, `bash -o pipefail -c`, `bash
+    -lc`); None when argv does not give a shell a script to read."""
+    if argv[0].rsplit("/", 1)[-1] not in SHELLS:
+        return None
+    index = 1
+    while index < len(argv) and argv[index][:1] in ("-", "+"):
+        word = argv[index]
+        if word in ("-o", "+o", "-O", "+O"):
+            index += 2
+            continue
+        if not word.startswith("--") and "c" in word[1:]:
+            return index + 1
+        index += 1
+    return None
 
 
 def _scripts_read(

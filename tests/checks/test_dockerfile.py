@@ -84,6 +84,9 @@ ACCEPTED = {
     "python-m-uvicorn-entrypoint": SLIM
     + 'ENTRYPOINT ["python", "-m", "uvicorn"]\nCMD ["main:app", "--host", "0.0.0.0"]\n',
     "last-cmd-wins": SLIM + 'CMD ["uvicorn", "main:app", "--reload"]\n' + CMD,
+    "shell-options-with-c": SLIM + 'CMD ["sh", "-ec", "alembic upgrade head; exec uvicorn main:app --host 0.0.0.0"]\n',
+    "bash-login-shell": SLIM + 'CMD ["/bin/bash", "-lc", "exec uvicorn main:app --host 0.0.0.0"]\n',
+    "pipefail-shell": SLIM + 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]\nCMD exec uvicorn main:app --host 0.0.0.0\n',
     "fastapi-run": SLIM + 'CMD ["fastapi", "run", "main.py", "--port", "8000"]\n',
     "fastapi-run-shell": SLIM + "CMD fastapi run --port 80 --proxy-headers\n",
     "gunicorn": SLIM

@@ -1023,6 +1023,7 @@ PIP_COMPILED = (
 )
 
 # Correct step-11 submissions in other styles: each must get full marks.
+FK_PRAGMA_11 = '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
 CORRECT_STYLES = [
     Variant("gunicorn-with-a-config-file", 11, S11,
             {"Dockerfile": [(CMD_EXEC, 'CMD ["gunicorn", "main:app"]')],
@@ -1032,8 +1033,9 @@ CORRECT_STYLES = [
             {"Dockerfile": [(CMD_EXEC, 'ENTRYPOINT ["./start.sh"]')],
              "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]},
             files={"start.sh": "#!/bin/sh\nset -e\nalembic upgrade head\nexec fastapi run main.py --port \"${PORT:-8000}\"\n"}),
-    Variant("multi-stage-entrypoint-pip-compiled", 11, S11,
-            {"Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
+    Variant("multi-stage-entrypoint-pip-compiled-on-wal", 11, S11,
+            {"database.py": [(FK_PRAGMA_11, FK_PRAGMA_11 + '        dbapi_connection.execute("PRAGMA journal_mode = WAL")\n')],
+             "Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
                              "FROM --platform=$BUILDPLATFORM python:${PY}-slim AS base\nENV HOST=0.0.0.0 \\\n    PORT=8000\n")),
                             ("RUN pip install --no-cache-dir -r requirements.txt",
                              "RUN --mount=type=cache,target=/root/.cache/pip \\\n    python -m pip install --requirement=./requirements.txt"),
@@ -1098,7 +1100,6 @@ VARIANTS += [
 
 # Step 11's app still serves the API of steps 7 to 9: its replays, on main:app forked, catch these
 # (found by benchmarks/mutants.py); most run `alembic upgrade head` from the CMD, as the reference does.
-FK_PRAGMA_11 = '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
 OWNER_FILTER = "select(Note).where(Note.owner_id == user_id).order_by(Note.id)"
 
 VARIANTS += [

@@ -186,6 +186,15 @@ def status_failure(
             f"Use `@app.{method.lower()}(\"{path}\")`; the method in the decorator decides "
             "which requests the function answers.",
         )
+    moved_to = httpx.URL(response.headers.get("location", "")).path
+    if code in (307, 308) and moved_to == path + "/":
+        return CheckFailure(
+            f"{got}, to {moved_to}: the route is declared with a slash at the end, and FastAPI "
+            f"sends a request for {path} on to it instead of answering.",
+            f"Declare the path without the trailing slash, `\"{path}\"`; under "
+            f"`APIRouter(prefix=\"{path}\")` that is `@router.{method.lower()}(\"\")`. Many clients "
+            "(curl among them) do not follow the redirect.",
+        )
     if code == 422 and _reads_query(response):
         return CheckFailure(
             f"{got}: your function looks for the note text in the URL's query string, "

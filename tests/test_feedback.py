@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from grader.feedback import locked_database, no_answer
+import httpx
+
+from grader.feedback import locked_database, no_answer, status_failure
 
 
 def test_a_write_lock_held_by_another_connection_is_found(tmp_path: Path) -> None:
@@ -23,3 +25,12 @@ def test_a_write_lock_held_by_another_connection_is_found(tmp_path: Path) -> Non
     writer.close()
 
 
+
+
+def test_a_route_declared_with_a_trailing_slash_is_named() -> None:
+    request = httpx.Request("POST", "http://app/notes")
+    moved = httpx.Response(307, headers={"location": "http://app/notes/"}, request=request)
+    failure = status_failure(moved, "201", "POST /notes", "")
+    assert "to /notes/" in failure.message and '@router.post("")' in failure.hint
+    elsewhere = httpx.Response(307, headers={"location": "http://app/login"}, request=request)
+    assert "trailing slash" not in status_failure(elsewhere, "201", "POST /notes", "").hint

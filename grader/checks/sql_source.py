@@ -146,11 +146,12 @@ def _calls(call: ast.Call, name: str, module: _Module, modules: dict[str, _Modul
     """Whether the call is one of the helper's: by its name, as a method, or from a module of the
     folder (`subprocess.run(...)` is not a helper `run`)."""
     func = call.func
-    if isinstance(func, ast.Name):
-        return func.id == name
-    if not isinstance(func, ast.Attribute) or func.attr != name:
+    if isinstance(func, ast.Name) and func.id == name:
+        source = module.imported.get(name, ("", ""))[0]  # `from subprocess import run`: not it
+    elif isinstance(func, ast.Attribute) and func.attr == name:
+        source = module.imported.get(func.value.id, ("", ""))[0] if isinstance(func.value, ast.Name) else ""
+    else:
         return False
-    source = module.imported.get(func.value.id, ("", ""))[0] if isinstance(func.value, ast.Name) else ""
     return not source or source in modules
 
 

@@ -75,4 +75,5 @@ def test_a_value_pasted_in_is_found_on_the_way(source: str, built_at: str, tmp_p
 
 def test_a_library_call_of_the_same_name_is_not_a_helper(tmp_path: Path) -> None:
     (tmp_path / "db.py").write_text(HELPER + "import subprocess\n\nsubprocess.run(f\"echo {HELPER}\")\n")
+    (tmp_path / "main.py").write_text("from subprocess import run\n\nrun(f\"echo {1}\")\n")
     assert not [c for c in sql_calls(tmp_path) if c.built_at]

@@ -21,6 +21,7 @@ from grader.checks.dockerfile import ASSIGNMENT, DockerfileError, commands, prog
 from grader.engine.child import Inline
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
+ALL_ARGUMENTS = {"$@", "${@}", "$*", "${*}"}  # a script's arguments, in its text
 STARTUP_VARIABLES = ("PYTHON", "LD_")
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]", ""}
 UVICORN_FLAGS = {
@@ -174,19 +175,23 @@ def _scripts_read(
     simple: list[list[str]], env: dict[str, str], read_script: Callable[[str, bool], str | None]
 ) -> list[list[str]]:
     """The commands, each that runs a shell script (`./start.sh`, `sh start.sh`) replaced by the
-    script's own commands, as the shell runs them."""
+    script's own commands, as the shell runs them, its arguments given to `"$@"` (a CMD after an
+    ENTRYPOINT script that ends `exec "$@"`)."""
     found = []
     for words in simple:
         name, rest, _ = program(words, env)
-        by_a_shell = name in SHELLS and len(rest) == 1
-        path = rest[0] if by_a_shell else words[len(words) - len(rest) - 1]
+        by_a_shell = name in SHELLS and bool(rest) and not rest[0].startswith("-")
+        path, arguments = (rest[0], rest[1:]) if by_a_shell else (words[len(words) - len(rest) - 1], rest)
         text = read_script(path, by_a_shell) if name else None
         if text is None:
             found.append(words)
             continue
         try:
             for line in text.replace("\\\n", " ").splitlines():  # a comment ends with its line
-                found += commands(line, env)
+                found += [
+                    [part for word in command for part in (arguments if word in ALL_ARGUMENTS else [word])]
+                    for command in commands(line, env)
+                ]
         except DockerfileError as error:
             raise NotAServer(str(error)) from None
     return found

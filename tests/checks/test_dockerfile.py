@@ -555,6 +555,11 @@ STARTS_A_SCRIPT = {
     "by-absolute-path": ('CMD ["/app/docker-entrypoint.sh"]\n', "docker-entrypoint.sh", START_SH),
     "given-to-sh": ('CMD ["sh", "run"]\n', "run", START_SH.replace("#!/bin/sh\n", "")),
     "through-a-shell-form": ("CMD exec bash ./start\n", "start", START_SH.replace("/bin/sh", "/usr/bin/env bash")),
+    "entrypoint-execs-the-cmd": (
+        'ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["uvicorn", "main:app", "--host", "0.0.0.0"]\n',
+        "docker-entrypoint.sh",
+        '#!/bin/sh\nset -e\nalembic upgrade head\nexec "$@"\n',
+    ),
 }
 
 

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from grader.checks.dockerfile import DockerfileError, parse, settings
+from grader.source import parse_source, read_source
 
 PASSWORD_URL = re.compile(r"\b[a-z+]+://[^/\s:@]+:[^@\s/]+@")
 SECRET_WORD = r"(secret|passw(or)?d|token|api_?key|private_?key|access_?key)"
@@ -80,10 +81,9 @@ def _in_text(path: Path, paths: bool = True) -> tuple[str, int, str, str] | None
 
 
 def _in_python(path: Path) -> tuple[str, int, str, str] | None:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    text = read_source(path)  # as Python reads it: a BOM or a coding line honoured
+    tree = parse_source(path)
+    if tree is None:
         return _in_text(path)
     lines = text.splitlines()
     skipped = _docstrings(tree) | _route_paths(tree)

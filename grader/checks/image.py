@@ -32,6 +32,7 @@ from grader.checks.requirements import (
 from grader.checks.requirements import parse as parse_requirements
 from grader.checks.server_command import SHELLS, NotAServer, Server, production_problem, read_server
 from grader.feedback import CheckFailure
+from grader.source import read_source
 
 SLIM_PYTHON = re.compile(
     r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$"
@@ -206,9 +207,7 @@ def distributions_of(modules: set[str]) -> dict[str, list[str]]:
 
 def needs(folder: Path) -> dict[str, str]:
     """Distribution -> why the app needs it: its imports, the PostgreSQL driver, its server."""
-    sources = {
-        p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))
-    }
+    sources = {p.name: read_source(p) for p in sorted(folder.glob("*.py"))}  # as Python reads them
     packages = {p.name for p in folder.iterdir() if p.is_dir()}
     imported = imported_modules(sources, packages)
     distributions = distributions_of(set(imported))

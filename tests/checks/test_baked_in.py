@@ -32,3 +32,11 @@ def test_a_secret_in_the_code_is_found(code: str, tmp_path: Path) -> None:
     (tmp_path / "settings.py").write_text(code)
     found = baked_in(tmp_path)
     assert found is not None and found[:3] == ("settings.py", 1, "a secret written in the code")
+
+
+def test_a_file_saved_with_a_bom_is_read_as_python_reads_it(tmp_path: Path) -> None:
+    docstring = '"""Settings, e.g. DATABASE_URL=postgresql://notes:example@db/notes."""\nimport os\n'
+    (tmp_path / "settings.py").write_bytes(b"\xef\xbb\xbf" + docstring.encode())
+    assert baked_in(tmp_path) is None
+    (tmp_path / "settings.py").write_bytes(b"\xef\xbb\xbf" + (docstring + 'SECRET_KEY = "3f9a1c0e7b"\n').encode())
+    assert baked_in(tmp_path) == ("settings.py", 3, "a secret written in the code", 'SECRET_KEY = "3f9a1c0e7b"')

@@ -585,3 +585,11 @@ def test_a_start_script_is_judged_as_its_commands(tmp_path: Path) -> None:
     (folder / "start.sh").unlink()
     with pytest.raises(CheckFailure, match="`./start.sh`, which is not uvicorn"):
         check_dockerfile(folder)
+
+
+def test_the_imports_of_a_file_saved_with_a_bom_must_be_listed(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, SLIM + CMD)
+    main = folder / "main.py"
+    main.write_bytes(b"\xef\xbb\xbf" + main.read_bytes().replace(b"from typing", b"import httpx\nfrom typing", 1))
+    with pytest.raises(CheckFailure, match="main.py imports httpx"):
+        check_requirements(folder)

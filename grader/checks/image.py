@@ -32,7 +32,7 @@ from grader.checks.requirements import (
 from grader.checks.requirements import parse as parse_requirements
 from grader.checks.server_command import SHELLS, NotAServer, Server, production_problem, read_server
 from grader.feedback import CheckFailure
-from grader.source import read_source
+from grader.source import parse_source, read_source
 
 SLIM_PYTHON = re.compile(
     r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$"
@@ -129,9 +129,8 @@ def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:
     path = folder / named.group(1).strip("'\"") if named else folder / "gunicorn.conf.py"
     if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
         return {}
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError):
+    tree = parse_source(path)  # as Python reads it, a BOM honoured
+    if tree is None:
         return {}
     found: dict[str, object] = {}
     for node in tree.body:

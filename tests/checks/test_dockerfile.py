@@ -231,7 +231,7 @@ def test_gunicorn_settings_from_its_config_file(tmp_path: Path) -> None:
         check_dockerfile(folder)
     (folder / "gunicorn.conf.py").write_text(
         'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n',
-        encoding="utf-8",
+        encoding="utf-8-sig",  # saved with a BOM, as some editors do
     )
     check_dockerfile(folder)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import signal
 import sqlite3
@@ -15,6 +16,7 @@ import httpx
 from grader.engine.process import ChildReport
 from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, SYNTAX_ERROR, TIMEOUT
+from grader.source import parse_source, python_files
 
 UNREADABLE = ("SyntaxError", "IndentationError", "TabError")  # Python cannot read the code at all
 
@@ -185,6 +187,15 @@ def status_failure(
             f"{got}: the path exists, but not for {method}.",
             f"Use `@app.{method.lower()}(\"{path}\")`; the method in the decorator decides "
             "which requests the function answers.",
+        )
+    moved_to = httpx.URL(response.headers.get("location", "")).path
+    if code in (307, 308) and moved_to == path + "/":
+        return CheckFailure(
+            f"{got}, to {moved_to}: the route is declared with a slash at the end, and FastAPI "
+            f"sends a request for {path} on to it instead of answering.",
+            f"Declare the path without the trailing slash, `\"{path}\"`; under "
+            f"`APIRouter(prefix=\"{path}\")` that is `@router.{method.lower()}(\"\")`. Many clients "
+            "(curl among them) do not follow the redirect.",
         )
     if code == 422 and _reads_query(response):
         return CheckFailure(
@@ -378,6 +389,9 @@ LOCK_HINT = (
 )
 
 
+ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
 def no_answer(
     action: str, timeout: float, exited: int | None, output: str = "", folder: Path | None = None,
 ) -> CheckFailure:
@@ -400,12 +414,40 @@ def no_answer(
             "closed it, so this request waited for a lock that was never given back.",
             LOCK_HINT, TIMEOUT,
         )
+    blocking = async_route_with_session(folder) if folder is not None else ""
+    if blocking:
+        return CheckFailure(
+            f"{said}. The route at {blocking} is an `async def` that uses a SQLAlchemy session: "
+            "each of its database calls stops the server's one event loop while it waits, so "
+            "requests that come at once wait for each other, and for connections that only that "
+            "loop can give back.",
+            "Write the routes that use `db` with plain `def`: FastAPI runs those in a pool of "
+            "threads, one session each, and the loop stays free.",
+            TIMEOUT,
+        )
     return CheckFailure(
         f"{said}.",
         "The handler never returns: look for a loop that does not end, or a call that waits "
         "forever (input(), a lock, time.sleep).",
         TIMEOUT,
     )
+
+
+def async_route_with_session(folder: Path) -> str:
+    """Where an `async def` route takes a (blocking) SQLAlchemy session, as "main.py line 40";
+    "" when none does (an AsyncSession is what such a route should use)."""
+    for path in python_files(folder):
+        tree = parse_source(path)
+        for node in ast.walk(tree) if tree is not None else ():
+            if not isinstance(node, ast.AsyncFunctionDef) or not any(
+                isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ROUTE_METHODS
+                for d in node.decorator_list
+            ):
+                continue
+            takes = ast.unparse(node.args)
+            if re.search(r"Session|get_db", takes) and "AsyncSession" not in takes:
+                return f"{path.relative_to(folder).as_posix()} line {node.lineno}"
+    return ""
 
 
 def signal_name(number: int) -> str:

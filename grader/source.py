@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import tokenize
 from pathlib import Path
 
@@ -42,3 +43,23 @@ def parse_source(path: Path) -> ast.Module | None:
         return ast.parse(path.read_bytes(), filename=path.name)
     except (OSError, SyntaxError, ValueError):
         return None
+
+
+MAX_FILES = 200  # a step folder is a small app; past this, the rest is not its code
+_NOT_CODE = {"__pycache__", "site-packages", "node_modules"}
+
+
+def python_files(folder: Path) -> list[Path]:
+    """The folder's .py files, its packages' included (`api/deps.py`), in order; not those of a
+    hidden folder, a virtual environment or a cache, which are not walked at all."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and d not in _NOT_CODE and not (here / d / "pyvenv.cfg").exists()
+        )
+        found += [here / name for name in sorted(files) if name.endswith(".py") and (here / name).is_file()]
+        if len(found) >= MAX_FILES:
+            break
+    return sorted(found[:MAX_FILES])

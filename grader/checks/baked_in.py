@@ -17,11 +17,14 @@ import re
 from pathlib import Path
 
 from grader.checks.dockerfile import DockerfileError, parse, settings
+from grader.source import parse_source, read_source
 
 PASSWORD_URL = re.compile(r"\b[a-z+]+://[^/\s:@]+:[^@\s/]+@")
-SECRET_ASSIGNED = re.compile(
-    r"(?i)\b\w*(secret|passw(or)?d|token|api_?key|private_?key|access_?key)\w*\s*=\s*['\"][^'\"]+['\"]"
-)
+SECRET_WORD = r"(secret|passw(or)?d|token|api_?key|private_?key|access_?key)"
+SECRET_ASSIGNED = re.compile(rf"(?i)\b\w*{SECRET_WORD}\w*\s*=\s*['\"](?P<value>[^'\"]+)['\"]")
+# what such a name is given that is no secret: a URL path (`TOKEN_URL = "/token"`), a header's
+# name (`TOKEN_HEADER = "X-Token"`), or the name of the setting that holds it (`"API_TOKEN"`)
+NOT_A_SECRET = re.compile(rf"/[\w/{{}}.-]*|X-[\w-]+|Authorization|(?=.*{SECRET_WORD.upper()})[A-Z][A-Z0-9]*(_[A-Z0-9]+)+")
 SECRET_NAME = re.compile(r"(?i)(key|secret|token|passw(or)?d)")
 ABSOLUTE_IN_TEXT = re.compile(r"(/home/|/Users/|/root/|[A-Z]:\\\\|sqlite:////)")
 ROOTS = "home|Users|root|var|tmp|etc|opt|srv|mnt|media|usr|run|data|app|Volumes|private|workspace"
@@ -71,16 +74,16 @@ def _in_text(path: Path, paths: bool = True) -> tuple[str, int, str, str] | None
             (SECRET_ASSIGNED, "a secret written in the code"),
             (ABSOLUTE_IN_TEXT, "an absolute path"),
         ):
-            if pattern.search(line) and (paths or pattern is not ABSOLUTE_IN_TEXT):
+            found = pattern.search(line)
+            if found and (paths or pattern is not ABSOLUTE_IN_TEXT) and not _no_secret(found):
                 return (path.name, number, what, line.strip())
     return None
 
 
 def _in_python(path: Path) -> tuple[str, int, str, str] | None:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    text = read_source(path)  # as Python reads it: a BOM or a coding line honoured
+    tree = parse_source(path)
+    if tree is None:
         return _in_text(path)
     lines = text.splitlines()
     skipped = _docstrings(tree) | _route_paths(tree)
@@ -94,9 +97,15 @@ def _in_python(path: Path) -> tuple[str, int, str, str] | None:
             return (path.name, node.lineno, "an absolute path", line)
     for number, line in enumerate(lines, 1):
         code = line.split("#", 1)[0]
-        if SECRET_ASSIGNED.search(code):
+        if any(not _no_secret(found) for found in SECRET_ASSIGNED.finditer(code)):
             return (path.name, number, "a secret written in the code", line.strip())
     return None
+
+
+def _no_secret(found: re.Match[str]) -> bool:
+    """Whether a name that says "secret" is given something else (a path, a header's name)."""
+    value = found.groupdict().get("value")
+    return value is not None and NOT_A_SECRET.fullmatch(value) is not None
 
 
 def _docstrings(tree: ast.Module) -> set[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+from functools import partial
 from pathlib import Path
 
 from grader.checks.dockerfile import (
@@ -31,6 +32,7 @@ from grader.checks.requirements import (
 from grader.checks.requirements import parse as parse_requirements
 from grader.checks.server_command import SHELLS, NotAServer, Server, production_problem, read_server
 from grader.feedback import CheckFailure
+from grader.source import parse_source, read_source
 
 SLIM_PYTHON = re.compile(
     r"^(?:(?:index\.)?docker\.io/)?(?:library/)?python:(?P<tag>[^@\s]+)(?:@sha256:[0-9a-f]{64})?$"
@@ -97,11 +99,28 @@ def image_server(folder: Path) -> Server:
             "main:app --host 0.0.0.0 --port $PORT`, where the shell replaces $PORT.",
         )
     try:
-        return read_server(argv, final.env, gunicorn_config(folder, argv))
+        return read_server(argv, final.env, gunicorn_config(folder, argv), partial(shell_script, folder))
     except NotAServer as error:
         raise CheckFailure(
             f"The image's start command cannot serve the app: {error}.", CMD_HINT
         ) from None
+
+
+def shell_script(folder: Path, path: str, by_a_shell: bool) -> str | None:
+    """The text of the shell script at `path` in the image, when the folder holds it (the build
+    context copied in, relative to the working directory or by name) and it is a shell's: given
+    to a shell (`sh start`), named *.sh, or with a `#!` line naming a shell."""
+    found = folder / path if not Path(path).is_absolute() else folder / Path(path).name
+    try:
+        if not found.resolve().is_relative_to(folder.resolve()) or not found.is_file():
+            return None
+        text = found.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    interpreter = text.partition("\n")[0].removeprefix("#!").split()
+    shell = [w for w in interpreter if w.rsplit("/", 1)[-1] != "env"][:1]
+    named = text.startswith("#!") and bool(shell) and shell[0].rsplit("/", 1)[-1] in SHELLS
+    return text if by_a_shell or named or found.suffix == ".sh" else None
 
 
 def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:
@@ -110,9 +129,8 @@ def gunicorn_config(folder: Path, argv: list[str]) -> dict[str, object]:
     path = folder / named.group(1).strip("'\"") if named else folder / "gunicorn.conf.py"
     if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
         return {}
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError):
+    tree = parse_source(path)  # as Python reads it, a BOM honoured
+    if tree is None:
         return {}
     found: dict[str, object] = {}
     for node in tree.body:
@@ -188,9 +206,7 @@ def distributions_of(modules: set[str]) -> dict[str, list[str]]:
 
 def needs(folder: Path) -> dict[str, str]:
     """Distribution -> why the app needs it: its imports, the PostgreSQL driver, its server."""
-    sources = {
-        p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))
-    }
+    sources = {p.name: read_source(p) for p in sorted(folder.glob("*.py"))}  # as Python reads them
     packages = {p.name for p in folder.iterdir() if p.is_dir()}
     imported = imported_modules(sources, packages)
     distributions = distributions_of(set(imported))

@@ -11,7 +11,7 @@ from grader.checks.sqlite_file import quoted, read_only
 from grader.engine.family import descendants
 from grader.feedback import CheckFailure
 from grader.server import StudentServer
-from grader.source import parse_source, read_source
+from grader.source import parse_source, python_files, read_source
 
 MAX_OPEN = 3  # connections to notes.db a server that closes its sessions may hold
 SESSION_HINT = (
@@ -54,10 +54,11 @@ def get_db_problem(folder: Path) -> str:
             "session through `Depends(...)`."
         )
     path, func = found
+    file = path.relative_to(folder).as_posix()
     yields = [n for n in ast.walk(func) if isinstance(n, (ast.Yield, ast.YieldFrom))]
     if not yields:
         return (
-            f"{func.name} in {path.name} (line {func.lineno}) returns the session instead of "
+            f"{func.name} in {file} (line {func.lineno}) returns the session instead of "
             "yielding it, so nothing runs after the request to close it."
         )
     closes = any(
@@ -65,7 +66,7 @@ def get_db_problem(folder: Path) -> str:
     ) or any(isinstance(node, ast.With) for node in ast.walk(func))
     if not closes:
         return (
-            f"{func.name} in {path.name} (line {func.lineno}) yields the session but does not close "
+            f"{func.name} in {file} (line {func.lineno}) yields the session but does not close "
             "it in a `finally:` block (or a `with` block), so a route that raises leaves it open."
         )
     return ""
@@ -87,7 +88,7 @@ def _session_dependency(folder: Path) -> tuple[Path, Function] | None:
     `Depends(name)`: then that one (the first that mentions a Session, if several)."""
     functions: dict[str, tuple[Path, Function]] = {}
     depended: list[str] = []
-    for path in sorted(folder.glob("*.py")):
+    for path in python_files(folder):
         tree = parse_source(path)
         for node in ast.walk(tree) if tree else ():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -102,12 +103,16 @@ def _session_dependency(folder: Path) -> tuple[Path, Function] | None:
 
 
 def _depends_on(call: ast.Call) -> str:
-    """The name in `Depends(name)` (or `fastapi.Depends(name)`), "" for any other call."""
+    """The function's name in `Depends(name)` or `Depends(module.name)` (or `fastapi.Depends(...)`),
+    "" for any other call."""
     func = call.func
     named = (isinstance(func, ast.Name) and func.id == "Depends") or (
         isinstance(func, ast.Attribute) and func.attr == "Depends"
     )
-    return call.args[0].id if named and call.args and isinstance(call.args[0], ast.Name) else ""
+    given = call.args[0] if named and call.args else None
+    if isinstance(given, ast.Attribute):
+        return given.attr
+    return given.id if isinstance(given, ast.Name) else ""
 
 
 def source_text(folder: Path, name: str) -> str:

@@ -4,7 +4,8 @@ same server run here on the grader's socket. Pure functions on words and setting
 Production servers: `uvicorn main:app` (also `python -m uvicorn`), `fastapi run main.py`, and
 gunicorn with uvicorn's workers (`-k uvicorn.workers.UvicornWorker`). A shell command
 (`sh -c "..."`, Docker's shell form) is read as the shell would: variables from the image's ENV,
-`exec`, `VAR=value` prefixes, and the last server of a `migrate && serve` chain, whose commands
+`exec`, `VAR=value` prefixes, a shell script of the image's (`ENTRYPOINT ["./start.sh"]`), read
+line by line, and the last server of a `migrate && serve` chain, whose commands
 before the server (`alembic upgrade head`) run first here too, through a shell, as in a container;
 or, when they are all alembic's, in the student process itself (`inline_here`), which saves a
 shell and two fresh interpreters at every start.
@@ -13,12 +14,14 @@ shell and two fresh interpreters at every start.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from grader.checks.dockerfile import ASSIGNMENT, DockerfileError, commands, program
 from grader.engine.child import Inline
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
+ALL_ARGUMENTS = {"$@", "${@}", "$*", "${*}"}  # a script's arguments, in its text
 STARTUP_VARIABLES = ("PYTHON", "LD_")
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]", ""}
 UVICORN_FLAGS = {
@@ -95,15 +98,21 @@ class Server:
 
 
 def read_server(
-    argv: list[str], env: dict[str, str], gunicorn_config: dict[str, object] | None = None
+    argv: list[str],
+    env: dict[str, str],
+    gunicorn_config: dict[str, object] | None = None,
+    read_script: Callable[[str, bool], str | None] = lambda path, by_a_shell: None,
 ) -> Server:
-    """The server `argv` starts (through a shell if it is one); NotAServer with the reason if none."""
+    """The server `argv` starts (through a shell if it is one, or a shell script of the image's,
+    whose text `read_script` gives for its path, and whether a shell is named to run it);
+    NotAServer with the reason if none."""
     if not argv:
         raise NotAServer(
             "the image has no CMD or ENTRYPOINT, so a container would not start the app"
         )
-    if argv[0].rsplit("/", 1)[-1] in SHELLS and "-c" in argv[1:2] + argv[1:3] and len(argv) >= 3:
-        script = argv[argv.index("-c") + 1] if argv.index("-c") + 1 < len(argv) else ""
+    at = _script_index(argv)
+    if at is not None:
+        script = argv[at] if at < len(argv) else ""
         try:
             simple = commands(script, env)
         except DockerfileError as error:
@@ -116,7 +125,8 @@ def read_server(
                 '`CMD ["sh", "-c", "alembic upgrade head && exec uvicorn main:app ..."]`'
             )
         simple = [argv]
-    written = " ".join(argv[2:] if argv[0].rsplit("/", 1)[-1] in SHELLS else argv)
+    simple = _scripts_read(simple, env, read_script)
+    written = " ".join(argv[at:] if at is not None else argv)
     last = ""
     for index in reversed(range(len(simple))):
         words = simple[index]
@@ -132,7 +142,7 @@ def read_server(
         elif name == "gunicorn":
             server = _gunicorn(rest, command_env, written, gunicorn_config or {})
         if server is not None:
-            before = tuple(tuple(w) for w in simple[:index] if w[:1] != ["cd"])
+            before = tuple(tuple(w) for w in simple[:index] if w[:1] not in (["cd"], ["set"]))
             return replace(server, before=before)
     if last.startswith("python "):
         raise NotAServer(
@@ -142,6 +152,49 @@ def read_server(
     raise NotAServer(
         f"it runs `{last or written}`, which is not uvicorn, `fastapi run` or gunicorn"
     )
+
+
+def _script_index(argv: list[str]) -> int | None:
+    """Where the script is in `sh [options] -c SCRIPT` (`sh -ec`, `bash -o pipefail -c`, `bash
+    -lc`); None when argv does not give a shell a script to read."""
+    if argv[0].rsplit("/", 1)[-1] not in SHELLS:
+        return None
+    index = 1
+    while index < len(argv) and argv[index][:1] in ("-", "+"):
+        word = argv[index]
+        if word in ("-o", "+o", "-O", "+O"):
+            index += 2
+            continue
+        if not word.startswith("--") and "c" in word[1:]:
+            return index + 1
+        index += 1
+    return None
+
+
+def _scripts_read(
+    simple: list[list[str]], env: dict[str, str], read_script: Callable[[str, bool], str | None]
+) -> list[list[str]]:
+    """The commands, each that runs a shell script (`./start.sh`, `sh start.sh`) replaced by the
+    script's own commands, as the shell runs them, its arguments given to `"$@"` (a CMD after an
+    ENTRYPOINT script that ends `exec "$@"`)."""
+    found = []
+    for words in simple:
+        name, rest, _ = program(words, env)
+        by_a_shell = name in SHELLS and bool(rest) and not rest[0].startswith("-")
+        path, arguments = (rest[0], rest[1:]) if by_a_shell else (words[len(words) - len(rest) - 1], rest)
+        text = read_script(path, by_a_shell) if name else None
+        if text is None:
+            found.append(words)
+            continue
+        try:
+            for line in text.replace("\\\n", " ").splitlines():  # a comment ends with its line
+                found += [
+                    [part for word in command for part in (arguments if word in ALL_ARGUMENTS else [word])]
+                    for command in commands(line, env)
+                ]
+        except DockerfileError as error:
+            raise NotAServer(str(error)) from None
+    return found
 
 
 def _uvicorn(rest: list[str], env: dict[str, str], written: str) -> Server:

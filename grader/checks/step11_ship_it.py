@@ -3,8 +3,10 @@ API of steps 7 to 9, which the app still serves, replayed on main:app forked as 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ from grader.plugin import Target, check
 from grader.server import StudentServer
 
 HEADER = 100  # bytes of a SQLite file's header, which says what the file is
+WAL = 2  # the header's byte 18 (its file format for writes) in WAL mode
 SETTINGS_HINT = (
     "In config.py, read `os.environ.get(\"DATABASE_URL\", \"sqlite:///notes.db\")` and build "
     "the engine from that setting."
@@ -182,6 +185,7 @@ def test_health_needs_the_database(
 
 def _damage(db: Path) -> bytes:
     """Overwrite the header of the SQLite file in place (same inode): every read of it fails."""
+    _checkpoint(db)
     with db.open("r+b") as file:
         header = file.read(HEADER)
         file.seek(0)
@@ -189,9 +193,22 @@ def _damage(db: Path) -> bytes:
     return header
 
 
+def _checkpoint(db: Path) -> None:
+    """A database in WAL mode (`PRAGMA journal_mode=WAL`) has its pages copied into the file and
+    its log emptied, as SQLite's own checkpoint does: the app's connections, which answered from the
+    log and their caches, then read the file again (the damage reaches them)."""
+    with db.open("rb") as file:
+        header = file.read(20)
+    if len(header) < 20 or header[18] != WAL:
+        return
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db, timeout=2)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
 def _repair(db: Path, header: bytes) -> None:
     with db.open("r+b") as file:
         file.write(header)
+    _checkpoint(db)  # what a connection in WAL mode read of the damage goes stale again
 
 
 @check(points=2, task=4)

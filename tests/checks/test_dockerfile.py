@@ -84,6 +84,9 @@ ACCEPTED = {
     "python-m-uvicorn-entrypoint": SLIM
     + 'ENTRYPOINT ["python", "-m", "uvicorn"]\nCMD ["main:app", "--host", "0.0.0.0"]\n',
     "last-cmd-wins": SLIM + 'CMD ["uvicorn", "main:app", "--reload"]\n' + CMD,
+    "shell-options-with-c": SLIM + 'CMD ["sh", "-ec", "alembic upgrade head; exec uvicorn main:app --host 0.0.0.0"]\n',
+    "bash-login-shell": SLIM + 'CMD ["/bin/bash", "-lc", "exec uvicorn main:app --host 0.0.0.0"]\n',
+    "pipefail-shell": SLIM + 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]\nCMD exec uvicorn main:app --host 0.0.0.0\n',
     "fastapi-run": SLIM + 'CMD ["fastapi", "run", "main.py", "--port", "8000"]\n',
     "fastapi-run-shell": SLIM + "CMD fastapi run --port 80 --proxy-headers\n",
     "gunicorn": SLIM
@@ -228,7 +231,7 @@ def test_gunicorn_settings_from_its_config_file(tmp_path: Path) -> None:
         check_dockerfile(folder)
     (folder / "gunicorn.conf.py").write_text(
         'bind = "0.0.0.0:8000"\nworker_class = "uvicorn.workers.UvicornWorker"\nworkers = 2\n',
-        encoding="utf-8",
+        encoding="utf-8-sig",  # saved with a BOM, as some editors do
     )
     check_dockerfile(folder)
 
@@ -541,3 +544,52 @@ def test_imports_that_need_no_package() -> None:
         ),
     }
     assert imported_modules(sources, {"app"}) == {"fastapi": "main.py", "sqlalchemy": "db.py"}
+
+
+START_SH = (
+    "#!/bin/sh\n# bring the database up to date, then serve\nset -e\n\nalembic upgrade head  # once\n"
+    'exec uvicorn main:app \\\n    --host 0.0.0.0 --port "${PORT:-8000}"\n'
+)
+STARTS_A_SCRIPT = {
+    "entrypoint-in-the-workdir": ('ENTRYPOINT ["./start.sh"]\n', "start.sh", START_SH),
+    "by-absolute-path": ('CMD ["/app/docker-entrypoint.sh"]\n', "docker-entrypoint.sh", START_SH),
+    "given-to-sh": ('CMD ["sh", "run"]\n', "run", START_SH.replace("#!/bin/sh\n", "")),
+    "through-a-shell-form": ("CMD exec bash ./start\n", "start", START_SH.replace("/bin/sh", "/usr/bin/env bash")),
+    "entrypoint-execs-the-cmd": (
+        'ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["uvicorn", "main:app", "--host", "0.0.0.0"]\n',
+        "docker-entrypoint.sh",
+        '#!/bin/sh\nset -e\nalembic upgrade head\nexec "$@"\n',
+    ),
+}
+
+
+@pytest.mark.parametrize(("dockerfile", "name", "script"), STARTS_A_SCRIPT.values(), ids=STARTS_A_SCRIPT.keys())
+def test_a_start_script_of_the_folder_is_read_as_its_shell_reads_it(
+    tmp_path: Path, dockerfile: str, name: str, script: str
+) -> None:
+    folder = _folder(tmp_path, SLIM + dockerfile)
+    (folder / name).write_text(script, encoding="utf-8")
+    check_dockerfile(folder)
+    server = image_server(folder)
+    assert (server.app, server.hosts, server.before) == ("main:app", ("0.0.0.0",), (("alembic", "upgrade", "head"),))
+
+
+def test_a_start_script_is_judged_as_its_commands(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, SLIM + 'ENTRYPOINT ["./start.sh"]\n')
+    (folder / "start.sh").write_text(START_SH.replace("--port", "--reload --port"), encoding="utf-8")
+    with pytest.raises(CheckFailure, match="--reload"):
+        check_dockerfile(folder)
+    (folder / "start.sh").write_text("#!/bin/sh\npython serve.py\n", encoding="utf-8")
+    with pytest.raises(CheckFailure, match="python serve.py"):
+        check_dockerfile(folder)
+    (folder / "start.sh").unlink()
+    with pytest.raises(CheckFailure, match="`./start.sh`, which is not uvicorn"):
+        check_dockerfile(folder)
+
+
+def test_the_imports_of_a_file_saved_with_a_bom_must_be_listed(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, SLIM + CMD)
+    main = folder / "main.py"
+    main.write_bytes(b"\xef\xbb\xbf" + main.read_bytes().replace(b"from typing", b"import httpx\nfrom typing", 1))
+    with pytest.raises(CheckFailure, match="main.py imports httpx"):
+        check_requirements(folder)

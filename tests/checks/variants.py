@@ -379,6 +379,52 @@ BOM = {"main.py": "utf-8-sig", "db.py": "utf-8-sig", "database.py": "utf-8-sig",
 LATIN1 = "# -*- coding: latin-1 -*-\n# Notizen für später\n"
 
 # Other correct styles: each must get full marks.
+SQL_KEPT_APART = {  # the SQL in a module of its own and a class body, run by a helper
+    "queries.py": 'CREATE = """\nCREATE TABLE IF NOT EXISTS notes (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n'
+                  '    text TEXT NOT NULL\n)\n"""\n',
+    "db.py": (
+        "import sqlite3\nimport textwrap\n\nimport queries\n\n\ndef run(sql, params=()):\n"
+        "    conn = sqlite3.connect('notes.db')\n    try:\n        with conn:\n"
+        "            cursor = conn.execute(textwrap.dedent(sql), params)\n            return cursor.lastrowid, cursor.fetchall()\n    finally:\n        conn.close()\n\n\n"
+        "class Notes:\n    INSERT = 'INSERT INTO notes (text) VALUES (?)'\n\n"
+        "    def add(self, text):\n        return run(self.INSERT, (text,))[0]\n\n\n"
+        "def create_table():\n    run(queries.CREATE)\n\n\ndef insert_note(text):\n    return Notes().add(text)\n\n\n"
+        "def all_notes():\n    return dict(run('SELECT id, text FROM notes ORDER BY id')[1])\n"
+    ),
+}
+
+LEGACY_ORM = {  # declarative_base and Column, db.query, on_event, async routes, the session from deps.py
+    "database.py": (
+        "import os\nfrom pathlib import Path\n\nfrom sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import declarative_base, sessionmaker\n\n"
+        "HERE = Path(__file__).resolve().parent\n"
+        "URL = os.getenv('DATABASE_URL', f\"sqlite:///{HERE / 'notes.db'}\")\n"
+        "engine = create_engine(URL, connect_args={'check_same_thread': False})\n"
+        "SessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)\nBase = declarative_base()\n"
+    ),
+    "models.py": (
+        "from sqlalchemy import Column, DateTime, Integer, String\nfrom sqlalchemy.sql import func\n\n"
+        "from database import Base\n\n\nclass Note(Base):\n    __tablename__ = 'notes'\n"
+        "    __table_args__ = {'sqlite_autoincrement': True}\n    id = Column(Integer, primary_key=True, index=True)\n"
+        "    text = Column(String(500), nullable=False)\n"
+        "    created_at = Column(DateTime(timezone=True), server_default=func.now())\n"
+    ),
+    "deps.py": (
+        "from database import SessionLocal\n\n\ndef get_session():\n    session = SessionLocal()\n"
+        "    try:\n        yield session\n    finally:\n        session.close()\n"
+    ),
+    "main.py": (
+        "from fastapi import Depends, FastAPI\nfrom sqlalchemy.orm import Session\n\nimport deps\nimport models\n"
+        "from database import engine\nfrom schemas import NoteCreate\n\napp = FastAPI()\n\n\n"
+        "@app.on_event('startup')\nasync def startup():\n    models.Base.metadata.create_all(bind=engine)\n\n\n"
+        "@app.post('/add_note')\nasync def add_note(note: NoteCreate, db: Session = Depends(deps.get_session)):\n"
+        "    row = models.Note(text=note.text)\n    db.add(row)\n    db.commit()\n    db.refresh(row)\n"
+        "    return {'id': row.id}\n\n\n@app.get('/notes')\n"
+        "async def list_notes(db: Session = Depends(deps.get_session)):\n"
+        "    return {n.id: n.text for n in db.query(models.Note).order_by(models.Note.id).all()}\n"
+    ),
+}
+
 CORRECT = [
     Variant("add-note-answers-201", 3, S3, {"main.py": [('@app.post("/add_note")', '@app.post("/add_note", status_code=201)')]}),
     Variant("bom-step-3", 3, S3, encodings=BOM),
@@ -390,6 +436,7 @@ CORRECT = [
     Variant("coding-line-step-5", 5, S5, {"db.py": [('"""The notes table', LATIN1 + '"""The notes table')]},
             encodings={"db.py": "latin-1"}),
     Variant("lowercase-autoincrement", 5, S5, {"db.py": [("AUTOINCREMENT", "autoincrement")]}),
+    Variant("sql-kept-apart-and-run-by-a-helper", 5, S5, files=SQL_KEPT_APART),
     Variant("bom-step-6", 6, S6, encodings=BOM),
     Variant("url-from-os-import-environ", 6, S6,
             {"database.py": [("import os\n", "from os import environ\n"), (URL, 'environ.get("DATABASE_URL", "sqlite:///notes.db")')]}),
@@ -401,6 +448,7 @@ CORRECT = [
             {"main.py": [("def get_db()", "def get_session()"), ("Depends(get_db)", "Depends(get_session)")]}),
     Variant("session-dependency-with-block", 6, S6,
             {"main.py": [(GET_DB, "    with SessionLocal() as db:\n        yield db\n")]}),
+    Variant("legacy-orm-session-from-deps", 6, S6, files=LEGACY_ORM),
     Variant("bom-step-7", 7, S7, encodings=BOM),
     Variant("not-found-with-full-stop", 7, S7, {"main.py": [(FIND_404, FIND_404.replace("not found", "not found."))]}),
     Variant("delete-returns-none", 7, S7,
@@ -994,16 +1042,19 @@ PIP_COMPILED = (
 )
 
 # Correct step-11 submissions in other styles: each must get full marks.
+FK_PRAGMA_11 = '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
 CORRECT_STYLES = [
     Variant("gunicorn-with-a-config-file", 11, S11,
             {"Dockerfile": [(CMD_EXEC, 'CMD ["gunicorn", "main:app"]')],
              "requirements.txt": [("uvicorn==0.54.0\n", "uvicorn==0.54.0\ngunicorn==23.0.0\n")]},
             files={"gunicorn.conf.py": GUNICORN_CONF}),
-    Variant("fastapi-run-from-fastapi-standard", 11, S11,
-            {"Dockerfile": [(CMD_EXEC, "CMD fastapi run main.py --port 8000")],
-             "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]}),
-    Variant("multi-stage-entrypoint-pip-compiled", 11, S11,
-            {"Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
+    Variant("fastapi-run-from-fastapi-standard-in-a-start-script", 11, S11,
+            {"Dockerfile": [(CMD_EXEC, 'ENTRYPOINT ["./start.sh"]')],
+             "requirements.txt": [("fastapi==0.165.0", "fastapi[standard]==0.165.0")]},
+            files={"start.sh": "#!/bin/sh\nset -e\nalembic upgrade head\nexec fastapi run main.py --port \"${PORT:-8000}\"\n"}),
+    Variant("multi-stage-entrypoint-pip-compiled-on-wal", 11, S11,
+            {"database.py": [(FK_PRAGMA_11, FK_PRAGMA_11 + '        dbapi_connection.execute("PRAGMA journal_mode = WAL")\n')],
+             "Dockerfile": [("FROM python:3.12-slim\n", ("# syntax=docker/dockerfile:1\nARG PY=3.12\n"
                              "FROM --platform=$BUILDPLATFORM python:${PY}-slim AS base\nENV HOST=0.0.0.0 \\\n    PORT=8000\n")),
                             ("RUN pip install --no-cache-dir -r requirements.txt",
                              "RUN --mount=type=cache,target=/root/.cache/pip \\\n    python -m pip install --requirement=./requirements.txt"),
@@ -1068,7 +1119,6 @@ VARIANTS += [
 
 # Step 11's app still serves the API of steps 7 to 9: its replays, on main:app forked, catch these
 # (found by benchmarks/mutants.py); most run `alembic upgrade head` from the CMD, as the reference does.
-FK_PRAGMA_11 = '        dbapi_connection.execute("PRAGMA foreign_keys = ON")\n'
 OWNER_FILTER = "select(Note).where(Note.owner_id == user_id).order_by(Note.id)"
 
 VARIANTS += [

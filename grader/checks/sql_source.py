@@ -87,11 +87,15 @@ def sql_calls(folder: Path) -> list[SqlCall]:
     return sorted(found, key=lambda c: (c.where.split(" line ")[0], int(c.where.split()[-1])))
 
 
+PLACEHOLDER = re.compile(r"\?|(?<![\w:])[:@$][A-Za-z_]\w*")  # ?, ?1, or :name, @name, $name
+
+
 def inserts_without_placeholders(calls: list[SqlCall]) -> list[SqlCall]:
-    """INSERTs that do not take their values through `?` and a tuple of parameters."""
+    """INSERTs that do not take their values through placeholders (`?`, or sqlite3's named
+    `:text` with a dict) and parameters."""
     return [
         c for c in calls
-        if c.sql is not None and INSERT.search(c.sql) and not ("?" in c.sql and c.has_parameters)
+        if c.sql is not None and INSERT.search(c.sql) and not (PLACEHOLDER.search(c.sql) and c.has_parameters)
     ]
 
 

@@ -437,6 +437,12 @@ CORRECT = [
             encodings={"db.py": "latin-1"}),
     Variant("lowercase-autoincrement", 5, S5, {"db.py": [("AUTOINCREMENT", "autoincrement")]}),
     Variant("sql-kept-apart-and-run-by-a-helper", 5, S5, files=SQL_KEPT_APART),
+    Variant("named-placeholder-with-a-dict", 5, S5, {"db.py": [
+        ('"INSERT INTO notes (text) VALUES (?)", (text,)', '"INSERT INTO notes (text) VALUES (:text)", {"text": text}')]}),
+    Variant("numbered-placeholder", 5, S5, {"db.py": [
+        ('"INSERT INTO notes (text) VALUES (?)", (text,)', '"INSERT INTO notes (text) VALUES (?1)", [text]')]}),
+    Variant("at-sign-placeholder", 5, S5, {"db.py": [
+        ('"INSERT INTO notes (text) VALUES (?)", (text,)', '"INSERT INTO notes (text) VALUES (@text)", dict(text=text)')]}),
     Variant("bom-step-6", 6, S6, encodings=BOM),
     Variant("url-from-os-import-environ", 6, S6,
             {"database.py": [("import os\n", "from os import environ\n"), (URL, 'environ.get("DATABASE_URL", "sqlite:///notes.db")')]}),

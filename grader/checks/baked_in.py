@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from grader.checks.dockerfile import DockerfileError, parse, settings
+from grader.checks.image import dockerfile_of
 from grader.source import parse_source, read_source
 
 PASSWORD_URL = re.compile(r"\b[a-z+]+://[^/\s:@]+:[^@\s/]+@")
@@ -42,11 +43,12 @@ def baked_in(folder: Path) -> tuple[str, int, str, str] | None:
         found = _in_python(path)
         if found:
             return found
-    for name in ("Dockerfile", "requirements.txt", ".dockerignore"):
-        found = _in_text(folder / name, paths=name != "Dockerfile")  # its paths are the image's own
+    dockerfile = dockerfile_of(folder)
+    for path in (dockerfile, folder / "requirements.txt", folder / ".dockerignore"):
+        found = _in_text(path, paths=path != dockerfile)  # the Dockerfile's paths are the image's own
         if found:
             return found
-    return _secret_setting(folder / "Dockerfile")
+    return _secret_setting(dockerfile)
 
 
 def _secret_setting(path: Path) -> tuple[str, int, str, str] | None:
@@ -61,7 +63,7 @@ def _secret_setting(path: Path) -> tuple[str, int, str, str] | None:
         for name, value in settings(instruction.keyword, instruction.arguments):
             if SECRET_NAME.search(name) and value and not value.startswith("$"):
                 what = f"a secret ({name}) given a value in the image"
-                return ("Dockerfile", instruction.line, what, f"{instruction.keyword} {name}=...")
+                return (path.name, instruction.line, what, f"{instruction.keyword} {name}=...")
     return None
 
 

@@ -46,8 +46,15 @@ REQUIREMENTS_HINT = (
 )
 
 
-def image_stages(folder: Path) -> list[Stage]:
+def dockerfile_of(folder: Path) -> Path:
+    """The file `docker build` reads in `folder`: Dockerfile, else dockerfile (as Docker and
+    BuildKit fall back to it)."""
     path = folder / "Dockerfile"
+    return path if path.is_file() or not (folder / "dockerfile").is_file() else folder / "dockerfile"
+
+
+def image_stages(folder: Path) -> list[Stage]:
+    path = dockerfile_of(folder)
     if not path.is_file():
         raise CheckFailure(
             "There is no Dockerfile beside main.py.",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.check import run_checks
+from grader.checks.baked_in import baked_in
 from grader.checks.dockerfile import DockerfileError, Form, ignored, parse, stages, substitute
 from grader.checks.image import check_dockerfile, check_requirements, distributions_of, image_server
 from grader.checks.requirements import imported_modules, pip_requirement_files
@@ -593,3 +594,16 @@ def test_the_imports_of_a_file_saved_with_a_bom_must_be_listed(tmp_path: Path) -
     main.write_bytes(b"\xef\xbb\xbf" + main.read_bytes().replace(b"from typing", b"import httpx\nfrom typing", 1))
     with pytest.raises(CheckFailure, match="main.py imports httpx"):
         check_requirements(folder)
+
+
+def test_a_lowercase_dockerfile_is_read_where_docker_reads_it(tmp_path: Path) -> None:
+    """`docker build` falls back to `dockerfile` when there is no `Dockerfile`; with both, the
+    capitalised one wins."""
+    folder = _folder(tmp_path, SLIM + CMD)
+    (folder / "Dockerfile").rename(folder / "dockerfile")
+    check_dockerfile(folder)
+    assert image_server(folder).app == "main:app"
+    (folder / "dockerfile").write_text(SLIM + CMD + "ENV API_KEY=hunter2\n", encoding="utf-8")
+    assert baked_in(folder) == ("dockerfile", 7, "a secret (API_KEY) given a value in the image", "ENV API_KEY=...")
+    (folder / "Dockerfile").write_text(SLIM + CMD, encoding="utf-8")
+    assert baked_in(folder) is None

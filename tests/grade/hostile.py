@@ -53,6 +53,15 @@ async def drip(request, call_next):
     return StreamingResponse(forever())
 """
 
+DEEP_JSON = """
+from starlette.responses import Response
+
+
+@app.middleware("http")
+async def deep(request, call_next):
+    return Response(b"[" * 5000 + b"]" * 5000, media_type="application/json")
+"""
+
 HOSTILE = [
     Hostile("loop-at-import", "while True:\n    pass\n", ("did not start within",)),
     Hostile("loop-in-handler", "", ("no answer within",)),
@@ -89,6 +98,8 @@ HOSTILE = [
             "        f.write(bytes(8 << 20))\n",
             ("No space left on device",)),
     Hostile("drip", "", ("no answer within", "time limit"), epilogue=DRIP),
+    # an answer Python's JSON parser meets with RecursionError, which failed the grader
+    Hostile("deep-json", "", ("nested arrays or objects more than 100 deep",), epilogue=DEEP_JSON),
 ]
 
 

@@ -35,6 +35,7 @@ import httpx
 from grader.engine.cgroups import StudentCgroup, worker_group
 from grader.engine.child import TOKEN_BYTES, ChildSpec, Inline, spec_arg
 from grader.engine.limits import Limits
+from grader.engine.own_socket import OwnSocket
 from grader.engine.patience import kept_waiting, second_wait
 from grader.engine.preload import GROWING, kind_for
 from grader.engine.transport import deadline_client
@@ -65,21 +66,6 @@ def _short_socket_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pl-", dir=place))
     atexit.register(shutil.rmtree, folder, True)
     return folder
-
-
-def listening(path: str) -> bool:
-    """Whether a server accepts connections on the Unix socket at `path`: asyncio (so uvicorn)
-    binds it, which makes the file, some time before it listens; a connection in between is
-    refused."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.setblocking(False)
-        try:
-            probe.connect(path)
-        except BlockingIOError:  # its backlog is full: it listens, and is busy
-            return True
-        except OSError:
-            return False
-    return True
 
 
 class OutputDrain:
@@ -195,11 +181,15 @@ class StudentProcess:
         drain, fd = os.pipe()
         self.drain = OutputDrain(drain, limits.output)
         self._own_folder: Path | None = None
+        self._own_socket: OwnSocket | None = None
+        self._address: str | None = None  # where the grader connects to the app's own socket
         if mode == "exec":  # the command makes its socket itself, as the student's user
             self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder))
+            self.socket_path = socket_path(self._own_folder, "app.sock")
+            owner = limits.sandbox.uid if limits.sandbox is not None else os.geteuid()
+            self._own_socket = OwnSocket(self.socket_path, owner)  # before the student owns it
             if limits.sandbox is not None:
                 os.chown(self._own_folder, limits.sandbox.uid, limits.sandbox.uid)
-            self.socket_path = socket_path(self._own_folder, "app.sock")
             command = [*(command or []), "--uds", self.socket_path]
             if inline is not None:
                 inline = replace(inline, uvicorn=(*inline.uvicorn, "--uds", self.socket_path))
@@ -304,9 +294,11 @@ class StudentProcess:
         deadline = time.monotonic() + self.startup_allowed  # an own command's floor included
         confirmed = looked = False
         while True:
-            if self.mode == "exec" and listening(self.socket_path):
-                self.report = ChildReport(stage="ready")
-                return self.report
+            if self._own_socket is not None:
+                self._address = self._own_socket.address()
+                if self._address is not None:
+                    self.report = ChildReport(stage="ready")
+                    return self.report
             for message in self._messages:
                 if message.get("stage") == until or message.get("error"):
                     fields = {k: v for k, v in message.items() if k in _FIELDS}
@@ -342,7 +334,7 @@ class StudentProcess:
 
     def client(self) -> httpx.Client:
         return deadline_client(
-            self.socket_path, self.limits.request, self.kept_waiting
+            self._address or self.socket_path, self.limits.request, self.kept_waiting
         )
 
     def returncode(self) -> int | None:
@@ -392,10 +384,13 @@ class StudentProcess:
             self.cgroup = None
         self._status.close()
         self.drain.close()
-        try:
-            os.unlink(self.socket_path)
-        except OSError:
-            pass
+        if self._own_socket is not None:
+            self._own_socket.close()
+        else:
+            try:
+                os.unlink(self.socket_path)
+            except OSError:
+                pass
         if self._own_folder is not None:
             shutil.rmtree(self._own_folder, ignore_errors=True)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,16 +108,7 @@ def orphans(server: StudentServer) -> list[tuple[int, int]]:
         from grader.checks.postgres import query
 
         return [(row[0], row[1]) for row in query(database_url, ORPHANS_SQL)]
-    db = server.folder / DB_FILE
-    if not db.is_file():
-        return []
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(ORPHANS_SQL).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+    return read_only(server.folder / DB_FILE, lambda conn: conn.execute(ORPHANS_SQL).fetchall()) or []
 
 
 NO_OWNER_KEY_HINT = (

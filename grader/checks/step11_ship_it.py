@@ -4,6 +4,7 @@ API of steps 7 to 9, which the app still serves, replayed on main:app forked as 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
+from grader.student_files import open_own
 
 HEADER = 100  # bytes of a SQLite file's header, which says what the file is
 SETTINGS_HINT = (
@@ -132,23 +134,27 @@ def test_health_needs_the_database(
     """/health answers 200 while the database works, and not 200 while it cannot be read"""
     folder = scratch.fresh(target.folder, "outage")
     (folder / "data").mkdir()
-    db = folder / "data" / "notes.db"
     server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"),
                         **served(before_serving))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))
-    if not db.is_file():
+    try:  # the app's own file, never what a link it left points to (a file of the host)
+        db = open_own(folder, "data/notes.db", os.O_RDWR)
+    except OSError:
         raise CheckFailure(
             "DATABASE_URL was sqlite:///data/notes.db, but the app did not create that file: it "
             "does not take its database from the environment.",
             SETTINGS_HINT,
-        )
-    header = _damage(db)
+        ) from None
     try:
-        response = server.request("GET", "/health")
+        header = _damage(db)
+        try:
+            response = server.request("GET", "/health")
+        finally:
+            _repair(db, header)
     finally:
-        _repair(db, header)
+        os.close(db)
     if response.status_code == 200:
         raise CheckFailure(
             "While the database file could not be read (its header was overwritten), GET /health "
@@ -180,18 +186,16 @@ def test_health_needs_the_database(
         )
 
 
-def _damage(db: Path) -> bytes:
-    """Overwrite the header of the SQLite file in place (same inode): every read of it fails."""
-    with db.open("r+b") as file:
-        header = file.read(HEADER)
-        file.seek(0)
-        file.write(bytes(len(header)))
+def _damage(db: int) -> bytes:
+    """Overwrite the header of the SQLite file open at `db` in place (same inode): every read of
+    it fails."""
+    header = os.pread(db, HEADER, 0)
+    os.pwrite(db, bytes(len(header)), 0)
     return header
 
 
-def _repair(db: Path, header: bytes) -> None:
-    with db.open("r+b") as file:
-        file.write(header)
+def _repair(db: int, header: bytes) -> None:
+    os.pwrite(db, header, 0)
 
 
 @check(points=2, task=4)

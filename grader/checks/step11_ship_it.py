@@ -30,7 +30,7 @@ from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
-from grader.student_files import open_own
+from grader.student_files import open_own, plain_file
 
 HEADER = 100  # bytes of a SQLite file's header, which says what the file is
 SETTINGS_HINT = (
@@ -186,6 +186,16 @@ def test_health_needs_the_database(
         )
 
 
+def copy_left_out(source: Path, folder: Path) -> None:
+    """Into `folder`, a fresh copy of `source`, the files of `source` a fresh copy leaves out
+    (the database the start command made): only regular files of the app's own, since a link it
+    left there may name a file of the host, which the next app would then read."""
+    for path in source.rglob("*"):
+        copied = folder / path.relative_to(source)
+        if plain_file(path) and "__pycache__" not in path.parts and not copied.exists():
+            shutil.copy2(path, copied)
+
+
 def _damage(db: int) -> bytes:
     """Overwrite the header of the SQLite file open at `db` in place (same inode): every read of
     it fails."""
@@ -283,10 +293,7 @@ def forked(
             raise template[0]
         source = template[0]
         folder = scratch.fresh(source, f"forked{next(copies)}")
-        for path in source.rglob("*"):  # the database, which a fresh copy leaves out
-            copied = folder / path.relative_to(source)
-            if path.is_file() and "__pycache__" not in path.parts and not copied.exists():
-                shutil.copy2(path, copied)
+        copy_left_out(source, folder)
         done.add((folder, ""))
         return folder
 

@@ -1,6 +1,7 @@
-"""Step 11's outage check overwrites the header of the app's SQLite file, and puts it back: only
-ever the app's own file, whatever the app made of data/notes.db (a link to a file of the host,
-or a data folder that links to a folder of the host), even if it changes the link meanwhile."""
+"""Step 11 changes and copies only the app's own files, whatever links the app leaves: its outage
+check overwrites the header of data/notes.db and puts it back (never a file of the host that a
+link, or a data folder that is a link, names, even one changed meanwhile), and a fresh folder
+gets the database the start command made, never a file of the host."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ def test_the_outage_changes_no_file_of_the_host(tmp_path: Path, monkeypatch: pyt
     finally:
         scratch.cleanup()
     assert [path.read_bytes() for path in host] == [KEPT, KEPT]
+
+
+@pytest.mark.parametrize("name", ["steal.db", "data/steal.db"])
+def test_a_fresh_folder_copies_no_file_of_the_host(tmp_path: Path, name: str) -> None:
+    """What the start command left that a fresh copy leaves out (its database) is carried to the
+    next folder, but never a link's target: the next app would read a file of the host."""
+    step11 = importlib.import_module("grader.checks.step11_ship_it")
+    secret = tmp_path / "host" / "shadow"
+    secret.parent.mkdir()
+    secret.write_text("the host's, readable by root alone")
+    ran, fresh = tmp_path / "ran", tmp_path / "fresh"
+    (ran / "data").mkdir(parents=True)
+    (ran / "data" / "notes.db").write_bytes(KEPT)
+    (ran / name).symlink_to(secret)
+    (fresh / "data").mkdir(parents=True)
+    step11.copy_left_out(ran, fresh)
+    assert (fresh / "data" / "notes.db").read_bytes() == KEPT
+    assert not (fresh / name).exists()

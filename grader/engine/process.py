@@ -232,9 +232,9 @@ class StudentProcess:
                     self.cgroup.protected.add(zygote.process.pid)
                 self.pid = zygote.spawn(spec)
             else:  # pragma: no cover - platforms without fork
-                inherited = [status_w, fd, trusted_w] + ([spec.socket_fd] if listener else [])
-                self._popen = subprocess.Popen(
-                    [sys.executable, "-m", "grader.engine.child", spec_arg(spec)],
+                inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
+                self._popen = subprocess.Popen(  # no zygote: its exit status is Popen's to say
+                    [sys.executable, "-m", "grader.engine.child", spec_arg(replace(spec, trusted_fd=-1))],
                     pass_fds=inherited, start_new_session=True, cwd=folder,
                 )
                 self.pid = self._popen.pid
@@ -266,7 +266,7 @@ class StudentProcess:
                     self._take_trusted(message)
                 elif (said := from_child(message, self._token)) is not None:
                     self._keep(said)
-        if self._trusted.ended:
+        if (self._trusted if self._popen is None else self._said).ended:
             self._eof = True
             if self._code is None and self._popen is not None:
                 self._code = self._popen.wait()

@@ -251,3 +251,25 @@ def test_an_own_command_that_links_its_socket_elsewhere_is_never_spoken_to(kind:
         assert (other / "app.sock").exists()
     finally:
         shutil.rmtree(base)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_a_copy_of_a_folder_an_app_ran_in_leaves_its_special_files_out(tmp_path: Path, kind: str) -> None:
+    """A FIFO or a socket the app left where it ran (step 11 copies that folder for each fresh
+    start) cannot be copied: the copy leaves it out, as intake leaves such files out."""
+    from grader.engine.scratch import Scratch
+
+    ran = tmp_path / "ran"
+    (ran / "data").mkdir(parents=True)
+    (ran / "main.py").write_text("app = None\n")
+    left = ran / "data" / f"left.{kind}"
+    if kind == "fifo":
+        os.mkfifo(left)
+    else:
+        socket.socket(socket.AF_UNIX).bind(str(left))
+    scratch = Scratch(ran)
+    try:
+        copy = scratch.fresh(ran, "fresh")
+        assert (copy / "main.py").is_file() and not (copy / "data" / left.name).exists()
+    finally:
+        scratch.cleanup()

@@ -17,6 +17,7 @@ from grader.engine.process import ChildReport
 from grader.migration_feedback import migration_hint
 from grader.results import CRASHED, FAILED, MEMORY, SANDBOX_ERROR, SYNTAX_ERROR, TIMEOUT
 from grader.source import parse_source, python_files
+from grader.student_files import plain_file
 
 UNREADABLE = ("SyntaxError", "IndentationError", "TabError")  # Python cannot read the code at all
 
@@ -509,8 +510,10 @@ def memory_exceeded(action: str, limit: int) -> CheckFailure:
 def locked_database(folder: Path) -> str:
     """The name of a SQLite file in `folder` that some connection holds a write lock on, or ""."""
     for db in sorted(folder.glob("*.db")):
+        if not plain_file(db):
+            continue
         try:
-            conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+            conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=rw", uri=True, timeout=0)
         except sqlite3.Error:
             continue
         try:

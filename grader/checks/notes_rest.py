@@ -122,7 +122,7 @@ def _is_notes(value: object) -> bool:
 
 
 def _int(key: str) -> int | str:
-    return int(key) if key.isdigit() else key
+    return int(key) if key.isdecimal() else key  # isdigit() holds for "²", which int() refuses
 
 
 def expect_not_found(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,7 +63,7 @@ def post_note(server: StudentServer, owner_id: int, text: str = "") -> Any:
 
 def user_notes(server: StudentServer, user_id: int) -> list[dict[str, Any]]:
     body = server.expect(server.request("GET", f"/users/{user_id}/notes"), (200,))
-    if not isinstance(body, list):
+    if not isinstance(body, list) or not all(isinstance(note, dict) for note in body):
         raise CheckFailure(
             f"GET /users/{user_id}/notes answered {body!r}; it should be a list of notes.",
             "Answer `list[NotePublic]`: the notes whose owner_id is the user's id.",
@@ -72,13 +71,19 @@ def user_notes(server: StudentServer, user_id: int) -> list[dict[str, Any]]:
     return body
 
 
-def _owned_note_id(server: StudentServer, text: str) -> int:
-    """A note for a new user, as the restart test adds one: its id."""
-    owner = create_user(server, random_text())
-    body = server.expect(post_note(server, owner["id"], text), CREATED, sent_text=text)
+def note_for(server: StudentServer, owner_id: int, text: str = "") -> dict[str, Any]:
+    """POST /notes for `owner_id`, which must answer 201 and the note with its id; what was
+    sent fills any field the answer lacks."""
+    text = text or random_text()
+    body = server.expect(post_note(server, owner_id, text), CREATED, sent_text=text)
     if not isinstance(body, dict) or type(body.get("id")) is not int:
         raise CheckFailure(f"POST /notes answered {body!r}, without an id.", "Answer the note (NotePublic).")
-    return int(body["id"])
+    return {"text": text, "owner_id": owner_id, **body}
+
+
+def _owned_note_id(server: StudentServer, text: str) -> int:
+    """A note for a new user, as the restart test adds one: its id."""
+    return int(note_for(server, create_user(server, random_text())["id"], text)["id"])
 
 
 OWNED_NOTES = NotesApi(_owned_note_id, texts_by_id)
@@ -103,16 +108,7 @@ def orphans(server: StudentServer) -> list[tuple[int, int]]:
         from grader.checks.postgres import query
 
         return [(row[0], row[1]) for row in query(database_url, ORPHANS_SQL)]
-    db = server.folder / DB_FILE
-    if not db.is_file():
-        return []
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(ORPHANS_SQL).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+    return read_only(server.folder / DB_FILE, lambda conn: conn.execute(ORPHANS_SQL).fetchall()) or []
 
 
 NO_OWNER_KEY_HINT = (
@@ -281,7 +277,7 @@ def expect_detail_naming(response: httpx.Response, missing: int, what: str, hint
 def test_deleting_a_user_with_notes(server: StudentServer) -> None:
     """deleting a user who owns notes is refused with 409, and the user and the notes stay"""
     user = create_user(server, random_text())
-    note = server.expect(post_note(server, user["id"]), CREATED)
+    note = note_for(server, user["id"])
     path = f"/users/{user['id']}"
     response = server.request("DELETE", path)
     if response.status_code >= 500:
@@ -378,7 +374,7 @@ def test_failed_import_after_a_restart(spawn: Callable[..., StudentServer]) -> N
     """after a refused import and a SIGKILL, the restarted server has exactly the notes from before"""
     first = spawn()
     user = create_user(first, random_text())
-    kept = first.expect(post_note(first, user["id"]), CREATED)
+    kept = note_for(first, user["id"])
     mixed = [{"text": random_text(), "owner_id": user["id"]}, {"text": random_text(), "owner_id": MISSING_ID}]
     first.request("POST", "/notes/import", json=mixed)
     first.crash()

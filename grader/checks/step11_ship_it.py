@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import shutil
-import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from grader.engine.scratch import Scratch
 from grader.feedback import CheckFailure
 from grader.plugin import Target, check
 from grader.server import StudentServer
+from grader.student_files import open_own, plain_file
 
 HEADER = 100  # bytes of a SQLite file's header, which says what the file is
 WAL = 2  # the header's byte 18 (its file format for writes) in WAL mode
@@ -135,23 +137,27 @@ def test_health_needs_the_database(
     """/health answers 200 while the database works, and not 200 while it cannot be read"""
     folder = scratch.fresh(target.folder, "outage")
     (folder / "data").mkdir()
-    db = folder / "data" / "notes.db"
     server = RealServer(folder, limits, workdir, app_environment("sqlite:///data/notes.db"),
                         **served(before_serving))
     real.append(server)
     server.start()
     server.expect(server.request("GET", "/health"), (200,))
-    if not db.is_file():
+    try:  # the app's own file, never what a link it left points to (a file of the host)
+        db = open_own(folder, "data/notes.db", os.O_RDWR)
+    except OSError:
         raise CheckFailure(
             "DATABASE_URL was sqlite:///data/notes.db, but the app did not create that file: it "
             "does not take its database from the environment.",
             SETTINGS_HINT,
-        )
-    header = _damage(db)
+        ) from None
     try:
-        response = server.request("GET", "/health")
+        header = _damage(folder, db)
+        try:
+            response = server.request("GET", "/health")
+        finally:
+            _repair(folder, db, header)
     finally:
-        _repair(db, header)
+        os.close(db)
     if response.status_code == 200:
         raise CheckFailure(
             "While the database file could not be read (its header was overwritten), GET /health "
@@ -183,32 +189,54 @@ def test_health_needs_the_database(
         )
 
 
-def _damage(db: Path) -> bytes:
-    """Overwrite the header of the SQLite file in place (same inode): every read of it fails."""
-    _checkpoint(db)
-    with db.open("r+b") as file:
-        header = file.read(HEADER)
-        file.seek(0)
-        file.write(bytes(len(header)))
+def copy_left_out(source: Path, folder: Path) -> None:
+    """Into `folder`, a fresh copy of `source`, the files of `source` a fresh copy leaves out
+    (the database the start command made): only regular files of the app's own, since a link it
+    left there may name a file of the host, which the next app would then read."""
+    for path in source.rglob("*"):
+        copied = folder / path.relative_to(source)
+        if plain_file(path) and "__pycache__" not in path.parts and not copied.exists():
+            shutil.copy2(path, copied)
+
+
+def _damage(folder: Path, db: int) -> bytes:
+    """Overwrite the header of the SQLite file open at `db` in place (same inode): every read of
+    it fails."""
+    _checkpoint(folder, db)
+    header = os.pread(db, HEADER, 0)
+    os.pwrite(db, bytes(len(header)), 0)
     return header
 
 
-def _checkpoint(db: Path) -> None:
+def _repair(folder: Path, db: int, header: bytes) -> None:
+    os.pwrite(db, header, 0)
+    _checkpoint(folder, db)  # what a connection in WAL mode read of the damage goes stale again
+
+
+CHECKPOINT = (
+    "import os, sqlite3, sys\n"
+    "if sys.argv[1] != '-':\n"
+    "    os.chroot(sys.argv[1])\n"
+    "    os.chdir('/')\n"
+    "with sqlite3.connect(sys.argv[2], timeout=2) as conn:\n"
+    "    conn.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall()\n"
+)
+
+
+def _checkpoint(folder: Path, db: int) -> None:
     """A database in WAL mode (`PRAGMA journal_mode=WAL`) has its pages copied into the file and
-    its log emptied, as SQLite's own checkpoint does: the app's connections, which answered from the
-    log and their caches, then read the file again (the damage reaches them)."""
-    with db.open("rb") as file:
-        header = file.read(20)
+    its log emptied, as SQLite's own checkpoint does: the app's connections, which answered from
+    the log and their caches, then read the file again (the damage reaches them). SQLite opens
+    the files by name, so the grader, when it runs as root, does it from a process shut in the
+    app's folder (chroot): a link the app left there reaches nothing of the host."""
+    header = os.pread(db, 20, 0)
     if len(header) < 20 or header[18] != WAL:
         return
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db, timeout=2)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-
-def _repair(db: Path, header: bytes) -> None:
-    with db.open("r+b") as file:
-        file.write(header)
-    _checkpoint(db)  # what a connection in WAL mode read of the damage goes stale again
+    shut_in = os.geteuid() == 0
+    where = (str(folder), "/data/notes.db") if shut_in else ("-", str(folder / "data" / "notes.db"))
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        subprocess.run([sys.executable, "-I", "-S", "-c", CHECKPOINT, *where], timeout=5,
+                       capture_output=True, check=False)
 
 
 @check(points=2, task=4)
@@ -296,10 +324,7 @@ def forked(
             raise template[0]
         source = template[0]
         folder = scratch.fresh(source, f"forked{next(copies)}")
-        for path in source.rglob("*"):  # the database, which a fresh copy leaves out
-            copied = folder / path.relative_to(source)
-            if path.is_file() and "__pycache__" not in path.parts and not copied.exists():
-                shutil.copy2(path, copied)
+        copy_left_out(source, folder)
         done.add((folder, ""))
         return folder
 

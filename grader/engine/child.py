@@ -40,6 +40,7 @@ class ChildSpec:
     status_fd: int
     output_fd: int
     socket_fd: int = -1
+    trusted_fd: int = -1  # the pipe for what only the grader's side says (grader.engine.status)
     cpu_seconds: int = 60
     memory_bytes: int = 1 << 30
     file_bytes: int = 64 << 20
@@ -187,13 +188,16 @@ def _contain(spec: ChildSpec) -> int | None:
 
     settings = dict(spec.sandbox or {})
     settings["hide"] = tuple(settings.get("hide", ()))
-    fds = (spec.status_fd, spec.output_fd, spec.socket_fd)
+    fds = (spec.status_fd, spec.output_fd, spec.socket_fd, spec.trusted_fd)
     try:
         return enter(Sandbox(**settings), Path(spec.folder), tuple(fd for fd in fds if fd >= 0),
                      spec.alive_fd, spec.verdict_fd)
-    except (SandboxError, OSError) as exc:
-        _take_token(spec)
-        _report(spec, stage="import", error="SandboxError", message=f"the sandbox failed: {exc}")
+    except (SandboxError, OSError) as exc:  # said where only the grader's side may say it
+        message = {"stage": "import", "error": "SandboxError", "message": f"the sandbox failed: {exc}"}
+        try:
+            _write(spec.trusted_fd, (_dumps(message) + "\n").encode())
+        except OSError:
+            pass
         return 6
 
 
@@ -310,6 +314,8 @@ def run_child(spec: ChildSpec) -> int:
         from grader.engine.sandbox import private_tmp
 
         private_tmp(Path(spec.folder))
+    if spec.trusted_fd >= 0:  # never held by the student's code
+        os.close(spec.trusted_fd)
     os.dup2(spec.output_fd, 1)
     os.dup2(spec.output_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -77,6 +77,9 @@ class PostgresGate:
         self.folder, self.server, self.user, self.database = folder, server, user, database
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o755)
+        # the folder lies in the app's own, where the app may rename it and leave a link in its
+        # place (to /run/postgresql, say): the socket is removed from this folder, not by its path
+        self._folder = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.path = folder / SOCKET_NAME
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(str(self.path))
@@ -150,8 +153,11 @@ class PostgresGate:
             self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._listener.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        if self._folder >= 0:
+            with contextlib.suppress(OSError):
+                os.unlink(SOCKET_NAME, dir_fd=self._folder)
+            os.close(self._folder)
+            self._folder = -1
 
 
 def _pump(client: socket.socket, server: socket.socket, closed: threading.Event,

@@ -12,7 +12,6 @@ import atexit
 import fcntl
 import functools
 import itertools
-import json
 import os
 import secrets
 import select
@@ -35,15 +34,16 @@ import httpx
 from grader.engine.cgroups import StudentCgroup, worker_group
 from grader.engine.child import TOKEN_BYTES, ChildSpec, Inline, spec_arg
 from grader.engine.limits import Limits
+from grader.engine.own_socket import OwnSocket
 from grader.engine.patience import kept_waiting, second_wait
 from grader.engine.preload import GROWING, kind_for
+from grader.engine.status import Lines, from_child
 from grader.engine.transport import deadline_client
 from grader.engine.zygote import shared_zygote
 
 CAN_FORK = hasattr(os, "fork")
 STARTUP_FLOOR = 20.0  # an own command's fresh interpreter imports fastapi, sqlalchemy and a driver
 MAX_SOCKET_PATH = 100  # AF_UNIX paths end at 104 bytes (macOS) or 108 (Linux)
-MAX_STATUS_LINE = 256 << 10  # a longer line on the status socket is dropped unread
 MAX_MESSAGES = 64  # messages kept from one child; the rest are dropped
 _serial = itertools.count()
 
@@ -65,21 +65,6 @@ def _short_socket_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="pl-", dir=place))
     atexit.register(shutil.rmtree, folder, True)
     return folder
-
-
-def listening(path: str) -> bool:
-    """Whether a server accepts connections on the Unix socket at `path`: asyncio (so uvicorn)
-    binds it, which makes the file, some time before it listens; a connection in between is
-    refused."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.setblocking(False)
-        try:
-            probe.connect(path)
-        except BlockingIOError:  # its backlog is full: it listens, and is busy
-            return True
-        except OSError:
-            return False
-    return True
 
 
 class OutputDrain:
@@ -192,14 +177,20 @@ class StudentProcess:
         self._status_r, status_w = self._status.fileno(), theirs.fileno()
         self._token = secrets.token_hex(TOKEN_BYTES // 2)
         self._status.sendall(f"{self._token}\n".encode())
+        trusted_r, trusted_w = os.pipe()  # the zygote's and the sandbox's word: no student holds it
+        self._trusted = Lines(trusted_r)
         drain, fd = os.pipe()
         self.drain = OutputDrain(drain, limits.output)
         self._own_folder: Path | None = None
+        self._own_socket: OwnSocket | None = None
+        self._address: str | None = None  # where the grader connects to the app's own socket
         if mode == "exec":  # the command makes its socket itself, as the student's user
             self._own_folder = Path(tempfile.mkdtemp(prefix=".listen-", dir=folder))
+            self.socket_path = socket_path(self._own_folder, "app.sock")
+            owner = limits.sandbox.uid if limits.sandbox is not None else os.geteuid()
+            self._own_socket = OwnSocket(self.socket_path, owner)  # before the student owns it
             if limits.sandbox is not None:
                 os.chown(self._own_folder, limits.sandbox.uid, limits.sandbox.uid)
-            self.socket_path = socket_path(self._own_folder, "app.sock")
             command = [*(command or []), "--uds", self.socket_path]
             if inline is not None:
                 inline = replace(inline, uvicorn=(*inline.uvicorn, "--uds", self.socket_path))
@@ -220,6 +211,7 @@ class StudentProcess:
             mode=mode,
             status_fd=status_w,
             output_fd=fd,
+            trusted_fd=trusted_w,
             socket_fd=listener.fileno() if listener else -1,
             cpu_seconds=limits.cpu_seconds,
             memory_bytes=0 if self.cgroup else limits.memory_bytes,
@@ -241,61 +233,52 @@ class StudentProcess:
                 self.pid = zygote.spawn(spec)
             else:  # pragma: no cover - platforms without fork
                 inherited = [status_w, fd] + ([spec.socket_fd] if listener else [])
-                self._popen = subprocess.Popen(
-                    [sys.executable, "-m", "grader.engine.child", spec_arg(spec)],
+                self._popen = subprocess.Popen(  # no zygote: its exit status is Popen's to say
+                    [sys.executable, "-m", "grader.engine.child", spec_arg(replace(spec, trusted_fd=-1))],
                     pass_fds=inherited, start_new_session=True, cwd=folder,
                 )
                 self.pid = self._popen.pid
         finally:
             theirs.close()
             os.close(fd)
+            os.close(trusted_w)
             if listener is not None:
                 listener.close()  # the child holds its own copy
-        self._buffer = b""
-        self._overflow = False  # dropping the rest of a line longer than MAX_STATUS_LINE
+        self._said = Lines(self._status_r)  # the child's own reports, with the token
         self._messages: list[dict[str, Any]] = []
         self._code: int | None = None
-        self._eof = False
+        self._eof = False  # the trusted pipe ended: the zygote has said how the process ended
         self.report: ChildReport | None = None
         startup = max(limits.startup, STARTUP_FLOOR) if mode == "exec" else limits.startup
         self.startup_allowed = startup  # the start's limit, and its second wait if given
 
     def _pump(self, timeout: float) -> None:
-        """Read what the status pipe has (waiting up to `timeout`) into messages."""
+        """Read what the status socket and the trusted pipe have (waiting up to `timeout`)."""
         if self._eof:
             return
-        ready, _, _ = select.select([self._status_r], [], [], max(timeout, 0))
-        if not ready:
-            return
-        try:
-            chunk = os.read(self._status_r, 65536)
-        except ConnectionResetError:  # the child ended before it read its token
-            chunk = b""
-        if not chunk:
+        channels = [c for c in (self._said, self._trusted) if not c.ended]
+        ready, _, _ = select.select([c.fd for c in channels], [], [], max(timeout, 0))
+        for channel in channels:
+            if channel.fd not in ready:
+                continue
+            for message in channel.read():
+                if channel is self._trusted:
+                    self._take_trusted(message)
+                elif (said := from_child(message, self._token)) is not None:
+                    self._keep(said)
+        if (self._trusted if self._popen is None else self._said).ended:
             self._eof = True
             if self._code is None and self._popen is not None:
                 self._code = self._popen.wait()
-            return
-        *lines, rest = (self._buffer + chunk).split(b"\n")
-        if self._overflow and lines:
-            lines, self._overflow = lines[1:], False
-        self._buffer = rest if len(rest) <= MAX_STATUS_LINE and not self._overflow else b""
-        self._overflow = self._overflow or len(rest) > MAX_STATUS_LINE
-        for line in lines:
-            self._take(line)
 
-    def _take(self, line: bytes) -> None:
-        if len(line) > MAX_STATUS_LINE:
-            return
-        try:
-            message = json.loads(line)
-        except (ValueError, RecursionError):
-            return
-        if not isinstance(message, dict):
-            return
+    def _take_trusted(self, message: dict[str, Any]) -> None:
         if message.get("stage") == "exited" and isinstance(message.get("code"), int):  # the zygote's
             self._code = message["code"]
-        elif message.pop("token", None) == self._token and len(self._messages) < MAX_MESSAGES:
+        elif message.get("error"):  # the sandbox could not be set up
+            self._keep(message)
+
+    def _keep(self, message: dict[str, Any]) -> None:
+        if len(self._messages) < MAX_MESSAGES:
             self._messages.append(message)
 
     def wait_report(self, until: str) -> ChildReport:
@@ -304,9 +287,11 @@ class StudentProcess:
         deadline = time.monotonic() + self.startup_allowed  # an own command's floor included
         confirmed = looked = False
         while True:
-            if self.mode == "exec" and listening(self.socket_path):
-                self.report = ChildReport(stage="ready")
-                return self.report
+            if self._own_socket is not None:
+                self._address = self._own_socket.address()
+                if self._address is not None:
+                    self.report = ChildReport(stage="ready")
+                    return self.report
             for message in self._messages:
                 if message.get("stage") == until or message.get("error"):
                     fields = {k: v for k, v in message.items() if k in _FIELDS}
@@ -342,7 +327,7 @@ class StudentProcess:
 
     def client(self) -> httpx.Client:
         return deadline_client(
-            self.socket_path, self.limits.request, self.kept_waiting
+            self._address or self.socket_path, self.limits.request, self.kept_waiting
         )
 
     def returncode(self) -> int | None:
@@ -391,11 +376,15 @@ class StudentProcess:
             self.cgroup.kill()
             self.cgroup = None
         self._status.close()
+        os.close(self._trusted.fd)
         self.drain.close()
-        try:
-            os.unlink(self.socket_path)
-        except OSError:
-            pass
+        if self._own_socket is not None:
+            self._own_socket.close()
+        else:
+            try:
+                os.unlink(self.socket_path)
+            except OSError:
+                pass
         if self._own_folder is not None:
             shutil.rmtree(self._own_folder, ignore_errors=True)
 

@@ -9,12 +9,32 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 from grader.engine.sandbox import mount_tmpfs, unmount
 
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-journal", "*.db-wal")
+_PATTERNS = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-journal", "*.db-wal")
+
+
+def left_out(folder: str, names: list[str]) -> set[str]:
+    """What a copy leaves out: caches, databases (a fresh start makes its own), and any file that
+    is not a regular file, a folder or a link (a FIFO or a socket an app left where it ran,
+    which no copy can read: its copy failed the grader)."""
+    ignored = set(_PATTERNS(folder, names))
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            ignored.add(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            ignored.add(name)
+    return ignored
+
+
+IGNORED = left_out  # shutil.copytree's `ignore`
 
 
 MEMORY = "/dev/shm"

@@ -2,14 +2,18 @@
 read safely.
 
 An answer is never decoded (the grader asks for none, and refuses a Content-Encoding other than
-identity), its headers may hold at most MAX_HEADER_BYTES in at most MAX_HEADERS fields, and its
-body at most MAX_BODY_BYTES: whatever a student's server sends, the grader holds little of it.
+identity), its headers may hold at most MAX_HEADER_BYTES in at most MAX_HEADERS fields, its
+body at most MAX_BODY_BYTES, and arrays and objects nested at most MAX_NESTING deep (deeper, and
+Python's JSON parser raises RecursionError in the check): whatever a student's server sends,
+the grader holds little of it, and parses all of it.
 A deadline that runs out is confirmed before it fails (grader.engine.patience), and an answer that
 had already arrived when it ran out is read.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import select
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +27,10 @@ from grader.engine.patience import second_wait
 MAX_BODY_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 << 10
 MAX_HEADERS = 100
+MAX_NESTING = 100  # JSON arrays and objects, one inside another; Python's parser gives up near 1000
+_STRING = re.compile(rb'"[^"]*"')  # a JSON string once its escapes are gone
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # as signed bytes: +1 and -1
 _HEAD_END = b"\r\n\r\n"
 
 
@@ -144,15 +152,29 @@ class _CappedBody(httpx.SyncByteStream):
         self._stream = stream
 
     def __iter__(self) -> Iterator[bytes]:
-        total = 0
+        body = bytearray()
         for chunk in self._stream:
-            total += len(chunk)
-            if total > MAX_BODY_BYTES:
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
                 raise UnsafeAnswer(f"its body was larger than {MAX_BODY_BYTES >> 20} MiB")
             yield chunk
+        if nested_too_deep(bytes(body)):  # before the last chunk reaches the check, which parses it
+            raise UnsafeAnswer(f"its JSON nested arrays or objects more than {MAX_NESTING} deep")
 
     def close(self) -> None:
         self._stream.close()
+
+
+def nested_too_deep(body: bytes, limit: int = MAX_NESTING) -> bool:
+    """Whether the brackets of `body` outside JSON strings ever stand more than `limit` open at
+    once (closed or not: a parser recurses at each one it opens): the strings' escapes and then
+    the strings are taken out, each bracket made +1 or -1, and the running sum's peak taken, all
+    at C speed, in time linear in the body."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    steps = _STRING.sub(b"", unescaped).translate(_STEPS, _NOT_BRACKETS)
+    return max(itertools.accumulate(memoryview(steps).cast("b")), default=0) > limit
 
 
 def _refusal(response: httpx.Response) -> str:

@@ -4,7 +4,7 @@ The grader starts it first thing, so its imports run on the other core while the
 pytest. Requests arrive as packets on a Unix socket with the child's pipes attached (SCM_RIGHTS),
 or ask a growing zygote to warm a kind of app ahead of its first fork; the zygote
 forks, answers with the pid, reaps its children and writes each one's exit status on its
-status socket before closing it. The zygote is a child subreaper: a process that a student's code
+trusted pipe (grader.engine.status), which no student code holds, before closing it. The zygote is a child subreaper: a process that a student's code
 detached (setsid, double fork) comes back to it when its parent dies, and is killed then.
 """
 
@@ -56,7 +56,7 @@ class Zygote:
         """Fork a child running `spec` and return its pid."""
         from dataclasses import asdict
 
-        fds = [spec.status_fd, spec.output_fd] + ([spec.socket_fd] if spec.socket_fd >= 0 else [])
+        fds = [spec.status_fd, spec.output_fd, spec.trusted_fd] + ([spec.socket_fd] if spec.socket_fd >= 0 else [])
         data = json.dumps(asdict(spec)).encode()
         with self._lock:
             try:
@@ -261,7 +261,7 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
         if sock.fileno() not in ready:
             continue
         try:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
         except ConnectionResetError:  # the grader went away with a packet unread (Ctrl-C)
             break
         if not data:
@@ -273,8 +273,8 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
         if "folder" not in message:
             continue
         spec = ChildSpec(**message)
-        spec.status_fd, spec.output_fd = fds[0], fds[1]
-        spec.socket_fd = fds[2] if len(fds) > 2 else -1
+        spec.status_fd, spec.output_fd, spec.trusted_fd = fds[0], fds[1], fds[2]
+        spec.socket_fd = fds[3] if len(fds) > 3 else -1
         verdict_r, verdict_w = os.pipe()
         pid = _fork(spec, alive_r, verdict_w)
         if pid == 0:  # pragma: no cover - runs in the child
@@ -293,13 +293,13 @@ def serve(sock: socket.socket, kind: str = "orm", group: tuple[str, ...] = ()) -
                 os.write(spec.output_fd, f"persistlab could not start the app: {exc!r}\n".encode())
             finally:
                 os._exit(code)
-        status_fds[pid] = fds[0]
+        status_fds[pid] = fds[2]  # where its end is said: a pipe its code never holds
         os.close(verdict_w)
         if spec.sandbox is not None and spec.sandbox.get("namespaces", True):
             verdicts[pid] = verdict_r
         else:
             os.close(verdict_r)
-        for fd in fds[1:]:
+        for fd in (fds[0], fds[1], *fds[3:]):
             os.close(fd)
         try:
             sock.sendall(json.dumps({"pid": pid}).encode())

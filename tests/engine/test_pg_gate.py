@@ -92,6 +92,24 @@ def test_a_closed_gate_leaves_no_thread_behind(tmp_path: Path) -> None:
     assert threading.active_count() == before
 
 
+@pytest.mark.parametrize("how", ["link", "relative link"])
+def test_a_gate_whose_folder_the_app_replaced_removes_no_socket_of_the_host(tmp_path: Path, how: str) -> None:
+    """The gate's folder lies in the app's own: the app can rename it and leave a link in its
+    place, to a folder holding the host's PostgreSQL socket; closing the gate removes its own."""
+    import socket
+
+    host = tmp_path / "run-postgresql"
+    host.mkdir()
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(host / ".s.PGSQL.5432"))
+        gate = PostgresGate(tmp_path / "app" / ".pg-gate", SERVER, "nobody", "nothing")
+        gate.folder.rename(tmp_path / "app" / ".pg-moved")
+        gate.folder.symlink_to(host if how == "link" else Path("..") / host.name)
+        gate.close()
+        assert (host / ".s.PGSQL.5432").exists()
+        assert not (tmp_path / "app" / ".pg-moved" / ".s.PGSQL.5432").exists()
+
+
 WAITS_ON_THE_DATABASE = '''
 import os
 

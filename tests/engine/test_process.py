@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -208,3 +209,67 @@ def test_an_own_command_is_ready_once_it_listens_not_once_its_socket_file_exists
             assert client.get("/").status_code == 200
     finally:
         child.close()
+
+
+LINKS_ELSEWHERE = """
+import os, sys, time
+target, kind, where = sys.argv[1], sys.argv[2], sys.argv[-1]  # ... --uds WHERE
+if kind == "socket":
+    os.symlink(target, where)
+else:  # the folder the grader made for the socket
+    os.rename(os.path.dirname(where), os.path.dirname(where) + "-moved")
+    os.symlink(target, os.path.dirname(where))
+time.sleep(0.6)
+"""
+
+
+@pytest.mark.parametrize("kind", ["socket", "folder"])
+def test_an_own_command_that_links_its_socket_elsewhere_is_never_spoken_to(kind: str) -> None:
+    """Where --uds asked for a socket, a symbolic link to another server's (the host's, out of
+    the sandbox's sight) or to a folder holding one: the grader connects to neither, and the
+    app has not started."""
+    base = Path(tempfile.mkdtemp(prefix="pl-link-"))  # short: the socket's path is not moved
+    other, app = base / "host", base / "app"
+    other.mkdir()
+    app.mkdir()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as host:
+            host.bind(str(other / "app.sock"))
+            host.listen(8)
+            host.setblocking(False)
+            target = other / "app.sock" if kind == "socket" else other
+            child = StudentProcess(app, QUICK, base,
+                                   command=[sys.executable, "-c", LINKS_ELSEWHERE, str(target), kind])
+            try:
+                assert child.socket_path.startswith(str(app))
+                report = child.wait_report("ready")
+            finally:
+                child.close()
+            with pytest.raises(BlockingIOError):
+                host.accept()
+        assert not report.ok and report.stage == "exited", report
+        assert (other / "app.sock").exists()
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_a_copy_of_a_folder_an_app_ran_in_leaves_its_special_files_out(tmp_path: Path, kind: str) -> None:
+    """A FIFO or a socket the app left where it ran (step 11 copies that folder for each fresh
+    start) cannot be copied: the copy leaves it out, as intake leaves such files out."""
+    from grader.engine.scratch import Scratch
+
+    ran = tmp_path / "ran"
+    (ran / "data").mkdir(parents=True)
+    (ran / "main.py").write_text("app = None\n")
+    left = ran / "data" / f"left.{kind}"
+    if kind == "fifo":
+        os.mkfifo(left)
+    else:
+        socket.socket(socket.AF_UNIX).bind(str(left))
+    scratch = Scratch(ran)
+    try:
+        copy = scratch.fresh(ran, "fresh")
+        assert (copy / "main.py").is_file() and not (copy / "data" / left.name).exists()
+    finally:
+        scratch.cleanup()

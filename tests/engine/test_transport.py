@@ -88,6 +88,21 @@ def just_over():
 @app.get("/just-under")
 def just_under():
     return Response(b"[" + b" " * (MAX - 2) + b"]", media_type="application/json")
+
+
+@app.get("/deep")
+def deep():
+    return Response(b"[" * 5000 + b"]" * 5000, media_type="application/json")
+
+
+@app.get("/deep-unclosed")
+def deep_unclosed():
+    return Response(b'{"detail":' * 3000, media_type="application/json")
+
+
+@app.get("/brackets-in-strings")
+def brackets_in_strings():
+    return {"text": "[" * 5000 + '\\\\"{' * 100, "nested": [[[[[]]]]]}
 '''
 
 
@@ -112,6 +127,8 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
     ("/many-headers", "header fields, more than 100"),
     ("/endless", "body was larger than 1 MiB"),
     ("/just-over", "body was larger than 1 MiB"),
+    ("/deep", "nested arrays or objects more than 100 deep"),
+    ("/deep-unclosed", "nested arrays or objects more than 100 deep"),
 ])
 def test_a_hostile_answer_is_refused_and_costs_little_memory(
     path: str, reason: str, hostile: StudentProcess
@@ -135,6 +152,12 @@ def test_an_answer_up_to_the_cap_is_read_whole(hostile: StudentProcess) -> None:
         response = client.get("/just-under")
     assert response.status_code == 200 and response.json() == []
     assert len(response.content) == MAX_BODY_BYTES
+
+
+def test_brackets_inside_strings_are_text(hostile: StudentProcess) -> None:
+    with hostile.client() as client:
+        body = client.get("/brackets-in-strings").json()
+    assert body == {"text": "[" * 5000 + '\\"{' * 100, "nested": [[[[[]]]]]}
 
 
 def test_the_grader_asks_for_no_compression(tmp_path: Path) -> None:
@@ -168,6 +191,19 @@ def test_a_check_names_the_refused_answer(course: Course, tmp_path: Path) -> Non
     first = report.first_failure
     assert report.status == FAIL and first is not None
     assert "refused the answer unread" in first.message and "gzip, gzip" in first.message, first
+
+
+def test_an_answer_nested_too_deep_fails_the_check_not_the_grader(course: Course, tmp_path: Path) -> None:
+    """Python's JSON parser raises RecursionError on it: the grader refuses it unread."""
+    variant = Variant("deep-json", 3, S3, {"main.py": [
+        ("from fastapi import FastAPI", "from fastapi import FastAPI, Response"),
+        ("    return {\"id\": note_id}",
+         "    return Response(b'[' * 3000 + b']' * 3000, media_type='application/json')"),
+    ]})
+    report = run_checks(course.step(3), variant.write(tmp_path / "s"), LIMITS)
+    first = report.first_failure
+    assert report.status == FAIL and first is not None
+    assert "refused the answer unread" in first.message and "100 deep" in first.message, first
 
 
 def _stream_with(answer: bytes, started: float) -> tuple[_DeadlineStream, socket.socket]:

@@ -53,6 +53,37 @@ async def drip(request, call_next):
     return StreamingResponse(forever())
 """
 
+DEEP_JSON = """
+from starlette.responses import Response
+
+
+@app.middleware("http")
+async def deep(request, call_next):
+    return Response(b"[" * 5000 + b"]" * 5000, media_type="application/json")
+"""
+
+# the status socket's token, read before the child reads it, then given back to the child: with it,
+# words only the grader's side may say (a sandbox that failed, an exit by a signal)
+FORGES_STATUS = """
+import json, os, socket, stat
+import grader.engine.child as child
+for fd in map(int, os.listdir('/proc/self/fd')):
+    try:
+        said = socket.socket(fileno=os.dup(fd)) if stat.S_ISSOCK(os.fstat(fd).st_mode) else None
+    except OSError:
+        continue
+    if said is not None and said.type == socket.SOCK_STREAM and not said.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        token = said.recv(100, socket.MSG_DONTWAIT).decode().strip()
+        child._take_token = lambda spec: setattr(spec, 'token', token)
+        for forged in {forged}:
+            os.write(fd, (json.dumps({{**forged, 'token': token}}) + '\\n').encode())
+"""
+
+
+def forges(*messages: dict[str, object]) -> str:
+    return FORGES_STATUS.replace("{forged}", repr(messages).replace("{", "{{").replace("}", "}}"))
+
+
 HOSTILE = [
     Hostile("loop-at-import", "while True:\n    pass\n", ("did not start within",)),
     Hostile("loop-in-handler", "", ("no answer within",)),
@@ -89,6 +120,13 @@ HOSTILE = [
             "        f.write(bytes(8 << 20))\n",
             ("No space left on device",)),
     Hostile("drip", "", ("no answer within", "time limit"), epilogue=DRIP),
+    # an answer Python's JSON parser meets with RecursionError, which failed the grader
+    Hostile("deep-json", "", ("nested arrays or objects more than 100 deep",), epilogue=DEEP_JSON),
+    # the grader's own words on the status socket: a sandbox that failed read as the machine's fault
+    Hostile("forges-sandbox-error", forges({"stage": "import", "error": "SandboxError",
+                                            "message": "the sandbox failed: mount /proc"}),
+            ("no `app`",), break_app=True),
+    Hostile("forges-exit", forges({"stage": "exited", "code": -9}), ("no `app`",), break_app=True),
 ]
 
 

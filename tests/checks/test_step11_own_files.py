@@ -5,7 +5,10 @@ gets the database the start command made, never a file of the host."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -95,3 +98,32 @@ def test_a_fresh_folder_copies_no_file_of_the_host(tmp_path: Path, name: str) ->
     step11.copy_left_out(ran, fresh)
     assert (fresh / "data" / "notes.db").read_bytes() == KEPT
     assert not (fresh / name).exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a grader running as root shuts its checkpoint in the folder")
+def test_the_wal_checkpoint_reaches_no_database_of_the_host(tmp_path: Path) -> None:
+    """The app's WAL database, once the check has opened it, replaced by a link to a database of
+    the host in WAL mode: SQLite, opening it by name, would checkpoint the host's log into it."""
+    step11 = importlib.import_module("grader.checks.step11_ship_it")
+    folder, host = tmp_path / "app", tmp_path / "quiz.db"
+    (folder / "data").mkdir(parents=True)
+    own = folder / "data" / "notes.db"
+    for path in (own, host):
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY)")
+            conn.commit()
+    kept = sqlite3.connect(host)  # the host's server, running: its log holds what it wrote
+    kept.execute("PRAGMA wal_autocheckpoint = 0")
+    kept.execute("INSERT INTO answers DEFAULT VALUES")
+    kept.commit()
+    log = host.with_name("quiz.db-wal").stat().st_size
+    db = os.open(own, os.O_RDWR | os.O_NOFOLLOW)
+    try:
+        own.unlink()
+        own.symlink_to(host)
+        step11._checkpoint(folder, db)
+        assert log > 0 and host.with_name("quiz.db-wal").stat().st_size == log
+    finally:
+        os.close(db)
+        kept.close()

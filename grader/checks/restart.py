@@ -39,7 +39,8 @@ ADD_NOTE_API = NotesApi(add_note, list_notes)
 class Phases:
     """A scenario run once and lazily, phase by phase: phase `x` is the method `_x`.
 
-    Each phase keeps its outcome, or its CheckFailure, which every later ask raises again.
+    Each phase keeps its outcome, or what it raised (a CheckFailure, or an error of the grader's),
+    which every later ask raises again: a phase never runs twice over what it left behind.
     """
 
     def __init__(self) -> None:
@@ -49,10 +50,10 @@ class Phases:
         if name not in self._outcomes:
             try:
                 self._outcomes[name] = getattr(self, f"_{name}")()
-            except CheckFailure as failure:
-                self._outcomes[name] = failure
+            except Exception as raised:  # noqa: BLE001 - kept, and raised again below
+                self._outcomes[name] = raised
         outcome = self._outcomes[name]
-        if isinstance(outcome, CheckFailure):
+        if isinstance(outcome, Exception):
             raise outcome
         return outcome
 

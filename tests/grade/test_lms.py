@@ -254,11 +254,13 @@ def test_without_a_roster_the_exports_use_the_ids_in_the_names(tmp_path: Path, c
     assert "carries no Canvas or Moodle id" in result.output and "plain-folder" in result.output
 
 
-def hanging(root: Path, course: Course) -> Path:
-    """A student whose step 2 app never starts: grading it takes the whole start limit."""
+def slow_to_fail(root: Path, course: Course) -> Path:
+    """A student whose step 2 app takes 3 s to fail to start: graded last, it keeps the run busy
+    after the others, and fails the same way in every run."""
     student = workspace(root, "hangs", course, solved=2)
     main = student / course.step(2).folder / "main.py"
-    main.write_text(main.read_text().replace("app = FastAPI()", "import time\ntime.sleep(60)\napp = FastAPI()"))
+    main.write_text(main.read_text().replace(
+        "app = FastAPI()", "import time\ntime.sleep(3)\nraise SystemExit('not today')\napp = FastAPI()"))
     return student
 
 
@@ -271,7 +273,7 @@ def test_a_stopped_run_keeps_what_it_graded_and_resume_grades_the_rest(
     download = tmp_path / "download"
     for name in ("ann", "bo", "cy"):
         workspace(download / name, name, course)
-    hanging(download / "zz-hangs", course)  # graded last (one worker, in order of name)
+    slow_to_fail(download / "zz-hangs", course)  # graded last (one worker, in order of name)
     out, scratch = tmp_path / "grades", tmp_path / "tmp"
     scratch.mkdir()
     command = [sys.executable, "-m", "grader", "grade", str(download), "--out", str(out), "--steps", "1-2",

@@ -19,7 +19,6 @@ from tests.quiz.test_browser import browser  # noqa: F401 - the fixture
 
 AXE = Path(os.environ.get("PERSISTLAB_AXE", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 WIDTHS = (1280, 390)
-pytestmark = pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +75,7 @@ def _answer(page: Page, right: bool | None = None) -> None:
     page.get_by_role("button", name="Submit answer").click()
 
 
+@pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_kind_of_page_passes_axe_and_fits(
     server: ServerProcess,
@@ -125,6 +125,8 @@ def test_every_question_of_the_real_bank_fits_a_phone(
     real_server: ServerProcess,
     browser: Browser,  # noqa: F811
 ) -> None:
+    """Every question and its feedback fit a 390 px phone. Not solo: it measures layout, which
+    another test beside it does not change."""
     bank = load_bank()
     page = _page(browser, 390)
     seen: set[str] = set()
@@ -167,6 +169,7 @@ def ruled_server(server_env: dict[str, str], tmp_path: Path) -> Iterator[ServerP
     process.stop()
 
 
+@pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_pages_of_the_quiz_settings_pass_axe_and_fit(
     ruled_server: ServerProcess,
@@ -222,6 +225,7 @@ def test_the_pages_of_the_quiz_settings_pass_axe_and_fit(
         page.context.close()
 
 
+@pytest.mark.solo  # Chromium and a server on two cores: nothing beside them
 def test_an_instructor_merges_two_names_by_keyboard(
     server: ServerProcess,
     browser: Browser,  # noqa: F811

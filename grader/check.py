@@ -44,8 +44,11 @@ def _interrupts_noticed() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepReport:
-    """Check `folder` against `step`; never raises for anything the student's code does.
+def run_checks(
+    step: Step, folder: Path, limits: Limits | None = None, *, until_failure: bool = False
+) -> StepReport:
+    """Check `folder` against `step`; never raises for anything the student's code does. With
+    `until_failure`, the checks after the first that does not pass are skipped (zero points).
 
     Raises KeyboardInterrupt, once every server is gone, if Ctrl-C stopped the checks: a step
     that did not finish has no result to save."""
@@ -53,7 +56,7 @@ def run_checks(step: Step, folder: Path, limits: Limits | None = None) -> StepRe
     if limits.preload == GROWING and limits.sandbox is None:
         shared_zygote().warm(kind_for(folder))  # while pytest collects the checks
     with _interrupts_noticed() as interrupted:
-        reports = run_steps([(step, folder)], limits, math.inf)
+        reports = run_steps([(step, folder)], limits, math.inf, until_failure)
     if interrupted.is_set():
         raise KeyboardInterrupt
     return reports[step.number]

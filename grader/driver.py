@@ -72,17 +72,23 @@ def check_module_path(step: Step) -> Path:
 
 
 class Deadline:
-    """Checks that would start after the submission's time limit are not run (and score zero)."""
+    """Checks that would start after the submission's time limit are not run (and score zero);
+    with `until_failure`, nor those after a check that did not pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, collector: plugin.Collector) -> None:
+        self.collector = collector
         self.seconds, self.ends = 0.0, 0.0
+        self.until_failure = False
 
-    def start(self, seconds: float) -> None:
+    def start(self, seconds: float, until_failure: bool = False) -> None:
         self.seconds, self.ends = seconds, time.monotonic() + seconds
+        self.until_failure = until_failure
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if time.monotonic() > self.ends:
             raise plugin.OutOfTime(f"not run: the submission used up its {self.seconds:g} s time limit")
+        if self.until_failure and self.collector.settled:  # a check before failed
+            pytest.skip("not run: a check before it did not pass")
 
 
 class Session:
@@ -91,7 +97,7 @@ class Session:
     def __init__(self, serve: Callable[[Session], None]) -> None:
         self.serve = serve
         self.collector = plugin.Collector()
-        self.deadline = Deadline()
+        self.deadline = Deadline(self.collector)
         self.sink = io.StringIO()
         self.broken = ""  # why the session can no longer be trusted, once it cannot
         self.started = False
@@ -108,8 +114,10 @@ class Session:
         self.serve(self)
         return True
 
-    def run(self, steps: list[tuple[Step, Path]], limits: Limits, budget: float) -> dict[int, StepReport]:
-        """Check each (step, folder) pair within `budget` seconds; a report for every step."""
+    def run(self, steps: list[tuple[Step, Path]], limits: Limits, budget: float,
+            until_failure: bool = False) -> dict[int, StepReport]:
+        """Check each (step, folder) pair within `budget` seconds; a report for every step. With
+        `until_failure`, the checks after the first that does not pass are skipped."""
         assert self._session is not None
         reports: dict[int, StepReport] = {}
         modules: dict[Path, Step] = {}
@@ -123,7 +131,7 @@ class Session:
             modules[module] = step
             plugin.TARGETS[str(module)] = Target(folder=folder.resolve(), limits=limits)
         items = [item for item in self._session.items if item.path in modules]
-        self._reset(budget)
+        self._reset(budget, until_failure)
         try:
             for index, item in enumerate(items):
                 following = items[index + 1] if index + 1 < len(items) else None  # None: tear all down
@@ -141,9 +149,9 @@ class Session:
             reports[step.number] = summarise(step.number, step.points, tests)
         return reports
 
-    def _reset(self, budget: float) -> None:
+    def _reset(self, budget: float, until_failure: bool) -> None:
         self.collector.reset()
-        self.deadline.start(budget)
+        self.deadline.start(budget, until_failure)
         self.sink.seek(0)
         self.sink.truncate()
         reporter = self.plugins.get_plugin("terminalreporter")
@@ -190,12 +198,14 @@ def open_session(steps: list[Step], serve: Callable[[Session], None]) -> str:
 
 
 def run_steps(
-    steps: list[tuple[Step, Path]], limits: Limits, budget: float
+    steps: list[tuple[Step, Path]], limits: Limits, budget: float, until_failure: bool = False
 ) -> dict[int, StepReport]:
     """Check each (step, folder) pair in a session of their own; a report for every step."""
     reports: dict[int, StepReport] = {}
-    failure = open_session([step for step, _ in steps],
-                           lambda session: reports.update(session.run(steps, limits, budget)))
+    failure = open_session(
+        [step for step, _ in steps],
+        lambda session: reports.update(session.run(steps, limits, budget, until_failure)),
+    )
     if failure:
         return {step.number: error_report(step.number, step.points, failure) for step, _ in steps}
     return reports

@@ -85,3 +85,17 @@ def test_a_session_that_breaks_fails_closed(course: Course) -> None:
     [report] = results[0].values()
     assert (report.status, report.score) == ("error", 0) and "a grader bug" in report.message
     assert "a grader bug" in broken[0]
+
+
+def test_until_failure_stops_after_the_first_check_that_does_not_pass(course: Course) -> None:
+    """The same first failure, and every check after it skipped, never passed."""
+    step = course.step(3)
+    whole = run_checks(step, step.exercise_dir)
+    short = run_checks(step, step.exercise_dir, until_failure=True)
+    assert whole.first_failure is not None and short.first_failure is not None
+    assert (short.first_failure.name, short.first_failure.message) == (whole.first_failure.name, whole.first_failure.message)
+    after = short.tests[short.tests.index(short.first_failure) + 1:]
+    assert after and all(t.outcome == "skipped" and "a check before it did not pass" in (t.message or "") for t in after)
+    assert short.status == whole.status and short.score == 0
+    solved = run_checks(step, step.solution_dir, until_failure=True)
+    assert solved.score == solved.max_score

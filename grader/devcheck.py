@@ -140,7 +140,7 @@ def grading_problems(course: Course) -> list[str]:
         if readme.is_file():
             tested = {t.task_id for t in solved.tests if t.task_id is not None}
             problems += task_problems(label, readme.read_text(encoding="utf-8"), tested)
-        started = run_checks(step, step.exercise_dir)
+        started = run_checks(step, step.exercise_dir, until_failure=True)  # its first failure is all
         first = started.first_failure
         if started.status == PASS:
             problems.append(f"{label}: the starter already passes its checks.")

@@ -16,6 +16,7 @@ from xdist.scheduler import LoadScopeScheduling
 BY_FILE = {
     "tests/checks/test_postgres.py", "tests/engine/test_cgroups.py", "tests/engine/test_jail.py",
     "tests/engine/test_sandbox.py", "tests/engine/test_transport.py", "tests/grade/test_outputs.py",
+    "tests/grade/test_parity.py",
     "tests/quiz/test_bank.py", "tests/quiz/test_browser.py", "tests/quiz/test_export.py",
     "tests/quiz/test_layout.py", "tests/quiz/test_proofs.py", "tests/test_packaging.py",
 }  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,35 +58,53 @@ def _students(root: Path, course: Course) -> dict[str, dict[int, Path]]:
     return students
 
 
-@pytest.mark.solo
-def test_check_and_grade_give_the_same_verdict_check_by_check(tmp_path: Path, course: Course) -> None:
-    students = _students(tmp_path / "class", course)
-    out = tmp_path / "grades"
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory, course: Course) -> Iterator[tuple[dict[str, dict[int, Path]], Path]]:
+    """The class graded by `grade`, beside two CPU hogs: made in the solo test below, the first
+    of this file, which runs whole on one worker."""
+    root = tmp_path_factory.mktemp("parity")
+    students = _students(root / "class", course)
+    out = root / "grades"
     with cpu_hogs():  # the reference gets full marks in the sandbox on a busy machine too
         result = CliRunner().invoke(
-            cli, ["grade", str(tmp_path / "class"), "--out", str(out), *SAFETY], catch_exceptions=False
+            cli, ["grade", str(root / "class"), "--out", str(out), *SAFETY], catch_exceptions=False
         )
     assert result.exit_code == 0, result.output
+    try:
+        yield students, out
+    finally:
+        Path(TMP_DB).unlink(missing_ok=True)
+
+
+@pytest.mark.solo
+def test_grade_gives_the_reference_full_marks_beside_two_cpu_hogs(
+    graded: tuple[dict[str, dict[int, Path]], Path], course: Course
+) -> None:
+    _, out = graded
     reference = json.loads((out / "results" / "reference.json").read_text(encoding="utf-8"))
     wrong = [(t["number"], t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]
     assert wrong == [], "dev check (tests/test_cli.py) holds check to full marks for the same files"
     assert reference["score"] == max_score(reference) == sum(s.points for s in course.steps)
-    try:
-        for name, steps in students.items():
-            if name == "reference":
-                continue
-            graded = json.loads((out / "results" / f"{name}.json").read_text(encoding="utf-8"))
-            for number, folder in steps.items():
-                checked = run_checks(course.step(number), folder)
-                by_grade = [(t["name"].split(": ", 1)[1], t["status"], t["score"])
-                            for t in graded["tests"] if t["number"].split(".")[0] == str(number)]
-                by_check = [(t.name, "passed" if t.status == PASS else "failed", t.score)
-                            for t in checked.tests]
-                assert by_grade == by_check, (name, number, checked.message)
-                if name == "loud":
-                    assert checked.score == checked.max_score, (name, number, checked.message)
-    finally:
-        Path(TMP_DB).unlink(missing_ok=True)
+
+
+def test_check_and_grade_give_the_same_verdict_check_by_check(
+    graded: tuple[dict[str, dict[int, Path]], Path], course: Course
+) -> None:
+    """Beside other tests: check's side needs no hogs."""
+    students, out = graded
+    for name, steps in students.items():
+        if name == "reference":
+            continue
+        graded_json = json.loads((out / "results" / f"{name}.json").read_text(encoding="utf-8"))
+        for number, folder in steps.items():
+            checked = run_checks(course.step(number), folder)
+            by_grade = [(t["name"].split(": ", 1)[1], t["status"], t["score"])
+                        for t in graded_json["tests"] if t["number"].split(".")[0] == str(number)]
+            by_check = [(t.name, "passed" if t.status == PASS else "failed", t.score)
+                        for t in checked.tests]
+            assert by_grade == by_check, (name, number, checked.message)
+            if name == "loud":
+                assert checked.score == checked.max_score, (name, number, checked.message)
 
 
 @pytest.mark.parametrize("name", BROKEN)
